@@ -1,0 +1,279 @@
+#include "adapters/referral_validation.h"
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+
+namespace frontdoor::adapters {
+namespace {
+
+using ::frontdoor::v1::Issue;
+using ::frontdoor::v1::Referral;
+
+constexpr size_t kMaxMessageIdLength = 64;
+
+bool IsAsciiDigit(char c) { return c >= '0' && c <= '9'; }
+bool IsAsciiUpper(char c) { return c >= 'A' && c <= 'Z'; }
+
+bool AllAsciiDigits(std::string_view text) {
+  for (char c : text) {
+    if (!IsAsciiDigit(c)) return false;
+  }
+  return true;
+}
+
+// FHIR ids allow [A-Za-z0-9.-]; the underscore is accepted too because HL7 v2 control ids and
+// typed clients use it.
+bool IsMessageIdChar(char c) {
+  return IsAsciiDigit(c) || IsAsciiUpper(c) || (c >= 'a' && c <= 'z') || c == '.' || c == '-' ||
+         c == '_';
+}
+
+bool IsWellFormedMessageId(std::string_view id) {
+  if (id.empty() || id.size() > kMaxMessageIdLength) return false;
+  for (char c : id) {
+    if (!IsMessageIdChar(c)) return false;
+  }
+  return true;
+}
+
+// Issues never quote the sender's value: a referral's values are patient data, and issues are
+// logged and returned to callers. They name the datum and the rule it breaks.
+Issue Error(std::string_view code, std::string path, std::string message) {
+  Issue issue;
+  issue.set_code(std::string(code));
+  issue.set_path(std::move(path));
+  issue.set_message(std::move(message));
+  issue.set_severity(Issue::ERROR);
+  return issue;
+}
+
+// The path at `index` of a per-entry path list, or the typed path when the adapter gave fewer
+// paths than entries (a caller bug, but the issue should still say where).
+std::string PathAt(const std::vector<std::string>& paths, size_t index, std::string fallback) {
+  if (index < paths.size() && !paths[index].empty()) return paths[index];
+  return fallback;
+}
+
+std::string PathOr(const std::string& path, std::string fallback) {
+  return path.empty() ? std::move(fallback) : path;
+}
+
+// Checks a required date: present, a real YYYY-MM-DD day, not after `today`. Adds at most one issue
+// and returns the date when it is usable.
+std::optional<CalendarDate> CheckRequiredDate(std::string_view value, const std::string& path,
+                                              const char* what, const CalendarDate& today,
+                                              std::vector<Issue>* issues) {
+  if (value.empty()) {
+    issues->push_back(Error(kMissingElement, path, absl::StrCat("the ", what, " is missing")));
+    return std::nullopt;
+  }
+  std::optional<CalendarDate> date = CalendarDate::Parse(value);
+  if (!date.has_value()) {
+    issues->push_back(Error(kInvalidValue, path,
+                            absl::StrCat("the ", what,
+                                         " is not a full date (YYYY-MM-DD) naming a real day")));
+    return std::nullopt;
+  }
+  if (*date > today) {
+    issues->push_back(Error(kInvalidValue, path, absl::StrCat("the ", what, " is in the future")));
+    return std::nullopt;
+  }
+  return date;
+}
+
+// Checks an optional consent date: absent is fine; present must be a real day. When
+// `not_after_today`, it must also not be in the future (a consent cannot be recorded tomorrow; a
+// period may well end after today).
+void CheckOptionalDate(std::string_view value, const std::string& path, const char* what,
+                       bool not_after_today, const CalendarDate& today,
+                       std::vector<Issue>* issues) {
+  if (value.empty()) return;
+  std::optional<CalendarDate> date = CalendarDate::Parse(value);
+  if (!date.has_value()) {
+    issues->push_back(Error(kInvalidValue, path,
+                            absl::StrCat("the ", what,
+                                         " is not a full date (YYYY-MM-DD) naming a real day")));
+    return;
+  }
+  if (not_after_today && *date > today) {
+    issues->push_back(Error(kInvalidValue, path, absl::StrCat("the ", what, " is in the future")));
+  }
+}
+
+void CheckOdsCode(std::string_view value, const std::string& path, const char* what,
+                  std::vector<Issue>* issues) {
+  if (!IsWellFormedOdsCode(value)) {
+    issues->push_back(Error(kInvalidValue, path,
+                            absl::StrCat("the ", what,
+                                         " is not an ODS code (3 to 6 upper-case letters and "
+                                         "digits)")));
+  }
+}
+
+// The Verhoeff dihedral-group tables: multiplication d, permutation p, inverse inv.
+constexpr int kVerhoeffD[10][10] = {
+    {0, 1, 2, 3, 4, 5, 6, 7, 8, 9}, {1, 2, 3, 4, 0, 6, 7, 8, 9, 5},
+    {2, 3, 4, 0, 1, 7, 8, 9, 5, 6}, {3, 4, 0, 1, 2, 8, 9, 5, 6, 7},
+    {4, 0, 1, 2, 3, 9, 5, 6, 7, 8}, {5, 9, 8, 7, 6, 0, 4, 3, 2, 1},
+    {6, 5, 9, 8, 7, 1, 0, 4, 3, 2}, {7, 6, 5, 9, 8, 2, 1, 0, 4, 3},
+    {8, 7, 6, 5, 9, 3, 2, 1, 0, 4}, {9, 8, 7, 6, 5, 4, 3, 2, 1, 0},
+};
+constexpr int kVerhoeffP[8][10] = {
+    {0, 1, 2, 3, 4, 5, 6, 7, 8, 9}, {1, 5, 7, 6, 2, 8, 3, 0, 9, 4},
+    {5, 8, 0, 3, 7, 9, 6, 1, 4, 2}, {8, 9, 1, 6, 0, 4, 3, 5, 2, 7},
+    {9, 4, 5, 3, 1, 2, 6, 8, 7, 0}, {4, 2, 8, 6, 5, 7, 3, 9, 0, 1},
+    {2, 7, 9, 3, 8, 0, 6, 4, 1, 5}, {7, 0, 4, 6, 9, 1, 3, 2, 5, 8},
+};
+// The inverse table is what generates a check digit; a check only needs d and p (a valid string
+// reduces to 0). Kept with the others so the three standard tables stay together.
+[[maybe_unused]] constexpr int kVerhoeffInv[10] = {0, 4, 3, 2, 1, 5, 7, 6, 9, 8};
+
+}  // namespace
+
+ReferralSourcePaths TypedReferralPaths(const Referral& referral) {
+  ReferralSourcePaths paths;
+  paths.message_id = "referral.message_id";
+  paths.sender_ods = "referral.sender_ods";
+  paths.referral_date = "referral.referral_date";
+  paths.nhs_number = "referral.person.nhs_number";
+  paths.birth_date = "referral.person.birth_date";
+  paths.postcode = "referral.person.home_address.postcode";
+  paths.registered_practice_ods = "referral.person.registered_practice_ods";
+  for (int i = 0; i < referral.reasons_size(); ++i) {
+    paths.reasons.push_back(absl::StrCat("referral.reasons[", i, "].code"));
+  }
+  for (int i = 0; i < referral.consents_size(); ++i) {
+    paths.consent_dates.push_back(absl::StrCat("referral.consents[", i, "].date"));
+    paths.consent_starts.push_back(absl::StrCat("referral.consents[", i, "].period_start"));
+    paths.consent_ends.push_back(absl::StrCat("referral.consents[", i, "].period_end"));
+  }
+  return paths;
+}
+
+std::vector<Issue> ValidateReferral(const Referral& referral, const ReferralSourcePaths& paths,
+                                    const CalendarDate& today) {
+  // The typed paths name where each datum belongs when the adapter's paths fall short.
+  const ReferralSourcePaths typed = TypedReferralPaths(referral);
+  std::vector<Issue> issues;
+
+  const std::string message_id_path = PathOr(paths.message_id, typed.message_id);
+  if (referral.message_id().empty()) {
+    issues.push_back(Error(kMissingElement, message_id_path, "the message id is missing"));
+  } else if (!IsWellFormedMessageId(referral.message_id())) {
+    issues.push_back(Error(kInvalidValue, message_id_path,
+                           "the message id must be 1 to 64 letters, digits, '.', '-' or '_'"));
+  }
+
+  const std::string sender_path = PathOr(paths.sender_ods, typed.sender_ods);
+  if (referral.sender_ods().empty()) {
+    issues.push_back(Error(kMissingElement, sender_path, "the sender's ODS code is missing"));
+  } else {
+    CheckOdsCode(referral.sender_ods(), sender_path, "sender's ODS code", &issues);
+  }
+
+  const std::optional<CalendarDate> referral_date =
+      CheckRequiredDate(referral.referral_date(), PathOr(paths.referral_date, typed.referral_date),
+                        "referral date", today, &issues);
+
+  const v1::Person& person = referral.person();
+  const std::string nhs_path = PathOr(paths.nhs_number, typed.nhs_number);
+  if (person.nhs_number().empty()) {
+    issues.push_back(Error(kMissingElement, nhs_path, "the NHS number is missing"));
+  } else if (person.nhs_number().size() != 10 || !AllAsciiDigits(person.nhs_number())) {
+    issues.push_back(Error(kInvalidNhsNumber, nhs_path, "the NHS number must be exactly 10 digits"));
+  } else if (!IsValidNhsNumber(person.nhs_number())) {
+    issues.push_back(
+        Error(kInvalidNhsNumber, nhs_path, "the NHS number fails the Modulus 11 check"));
+  }
+
+  const std::string birth_path = PathOr(paths.birth_date, typed.birth_date);
+  const std::optional<CalendarDate> birth_date =
+      CheckRequiredDate(person.birth_date(), birth_path, "birth date", today, &issues);
+  if (birth_date.has_value() && referral_date.has_value() && *birth_date > *referral_date) {
+    issues.push_back(
+        Error(kInvalidValue, birth_path, "the birth date is after the referral date"));
+  }
+
+  if (!person.registered_practice_ods().empty()) {
+    CheckOdsCode(person.registered_practice_ods(),
+                 PathOr(paths.registered_practice_ods, typed.registered_practice_ods),
+                 "registered practice's ODS code", &issues);
+  }
+
+  for (int i = 0; i < referral.reasons_size(); ++i) {
+    const v1::Coding& reason = referral.reasons(i);
+    if (reason.system() != kSnomedSystem) continue;  // Not a reason; never checked.
+    if (!IsWellFormedSnomedConceptId(reason.code())) {
+      issues.push_back(Error(kInvalidValue, PathAt(paths.reasons, i, typed.reasons[i]),
+                             "the reason code is not a well-formed SNOMED CT concept id"));
+    }
+  }
+
+  for (int i = 0; i < referral.consents_size(); ++i) {
+    const v1::Consent& consent = referral.consents(i);
+    CheckOptionalDate(consent.date(), PathAt(paths.consent_dates, i, typed.consent_dates[i]),
+                      "consent date", /*not_after_today=*/true, today, &issues);
+    CheckOptionalDate(consent.period_start(),
+                      PathAt(paths.consent_starts, i, typed.consent_starts[i]),
+                      "consent period start", /*not_after_today=*/false, today, &issues);
+    CheckOptionalDate(consent.period_end(), PathAt(paths.consent_ends, i, typed.consent_ends[i]),
+                      "consent period end", /*not_after_today=*/false, today, &issues);
+  }
+
+  return issues;
+}
+
+bool HasErrors(const std::vector<Issue>& issues) {
+  for (const Issue& issue : issues) {
+    if (issue.severity() == Issue::ERROR) return true;
+  }
+  return false;
+}
+
+bool IsValidNhsNumber(std::string_view nhs_number) {
+  if (nhs_number.size() != 10 || !AllAsciiDigits(nhs_number)) return false;
+  int sum = 0;
+  for (int i = 0; i < 9; ++i) sum += (nhs_number[i] - '0') * (10 - i);
+  int check = 11 - sum % 11;
+  if (check == 11) check = 0;
+  if (check == 10) return false;
+  return check == nhs_number[9] - '0';
+}
+
+bool IsWellFormedOdsCode(std::string_view ods_code) {
+  if (ods_code.size() < 3 || ods_code.size() > 6) return false;
+  for (char c : ods_code) {
+    if (!IsAsciiUpper(c) && !IsAsciiDigit(c)) return false;
+  }
+  return true;
+}
+
+bool IsWellFormedSnomedConceptId(std::string_view sctid) {
+  if (sctid.size() < 6 || sctid.size() > 18 || !AllAsciiDigits(sctid)) return false;
+  if (sctid.front() == '0') return false;
+  // The partition identifier: the two digits before the check digit. 00 is a concept id in the
+  // international short format, 10 one in the long (namespace) format; 01/11 are description
+  // ids and 02/12 relationship ids, never concepts.
+  const std::string_view partition = sctid.substr(sctid.size() - 3, 2);
+  if (partition != "00" && partition != "10") return false;
+  return VerhoeffCheck(sctid);
+}
+
+bool VerhoeffCheck(std::string_view digits) {
+  if (digits.empty() || !AllAsciiDigits(digits)) return false;
+  int c = 0;
+  const size_t n = digits.size();
+  for (size_t i = 0; i < n; ++i) {
+    const int digit = digits[n - 1 - i] - '0';
+    c = kVerhoeffD[c][kVerhoeffP[i % 8][digit]];
+  }
+  return c == 0;
+}
+
+}  // namespace frontdoor::adapters
