@@ -118,6 +118,8 @@ class NetworkDirectory {
   const Practice* FindPractice(std::string_view ods_code) const;
   const Referrer* FindReferrer(std::string_view ods_code) const;
   const ReasonCode* FindReasonCode(std::string_view snomed_code) const;
+  // A borough's service category ("oldham", "wellbeing"); routing asks whether a borough has `all`.
+  const Category* FindCategory(std::string_view borough, std::string_view category_id) const;
   const Organisation* FindOrganisation(std::string_view endpoint_id) const;
   const ConnectorTeam* FindTeamById(std::string_view team_id) const;
   // The team for (cluster, category), open or paused.
