@@ -75,9 +75,9 @@ std::optional<CalendarDate> CheckRequiredDate(std::string_view value, const std:
   }
   std::optional<CalendarDate> date = CalendarDate::Parse(value);
   if (!date.has_value()) {
-    issues->push_back(Error(kInvalidValue, path,
-                            absl::StrCat("the ", what,
-                                         " is not a full date (YYYY-MM-DD) naming a real day")));
+    issues->push_back(
+        Error(kInvalidValue, path,
+              absl::StrCat("the ", what, " is not a full date (YYYY-MM-DD) naming a real day")));
     return std::nullopt;
   }
   if (*date > today) {
@@ -96,9 +96,9 @@ void CheckOptionalDate(std::string_view value, const std::string& path, const ch
   if (value.empty()) return;
   std::optional<CalendarDate> date = CalendarDate::Parse(value);
   if (!date.has_value()) {
-    issues->push_back(Error(kInvalidValue, path,
-                            absl::StrCat("the ", what,
-                                         " is not a full date (YYYY-MM-DD) naming a real day")));
+    issues->push_back(
+        Error(kInvalidValue, path,
+              absl::StrCat("the ", what, " is not a full date (YYYY-MM-DD) naming a real day")));
     return;
   }
   if (not_after_today && *date > today) {
@@ -117,22 +117,47 @@ void CheckOdsCode(std::string_view value, const std::string& path, const char* w
 }
 
 // The Verhoeff dihedral-group tables: multiplication d, permutation p, inverse inv.
+// clang-format off
 constexpr int kVerhoeffD[10][10] = {
-    {0, 1, 2, 3, 4, 5, 6, 7, 8, 9}, {1, 2, 3, 4, 0, 6, 7, 8, 9, 5},
-    {2, 3, 4, 0, 1, 7, 8, 9, 5, 6}, {3, 4, 0, 1, 2, 8, 9, 5, 6, 7},
-    {4, 0, 1, 2, 3, 9, 5, 6, 7, 8}, {5, 9, 8, 7, 6, 0, 4, 3, 2, 1},
-    {6, 5, 9, 8, 7, 1, 0, 4, 3, 2}, {7, 6, 5, 9, 8, 2, 1, 0, 4, 3},
-    {8, 7, 6, 5, 9, 3, 2, 1, 0, 4}, {9, 8, 7, 6, 5, 4, 3, 2, 1, 0},
+    {0, 1, 2, 3, 4, 5, 6, 7, 8, 9},
+    {1, 2, 3, 4, 0, 6, 7, 8, 9, 5},
+    {2, 3, 4, 0, 1, 7, 8, 9, 5, 6},
+    {3, 4, 0, 1, 2, 8, 9, 5, 6, 7},
+    {4, 0, 1, 2, 3, 9, 5, 6, 7, 8},
+    {5, 9, 8, 7, 6, 0, 4, 3, 2, 1},
+    {6, 5, 9, 8, 7, 1, 0, 4, 3, 2},
+    {7, 6, 5, 9, 8, 2, 1, 0, 4, 3},
+    {8, 7, 6, 5, 9, 3, 2, 1, 0, 4},
+    {9, 8, 7, 6, 5, 4, 3, 2, 1, 0},
 };
+// Row i is the permutation {1 5 7 6 2 8 3 0 9 4} applied i times.
 constexpr int kVerhoeffP[8][10] = {
-    {0, 1, 2, 3, 4, 5, 6, 7, 8, 9}, {1, 5, 7, 6, 2, 8, 3, 0, 9, 4},
-    {5, 8, 0, 3, 7, 9, 6, 1, 4, 2}, {8, 9, 1, 6, 0, 4, 3, 5, 2, 7},
-    {9, 4, 5, 3, 1, 2, 6, 8, 7, 0}, {4, 2, 8, 6, 5, 7, 3, 9, 0, 1},
-    {2, 7, 9, 3, 8, 0, 6, 4, 1, 5}, {7, 0, 4, 6, 9, 1, 3, 2, 5, 8},
+    {0, 1, 2, 3, 4, 5, 6, 7, 8, 9},
+    {1, 5, 7, 6, 2, 8, 3, 0, 9, 4},
+    {5, 8, 0, 3, 7, 9, 6, 1, 4, 2},
+    {8, 9, 1, 6, 0, 4, 3, 5, 2, 7},
+    {9, 4, 5, 3, 1, 2, 6, 8, 7, 0},
+    {4, 2, 8, 6, 5, 7, 3, 9, 0, 1},
+    {2, 7, 9, 3, 8, 0, 6, 4, 1, 5},
+    {7, 0, 4, 6, 9, 1, 3, 2, 5, 8},
 };
-// The inverse table is what generates a check digit; a check only needs d and p (a valid string
-// reduces to 0). Kept with the others so the three standard tables stay together.
-[[maybe_unused]] constexpr int kVerhoeffInv[10] = {0, 4, 3, 2, 1, 5, 7, 6, 9, 8};
+// clang-format on
+constexpr int kVerhoeffInv[10] = {0, 4, 3, 2, 1, 5, 6, 7, 8, 9};
+
+// A typo in a table would silently accept wrong codes, so the tables check each other when this
+// file compiles: each p row is the previous one permuted by p[1], and d[j][inv[j]] is the identity.
+constexpr bool VerhoeffTablesAreConsistent() {
+  for (int i = 1; i < 8; ++i) {
+    for (int j = 0; j < 10; ++j) {
+      if (kVerhoeffP[i][j] != kVerhoeffP[1][kVerhoeffP[i - 1][j]]) return false;
+    }
+  }
+  for (int j = 0; j < 10; ++j) {
+    if (kVerhoeffD[j][kVerhoeffInv[j]] != 0) return false;
+  }
+  return true;
+}
+static_assert(VerhoeffTablesAreConsistent());
 
 }  // namespace
 
@@ -186,7 +211,8 @@ std::vector<Issue> ValidateReferral(const Referral& referral, const ReferralSour
   if (person.nhs_number().empty()) {
     issues.push_back(Error(kMissingElement, nhs_path, "the NHS number is missing"));
   } else if (person.nhs_number().size() != 10 || !AllAsciiDigits(person.nhs_number())) {
-    issues.push_back(Error(kInvalidNhsNumber, nhs_path, "the NHS number must be exactly 10 digits"));
+    issues.push_back(
+        Error(kInvalidNhsNumber, nhs_path, "the NHS number must be exactly 10 digits"));
   } else if (!IsValidNhsNumber(person.nhs_number())) {
     issues.push_back(
         Error(kInvalidNhsNumber, nhs_path, "the NHS number fails the Modulus 11 check"));
@@ -196,8 +222,7 @@ std::vector<Issue> ValidateReferral(const Referral& referral, const ReferralSour
   const std::optional<CalendarDate> birth_date =
       CheckRequiredDate(person.birth_date(), birth_path, "birth date", today, &issues);
   if (birth_date.has_value() && referral_date.has_value() && *birth_date > *referral_date) {
-    issues.push_back(
-        Error(kInvalidValue, birth_path, "the birth date is after the referral date"));
+    issues.push_back(Error(kInvalidValue, birth_path, "the birth date is after the referral date"));
   }
 
   if (!person.registered_practice_ods().empty()) {

@@ -72,7 +72,8 @@ std::string ConsentCitation(const Consent& consent, int index) {
 }
 
 bool IsSafeguardingFlag(const ClinicalContent& content) {
-  return content.kind() == ClinicalContent::FLAG && absl::EqualsIgnoreCase(content.status(), "active") &&
+  return content.kind() == ClinicalContent::FLAG &&
+         absl::EqualsIgnoreCase(content.status(), "active") &&
          absl::EqualsIgnoreCase(content.category(), "SG");
 }
 
@@ -119,8 +120,8 @@ void DecideAge(const Referral& referral, const std::optional<CalendarDate>& refe
                const ConsentPolicy& policy, ConsentDecision* decision) {
   const std::optional<CalendarDate> born = CalendarDate::Parse(referral.person().birth_date());
   if (!born.has_value()) {
-    decision->refusals.push_back(Refusal(
-        kIg3, "the age cannot be checked: the birth date is missing or not a valid date"));
+    decision->refusals.push_back(
+        Refusal(kIg3, "the age cannot be checked: the birth date is missing or not a valid date"));
     return;
   }
   if (!referral_date.has_value()) {
@@ -130,8 +131,8 @@ void DecideAge(const Referral& referral, const std::optional<CalendarDate>& refe
   }
   if (WholeYearsBetween(*born, *referral_date) < policy.minimum_age_years) {
     decision->refusals.push_back(Refusal(
-        kIg3, absl::StrCat("the person is under ", policy.minimum_age_years,
-                           " on the referral date")));
+        kIg3,
+        absl::StrCat("the person is under ", policy.minimum_age_years, " on the referral date")));
   }
 }
 

@@ -75,7 +75,8 @@ TEST(ValidateReferralTest, HasErrorsIgnoresWarnings) {
   EXPECT_FALSE(HasErrors({warning}));
 }
 
-// --- Typed paths ----------------------------------------------------------------------------------
+// --- Typed paths
+// ----------------------------------------------------------------------------------
 
 TEST(TypedReferralPathsTest, NamesProtoFieldPaths) {
   Referral r = ValidReferral();
@@ -170,7 +171,8 @@ TEST(ValidateReferralTest, EveryProblemIsReportedNotOnlyTheFirst) {
                                    IssueIs(kInvalidNhsNumber, "referral.person.nhs_number")));
 }
 
-// --- INVALID_NHS_NUMBER ----------------------------------------------------------------------------
+// --- INVALID_NHS_NUMBER
+// ----------------------------------------------------------------------------
 
 TEST(ValidateReferralTest, NhsNumberFailingModulus11IsInvalidNhsNumber) {
   Referral r = ValidReferral();
@@ -279,8 +281,8 @@ TEST(ValidateReferralTest, MalformedSenderOdsIsInvalidValue) {
 TEST(ValidateReferralTest, MalformedPracticeOdsIsInvalidValue) {
   Referral r = ValidReferral();
   r.mutable_person()->set_registered_practice_ods("NOT-AN-ODS");
-  EXPECT_THAT(Validate(r), UnorderedElementsAre(IssueIs(
-                               kInvalidValue, "referral.person.registered_practice_ods")));
+  EXPECT_THAT(Validate(r), UnorderedElementsAre(
+                               IssueIs(kInvalidValue, "referral.person.registered_practice_ods")));
 }
 
 TEST(ValidateReferralTest, AbsentPracticeOdsIsFine) {
@@ -289,7 +291,8 @@ TEST(ValidateReferralTest, AbsentPracticeOdsIsFine) {
   EXPECT_THAT(Validate(r), IsEmpty());
 }
 
-// --- Message id -------------------------------------------------------------------------------------
+// --- Message id
+// -------------------------------------------------------------------------------------
 
 TEST(ValidateReferralTest, MessageIdWithAllowedPunctuationIsValid) {
   Referral r = ValidReferral();
@@ -329,8 +332,7 @@ TEST(ValidateReferralTest, ReferralDateOnTodayIsValid) {
 TEST(ValidateReferralTest, ReferralDateAfterInjectedTodayIsInvalidValue) {
   Referral r = ValidReferral();
   r.set_referral_date("2025-06-16");
-  EXPECT_THAT(Validate(r),
-              UnorderedElementsAre(IssueIs(kInvalidValue, "referral.referral_date")));
+  EXPECT_THAT(Validate(r), UnorderedElementsAre(IssueIs(kInvalidValue, "referral.referral_date")));
 }
 
 TEST(ValidateReferralTest, FutureIsJudgedAgainstTheInjectedToday) {
@@ -343,15 +345,13 @@ TEST(ValidateReferralTest, FutureIsJudgedAgainstTheInjectedToday) {
 TEST(ValidateReferralTest, PartialReferralDateIsInvalidValue) {
   Referral r = ValidReferral();
   r.set_referral_date("2025-06");
-  EXPECT_THAT(Validate(r),
-              UnorderedElementsAre(IssueIs(kInvalidValue, "referral.referral_date")));
+  EXPECT_THAT(Validate(r), UnorderedElementsAre(IssueIs(kInvalidValue, "referral.referral_date")));
 }
 
 TEST(ValidateReferralTest, ReferralDateWithTimeIsInvalidValue) {
   Referral r = ValidReferral();
   r.set_referral_date("2025-06-10T09:00:00Z");
-  EXPECT_THAT(Validate(r),
-              UnorderedElementsAre(IssueIs(kInvalidValue, "referral.referral_date")));
+  EXPECT_THAT(Validate(r), UnorderedElementsAre(IssueIs(kInvalidValue, "referral.referral_date")));
 }
 
 TEST(ValidateReferralTest, BirthDateOn29FebruaryOfNonLeapYearIsInvalidValue) {
@@ -472,9 +472,8 @@ TEST(ValidateReferralTest, CodingsInOtherSystemsAreNotChecked) {
 }
 
 TEST(IsWellFormedSnomedConceptIdTest, AcceptsRealConceptIds) {
-  for (const char* code :
-       {"267076002", "871731000000106", "836881000000105", "48694002", "105629000", "86406008",
-        "138875005", "404684003"}) {
+  for (const char* code : {"267076002", "871731000000106", "836881000000105", "48694002",
+                           "105629000", "86406008", "138875005", "404684003"}) {
     EXPECT_TRUE(IsWellFormedSnomedConceptId(code)) << code;
   }
 }

@@ -78,9 +78,7 @@ auto RefusalIs(const std::string& code, const std::string& message_part) {
                Property(&Issue::message, HasSubstr(message_part)));
 }
 
-TEST(DemoNetworkTest, Loads) {
-  ASSERT_TRUE(network::NetworkDirectory::LoadDemo().ok());
-}
+TEST(DemoNetworkTest, Loads) { ASSERT_TRUE(network::NetworkDirectory::LoadDemo().ok()); }
 
 // --- IG-1 ------------------------------------------------------------------------------------
 

@@ -103,7 +103,8 @@ Referral FullReferral() {
   AddReason(&r, "871731000000106", "Referral to social prescribing service");  // procedure
   AddReason(&r, "267076002", "Feeling lonely");
   AddReason(&r, "86406008", "Human immunodeficiency virus infection");
-  AddReason(&r, "Z63.4", "Disappearance and death of family member", "http://hl7.org/fhir/sid/icd-10");
+  AddReason(&r, "Z63.4", "Disappearance and death of family member",
+            "http://hl7.org/fhir/sid/icd-10");
 
   Consent* consent = r.add_consents();
   consent->set_id(kConsentId);
@@ -238,7 +239,8 @@ TEST(BuildConnectorReferralTest, MessageIdAndReferrerReferenceNeverLeave) {
   EXPECT_THAT(bytes, Not(HasSubstr("GP-REF-778")));
 }
 
-// --- Reasons (IG-4, IG-5) ---------------------------------------------------------------------------
+// --- Reasons (IG-4, IG-5)
+// ---------------------------------------------------------------------------
 
 TEST(BuildConnectorReferralTest, KeepsOnlyNonSensitiveSnomedReasons) {
   const ConnectorReferral out = Build(FullReferral());
