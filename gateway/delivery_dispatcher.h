@@ -1,0 +1,89 @@
+// DeliveryDispatcher: the background delivery of the outbox. One worker per connector endpoint sends
+// each pending row to that organisation's ConnectorService.DeliverReferral, marks it delivered on
+// success, and on failure records the attempt and backs off (exponential, with jitter), so a dead
+// connector never slows delivery to the others. Rows survive restarts: a new dispatcher picks up
+// whatever is pending.
+//
+//   std::map<std::string, std::unique_ptr<v1::ConnectorService::StubInterface>> stubs = ...;
+//   DeliveryDispatcher dispatcher(store, &clock, DeliveryPolicy{}, std::move(stubs));
+//   dispatcher.Start();
+//   ... dispatcher.Wake();   // after new rows are committed
+//   dispatcher.Shutdown();
+//
+// Thread-safety: Wake and Shutdown may be called from any thread.
+#ifndef FRONTDOOR_GATEWAY_DELIVERY_DISPATCHER_H_
+#define FRONTDOOR_GATEWAY_DELIVERY_DISPATCHER_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "frontdoor/v1/connector_service.grpc.pb.h"
+#include "gateway/clock.h"
+#include "gateway/referral_store.h"
+
+namespace frontdoor::gateway {
+
+struct DeliveryPolicy {
+  absl::Duration initial_backoff = absl::Milliseconds(500);
+  absl::Duration max_backoff = absl::Seconds(60);
+  absl::Duration attempt_deadline = absl::Seconds(5);
+  int batch_size = 32;
+  // Longest sleep with nothing due, as a safety net should a wake-up be missed.
+  absl::Duration idle_poll = absl::Seconds(2);
+};
+
+// The delay before the next attempt after `failures` consecutive failures (1 = the first failure):
+// initial_backoff * 2^(failures-1), capped at max_backoff, scaled by `jitter` in [0.5, 1.0] so that
+// retries from many gateways do not arrive together. Pure.
+absl::Duration BackoffAfterFailures(uint32_t failures, const DeliveryPolicy& policy, double jitter);
+
+class DeliveryDispatcher {
+ public:
+  using StubMap = std::map<std::string, std::unique_ptr<frontdoor::v1::ConnectorService::StubInterface>>;
+
+  // `store` and `clock` must outlive this object. `stubs` maps endpoint_id to its client.
+  DeliveryDispatcher(ReferralStore* store, const Clock* clock, DeliveryPolicy policy, StubMap stubs);
+  ~DeliveryDispatcher();  // Calls Shutdown.
+
+  void Start();
+  // New rows were committed: look again now rather than at the next poll.
+  void Wake();
+  // Stops the workers; an attempt in flight ends within its deadline.
+  void Shutdown();
+
+  // Rows delivered since Start (for logs and tests).
+  int64_t delivered_count() const;
+
+ private:
+  struct Endpoint {
+    std::string endpoint_id;
+    std::unique_ptr<frontdoor::v1::ConnectorService::StubInterface> stub;
+    std::thread worker;
+  };
+  void RunEndpoint(Endpoint* endpoint);
+  // Sleeps until `deadline` or Shutdown, and also until a Wake after `seen_generation` when one is
+  // given. Returns false when shutting down.
+  bool SleepUntil(absl::Time deadline, std::optional<uint64_t> seen_generation);
+
+  ReferralStore* const store_;
+  const Clock* const clock_;
+  const DeliveryPolicy policy_;
+  std::vector<std::unique_ptr<Endpoint>> endpoints_;
+  mutable absl::Mutex mu_;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  bool started_ ABSL_GUARDED_BY(mu_) = false;
+  uint64_t generation_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t delivered_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+}  // namespace frontdoor::gateway
+
+#endif  // FRONTDOOR_GATEWAY_DELIVERY_DISPATCHER_H_

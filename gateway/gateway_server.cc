@@ -1,0 +1,129 @@
+#include "gateway/gateway_server.h"
+
+#include <cstdio>
+#include <filesystem>
+#include <system_error>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "common/status_macros.h"
+#include "frontdoor/v1/audit_service.grpc.pb.h"
+#include "frontdoor/v1/connector_service.grpc.pb.h"
+#include "frontdoor/v1/feedback_service.grpc.pb.h"
+#include "gateway/delivery_dispatcher.h"
+#include "gateway/gateway_config.h"
+#include "gateway/referral_service.h"
+#include "gateway/sqlite_referral_store.h"
+#include "gateway/submission_committer.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/grpcpp.h"
+#include "grpcpp/health_check_service_interface.h"
+
+namespace frontdoor::gateway {
+
+struct GatewayServer::Parts {
+  std::unique_ptr<LoadedConfig> config;
+  std::unique_ptr<SqliteReferralStore> store;
+  std::unique_ptr<DeliveryDispatcher> dispatcher;
+  std::unique_ptr<SubmissionCommitter> committer;
+  std::unique_ptr<ReferralServiceImpl> referral_service;
+  // Declared so that reflection lists them; their methods answer UNIMPLEMENTED until built.
+  std::unique_ptr<frontdoor::v1::FeedbackService::CallbackService> feedback_service;
+  std::unique_ptr<frontdoor::v1::AuditService::CallbackService> audit_service;
+  std::unique_ptr<grpc::Server> server;
+  int port = 0;
+  absl::Mutex mu;
+  bool shut_down ABSL_GUARDED_BY(mu) = false;
+};
+
+absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(const GatewayOptions& options,
+                                                                     const Clock* clock) {
+  if (!options.insecure_plaintext) {
+    return absl::FailedPreconditionError(
+        "mutual TLS (--tls-cert, --tls-key, --client-ca) is not available in this build yet; "
+        "for local development run with --insecure-plaintext");
+  }
+  auto parts = std::make_unique<Parts>();
+  FRONTDOOR_ASSIGN_OR_RETURN(LoadedConfig loaded, LoadGatewayConfig(options.config_path));
+  parts->config = std::make_unique<LoadedConfig>(std::move(loaded));
+  FRONTDOOR_ASSIGN_OR_RETURN(auto addresses, ConnectorAddresses(*parts->config, options.connector_overrides));
+
+  std::error_code ec;
+  std::filesystem::create_directories(options.data_dir, ec);
+  if (ec) {
+    return absl::UnavailableError(absl::StrCat("cannot create data directory ", options.data_dir, ": ", ec.message()));
+  }
+  FRONTDOOR_ASSIGN_OR_RETURN(parts->store, SqliteReferralStore::Open(options.data_dir + "/frontdoor.db"));
+
+  DeliveryDispatcher::StubMap stubs;
+  for (const auto& [endpoint_id, address] : addresses) {
+    grpc::ChannelArguments args;
+    // Come back quickly when a connector returns after an outage.
+    args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 500);
+    args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 5000);
+    args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 500);
+    stubs[endpoint_id] = frontdoor::v1::ConnectorService::NewStub(
+        grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args));
+  }
+  for (const auto& org : parts->config->network.organisations()) {
+    if (addresses.find(org.endpoint_id) == addresses.end()) {
+      std::fprintf(stderr, "warning: no address for connector endpoint %s; its deliveries wait until one is set\n",
+                   org.endpoint_id.c_str());
+    }
+  }
+  parts->dispatcher = std::make_unique<DeliveryDispatcher>(parts->store.get(), clock,
+                                                           DeliveryPolicyFrom(parts->config->config), std::move(stubs));
+  DeliveryDispatcher* dispatcher = parts->dispatcher.get();
+  parts->committer = std::make_unique<SubmissionCommitter>(parts->store.get(), [dispatcher] { dispatcher->Wake(); });
+
+  ReferralServiceDeps deps;
+  deps.network = &parts->config->network;
+  deps.limits = InboundLimitsFrom(parts->config->config);
+  deps.store = parts->store.get();
+  deps.committer = parts->committer.get();
+  deps.clock = clock;
+  deps.identity_source = IdentitySource::kPlaintextMetadata;
+  parts->referral_service = std::make_unique<ReferralServiceImpl>(deps);
+  parts->feedback_service = std::make_unique<frontdoor::v1::FeedbackService::CallbackService>();
+  parts->audit_service = std::make_unique<frontdoor::v1::AuditService::CallbackService>();
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &parts->port);
+  // Room for a 1 MiB message plus its envelope; larger requests get RESOURCE_EXHAUSTED from gRPC.
+  builder.SetMaxReceiveMessageSize(static_cast<int>(deps.limits.max_message_bytes) + 64 * 1024);
+  builder.RegisterService(parts->referral_service.get());
+  builder.RegisterService(parts->feedback_service.get());
+  builder.RegisterService(parts->audit_service.get());
+  parts->server = builder.BuildAndStart();
+  if (parts->server == nullptr || parts->port == 0) {
+    return absl::UnavailableError(absl::StrCat("cannot listen on ", options.listen));
+  }
+  parts->server->GetHealthCheckService()->SetServingStatus(true);
+  parts->dispatcher->Start();
+  return std::unique_ptr<GatewayServer>(new GatewayServer(std::move(parts)));
+}
+
+GatewayServer::GatewayServer(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
+
+GatewayServer::~GatewayServer() { Shutdown(); }
+
+int GatewayServer::port() const { return parts_->port; }
+
+void GatewayServer::Shutdown() {
+  {
+    absl::MutexLock lock(&parts_->mu);
+    if (parts_->shut_down) return;
+    parts_->shut_down = true;
+  }
+  parts_->server->GetHealthCheckService()->SetServingStatus(false);
+  // In-flight calls get a few seconds; their commits complete before the committer stops.
+  parts_->server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  parts_->committer->Shutdown();
+  parts_->dispatcher->Shutdown();
+}
+
+void GatewayServer::Wait() { parts_->server->Wait(); }
+
+}  // namespace frontdoor::gateway

@@ -1,0 +1,42 @@
+// The gateway's side of the adapters: picks the adapter for a SubmitReferralRequest's payload, and
+// renders the answer in the format the sender used (FHIR response Bundle, HL7 v2 ACK).
+//
+//   absl::StatusOr<adapters::ParsedReferral> parsed = ParseSubmission(request, limits);
+//   ...
+//   AttachSenderReply(*parsed, now, &response);
+#ifndef FRONTDOOR_GATEWAY_INBOUND_MESSAGE_H_
+#define FRONTDOOR_GATEWAY_INBOUND_MESSAGE_H_
+
+#include <cstddef>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "adapters/parsed_referral.h"
+#include "frontdoor/v1/referral_service.pb.h"
+
+namespace frontdoor::gateway {
+
+struct InboundLimits {
+  size_t max_message_bytes = 1 << 20;  // PROFILE.md: 1 MiB
+};
+
+// Returns the parsed message (format problems are issues inside it, answered REJECTED), or
+// INVALID_ARGUMENT when the request has no payload, RESOURCE_EXHAUSTED when it exceeds the limits.
+absl::StatusOr<adapters::ParsedReferral> ParseSubmission(const frontdoor::v1::SubmitReferralRequest& request,
+                                                         const InboundLimits& limits);
+
+// Sets response->fhir_json or response->hl7v2_ack to the reply the sender's system expects
+// (nothing for typed referrals).
+void AttachSenderReply(const adapters::ParsedReferral& parsed, absl::Time now,
+                       frontdoor::v1::SubmitReferralResponse* response);
+
+// A new random referral id (UUID version 4 from OpenSSL's CSPRNG).
+std::string NewReferralId();
+
+// RFC 3339 in UTC, seconds precision.
+std::string FormatRfc3339(absl::Time t);
+
+}  // namespace frontdoor::gateway
+
+#endif  // FRONTDOOR_GATEWAY_INBOUND_MESSAGE_H_

@@ -1,0 +1,129 @@
+#include "gateway/referral_service.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "gateway/grpc_status.h"
+#include "gateway/referral_pipeline.h"
+
+namespace frontdoor::gateway {
+
+namespace v1 = ::frontdoor::v1;
+
+ReferralServiceImpl::ReferralServiceImpl(ReferralServiceDeps deps) : deps_(std::move(deps)) {}
+
+absl::StatusOr<std::string> ReferralServiceImpl::ReferringCaller(const grpc::CallbackServerContext& context) const {
+  absl::StatusOr<std::string> caller = AuthenticatedCaller(context, deps_.identity_source);
+  if (!caller.ok()) return caller.status();
+  if (!deps_.network->IsKnownReferringOrganisation(*caller)) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("'", *caller, "' is not a referring organisation of this network"));
+  }
+  return caller;
+}
+
+grpc::ServerUnaryReactor* ReferralServiceImpl::SubmitReferral(grpc::CallbackServerContext* context,
+                                                              const v1::SubmitReferralRequest* request,
+                                                              v1::SubmitReferralResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  absl::StatusOr<std::string> caller = ReferringCaller(*context);
+  if (!caller.ok()) {
+    reactor->Finish(ToGrpcStatus(caller.status()));
+    return reactor;
+  }
+  absl::StatusOr<adapters::ParsedReferral> parsed = ParseSubmission(*request, deps_.limits);
+  if (!parsed.ok()) {
+    reactor->Finish(ToGrpcStatus(parsed.status()));
+    return reactor;
+  }
+  // The message's own sender must be the authenticated caller (IG-RULES.md, duplicates).
+  const std::string& claimed = parsed->referral.sender_ods();
+  if (!claimed.empty() && claimed != *caller) {
+    reactor->Finish(ToGrpcStatus(absl::PermissionDeniedError(
+        absl::StrCat("the message names sender '", claimed, "' but the caller is '", *caller, "'"))));
+    return reactor;
+  }
+
+  const absl::Time now = deps_.clock->Now();
+  const std::string referral_id = NewReferralId();
+  PipelineResult result = EvaluateReferral(*parsed, referral_id, *deps_.network, deps_.policy,
+                                           CalendarDate::FromUnixSeconds(absl::ToUnixSeconds(now)));
+  if (result.response.disposition() == v1::REJECTED) {
+    // Not a readable referral: nothing is recorded, and a corrected message needs a new id anyway.
+    *response = std::move(result.response);
+    AttachSenderReply(*parsed, now, response);
+    reactor->Finish(grpc::Status::OK);
+    return reactor;
+  }
+
+  NewReferral record;
+  record.referral_id = referral_id;
+  record.sender_ods = *caller;
+  record.message_id = parsed->referral.message_id();
+  record.format = adapters::MessageFormatName(parsed->format);
+  record.received_at = now;
+  record.decision = std::move(result.response);
+  record.referral = parsed->referral;
+  if (result.delivery.has_value()) {
+    record.delivery = NewDelivery{record.decision.endpoint_id(), std::move(*result.delivery)};
+  }
+  // The completion owns what the reply needs; `response` stays valid until Finish.
+  deps_.committer->Submit(
+      std::move(record), [reactor, response, parsed = std::move(*parsed), now](absl::StatusOr<RecordOutcome> out) {
+        if (!out.ok()) {
+          reactor->Finish(ToGrpcStatus(absl::UnavailableError(
+              absl::StrCat("the referral could not be recorded; nothing was accepted, send it again (",
+                           out.status().message(), ")"))));
+          return;
+        }
+        *response = std::move(out->decision);
+        response->set_duplicate(out->duplicate);
+        AttachSenderReply(parsed, now, response);
+        reactor->Finish(grpc::Status::OK);
+      });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* ReferralServiceImpl::GetReferral(grpc::CallbackServerContext* context,
+                                                           const v1::GetReferralRequest* request,
+                                                           v1::GetReferralResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  absl::StatusOr<std::string> caller = ReferringCaller(*context);
+  if (!caller.ok()) {
+    reactor->Finish(ToGrpcStatus(caller.status()));
+    return reactor;
+  }
+  if (request->referral_id().empty() || request->referral_id().size() > 64) {
+    reactor->Finish(ToGrpcStatus(absl::InvalidArgumentError("referral_id must be 1..64 characters")));
+    return reactor;
+  }
+  // A single indexed read on the store's reader connection, which WAL never makes wait for a commit.
+  absl::StatusOr<std::optional<StoredReferral>> stored = deps_.store->GetReferral(request->referral_id());
+  if (!stored.ok()) {
+    reactor->Finish(ToGrpcStatus(stored.status()));
+    return reactor;
+  }
+  if (!stored->has_value()) {
+    reactor->Finish(ToGrpcStatus(absl::NotFoundError("no referral with that id")));
+    return reactor;
+  }
+  const StoredReferral& r = **stored;
+  // IG-8: a referrer sees only its own organisation's referrals.
+  if (r.sender_ods != *caller) {
+    reactor->Finish(ToGrpcStatus(absl::PermissionDeniedError("that referral was sent by another organisation")));
+    return reactor;
+  }
+  response->set_referral_id(r.referral_id);
+  response->set_message_id(r.message_id);
+  response->set_sender_ods(r.sender_ods);
+  response->set_format(r.format);
+  response->set_received_at(FormatRfc3339(r.received_at));
+  *response->mutable_decision() = r.decision;
+  response->set_delivery_state(r.delivery_state);
+  if (r.delivered_at.has_value()) response->set_delivered_at(FormatRfc3339(*r.delivered_at));
+  response->set_delivery_attempts(r.delivery_attempts);
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+}  // namespace frontdoor::gateway

@@ -1,0 +1,56 @@
+// ReferralServiceImpl: frontdoor.v1.ReferralService for referring systems, on the gRPC callback API.
+// SubmitReferral parses, validates, decides and routes on the reactor thread (CPU only), then hands
+// the decided referral to the SubmissionCommitter; the answer is sent from the commit's completion,
+// so a referrer is answered only after its referral is durable, and no reactor thread waits on disk.
+//
+//   ReferralServiceImpl service(deps);
+//   builder.RegisterService(&service);
+//
+// Thread-safety: the service is called concurrently by gRPC; everything it holds is thread-safe or
+// immutable. `deps` pointers must outlive it.
+#ifndef FRONTDOOR_GATEWAY_REFERRAL_SERVICE_H_
+#define FRONTDOOR_GATEWAY_REFERRAL_SERVICE_H_
+
+#include "consent/consent_decision.h"
+#include "frontdoor/v1/referral_service.grpc.pb.h"
+#include "gateway/caller_identity.h"
+#include "gateway/clock.h"
+#include "gateway/inbound_message.h"
+#include "gateway/referral_store.h"
+#include "gateway/submission_committer.h"
+#include "network/network_directory.h"
+
+namespace frontdoor::gateway {
+
+struct ReferralServiceDeps {
+  const network::NetworkDirectory* network = nullptr;
+  consent::ConsentPolicy policy;
+  InboundLimits limits;
+  ReferralStore* store = nullptr;
+  SubmissionCommitter* committer = nullptr;
+  const Clock* clock = nullptr;
+  IdentitySource identity_source = IdentitySource::kTlsCertificate;
+};
+
+class ReferralServiceImpl final : public frontdoor::v1::ReferralService::CallbackService {
+ public:
+  explicit ReferralServiceImpl(ReferralServiceDeps deps);
+
+  grpc::ServerUnaryReactor* SubmitReferral(grpc::CallbackServerContext* context,
+                                           const frontdoor::v1::SubmitReferralRequest* request,
+                                           frontdoor::v1::SubmitReferralResponse* response) override;
+  grpc::ServerUnaryReactor* GetReferral(grpc::CallbackServerContext* context,
+                                        const frontdoor::v1::GetReferralRequest* request,
+                                        frontdoor::v1::GetReferralResponse* response) override;
+
+ private:
+  // The caller, when it is a referring organisation of the network; else UNAUTHENTICATED or
+  // PERMISSION_DENIED.
+  absl::StatusOr<std::string> ReferringCaller(const grpc::CallbackServerContext& context) const;
+
+  const ReferralServiceDeps deps_;
+};
+
+}  // namespace frontdoor::gateway
+
+#endif  // FRONTDOOR_GATEWAY_REFERRAL_SERVICE_H_

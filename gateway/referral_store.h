@@ -1,0 +1,107 @@
+// ReferralStore: the gateway's durable record of referrals, their decisions, and the delivery
+// outbox. The referral, its decision and routing, and its outbox row are written in ONE transaction
+// before the referrer is answered, so an acknowledged referral survives any crash and is delivered
+// after a restart (the transactional outbox pattern).
+//
+//   std::unique_ptr<ReferralStore> store = *SqliteReferralStore::Open("/var/lib/frontdoor/frontdoor.db");
+//   std::vector<RecordOutcome> out = *store->RecordReferrals(std::move(batch));  // one commit
+//   for (OutboxItem& item : *store->DueDeliveries("ageuk-oldham", absl::Now(), 32)) { ... }
+//
+// Implementations: SqliteReferralStore (embedded, one gateway). The interface is what a PostgreSQL
+// store for several replicas implements too.
+// Thread-safety: every method may be called from any thread.
+#ifndef FRONTDOOR_GATEWAY_REFERRAL_STORE_H_
+#define FRONTDOOR_GATEWAY_REFERRAL_STORE_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "frontdoor/v1/connector_service.pb.h"
+#include "frontdoor/v1/referral.pb.h"
+#include "frontdoor/v1/referral_service.pb.h"
+
+namespace frontdoor::gateway {
+
+// A delivery to make: one call of ConnectorService.DeliverReferral to `endpoint_id`.
+struct NewDelivery {
+  std::string endpoint_id;
+  frontdoor::v1::DeliverReferralRequest request;  // carries the idempotency key
+};
+
+// A decided referral (ACCEPTED or REFUSED) to record.
+struct NewReferral {
+  std::string referral_id;
+  std::string sender_ods;
+  std::string message_id;
+  std::string format;  // typed | fhir | hl7v2
+  absl::Time received_at;
+  // The answer given to the referrer (without the sender-format reply, rendered per request).
+  frontdoor::v1::SubmitReferralResponse decision;
+  // The canonical referral as received: the casework record. Stays in the gateway.
+  frontdoor::v1::Referral referral;
+  std::optional<NewDelivery> delivery;  // Present when ACCEPTED.
+};
+
+struct RecordOutcome {
+  // True when (sender, message_id) was already recorded; `decision` is then the first answer.
+  bool duplicate = false;
+  frontdoor::v1::SubmitReferralResponse decision;
+};
+
+// One outbox row due for delivery.
+struct OutboxItem {
+  int64_t outbox_id = 0;
+  std::string referral_id;
+  std::string endpoint_id;
+  uint32_t attempts = 0;  // attempts made before this one
+  frontdoor::v1::DeliverReferralRequest request;
+};
+
+struct StoredReferral {
+  std::string referral_id;
+  std::string sender_ods;
+  std::string message_id;
+  std::string format;
+  absl::Time received_at;
+  frontdoor::v1::SubmitReferralResponse decision;
+  frontdoor::v1::DeliveryState delivery_state = frontdoor::v1::DELIVERY_STATE_UNSPECIFIED;
+  std::optional<absl::Time> delivered_at;
+  uint32_t delivery_attempts = 0;
+};
+
+class ReferralStore {
+ public:
+  virtual ~ReferralStore() = default;
+
+  // Records every referral of `batch` in one transaction (group commit), in order. A referral whose
+  // (sender_ods, message_id) is already recorded, earlier or earlier in the same batch, is not
+  // written again: its outcome is `duplicate` with the first decision. Returns one outcome per
+  // input, in order, only after the transaction is durable; on failure nothing of the batch is
+  // recorded (UNAVAILABLE for a busy or failing disk, INTERNAL otherwise).
+  virtual absl::StatusOr<std::vector<RecordOutcome>> RecordReferrals(std::vector<NewReferral> batch) = 0;
+
+  // The referral, or nullopt when there is none with that id.
+  virtual absl::StatusOr<std::optional<StoredReferral>> GetReferral(std::string_view referral_id) = 0;
+
+  // Up to `limit` pending outbox rows for `endpoint_id` whose next attempt is due at `now`, oldest
+  // first.
+  virtual absl::StatusOr<std::vector<OutboxItem>> DueDeliveries(std::string_view endpoint_id, absl::Time now,
+                                                               int limit) = 0;
+  // The earliest next-attempt time of any pending row for the endpoint; nullopt when none is pending.
+  virtual absl::StatusOr<std::optional<absl::Time>> NextDeliveryDue(std::string_view endpoint_id) = 0;
+
+  // The connector acknowledged the row: it is delivered and never sent again.
+  virtual absl::Status MarkDelivered(int64_t outbox_id, absl::Time at) = 0;
+  // An attempt failed: count it, keep the row pending, try again at `next_attempt_at`. `error` is a
+  // transport error text (never patient data).
+  virtual absl::Status RecordFailedAttempt(int64_t outbox_id, absl::Time next_attempt_at, std::string_view error) = 0;
+};
+
+}  // namespace frontdoor::gateway
+
+#endif  // FRONTDOOR_GATEWAY_REFERRAL_STORE_H_

@@ -1,0 +1,71 @@
+#include "gateway/submission_committer.h"
+
+#include <utility>
+#include <vector>
+
+namespace frontdoor::gateway {
+
+SubmissionCommitter::SubmissionCommitter(ReferralStore* store, std::function<void()> on_committed,
+                                         size_t max_batch)
+    : store_(store), on_committed_(std::move(on_committed)), max_batch_(max_batch) {
+  writer_ = std::thread([this] { Run(); });
+}
+
+SubmissionCommitter::~SubmissionCommitter() { Shutdown(); }
+
+void SubmissionCommitter::Submit(NewReferral referral, Completion done) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (!stopping_) {
+      queue_.push_back(Pending{std::move(referral), std::move(done)});
+      return;
+    }
+  }
+  done(absl::UnavailableError("the gateway is shutting down; send the referral again"));
+}
+
+void SubmissionCommitter::Shutdown() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_ && !writer_.joinable()) return;
+    stopping_ = true;
+  }
+  if (writer_.joinable()) writer_.join();
+}
+
+void SubmissionCommitter::Run() {
+  for (;;) {
+    std::vector<Pending> batch;
+    {
+      absl::MutexLock lock(&mu_);
+      mu_.Await(absl::Condition(
+          +[](SubmissionCommitter* self) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+            return self->stopping_ || !self->queue_.empty();
+          },
+          this));
+      if (queue_.empty()) return;  // stopping, and everything queued is done
+      while (!queue_.empty() && batch.size() < max_batch_) {
+        batch.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+    }
+    std::vector<NewReferral> referrals;
+    referrals.reserve(batch.size());
+    bool any_delivery = false;
+    for (Pending& p : batch) {
+      any_delivery = any_delivery || p.referral.delivery.has_value();
+      referrals.push_back(std::move(p.referral));
+    }
+    absl::StatusOr<std::vector<RecordOutcome>> outcomes = store_->RecordReferrals(std::move(referrals));
+    if (outcomes.ok() && any_delivery && on_committed_) on_committed_();
+    for (size_t i = 0; i < batch.size(); ++i) {
+      if (outcomes.ok()) {
+        batch[i].done(std::move((*outcomes)[i]));
+      } else {
+        batch[i].done(outcomes.status());
+      }
+    }
+  }
+}
+
+}  // namespace frontdoor::gateway

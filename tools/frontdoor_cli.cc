@@ -1,0 +1,177 @@
+// frontdoor: the command-line client for referrers, connectors and IG officers.
+//
+//   frontdoor --as P85901 submit referral.json      # typed JSON, FHIR Bundle JSON or HL7 v2 ER7
+//   frontdoor --as P85901 get 0b7c...               # a referral's state
+//
+// Answers are printed as JSON (proto3 JSON mapping). Exit status: 0 when the call succeeded (whatever
+// the disposition), 1 for a gRPC error (its code and message on stderr), 2 for a usage error.
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "frontdoor/v1/referral_service.grpc.pb.h"
+#include "gateway/caller_identity.h"
+#include "google/protobuf/util/json_util.h"
+#include "grpcpp/grpcpp.h"
+
+namespace {
+
+namespace v1 = ::frontdoor::v1;
+
+constexpr char kUsage[] = R"(usage: frontdoor [options] COMMAND [args]
+
+commands:
+  submit FILE [--raw-reply]   submit a referral: FHIR R4 message Bundle (JSON), HL7 v2 REF^I12 (ER7),
+                              or a typed frontdoor.v1.Referral in proto JSON; --raw-reply prints only
+                              the reply in the sender's own format (FHIR Bundle or HL7 ACK)
+  get REFERRAL_ID             a referral's decision, delivery state and history
+
+options:
+  --target HOST:PORT          the gateway (default $FRONTDOOR_TARGET or 127.0.0.1:50051)
+  --as IDENTITY               who you are, sent as x-frontdoor-client to a gateway running
+                              --insecure-plaintext (default $FRONTDOOR_CLIENT)
+  --timeout SECONDS           deadline of the call (default 30)
+)";
+
+std::string Env(const char* name, const char* fallback) {
+  const char* v = std::getenv(name);
+  return v != nullptr && *v != '\0' ? v : fallback;
+}
+
+std::string ToJson(const google::protobuf::Message& m) {
+  google::protobuf::util::JsonPrintOptions options;
+  options.add_whitespace = true;
+  options.preserve_proto_field_names = true;
+  std::string out;
+  if (!google::protobuf::util::MessageToJsonString(m, &out, options).ok()) return "{}";
+  return out;
+}
+
+// Picks the payload from the file's content: HL7 v2 starts with MSH; a JSON object with a
+// resourceType is FHIR; any other JSON is a typed Referral (or a whole SubmitReferralRequest).
+bool BuildRequest(const std::string& text, v1::SubmitReferralRequest* request, std::string* error) {
+  size_t start = 0;
+  if (text.compare(0, 3, "\xEF\xBB\xBF") == 0) start = 3;
+  while (start < text.size() && std::isspace(static_cast<unsigned char>(text[start]))) ++start;
+  if (text.compare(start, 3, "MSH") == 0) {
+    request->set_hl7v2(text.substr(start));
+    return true;
+  }
+  if (start < text.size() && text[start] == '{') {
+    if (text.find("\"resourceType\"") != std::string::npos) {
+      request->set_fhir_json(text);
+      return true;
+    }
+    google::protobuf::util::JsonParseOptions options;
+    v1::Referral referral;
+    if (google::protobuf::util::JsonStringToMessage(text, &referral, options).ok()) {
+      *request->mutable_referral() = std::move(referral);
+      return true;
+    }
+    auto status = google::protobuf::util::JsonStringToMessage(text, request, options);
+    if (status.ok()) return true;
+    *error = "not a typed referral in proto JSON: " + std::string(status.message());
+    return false;
+  }
+  *error = "neither HL7 v2 (MSH...) nor JSON";
+  return false;
+}
+
+int Fail(const grpc::Status& status) {
+  std::fprintf(stderr, "frontdoor: %d %s\n", static_cast<int>(status.error_code()), status.error_message().c_str());
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string target = Env("FRONTDOOR_TARGET", "127.0.0.1:50051");
+  std::string identity = Env("FRONTDOOR_CLIENT", "");
+  int timeout_seconds = 30;
+  bool raw_reply = false;
+  std::vector<std::string> args;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto next = [&]() -> std::string {
+      if (i + 1 >= argc) {
+        std::fprintf(stderr, "frontdoor: %s needs a value\n", a.c_str());
+        std::exit(2);
+      }
+      return argv[++i];
+    };
+    if (a == "--help" || a == "-h") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    } else if (a == "--target") {
+      target = next();
+    } else if (a == "--as") {
+      identity = next();
+    } else if (a == "--timeout") {
+      timeout_seconds = std::atoi(next().c_str());
+    } else if (a == "--raw-reply") {
+      raw_reply = true;
+    } else if (a.rfind("--", 0) == 0) {
+      std::fprintf(stderr, "frontdoor: unknown option %s\n\n%s", a.c_str(), kUsage);
+      return 2;
+    } else {
+      args.push_back(a);
+    }
+  }
+  if (args.empty()) {
+    std::fputs(kUsage, stderr);
+    return 2;
+  }
+
+  auto channel = grpc::CreateChannel(target, grpc::InsecureChannelCredentials());
+  auto stub = v1::ReferralService::NewStub(channel);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(timeout_seconds > 0 ? timeout_seconds : 30));
+  if (!identity.empty()) ctx.AddMetadata(frontdoor::gateway::kClientMetadataKey, identity);
+
+  const std::string& command = args[0];
+  if (command == "submit" && args.size() == 2) {
+    std::ifstream in(args[1], std::ios::binary);
+    if (!in) {
+      std::fprintf(stderr, "frontdoor: cannot read %s\n", args[1].c_str());
+      return 2;
+    }
+    std::stringstream text;
+    text << in.rdbuf();
+    v1::SubmitReferralRequest request;
+    std::string error;
+    if (!BuildRequest(text.str(), &request, &error)) {
+      std::fprintf(stderr, "frontdoor: %s: %s\n", args[1].c_str(), error.c_str());
+      return 2;
+    }
+    v1::SubmitReferralResponse response;
+    grpc::Status status = stub->SubmitReferral(&ctx, request, &response);
+    if (!status.ok()) return Fail(status);
+    if (raw_reply) {
+      const std::string& reply = !response.fhir_json().empty() ? response.fhir_json() : response.hl7v2_ack();
+      if (reply.empty()) {
+        std::fprintf(stderr, "frontdoor: a typed referral has no sender-format reply; showing the answer\n");
+        std::cout << ToJson(response);
+      } else {
+        std::cout << reply << (reply.back() == '\n' ? "" : "\n");
+      }
+    } else {
+      std::cout << ToJson(response);
+    }
+    return 0;
+  }
+  if (command == "get" && args.size() == 2) {
+    v1::GetReferralRequest request;
+    request.set_referral_id(args[1]);
+    v1::GetReferralResponse response;
+    grpc::Status status = stub->GetReferral(&ctx, request, &response);
+    if (!status.ok()) return Fail(status);
+    std::cout << ToJson(response);
+    return 0;
+  }
+  std::fprintf(stderr, "frontdoor: unknown command or wrong arguments\n\n%s", kUsage);
+  return 2;
+}
