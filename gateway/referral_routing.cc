@@ -138,7 +138,8 @@ CategoryChoice ChooseCategory(const frontdoor::v1::Referral& referral, const std
 
   const std::string borough_name = BoroughName(borough);
   if (network.FindCategory(borough, "all") != nullptr) {
-    return {"all", "category all: every " + borough_name + " referral, whatever its reasons or age"};
+    return {"all",
+            "category all: every " + borough_name + " referral, whatever its reasons or age"};
   }
   if (mental_health_reason) {
     return {"mental-health", "category mental-health: a reason code is in group mental-health"};
@@ -195,9 +196,9 @@ RoutingDecision RouteReferral(const frontdoor::v1::Referral& referral,
   // Rule 1: the cluster.
   const ClusterChoice where = ChooseCluster(referral.person(), network);
   if (where.cluster == nullptr) {
-    decision.out_of_area = MakeIssue(
-        kOutOfArea, Issue::ERROR,
-        "Out of area: " + where.postcode_tried + ", and " + where.practice_tried + ".");
+    decision.out_of_area =
+        MakeIssue(kOutOfArea, Issue::ERROR,
+                  "Out of area: " + where.postcode_tried + ", and " + where.practice_tried + ".");
     decision.reason = "no cluster: " + where.postcode_tried + "; " + where.practice_tried;
     return decision;
   }
@@ -228,9 +229,9 @@ RoutingDecision RouteReferral(const frontdoor::v1::Referral& referral,
     if (front_door == nullptr) {
       // NetworkDirectory refuses to load a borough without a front door, so this is a broken
       // invariant; refusing is the only answer that forwards nothing to the wrong place.
-      decision.out_of_area = MakeIssue(
-          kOutOfArea, Issue::ERROR,
-          because + " and borough " + cluster.borough + " has no front-door team.");
+      decision.out_of_area =
+          MakeIssue(kOutOfArea, Issue::ERROR,
+                    because + " and borough " + cluster.borough + " has no front-door team.");
       decision.reason = cluster_why + "; " + what.why + "; " + because + "; no front door";
       return decision;
     }
