@@ -121,9 +121,7 @@ std::string ReasonCode::WithheldCategory() const {
   return IsSensitive() ? group.substr(kSensitivePrefix.size()) : std::string();
 }
 
-std::string ConnectorTeam::FrontDoorBorough() const {
-  return team_id.substr(0, team_id.find('-'));
-}
+std::string ConnectorTeam::FrontDoorBorough() const { return team_id.substr(0, team_id.find('-')); }
 
 // Everything is parsed once and then only read, so plain ordered maps do: lookups are by string
 // view, and iteration order (never relied on for answers) is at least stable.
@@ -170,7 +168,9 @@ absl::Status NetworkDirectory::Data::ParseClusters(const CsvTable& table) {
   for (const CsvRow& row : table.rows) {
     const std::string& id = row.fields[0];
     const std::string& borough = row.fields[1];
-    if (!IsSlug(id)) return CsvError(table.file_name, row.line, "cluster_id " + Quoted(id) + " is not a lower-case id");
+    if (!IsSlug(id))
+      return CsvError(table.file_name, row.line,
+                      "cluster_id " + Quoted(id) + " is not a lower-case id");
     if (!IsSlug(borough) || borough.find('-') != std::string::npos) {
       return CsvError(table.file_name, row.line,
                       "borough " + Quoted(borough) + " is not a lower-case single word");
@@ -212,7 +212,8 @@ absl::Status NetworkDirectory::Data::ParseCategories(const CsvTable& table) {
     const std::string& id = row.fields[0];
     const std::string& borough = row.fields[1];
     if (!IsSlug(id)) {
-      return CsvError(table.file_name, row.line, "category_id " + Quoted(id) + " is not a lower-case id");
+      return CsvError(table.file_name, row.line,
+                      "category_id " + Quoted(id) + " is not a lower-case id");
     }
     if (!IsKnownBorough(borough)) {
       return CsvError(table.file_name, row.line,
@@ -326,7 +327,7 @@ absl::Status NetworkDirectory::Data::ParseReasonCodes(const CsvTable& table) {
 
 absl::Status NetworkDirectory::Data::ParseTeams(const CsvTable& table) {
   ByName<int> first_line;
-  ByName<int> front_door_line;  // borough -> line
+  ByName<int> front_door_line;        // borough -> line
   ByName<int> cluster_category_line;  // "cluster/category" -> line
   for (const CsvRow& row : table.rows) {
     ConnectorTeam team;
@@ -340,7 +341,8 @@ absl::Status NetworkDirectory::Data::ParseTeams(const CsvTable& table) {
     const std::string& file = table.file_name;
 
     if (!IsSlug(team.team_id)) {
-      return CsvError(file, row.line, "team_id " + Quoted(team.team_id) + " is not a lower-case id");
+      return CsvError(file, row.line,
+                      "team_id " + Quoted(team.team_id) + " is not a lower-case id");
     }
     if (auto [it, inserted] = first_line.emplace(team.team_id, row.line); !inserted) {
       return DuplicateError(table, row.line, "team_id", team.team_id, it->second);
@@ -380,7 +382,8 @@ absl::Status NetworkDirectory::Data::ParseTeams(const CsvTable& table) {
       if (!IsKnownBorough(borough)) {
         return CsvError(file, row.line,
                         "front-door team " + Quoted(team.team_id) + " names borough " +
-                            Quoted(borough) + " (the first part of its team_id), which has no "
+                            Quoted(borough) +
+                            " (the first part of its team_id), which has no "
                             "cluster in clusters.csv");
       }
       if (auto [it, inserted] = front_door_line.emplace(borough, row.line); !inserted) {
@@ -401,11 +404,10 @@ absl::Status NetworkDirectory::Data::ParseTeams(const CsvTable& table) {
       const std::string& borough = cluster->second.borough;
       auto borough_categories = categories.find(borough);
       if (borough_categories == categories.end() ||
-          borough_categories->second.find(team.category_id) ==
-              borough_categories->second.end()) {
+          borough_categories->second.find(team.category_id) == borough_categories->second.end()) {
         return CsvError(file, row.line,
-                        "category_id " + Quoted(team.category_id) + " is not a category of borough " +
-                            borough + " in categories.csv");
+                        "category_id " + Quoted(team.category_id) +
+                            " is not a category of borough " + borough + " in categories.csv");
       }
       std::string pair_key = team.cluster_id + "/" + team.category_id;
       if (auto [it, inserted] = cluster_category_line.emplace(pair_key, row.line); !inserted) {
@@ -446,9 +448,9 @@ absl::StatusOr<std::unique_ptr<NetworkDirectory::Data>> NetworkDirectory::Data::
   FRONTDOOR_ASSIGN_OR_RETURN(CsvTable sectors_table,
                              ParseCsvTable(name("postcode_sectors.csv"), texts.postcode_sectors,
                                            {"sector", "cluster_id"}));
-  FRONTDOOR_ASSIGN_OR_RETURN(CsvTable practices_table,
-                             ParseCsvTable(name("practices.csv"), texts.practices,
-                                           {"ods_code", "name", "cluster_id"}));
+  FRONTDOOR_ASSIGN_OR_RETURN(
+      CsvTable practices_table,
+      ParseCsvTable(name("practices.csv"), texts.practices, {"ods_code", "name", "cluster_id"}));
   FRONTDOOR_ASSIGN_OR_RETURN(CsvTable referrers_table,
                              ParseCsvTable(name("referrers.csv"), texts.referrers,
                                            {"ods_code", "name", "borough", "kind"}));
@@ -461,11 +463,10 @@ absl::StatusOr<std::unique_ptr<NetworkDirectory::Data>> NetworkDirectory::Data::
   FRONTDOOR_ASSIGN_OR_RETURN(CsvTable organisations_table,
                              ParseCsvTable(name("organisations.csv"), texts.organisations,
                                            {"endpoint_id", "organisation", "ods_code"}));
-  FRONTDOOR_ASSIGN_OR_RETURN(
-      CsvTable teams_table,
-      ParseCsvTable(name("connector_teams.csv"), texts.connector_teams,
-                    {"team_id", "organisation", "endpoint_id", "cluster_id", "category_id",
-                     "accepts_nhs_number", "status"}));
+  FRONTDOOR_ASSIGN_OR_RETURN(CsvTable teams_table,
+                             ParseCsvTable(name("connector_teams.csv"), texts.connector_teams,
+                                           {"team_id", "organisation", "endpoint_id", "cluster_id",
+                                            "category_id", "accepts_nhs_number", "status"}));
 
   auto data = std::make_unique<Data>();
   FRONTDOOR_RETURN_IF_ERROR(data->ParseClusters(clusters_table));

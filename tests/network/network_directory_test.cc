@@ -120,7 +120,8 @@ TEST(NetworkDirectoryDemoTest, HasTheDocumentedNumberOfRows) {
 TEST(NetworkDirectoryDemoTest, EveryRowOfEveryFileCanBeLookedUp) {
   const NetworkDirectory& net = Demo();
   std::set<std::string> boroughs;
-  for (const CsvRow& row : DemoRows(&NetworkCsvTexts::clusters, {"cluster_id", "borough", "name"})) {
+  for (const CsvRow& row :
+       DemoRows(&NetworkCsvTexts::clusters, {"cluster_id", "borough", "name"})) {
     const Cluster* c = net.FindCluster(row.fields[0]);
     ASSERT_NE(c, nullptr) << row.fields[0];
     EXPECT_EQ(c->borough, row.fields[1]);
@@ -163,7 +164,8 @@ TEST(NetworkDirectoryDemoTest, EveryOldhamClusterHasThreeTeamsAndEveryTamesideCl
   const NetworkDirectory& net = Demo();
   int oldham_clusters = 0;
   int tameside_clusters = 0;
-  for (const CsvRow& row : DemoRows(&NetworkCsvTexts::clusters, {"cluster_id", "borough", "name"})) {
+  for (const CsvRow& row :
+       DemoRows(&NetworkCsvTexts::clusters, {"cluster_id", "borough", "name"})) {
     const std::string& id = row.fields[0];
     if (row.fields[1] == "oldham") {
       ++oldham_clusters;
@@ -452,7 +454,8 @@ TEST(NetworkDirectoryCsvTest, RejectsABadYesNo) {
 
 TEST(NetworkDirectoryCsvTest, RejectsABadStatus) {
   NetworkCsvTexts texts = DemoNetworkCsvTexts();
-  ReplaceOnce(texts.connector_teams, "tameside-ashton,all,yes,open", "tameside-ashton,all,yes,Open");
+  ReplaceOnce(texts.connector_teams, "tameside-ashton,all,yes,open",
+              "tameside-ashton,all,yes,Open");
   ExpectInvalid(texts, "connector_teams.csv", LineOf(texts.connector_teams, "tameside-ashton-all"),
                 "status is 'Open'; expected open or paused");
 }
@@ -462,9 +465,9 @@ TEST(NetworkDirectoryCsvTest, RejectsADuplicateCluster) {
   const int first = LineOf(texts.clusters, "oldham-north-royton,");
   const int line = NextLine(texts.clusters);
   texts.clusters += "oldham-north-royton,oldham,Royton again\n";
-  ExpectInvalid(texts, "clusters.csv", line,
-                "duplicate cluster_id 'oldham-north-royton' (first on line " +
-                    std::to_string(first) + ")");
+  ExpectInvalid(
+      texts, "clusters.csv", line,
+      "duplicate cluster_id 'oldham-north-royton' (first on line " + std::to_string(first) + ")");
 }
 
 TEST(NetworkDirectoryCsvTest, RejectsADuplicateSector) {
