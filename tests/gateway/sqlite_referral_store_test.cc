@@ -1,0 +1,197 @@
+#include "gateway/sqlite_referral_store.h"
+
+#include <sqlite3.h>
+
+#include "gtest/gtest.h"
+#include "tests/support/test_support.h"
+
+namespace frontdoor::gateway {
+namespace {
+
+namespace v1 = ::frontdoor::v1;
+
+const absl::Time kT0 = absl::FromUnixSeconds(1738577700);
+
+NewReferral Accepted(const std::string& id, const std::string& sender, const std::string& message_id) {
+  NewReferral r;
+  r.referral_id = id;
+  r.sender_ods = sender;
+  r.message_id = message_id;
+  r.format = "typed";
+  r.received_at = kT0;
+  r.decision.set_referral_id(id);
+  r.decision.set_disposition(v1::ACCEPTED);
+  r.decision.set_connector_id("oldham-north-royton-wellbeing");
+  r.decision.set_endpoint_id("action-together-oldham");
+  r.referral = frontdoor::testing::RoytonReferral(message_id);
+  NewDelivery d;
+  d.endpoint_id = "action-together-oldham";
+  d.request.set_idempotency_key("deliver:" + id);
+  d.request.mutable_referral()->set_referral_id(id);
+  r.delivery = d;
+  return r;
+}
+
+NewReferral Refused(const std::string& id, const std::string& message_id) {
+  NewReferral r = Accepted(id, "P85901", message_id);
+  r.decision.set_disposition(v1::REFUSED);
+  r.decision.clear_connector_id();
+  r.decision.clear_endpoint_id();
+  r.delivery.reset();
+  return r;
+}
+
+std::vector<NewReferral> One(NewReferral r) {
+  std::vector<NewReferral> v;
+  v.push_back(std::move(r));
+  return v;
+}
+
+class SqliteReferralStoreTest : public ::testing::Test {
+ protected:
+  std::string DbPath() const { return dir_.path() + "/frontdoor.db"; }
+  std::unique_ptr<SqliteReferralStore> OpenStore() {
+    auto store = SqliteReferralStore::Open(DbPath());
+    EXPECT_TRUE(store.ok()) << store.status();
+    return store.ok() ? std::move(*store) : nullptr;
+  }
+  frontdoor::testing::TempDir dir_;
+};
+
+TEST_F(SqliteReferralStoreTest, RecordsAnAcceptedReferralWithItsOutboxRow) {
+  auto store = OpenStore();
+  auto out = store->RecordReferrals(One(Accepted("r1", "P85901", "m1")));
+  ASSERT_TRUE(out.ok()) << out.status();
+  ASSERT_EQ(out->size(), 1u);
+  EXPECT_FALSE((*out)[0].duplicate);
+
+  auto got = store->GetReferral("r1");
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_EQ((*got)->message_id, "m1");
+  EXPECT_EQ((*got)->delivery_state, v1::DELIVERY_PENDING);
+  auto due = store->DueDeliveries("action-together-oldham", kT0, 10);
+  ASSERT_TRUE(due.ok());
+  ASSERT_EQ(due->size(), 1u);
+  EXPECT_EQ((*due)[0].request.idempotency_key(), "deliver:r1");
+}
+
+TEST_F(SqliteReferralStoreTest, SameSenderAndMessageIdIsADuplicateWithTheFirstDecision) {
+  auto store = OpenStore();
+  ASSERT_TRUE(store->RecordReferrals(One(Accepted("r1", "P85901", "m1"))).ok());
+  auto again = store->RecordReferrals(One(Accepted("r2", "P85901", "m1")));
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE((*again)[0].duplicate);
+  EXPECT_EQ((*again)[0].decision.referral_id(), "r1");
+  auto second = store->GetReferral("r2");
+  ASSERT_TRUE(second.ok());
+  EXPECT_FALSE(second->has_value()) << "a duplicate must not be recorded";
+  auto due = store->DueDeliveries("action-together-oldham", kT0, 10);
+  EXPECT_EQ(due->size(), 1u) << "a duplicate must not be delivered twice";
+}
+
+TEST_F(SqliteReferralStoreTest, DuplicateInsideOneBatchIsRecognised) {
+  auto store = OpenStore();
+  std::vector<NewReferral> batch;
+  batch.push_back(Accepted("r1", "P85901", "m1"));
+  batch.push_back(Accepted("r2", "P85901", "m1"));
+  auto out = store->RecordReferrals(std::move(batch));
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_FALSE((*out)[0].duplicate);
+  EXPECT_TRUE((*out)[1].duplicate);
+  EXPECT_EQ((*out)[1].decision.referral_id(), "r1");
+}
+
+TEST_F(SqliteReferralStoreTest, SameMessageIdFromAnotherSenderIsNotADuplicate) {
+  auto store = OpenStore();
+  ASSERT_TRUE(store->RecordReferrals(One(Accepted("r1", "P85901", "m1"))).ok());
+  auto other = store->RecordReferrals(One(Accepted("r2", "P85902", "m1")));
+  ASSERT_TRUE(other.ok());
+  EXPECT_FALSE((*other)[0].duplicate);
+}
+
+TEST_F(SqliteReferralStoreTest, RefusedReferralIsRememberedButNeverQueued) {
+  auto store = OpenStore();
+  ASSERT_TRUE(store->RecordReferrals(One(Refused("r1", "m1"))).ok());
+  auto got = store->GetReferral("r1");
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_EQ((*got)->delivery_state, v1::NOT_FOR_DELIVERY);
+  EXPECT_TRUE(store->DueDeliveries("action-together-oldham", kT0 + absl::Hours(1), 10)->empty());
+  EXPECT_TRUE(store->RecordReferrals(One(Refused("r2", "m1"))).value()[0].duplicate);
+}
+
+TEST_F(SqliteReferralStoreTest, EverythingRecordedSurvivesReopeningTheFile) {
+  {
+    auto store = OpenStore();
+    ASSERT_TRUE(store->RecordReferrals(One(Accepted("r1", "P85901", "m1"))).ok());
+  }
+  auto reopened = OpenStore();
+  auto got = reopened->GetReferral("r1");
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_EQ((*got)->decision.connector_id(), "oldham-north-royton-wellbeing");
+  EXPECT_EQ(reopened->DueDeliveries("action-together-oldham", kT0, 10)->size(), 1u);
+}
+
+TEST_F(SqliteReferralStoreTest, DeliveredRowIsNotDueAgain) {
+  auto store = OpenStore();
+  ASSERT_TRUE(store->RecordReferrals(One(Accepted("r1", "P85901", "m1"))).ok());
+  const int64_t id = store->DueDeliveries("action-together-oldham", kT0, 10)->at(0).outbox_id;
+  ASSERT_TRUE(store->MarkDelivered(id, kT0 + absl::Seconds(1)).ok());
+  EXPECT_TRUE(store->DueDeliveries("action-together-oldham", kT0 + absl::Hours(1), 10)->empty());
+  auto got = store->GetReferral("r1");
+  EXPECT_EQ((*got)->delivery_state, v1::DELIVERED);
+  EXPECT_EQ((*got)->delivery_attempts, 1u);
+  ASSERT_TRUE((*got)->delivered_at.has_value());
+  EXPECT_FALSE(store->NextDeliveryDue("action-together-oldham")->has_value());
+}
+
+TEST_F(SqliteReferralStoreTest, FailedAttemptIsRetriedOnlyWhenDue) {
+  auto store = OpenStore();
+  ASSERT_TRUE(store->RecordReferrals(One(Accepted("r1", "P85901", "m1"))).ok());
+  const int64_t id = store->DueDeliveries("action-together-oldham", kT0, 10)->at(0).outbox_id;
+  ASSERT_TRUE(store->RecordFailedAttempt(id, kT0 + absl::Seconds(30), "14 unavailable").ok());
+  EXPECT_TRUE(store->DueDeliveries("action-together-oldham", kT0 + absl::Seconds(29), 10)->empty());
+  auto due = store->DueDeliveries("action-together-oldham", kT0 + absl::Seconds(30), 10);
+  ASSERT_EQ(due->size(), 1u);
+  EXPECT_EQ((*due)[0].attempts, 1u);
+  EXPECT_EQ(**store->NextDeliveryDue("action-together-oldham"), kT0 + absl::Seconds(30));
+}
+
+TEST_F(SqliteReferralStoreTest, DueDeliveriesAreOnlyThatEndpointsOldestFirst) {
+  auto store = OpenStore();
+  std::vector<NewReferral> batch;
+  for (int i = 0; i < 3; ++i) batch.push_back(Accepted("r" + std::to_string(i), "P85901", "m" + std::to_string(i)));
+  NewReferral other = Accepted("x", "P85901", "mx");
+  other.delivery->endpoint_id = "mind-oldham";
+  batch.push_back(std::move(other));
+  ASSERT_TRUE(store->RecordReferrals(std::move(batch)).ok());
+  auto due = store->DueDeliveries("action-together-oldham", kT0, 2);
+  ASSERT_EQ(due->size(), 2u);
+  EXPECT_EQ((*due)[0].referral_id, "r0");
+  EXPECT_EQ((*due)[1].referral_id, "r1");
+  EXPECT_EQ(store->DueDeliveries("mind-oldham", kT0, 10)->size(), 1u);
+}
+
+TEST_F(SqliteReferralStoreTest, SchemaIsVersioned) {
+  auto store = OpenStore();
+  EXPECT_EQ(store->schema_version(), SqliteReferralStore::kSchemaVersion);
+}
+
+TEST_F(SqliteReferralStoreTest, RefusesADatabaseFromANewerGateway) {
+  { OpenStore(); }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(DbPath().c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "PRAGMA user_version = 99", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+  auto store = SqliteReferralStore::Open(DbPath());
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_F(SqliteReferralStoreTest, UnopenablePathIsUnavailable) {
+  auto store = SqliteReferralStore::Open(dir_.path() + "/no/such/dir/frontdoor.db");
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), absl::StatusCode::kUnavailable);
+}
+
+}  // namespace
+}  // namespace frontdoor::gateway

@@ -1,0 +1,113 @@
+#include "tests/support/test_support.h"
+
+#include <cstdlib>
+#include <filesystem>
+
+#include "gtest/gtest.h"
+
+namespace frontdoor::testing {
+
+namespace v1 = ::frontdoor::v1;
+
+TempDir::TempDir() {
+  std::string base = ::testing::TempDir();
+  if (base.empty() || base.back() != '/') base += '/';
+  std::string pattern = base + "frontdoor-XXXXXX";
+  char* made = mkdtemp(pattern.data());
+  if (made == nullptr) std::abort();
+  path_ = made;
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+v1::Referral RoytonReferral(const std::string& message_id) {
+  v1::Referral r;
+  r.set_message_id(message_id);
+  r.set_sender_ods("P85901");
+  r.set_referral_date("2025-02-03");
+  v1::Person* p = r.mutable_person();
+  p->set_nhs_number("9991951024");
+  p->mutable_name()->set_family("Pickup");
+  p->mutable_name()->add_given("Olivia");
+  p->set_birth_date("1979-08-14");
+  p->mutable_home_address()->add_lines("51 Windmill Lane");
+  p->mutable_home_address()->set_city("Royton");
+  p->mutable_home_address()->set_postcode("OL2 6LB");
+  v1::ContactPoint* phone = p->add_telecom();
+  phone->set_system(v1::ContactPoint::PHONE);
+  phone->set_value("07700 900363");
+  p->set_registered_practice_ods("P85901");
+  v1::Coding* reason = r.add_reasons();
+  reason->set_system("http://snomed.info/sct");
+  reason->set_code("267076002");
+  reason->set_display("Feeling lonely");
+  r.set_referrer_text("Feels lonely since moving to Royton.");
+  v1::Consent* c = r.add_consents();
+  c->set_id("consent-1");
+  c->set_status(v1::Consent::ACTIVE);
+  c->set_provision(v1::Consent::PERMIT);
+  c->set_date("2025-02-03");
+  return r;
+}
+
+RecordingConnector::RecordingConnector() {
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+  builder.RegisterService(this);
+  server_ = builder.BuildAndStart();
+  address_ = "127.0.0.1:" + std::to_string(port);
+}
+
+RecordingConnector::~RecordingConnector() { server_->Shutdown(std::chrono::system_clock::now()); }
+
+void RecordingConnector::FailNext(int n) {
+  absl::MutexLock lock(&mu_);
+  fail_next_ = n;
+}
+
+int RecordingConnector::WaitForDistinct(int n, absl::Duration timeout) {
+  absl::MutexLock lock(&mu_);
+  auto enough = [this, n]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return static_cast<int>(calls_per_key_.size()) >= n;
+  };
+  mu_.AwaitWithTimeout(absl::Condition(&enough), timeout);
+  return static_cast<int>(calls_per_key_.size());
+}
+
+std::vector<v1::DeliverReferralRequest> RecordingConnector::received() const {
+  absl::MutexLock lock(&mu_);
+  return received_;
+}
+
+std::map<std::string, int> RecordingConnector::calls_per_key() const {
+  absl::MutexLock lock(&mu_);
+  return calls_per_key_;
+}
+
+int RecordingConnector::failed_calls() const {
+  absl::MutexLock lock(&mu_);
+  return failed_;
+}
+
+grpc::ServerUnaryReactor* RecordingConnector::DeliverReferral(grpc::CallbackServerContext* ctx,
+                                                              const v1::DeliverReferralRequest* req,
+                                                              v1::DeliverReferralResponse* resp) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  absl::MutexLock lock(&mu_);
+  if (fail_next_ > 0) {
+    --fail_next_;
+    ++failed_;
+    reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "injected outage"));
+    return reactor;
+  }
+  received_.push_back(*req);
+  resp->set_duplicate(++calls_per_key_[req->idempotency_key()] > 1);
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+}  // namespace frontdoor::testing

@@ -1,0 +1,66 @@
+// Shared test fixtures: temporary directories, a valid typed referral to vary, and a real
+// ConnectorService on loopback that records deliveries and can be told to fail.
+#ifndef FRONTDOOR_TESTS_SUPPORT_TEST_SUPPORT_H_
+#define FRONTDOOR_TESTS_SUPPORT_TEST_SUPPORT_H_
+
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "frontdoor/v1/connector_service.grpc.pb.h"
+#include "frontdoor/v1/referral.pb.h"
+#include "grpcpp/grpcpp.h"
+
+namespace frontdoor::testing {
+
+// A fresh directory under the test's temporary directory, removed by the destructor.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// A valid, permitted Oldham referral: 45-year-old, feeling lonely, postcode OL2 6LB (Royton), from
+// practice P85901, referral date 2025-02-03, an active permit. Routes to oldham-north-royton-wellbeing.
+frontdoor::v1::Referral RoytonReferral(const std::string& message_id);
+
+// A ConnectorService served on 127.0.0.1 (port chosen by the system), recording every delivery.
+class RecordingConnector final : public frontdoor::v1::ConnectorService::CallbackService {
+ public:
+  RecordingConnector();
+  ~RecordingConnector() override;
+
+  const std::string& address() const { return address_; }
+  // The next `n` DeliverReferral calls fail with UNAVAILABLE (before being recorded).
+  void FailNext(int n);
+  // Waits until `n` distinct idempotency keys were delivered or `timeout` passes; returns the count.
+  int WaitForDistinct(int n, absl::Duration timeout);
+  std::vector<frontdoor::v1::DeliverReferralRequest> received() const;
+  std::map<std::string, int> calls_per_key() const;
+  int failed_calls() const;
+
+  grpc::ServerUnaryReactor* DeliverReferral(grpc::CallbackServerContext* ctx,
+                                            const frontdoor::v1::DeliverReferralRequest* req,
+                                            frontdoor::v1::DeliverReferralResponse* resp) override;
+
+ private:
+  std::unique_ptr<grpc::Server> server_;
+  std::string address_;
+  mutable absl::Mutex mu_;
+  int fail_next_ ABSL_GUARDED_BY(mu_) = 0;
+  int failed_ ABSL_GUARDED_BY(mu_) = 0;
+  std::vector<frontdoor::v1::DeliverReferralRequest> received_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, int> calls_per_key_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace frontdoor::testing
+
+#endif  // FRONTDOOR_TESTS_SUPPORT_TEST_SUPPORT_H_
