@@ -1,0 +1,428 @@
+#include "adapters/sender_replies.h"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "adapters/hl7v2_message.h"
+#include "adapters/referral_validation.h"
+// RapidJSON's Writer escapes every string it writes, so the reply is JSON whatever the request
+// held (the same header-only library the FHIR adapter reads with).
+#include "rapidjson/stringbuffer.h"
+#include "rapidjson/writer.h"
+
+namespace frontdoor::adapters {
+namespace {
+
+using frontdoor::v1::Issue;
+using frontdoor::v1::SubmitReferralResponse;
+
+constexpr char kGatewayName[] = "Oldham and Tameside Social Prescribing Front Door";
+constexpr char kGatewayEndpoint[] = "https://frontdoor.example.org/fhir/$process-message";
+constexpr char kBarsEventSystem[] = "https://fhir.nhs.uk/CodeSystem/message-events-bars";
+constexpr char kBarsEventCode[] = "servicerequest-request";
+constexpr char kGatewayApplication[] = "FRONTDOOR";
+constexpr char kGatewayFacility[] = "SPFRONTDOOR";
+
+// Replaces each byte that does not start a well-formed UTF-8 sequence with U+FFFD; drops NUL.
+std::string SanitizeUtf8(std::string_view text) {
+  if (IsWellFormedUtf8(text) && text.find('\0') == std::string_view::npos) return std::string(text);
+  std::string out;
+  size_t i = 0;
+  while (i < text.size()) {
+    unsigned char c = static_cast<unsigned char>(text[i]);
+    size_t length = c < 0x80 ? 1 : c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
+    if (c == 0) {
+      ++i;
+      continue;
+    }
+    if (i + length <= text.size() && IsWellFormedUtf8(text.substr(i, length))) {
+      out.append(text.substr(i, length));
+      i += length;
+    } else {
+      out.append("\xEF\xBF\xBD");
+      ++i;
+    }
+  }
+  return out;
+}
+
+// FHIR id: [A-Za-z0-9\-\.]{1,64}.
+bool IsFhirId(std::string_view id) {
+  if (id.empty() || id.size() > 64) return false;
+  for (char c : id) {
+    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// A UUID (RFC 9562 version 8, "custom") derived from `seed` and `index` with two FNV-1a hashes:
+// the same response always gets the same entry fullUrls, and no randomness is needed.
+std::string DerivedUuid(std::string_view seed, int index) {
+  auto fnv = [&](uint64_t basis) {
+    uint64_t hash = basis;
+    auto mix = [&](unsigned char byte) {
+      hash ^= byte;
+      hash *= 0x100000001b3ULL;
+    };
+    for (char c : seed) mix(static_cast<unsigned char>(c));
+    mix(0xff);
+    mix(static_cast<unsigned char>(index));
+    return hash;
+  };
+  uint64_t high = fnv(0xcbf29ce484222325ULL);
+  uint64_t low = fnv(0x84222325cbf29ce4ULL);
+  high = (high & ~0xf000ULL) | 0x8000ULL;                                      // version 8
+  low = (low & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;                 // variant 10
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  auto put = [&](uint64_t value, int from_nibble, int count) {
+    for (int n = from_nibble; n > from_nibble - count; --n) out.push_back(kHex[(value >> (4 * n)) & 0xf]);
+  };
+  put(high, 15, 8);
+  out.push_back('-');
+  put(high, 7, 4);
+  out.push_back('-');
+  put(high, 3, 4);
+  out.push_back('-');
+  put(low, 15, 4);
+  out.push_back('-');
+  put(low, 11, 12);
+  return out;
+}
+
+class JsonOut {
+ public:
+  JsonOut() : writer_(buffer_) {}
+  void Key(std::string_view key) { writer_.Key(key.data(), static_cast<rapidjson::SizeType>(key.size())); }
+  void String(std::string_view value) {
+    std::string clean = SanitizeUtf8(value);
+    writer_.String(clean.data(), static_cast<rapidjson::SizeType>(clean.size()));
+  }
+  // "key": "value", left out when the value is empty (FHIR JSON never has empty strings).
+  void Member(std::string_view key, std::string_view value) {
+    if (value.empty()) return;
+    Key(key);
+    String(value);
+  }
+  void StartObject() { writer_.StartObject(); }
+  void EndObject() { writer_.EndObject(); }
+  void StartArray() { writer_.StartArray(); }
+  void EndArray() { writer_.EndArray(); }
+  std::string Take() { return std::string(buffer_.GetString(), buffer_.GetSize()); }
+
+ private:
+  rapidjson::StringBuffer buffer_;
+  rapidjson::Writer<rapidjson::StringBuffer> writer_;
+};
+
+bool IsIgRule(const std::string& code) { return code.rfind("IG-", 0) == 0; }
+
+std::string FhirIssueType(const Issue& issue) {
+  const std::string& code = issue.code();
+  if (code == kMalformed) return "structure";
+  if (code == kUnsupportedMessage) return "not-supported";
+  if (code == kMissingElement) return "required";
+  if (code == kInvalidValue || code == kInvalidNhsNumber) return "value";
+  if (code == "UNKNOWN_REASON_CODE") return "code-invalid";
+  if (issue.severity() == Issue::INFORMATION) return "informational";
+  if (IsIgRule(code) || code == "OUT_OF_AREA") return "business-rule";
+  return "processing";
+}
+
+const char* FhirSeverity(Issue::Severity severity) {
+  switch (severity) {
+    case Issue::ERROR:
+      return "error";
+    case Issue::WARNING:
+      return "warning";
+    default:
+      return "information";
+  }
+}
+
+void WriteOperationOutcome(JsonOut& json, const SubmitReferralResponse& response, const std::string& id) {
+  json.StartObject();
+  json.Member("resourceType", "OperationOutcome");
+  json.Member("id", id);
+  json.Key("issue");
+  json.StartArray();
+  for (const Issue& issue : response.issues()) {
+    json.StartObject();
+    json.Member("severity", FhirSeverity(issue.severity()));
+    json.Member("code", FhirIssueType(issue));
+    if (!issue.code().empty()) {
+      json.Key("details");
+      json.StartObject();
+      json.Key("coding");
+      json.StartArray();
+      json.StartObject();
+      json.Member("system", kIssueCodeSystem);
+      json.Member("code", issue.code());
+      json.EndObject();
+      json.EndArray();
+      json.EndObject();
+    }
+    json.Member("diagnostics", issue.message());
+    if (!issue.path().empty()) {
+      json.Key("expression");
+      json.StartArray();
+      json.String(issue.path());
+      json.EndArray();
+    }
+    json.EndObject();
+  }
+  if (response.issues().empty()) {
+    json.StartObject();
+    json.Member("severity", "information");
+    json.Member("code", "informational");
+    json.Member("diagnostics", response.disposition() == frontdoor::v1::ACCEPTED ? "Referral accepted."
+                                                                                 : "No details.");
+    json.EndObject();
+  }
+  json.EndArray();
+  json.EndObject();
+}
+
+void WriteTask(JsonOut& json, const SubmitReferralResponse& response, const std::string& id) {
+  json.StartObject();
+  json.Member("resourceType", "Task");
+  json.Member("id", id);
+  json.Key("identifier");
+  json.StartArray();
+  json.StartObject();
+  json.Member("system", kReferralIdSystem);
+  json.Member("value", response.referral_id());
+  json.EndObject();
+  json.EndArray();
+  json.Member("status", response.disposition() == frontdoor::v1::ACCEPTED ? "accepted" : "rejected");
+  if (!response.routing_reason().empty()) {
+    json.Key("statusReason");
+    json.StartObject();
+    json.Member("text", response.routing_reason());
+    json.EndObject();
+  }
+  if (response.duplicate()) {
+    json.Key("businessStatus");
+    json.StartObject();
+    json.Member("text", "duplicate");
+    json.EndObject();
+  }
+  json.Member("intent", "order");
+  if (!response.connector_id().empty()) {
+    json.Key("owner");
+    json.StartObject();
+    json.Member("type", "Organization");
+    json.Key("identifier");
+    json.StartObject();
+    json.Member("system", kConnectorTeamSystem);
+    json.Member("value", response.connector_id());
+    json.EndObject();
+    json.Member("display", response.connector_id());
+    json.EndObject();
+  }
+  json.EndObject();
+}
+
+// ---------------------------------------------------------------------------------------------
+// HL7 v2.
+
+const Hl7Delimiters kStandardDelimiters{};
+
+std::string Esc(std::string_view text) { return Hl7Escape(SanitizeUtf8(text), kStandardDelimiters); }
+
+// ERR-2 (ERL) from a path in the adapters' notation: `PID`, `PID-7`, `PID-11[2].5`, `DG1[2]-3.1`.
+// Empty for anything else (a FHIRPath, a typed field path).
+std::string ErrorLocation(std::string_view path) {
+  size_t i = 0;
+  auto number = [&](size_t* out) {
+    size_t start = i;
+    size_t value = 0;
+    while (i < path.size() && path[i] >= '0' && path[i] <= '9' && i - start < 6) value = value * 10 + (path[i++] - '0');
+    *out = value;
+    return i > start;
+  };
+  if (path.size() < 3) return "";
+  for (size_t k = 0; k < 3; ++k) {
+    char c = path[k];
+    if (!((c >= 'A' && c <= 'Z') || (k > 0 && c >= '0' && c <= '9'))) return "";
+  }
+  i = 3;
+  size_t sequence = 1, field = 0, repetition = 1, component = 0, subcomponent = 0;
+  if (i < path.size() && path[i] == '[') {
+    ++i;
+    if (!number(&sequence) || i >= path.size() || path[i] != ']') return "";
+    ++i;
+  }
+  if (i < path.size() && path[i] == '-') {
+    ++i;
+    if (!number(&field)) return "";
+    if (i < path.size() && path[i] == '[') {
+      ++i;
+      if (!number(&repetition) || i >= path.size() || path[i] != ']') return "";
+      ++i;
+    }
+    if (i < path.size() && path[i] == '.') {
+      ++i;
+      if (!number(&component)) return "";
+    }
+    if (i < path.size() && path[i] == '.') {
+      ++i;
+      if (!number(&subcomponent)) return "";
+    }
+  }
+  if (i != path.size()) return "";
+  std::string erl = absl::StrCat(std::string(path.substr(0, 3)), "^", sequence);
+  if (field > 0) absl::StrAppend(&erl, "^", field, "^", repetition);
+  if (component > 0) absl::StrAppend(&erl, "^", component);
+  if (subcomponent > 0) absl::StrAppend(&erl, "^", subcomponent);
+  return erl;
+}
+
+// HL7 table 0357, message error condition codes.
+std::string Hl7ErrorCode(const Issue& issue) {
+  const std::string& code = issue.code();
+  if (code == kUnsupportedMessage) return "200^Unsupported message type^HL70357";
+  if (code == kMissingElement) return "101^Required field missing^HL70357";
+  if (code == kMalformed || code == kInvalidValue || code == kInvalidNhsNumber) {
+    return "102^Data type error^HL70357";
+  }
+  if (code == "UNKNOWN_REASON_CODE") return "103^Table value not found^HL70357";
+  if (issue.severity() == Issue::INFORMATION) return "0^Message accepted^HL70357";
+  return "207^Application internal error^HL70357";
+}
+
+const char* Hl7Severity(Issue::Severity severity) {
+  switch (severity) {
+    case Issue::ERROR:
+      return "E";
+    case Issue::WARNING:
+      return "W";
+    default:
+      return "I";
+  }
+}
+
+std::string OrDefault(const std::string& value, std::string_view fallback) {
+  return value.empty() ? std::string(fallback) : value;
+}
+
+}  // namespace
+
+std::string RenderFhirResponse(const ReplyContext& request, const SubmitReferralResponse& response,
+                               std::string_view response_bundle_id, std::string_view timestamp_rfc3339) {
+  const bool recorded = !response.referral_id().empty();
+  const std::string header_id = DerivedUuid(response_bundle_id, 0);
+  const std::string outcome_id = DerivedUuid(response_bundle_id, 1);
+  const std::string task_id = DerivedUuid(response_bundle_id, 2);
+  const std::string outcome_url = "urn:uuid:" + outcome_id;
+  const std::string task_url = "urn:uuid:" + task_id;
+
+  JsonOut json;
+  json.StartObject();
+  json.Member("resourceType", "Bundle");
+  if (IsFhirId(response_bundle_id)) json.Member("id", response_bundle_id);
+  json.Member("type", "message");
+  json.Member("timestamp", timestamp_rfc3339);
+  json.Key("entry");
+  json.StartArray();
+
+  // MessageHeader.
+  json.StartObject();
+  json.Member("fullUrl", "urn:uuid:" + header_id);
+  json.Key("resource");
+  json.StartObject();
+  json.Member("resourceType", "MessageHeader");
+  json.Member("id", header_id);
+  json.Key("eventCoding");
+  json.StartObject();
+  json.Member("system", kBarsEventSystem);
+  json.Member("code", kBarsEventCode);
+  json.EndObject();
+  if (!request.source_endpoint.empty()) {
+    json.Key("destination");
+    json.StartArray();
+    json.StartObject();
+    json.Member("endpoint", request.source_endpoint);
+    json.EndObject();
+    json.EndArray();
+  }
+  json.Key("source");
+  json.StartObject();
+  json.Member("name", kGatewayName);
+  json.Member("endpoint", kGatewayEndpoint);
+  json.EndObject();
+  if (IsFhirId(request.bundle_id)) {
+    json.Key("response");
+    json.StartObject();
+    json.Member("identifier", request.bundle_id);
+    json.Member("code", response.disposition() == frontdoor::v1::ACCEPTED ? "ok" : "fatal-error");
+    json.Key("details");
+    json.StartObject();
+    json.Member("reference", outcome_url);
+    json.EndObject();
+    json.EndObject();
+  }
+  json.Key("focus");
+  json.StartArray();
+  json.StartObject();
+  json.Member("reference", outcome_url);
+  json.EndObject();
+  if (recorded) {
+    json.StartObject();
+    json.Member("reference", task_url);
+    json.EndObject();
+  }
+  json.EndArray();
+  json.EndObject();  // resource
+  json.EndObject();  // entry
+
+  json.StartObject();
+  json.Member("fullUrl", outcome_url);
+  json.Key("resource");
+  WriteOperationOutcome(json, response, outcome_id);
+  json.EndObject();
+
+  if (recorded) {
+    json.StartObject();
+    json.Member("fullUrl", task_url);
+    json.Key("resource");
+    WriteTask(json, response, task_id);
+    json.EndObject();
+  }
+
+  json.EndArray();
+  json.EndObject();
+  return json.Take();
+}
+
+std::string RenderHl7v2Ack(const ReplyContext& request, const SubmitReferralResponse& response,
+                           std::string_view control_id, std::string_view timestamp_hl7) {
+  std::string ack = absl::StrCat(
+      "MSH|^~\\&|", Esc(OrDefault(request.receiving_application, kGatewayApplication)), "|",
+      Esc(OrDefault(request.receiving_facility, kGatewayFacility)), "|", Esc(request.sending_application),
+      "|", Esc(request.sending_facility), "|", Esc(timestamp_hl7), "||ACK^I12^ACK|", Esc(control_id), "|",
+      Esc(OrDefault(request.processing_id, "P")), "|", Esc(OrDefault(request.version, "2.5.1")), "\r");
+
+  const char* acknowledgment = "AE";
+  if (response.disposition() == frontdoor::v1::ACCEPTED) {
+    acknowledgment = "AA";
+  } else if (response.disposition() == frontdoor::v1::REJECTED) {
+    for (const Issue& issue : response.issues()) {
+      if (issue.code() == kMalformed || issue.code() == kUnsupportedMessage) acknowledgment = "AR";
+    }
+  }
+  absl::StrAppend(&ack, "MSA|", acknowledgment, "|", Esc(request.control_id), "\r");
+
+  for (const Issue& issue : response.issues()) {
+    std::string application_code = issue.code().empty() ? "" : Esc(issue.code()) + "^^L";
+    absl::StrAppend(&ack, "ERR||", ErrorLocation(issue.path()), "|", Hl7ErrorCode(issue), "|",
+                    Hl7Severity(issue.severity()), "|", application_code, "|||", Esc(issue.message()), "\r");
+  }
+  return ack;
+}
+
+}  // namespace frontdoor::adapters
