@@ -2,10 +2,14 @@
 
 #include <openssl/rand.h>
 
+#include <algorithm>
 #include <cstdio>
 
 #include "absl/strings/str_cat.h"
+#include "adapters/fhir_referral_adapter.h"
+#include "adapters/hl7v2_referral_adapter.h"
 #include "adapters/referral_validation.h"
+#include "adapters/sender_replies.h"
 
 namespace frontdoor::gateway {
 
@@ -24,9 +28,16 @@ absl::StatusOr<adapters::ParsedReferral> ParseSubmission(const v1::SubmitReferra
       parsed.referral = request.referral();
       parsed.paths = adapters::TypedReferralPaths(parsed.referral);
       return parsed;
-    case v1::SubmitReferralRequest::kFhirJson:
-    case v1::SubmitReferralRequest::kHl7V2:
-      return absl::UnimplementedError("FHIR and HL7 v2 payloads are not accepted yet; send a typed referral");
+    case v1::SubmitReferralRequest::kFhirJson: {
+      adapters::FhirLimits fhir_limits;
+      fhir_limits.max_bytes = limits.max_message_bytes;
+      return adapters::ParseFhirReferral(request.fhir_json(), fhir_limits);
+    }
+    case v1::SubmitReferralRequest::kHl7V2: {
+      adapters::Hl7Limits hl7_limits;
+      hl7_limits.max_bytes = limits.max_message_bytes;
+      return adapters::ParseHl7v2Referral(request.hl7v2(), hl7_limits);
+    }
     case v1::SubmitReferralRequest::PAYLOAD_NOT_SET:
       break;
   }
@@ -34,9 +45,22 @@ absl::StatusOr<adapters::ParsedReferral> ParseSubmission(const v1::SubmitReferra
 }
 
 void AttachSenderReply(const adapters::ParsedReferral& parsed, absl::Time now, v1::SubmitReferralResponse* response) {
-  (void)parsed;
-  (void)now;
-  (void)response;
+  switch (parsed.format) {
+    case adapters::MessageFormat::kTyped:
+      return;
+    case adapters::MessageFormat::kFhir:
+      response->set_fhir_json(adapters::RenderFhirResponse(parsed.reply, *response, NewReferralId(), FormatRfc3339(now)));
+      return;
+    case adapters::MessageFormat::kHl7v2: {
+      // MSH-10 of the ACK: unique per reply, within HL7's 20-character ST limit.
+      std::string control_id = NewReferralId();
+      control_id.erase(std::remove(control_id.begin(), control_id.end(), '-'), control_id.end());
+      control_id.resize(20);
+      response->set_hl7v2_ack(adapters::RenderHl7v2Ack(
+          parsed.reply, *response, control_id, absl::FormatTime("%Y%m%d%H%M%S", now, absl::UTCTimeZone())));
+      return;
+    }
+  }
 }
 
 std::string NewReferralId() {
