@@ -1,5 +1,6 @@
 #include "adapters/fhir_referral_adapter.h"
 
+#include <algorithm>
 #include <cstring>
 #include <optional>
 #include <string>
@@ -78,8 +79,8 @@ class GuardedDocumentBuilder {
       return false;
     }
     if (!open_keys_.back().emplace(text, length).second) {
-      error_ = absl::StrCat("duplicate JSON key ", DescribeKey(std::string_view(text, length)),
-                            " in one object");
+      // The key itself is not echoed: a hostile message could use patient data as a key.
+      error_ = "duplicate JSON key in one object";
       return false;
     }
     return document_.Key(text, length, copy);
@@ -105,12 +106,6 @@ class GuardedDocumentBuilder {
       return false;
     }
     return true;
-  }
-  // Element names are not patient data; anything else a key might hold is not echoed.
-  static std::string DescribeKey(std::string_view key) {
-    bool element_name = !key.empty() && key.size() <= 64;
-    for (char c : key) element_name = element_name && (absl::ascii_isalnum(c) || c == '_');
-    return element_name ? "\"" + std::string(key) + "\"" : std::string("(not an element name)");
   }
 
   rapidjson::Document& document_;
@@ -144,7 +139,7 @@ std::optional<std::string> ReadGuarded(std::string_view json, const FhirLimits& 
   };
   document.Populate(generator);
   if (!result.IsError()) return std::nullopt;
-  if (!builder.error().empty()) return builder.error();
+  if (!builder.error().empty()) return absl::StrCat(builder.error(), " (at byte ", result.Offset(), ")");
   switch (result.Code()) {
     case rapidjson::kParseErrorStringInvalidEncoding:
       return absl::StrCat("not UTF-8: an invalid byte sequence at byte ", result.Offset());
@@ -301,7 +296,10 @@ std::string FhirMapper::DatePart(const JsonValue* object, const char* key, const
   if (!text || text->empty()) return "";
   if (!StartsWithFullDate(*text)) {
     AddIssue(kInvalidValue, *value_path, "not a full date (YYYY-MM-DD)");
-    return text->size() > 10 ? text->substr(0, 10) : *text;
+    // Kept (cut to at most 10 bytes on a character boundary) so the validator sees it too.
+    size_t cut = std::min<size_t>(text->size(), 10);
+    while (cut > 0 && cut < text->size() && (static_cast<unsigned char>((*text)[cut]) & 0xc0) == 0x80) --cut;
+    return text->substr(0, cut);
   }
   return text->substr(0, 10);
 }
