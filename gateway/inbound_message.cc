@@ -10,38 +10,93 @@
 #include "adapters/hl7v2_referral_adapter.h"
 #include "adapters/referral_validation.h"
 #include "adapters/sender_replies.h"
+#include "common/utf8.h"
 
 namespace frontdoor::gateway {
 
 namespace v1 = ::frontdoor::v1;
 
+namespace {
+
+adapters::ParsedReferral ParseTyped(const v1::Referral& referral) {
+  adapters::ParsedReferral parsed;
+  parsed.format = adapters::MessageFormat::kTyped;
+  parsed.referral = referral;
+  parsed.paths = adapters::TypedReferralPaths(parsed.referral);
+  return parsed;
+}
+
+// FHIR JSON or HL7 v2 ER7 as received, which may not be UTF-8.
+adapters::ParsedReferral ParseText(adapters::MessageFormat format, std::string_view bytes, const InboundLimits& limits) {
+  const std::optional<size_t> bad = FirstInvalidUtf8Offset(bytes);
+  std::string repaired;
+  std::string_view text = bytes;
+  if (bad.has_value()) {
+    repaired = ToValidUtf8(bytes);
+    text = repaired;
+  }
+  adapters::ParsedReferral parsed;
+  if (format == adapters::MessageFormat::kFhir) {
+    adapters::FhirLimits fhir_limits;
+    fhir_limits.max_bytes = limits.max_message_bytes;
+    parsed = adapters::ParseFhirReferral(text, fhir_limits);
+  } else {
+    adapters::Hl7Limits hl7_limits;
+    hl7_limits.max_bytes = limits.max_message_bytes;
+    parsed = adapters::ParseHl7v2Referral(text, hl7_limits);
+  }
+  if (bad.has_value()) {
+    v1::Issue issue;
+    issue.set_code(adapters::kMalformed);
+    issue.set_severity(v1::Issue::ERROR);
+    issue.set_message(absl::StrCat("the message is not valid UTF-8 (first invalid byte at offset ", *bad,
+                                   "); send it encoded as UTF-8"));
+    parsed.issues.insert(parsed.issues.begin(), std::move(issue));
+  }
+  return parsed;
+}
+
+absl::StatusOr<adapters::ParsedReferral> CheckTypedSize(const v1::Referral& referral, const InboundLimits& limits) {
+  if (referral.ByteSizeLong() > limits.max_message_bytes) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("the referral is larger than the limit of ", limits.max_message_bytes, " bytes"));
+  }
+  return ParseTyped(referral);
+}
+
+constexpr char kNoPayload[] = "the request has no payload: set one of referral, fhir_json, hl7v2";
+
+}  // namespace
+
+absl::StatusOr<adapters::ParsedReferral> ParseSubmission(const frontdoor::internal::SubmitReferralRequestWire& request,
+                                                         const InboundLimits& limits) {
+  using Wire = frontdoor::internal::SubmitReferralRequestWire;
+  switch (request.payload_case()) {
+    case Wire::kReferral:
+      return CheckTypedSize(request.referral(), limits);
+    case Wire::kFhirJson:
+      return ParseText(adapters::MessageFormat::kFhir, request.fhir_json(), limits);
+    case Wire::kHl7V2:
+      return ParseText(adapters::MessageFormat::kHl7v2, request.hl7v2(), limits);
+    case Wire::PAYLOAD_NOT_SET:
+      break;
+  }
+  return absl::InvalidArgumentError(kNoPayload);
+}
+
 absl::StatusOr<adapters::ParsedReferral> ParseSubmission(const v1::SubmitReferralRequest& request,
                                                          const InboundLimits& limits) {
-  adapters::ParsedReferral parsed;
   switch (request.payload_case()) {
     case v1::SubmitReferralRequest::kReferral:
-      if (request.referral().ByteSizeLong() > limits.max_message_bytes) {
-        return absl::ResourceExhaustedError(
-            absl::StrCat("the referral is larger than the limit of ", limits.max_message_bytes, " bytes"));
-      }
-      parsed.format = adapters::MessageFormat::kTyped;
-      parsed.referral = request.referral();
-      parsed.paths = adapters::TypedReferralPaths(parsed.referral);
-      return parsed;
-    case v1::SubmitReferralRequest::kFhirJson: {
-      adapters::FhirLimits fhir_limits;
-      fhir_limits.max_bytes = limits.max_message_bytes;
-      return adapters::ParseFhirReferral(request.fhir_json(), fhir_limits);
-    }
-    case v1::SubmitReferralRequest::kHl7V2: {
-      adapters::Hl7Limits hl7_limits;
-      hl7_limits.max_bytes = limits.max_message_bytes;
-      return adapters::ParseHl7v2Referral(request.hl7v2(), hl7_limits);
-    }
+      return CheckTypedSize(request.referral(), limits);
+    case v1::SubmitReferralRequest::kFhirJson:
+      return ParseText(adapters::MessageFormat::kFhir, request.fhir_json(), limits);
+    case v1::SubmitReferralRequest::kHl7V2:
+      return ParseText(adapters::MessageFormat::kHl7v2, request.hl7v2(), limits);
     case v1::SubmitReferralRequest::PAYLOAD_NOT_SET:
       break;
   }
-  return absl::InvalidArgumentError("the request has no payload: set one of referral, fhir_json, hl7v2");
+  return absl::InvalidArgumentError(kNoPayload);
 }
 
 void AttachSenderReply(const adapters::ParsedReferral& parsed, absl::Time now, v1::SubmitReferralResponse* response) {

@@ -13,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "adapters/parsed_referral.h"
+#include "frontdoor/internal/submit_wire.pb.h"
 #include "frontdoor/v1/referral_service.pb.h"
 
 namespace frontdoor::gateway {
@@ -21,8 +22,13 @@ struct InboundLimits {
   size_t max_message_bytes = 1 << 20;  // PROFILE.md: 1 MiB
 };
 
-// Returns the parsed message (format problems are issues inside it, answered REJECTED), or
-// INVALID_ARGUMENT when the request has no payload, RESOURCE_EXHAUSTED when it exceeds the limits.
+// Returns the parsed message (format problems are issues inside it, answered REJECTED; a FHIR or
+// HL7 payload that is not UTF-8 is MALFORMED, its reply built from a U+FFFD-repaired copy so it is
+// valid itself), or INVALID_ARGUMENT when the request has no payload, RESOURCE_EXHAUSTED when a
+// typed referral exceeds the limits (the adapters reject oversized text payloads as MALFORMED).
+absl::StatusOr<adapters::ParsedReferral> ParseSubmission(const frontdoor::internal::SubmitReferralRequestWire& request,
+                                                         const InboundLimits& limits);
+// The same for a request already parsed as the public message (in-process callers, tools).
 absl::StatusOr<adapters::ParsedReferral> ParseSubmission(const frontdoor::v1::SubmitReferralRequest& request,
                                                          const InboundLimits& limits);
 

@@ -22,13 +22,43 @@ absl::StatusOr<std::string> ReferralServiceImpl::ReferringCaller(const grpc::Cal
   return caller;
 }
 
+namespace {
+
+// Reads the request bytes as the gateway's wire mirror of SubmitReferralRequest.
+absl::StatusOr<frontdoor::internal::SubmitReferralRequestWire> ParseRequestBytes(const grpc::ByteBuffer& buffer) {
+  std::vector<grpc::Slice> slices;
+  if (!buffer.Dump(&slices).ok()) return absl::InvalidArgumentError("the request could not be read");
+  std::string bytes;
+  bytes.reserve(buffer.Length());
+  for (const grpc::Slice& slice : slices) bytes.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
+  frontdoor::internal::SubmitReferralRequestWire request;
+  if (!request.ParseFromString(bytes)) {
+    return absl::InvalidArgumentError(
+        "the request is not a frontdoor.v1.SubmitReferralRequest (a typed referral's text fields must be UTF-8)");
+  }
+  return request;
+}
+
+void SerializeResponse(const v1::SubmitReferralResponse& response, grpc::ByteBuffer* out) {
+  const std::string bytes = response.SerializeAsString();
+  grpc::Slice slice(bytes);
+  *out = grpc::ByteBuffer(&slice, 1);
+}
+
+}  // namespace
+
 grpc::ServerUnaryReactor* ReferralServiceImpl::SubmitReferral(grpc::CallbackServerContext* context,
-                                                              const v1::SubmitReferralRequest* request,
-                                                              v1::SubmitReferralResponse* response) {
+                                                              const grpc::ByteBuffer* request_bytes,
+                                                              grpc::ByteBuffer* response_bytes) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   absl::StatusOr<std::string> caller = ReferringCaller(*context);
   if (!caller.ok()) {
     reactor->Finish(ToGrpcStatus(caller.status()));
+    return reactor;
+  }
+  absl::StatusOr<frontdoor::internal::SubmitReferralRequestWire> request = ParseRequestBytes(*request_bytes);
+  if (!request.ok()) {
+    reactor->Finish(ToGrpcStatus(request.status()));
     return reactor;
   }
   absl::StatusOr<adapters::ParsedReferral> parsed = ParseSubmission(*request, deps_.limits);
@@ -50,8 +80,8 @@ grpc::ServerUnaryReactor* ReferralServiceImpl::SubmitReferral(grpc::CallbackServ
                                            CalendarDate::FromUnixSeconds(absl::ToUnixSeconds(now)));
   if (result.response.disposition() == v1::REJECTED) {
     // Not a readable referral: nothing is recorded, and a corrected message needs a new id anyway.
-    *response = std::move(result.response);
-    AttachSenderReply(*parsed, now, response);
+    AttachSenderReply(*parsed, now, &result.response);
+    SerializeResponse(result.response, response_bytes);
     reactor->Finish(grpc::Status::OK);
     return reactor;
   }
@@ -67,20 +97,20 @@ grpc::ServerUnaryReactor* ReferralServiceImpl::SubmitReferral(grpc::CallbackServ
   if (result.delivery.has_value()) {
     record.delivery = NewDelivery{record.decision.endpoint_id(), std::move(*result.delivery)};
   }
-  // The completion owns what the reply needs; `response` stays valid until Finish.
-  deps_.committer->Submit(
-      std::move(record), [reactor, response, parsed = std::move(*parsed), now](absl::StatusOr<RecordOutcome> out) {
-        if (!out.ok()) {
-          reactor->Finish(ToGrpcStatus(absl::UnavailableError(
-              absl::StrCat("the referral could not be recorded; nothing was accepted, send it again (",
-                           out.status().message(), ")"))));
-          return;
-        }
-        *response = std::move(out->decision);
-        response->set_duplicate(out->duplicate);
-        AttachSenderReply(parsed, now, response);
-        reactor->Finish(grpc::Status::OK);
-      });
+  // The completion owns what the reply needs; `response_bytes` stays valid until Finish.
+  deps_.committer->Submit(std::move(record), [reactor, response_bytes, parsed = std::move(*parsed),
+                                              now](absl::StatusOr<RecordOutcome> out) {
+    if (!out.ok()) {
+      reactor->Finish(ToGrpcStatus(absl::UnavailableError(absl::StrCat(
+          "the referral could not be recorded; nothing was accepted, send it again (", out.status().message(), ")"))));
+      return;
+    }
+    v1::SubmitReferralResponse response = std::move(out->decision);
+    response.set_duplicate(out->duplicate);
+    AttachSenderReply(parsed, now, &response);
+    SerializeResponse(response, response_bytes);
+    reactor->Finish(grpc::Status::OK);
+  });
   return reactor;
 }
 

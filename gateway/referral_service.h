@@ -2,6 +2,9 @@
 // SubmitReferral parses, validates, decides and routes on the reactor thread (CPU only), then hands
 // the decided referral to the SubmissionCommitter; the answer is sent from the commit's completion,
 // so a referrer is answered only after its referral is durable, and no reactor thread waits on disk.
+// SubmitReferral is served as a raw method: the gateway parses the request bytes itself (as
+// frontdoor.internal.SubmitReferralRequestWire), so a payload that is not UTF-8 gets a clear
+// REJECTED answer rather than an anonymous gRPC failure.
 //
 //   ReferralServiceImpl service(deps);
 //   builder.RegisterService(&service);
@@ -13,6 +16,7 @@
 
 #include "consent/consent_decision.h"
 #include "frontdoor/v1/referral_service.grpc.pb.h"
+#include "grpcpp/support/byte_buffer.h"
 #include "gateway/caller_identity.h"
 #include "gateway/clock.h"
 #include "gateway/inbound_message.h"
@@ -32,13 +36,16 @@ struct ReferralServiceDeps {
   IdentitySource identity_source = IdentitySource::kTlsCertificate;
 };
 
-class ReferralServiceImpl final : public frontdoor::v1::ReferralService::CallbackService {
+class ReferralServiceImpl final
+    : public frontdoor::v1::ReferralService::WithRawCallbackMethod_SubmitReferral<
+          frontdoor::v1::ReferralService::CallbackService> {
  public:
   explicit ReferralServiceImpl(ReferralServiceDeps deps);
 
-  grpc::ServerUnaryReactor* SubmitReferral(grpc::CallbackServerContext* context,
-                                           const frontdoor::v1::SubmitReferralRequest* request,
-                                           frontdoor::v1::SubmitReferralResponse* response) override;
+  // `request` is a serialized frontdoor.v1.SubmitReferralRequest; `response` receives a serialized
+  // frontdoor.v1.SubmitReferralResponse.
+  grpc::ServerUnaryReactor* SubmitReferral(grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
+                                           grpc::ByteBuffer* response) override;
   grpc::ServerUnaryReactor* GetReferral(grpc::CallbackServerContext* context,
                                         const frontdoor::v1::GetReferralRequest* request,
                                         frontdoor::v1::GetReferralResponse* response) override;
