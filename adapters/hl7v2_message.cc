@@ -5,6 +5,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "common/utf8.h"
 
 namespace frontdoor::adapters {
 namespace {
@@ -93,43 +94,6 @@ absl::Status CheckField(std::string_view field, const Hl7Delimiters& d, const Hl
 
 }  // namespace
 
-bool IsWellFormedUtf8(std::string_view text) {
-  size_t i = 0;
-  const size_t n = text.size();
-  while (i < n) {
-    unsigned char c = static_cast<unsigned char>(text[i]);
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    size_t length;
-    unsigned int code_point;
-    if (c >= 0xc2 && c <= 0xdf) {
-      length = 2;
-      code_point = c & 0x1f;
-    } else if (c >= 0xe0 && c <= 0xef) {
-      length = 3;
-      code_point = c & 0x0f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-      length = 4;
-      code_point = c & 0x07;
-    } else {
-      return false;
-    }
-    if (n - i < length) return false;
-    for (size_t k = 1; k < length; ++k) {
-      unsigned char continuation = static_cast<unsigned char>(text[i + k]);
-      if ((continuation & 0xc0) != 0x80) return false;
-      code_point = (code_point << 6) | (continuation & 0x3f);
-    }
-    if ((length == 3 && code_point < 0x800) || (length == 4 && code_point < 0x10000) ||
-        code_point > 0x10ffff || (code_point >= 0xd800 && code_point <= 0xdfff)) {
-      return false;
-    }
-    i += length;
-  }
-  return true;
-}
 
 std::string Hl7Unescape(std::string_view text, const Hl7Delimiters& d) {
   std::string out;
@@ -171,7 +135,7 @@ std::string Hl7Unescape(std::string_view text, const Hl7Delimiters& d) {
         ok = high >= 0 && low >= 0 && (high | low) != 0;  // no NUL
         bytes.push_back(static_cast<char>(high * 16 + low));
       }
-      if (ok && IsWellFormedUtf8(bytes)) out.append(bytes);
+      if (ok && !FirstInvalidUtf8Offset(bytes)) out.append(bytes);
     } else if (sequence == "H" || sequence == "N" ||
                (!sequence.empty() && (sequence[0] == '.' || sequence[0] == 'C' ||
                                       sequence[0] == 'M' || sequence[0] == 'Z'))) {
@@ -226,7 +190,7 @@ absl::StatusOr<Hl7Message> Hl7Message::Parse(std::string_view er7, const Hl7Limi
   if (std::memchr(er7.data(), '\0', er7.size()) != nullptr) {
     return Invalid("the message contains a NUL byte");
   }
-  if (!IsWellFormedUtf8(er7)) return Invalid("the message is not UTF-8");
+  if (FirstInvalidUtf8Offset(er7)) return Invalid("the message is not UTF-8");
   if (er7.size() < 8 || er7.substr(0, 3) != "MSH") {
     return Invalid("not an HL7 v2 message: it does not start with an MSH segment");
   }

@@ -112,9 +112,6 @@ std::string Hl7Unescape(std::string_view text, const Hl7Delimiters& delimiters);
 // \X0D\ and \X0A\. Hl7Unescape(Hl7Escape(x)) == x for any UTF-8 text without NUL.
 std::string Hl7Escape(std::string_view text, const Hl7Delimiters& delimiters);
 
-// True when `text` is well-formed UTF-8 (no overlongs, no surrogates, nothing above U+10FFFF).
-bool IsWellFormedUtf8(std::string_view text);
-
 }  // namespace frontdoor::adapters
 
 #endif  // FRONTDOOR_ADAPTERS_HL7V2_MESSAGE_H_

@@ -1,5 +1,6 @@
 #include "adapters/sender_replies.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -8,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "adapters/hl7v2_message.h"
 #include "adapters/referral_validation.h"
+#include "common/utf8.h"
 // RapidJSON's Writer escapes every string it writes, so the reply is JSON whatever the request
 // held (the same header-only library the FHIR adapter reads with).
 #include "rapidjson/stringbuffer.h"
@@ -26,26 +28,11 @@ constexpr char kBarsEventCode[] = "servicerequest-request";
 constexpr char kGatewayApplication[] = "FRONTDOOR";
 constexpr char kGatewayFacility[] = "SPFRONTDOOR";
 
-// Replaces each byte that does not start a well-formed UTF-8 sequence with U+FFFD; drops NUL.
+// Invalid UTF-8 sequences become U+FFFD and NUL bytes are dropped: a reply must be valid text
+// whatever the request held.
 std::string SanitizeUtf8(std::string_view text) {
-  if (IsWellFormedUtf8(text) && text.find('\0') == std::string_view::npos) return std::string(text);
-  std::string out;
-  size_t i = 0;
-  while (i < text.size()) {
-    unsigned char c = static_cast<unsigned char>(text[i]);
-    size_t length = c < 0x80 ? 1 : c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
-    if (c == 0) {
-      ++i;
-      continue;
-    }
-    if (i + length <= text.size() && IsWellFormedUtf8(text.substr(i, length))) {
-      out.append(text.substr(i, length));
-      i += length;
-    } else {
-      out.append("\xEF\xBF\xBD");
-      ++i;
-    }
-  }
+  std::string out = ToValidUtf8(text);
+  out.erase(std::remove(out.begin(), out.end(), '\0'), out.end());
   return out;
 }
 

@@ -231,13 +231,6 @@ TEST(Hl7MessageTest, FindsSegmentsInOrder) {
   EXPECT_EQ(m.FindFirst("PD1"), std::nullopt);
 }
 
-TEST(Hl7MessageTest, Utf8Check) {
-  EXPECT_TRUE(IsWellFormedUtf8("plain \xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80"));
-  EXPECT_FALSE(IsWellFormedUtf8("\xC0\xAF"));          // overlong
-  EXPECT_FALSE(IsWellFormedUtf8("\xED\xA0\x80"));      // surrogate
-  EXPECT_FALSE(IsWellFormedUtf8("\xF4\x90\x80\x80"));  // above U+10FFFF
-  EXPECT_FALSE(IsWellFormedUtf8("\xE2\x82"));          // truncated
-}
 
 }  // namespace
 }  // namespace frontdoor::adapters
