@@ -86,8 +86,11 @@ TEST_F(DeliveryDispatcherTest, FailedAttemptIsRetriedAfterTheBackoffWithTheSameI
   policy.idle_poll = absl::Milliseconds(20);
   DeliveryDispatcher dispatcher(store_.get(), &clock, policy, Stubs({{"ageuk-oldham", connector.address()}}));
   dispatcher.Start();
-  // The first attempt fails; nothing is due again until the clock passes the backoff.
-  for (int i = 0; i < 500 && connector.failed_calls() == 0; ++i) absl::SleepFor(absl::Milliseconds(10));
+  // The first attempt fails and is recorded; nothing is due again until the clock passes the backoff.
+  for (int i = 0; i < 1000 && (*store_->GetReferral("r1"))->delivery_attempts == 0; ++i) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  ASSERT_EQ((*store_->GetReferral("r1"))->delivery_attempts, 1u);
   ASSERT_EQ(connector.failed_calls(), 1);
   EXPECT_EQ(connector.received().size(), 0u);
   clock.Advance(absl::Seconds(31));
