@@ -2,6 +2,10 @@
 // directory, delivering to a real in-process ConnectorService.
 #include <sqlite3.h>
 
+#include <fstream>
+#include <sstream>
+#include <thread>
+
 #include "frontdoor/v1/referral_service.grpc.pb.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "gateway/gateway_server.h"
@@ -113,6 +117,41 @@ TEST_F(ReferralServiceTest, SameMessageAgainIsADuplicateOfTheFirst) {
   EXPECT_EQ(second.connector_id(), first.connector_id());
   connector_.WaitForDistinct(1, absl::Seconds(20));
   EXPECT_EQ(connector_.calls_per_key().size(), 1u);
+}
+
+TEST_F(ReferralServiceTest, ConcurrentResendsOfOneFhirMessageBecomeOneReferral) {
+  std::ifstream in(std::string(FRONTDOOR_SOURCE_DIR) + "/tests/data/samples/01-fhir-oldham-wellbeing.json");
+  std::stringstream text;
+  text << in.rdbuf();
+  v1::SubmitReferralRequest req;
+  req.set_fhir_json(text.str());
+  constexpr int kSenders = 12;
+  std::vector<v1::SubmitReferralResponse> answers(kSenders);
+  std::vector<grpc::Status> statuses(kSenders);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kSenders; ++i) {
+    threads.emplace_back([&, i] { statuses[i] = Submit(req, &answers[i]); });
+  }
+  for (auto& t : threads) t.join();
+  int firsts = 0;
+  for (int i = 0; i < kSenders; ++i) {
+    ASSERT_TRUE(statuses[i].ok()) << statuses[i].error_message();
+    EXPECT_EQ(answers[i].disposition(), v1::ACCEPTED);
+    EXPECT_EQ(answers[i].referral_id(), answers[0].referral_id());
+    firsts += answers[i].duplicate() ? 0 : 1;
+  }
+  EXPECT_EQ(firsts, 1);
+  ASSERT_EQ(connector_.WaitForDistinct(1, absl::Seconds(20)), 1);
+  // Give a second delivery every chance to show up before counting: the outbox is drained.
+  v1::GetReferralResponse got;
+  for (int i = 0; i < 400 && got.delivery_state() != v1::DELIVERED; ++i) {
+    got.Clear();
+    ASSERT_TRUE(Get(answers[0].referral_id(), &got).ok());
+    absl::SleepFor(absl::Milliseconds(25));
+  }
+  EXPECT_EQ(got.delivery_state(), v1::DELIVERED);
+  EXPECT_EQ(connector_.calls_per_key().size(), 1u);
+  EXPECT_EQ(connector_.received().size(), 1u);
 }
 
 TEST_F(ReferralServiceTest, InvalidNhsNumberIsRejectedAndNotRemembered) {
