@@ -102,8 +102,15 @@ void DeliveryDispatcher::RunEndpoint(Endpoint* endpoint) {
       }
       grpc::ClientContext ctx;
       ctx.set_deadline(absl::ToChronoTime(absl::Now() + policy_.attempt_deadline));
-      frontdoor::v1::DeliverReferralResponse reply;
-      const grpc::Status status = endpoint->stub->DeliverReferral(&ctx, item.request, &reply);
+      grpc::Status status;
+      if (item.kind == OutboxKind::kDeliver) {
+        frontdoor::v1::DeliverReferralResponse reply;
+        status = endpoint->stub->DeliverReferral(&ctx, item.deliver, &reply);
+      } else {
+        frontdoor::v1::CeaseProcessingResponse reply;
+        status = endpoint->stub->CeaseProcessing(&ctx, item.cease, &reply);
+      }
+      const char* what = item.kind == OutboxKind::kDeliver ? "delivery" : "cease-processing";
       if (status.ok()) {
         consecutive_failures = 0;
         if (absl::Status s = store_->MarkDelivered(item.outbox_id, clock_->Now()); !s.ok()) {
@@ -112,7 +119,7 @@ void DeliveryDispatcher::RunEndpoint(Endpoint* endpoint) {
           std::fprintf(stderr, "delivery: referral=%s delivered but not marked: %s\n", item.referral_id.c_str(),
                        std::string(s.message()).c_str());
         } else {
-          std::fprintf(stderr, "delivery: referral=%s delivered to endpoint=%s (attempt %u)\n",
+          std::fprintf(stderr, "delivery: %s of referral=%s acknowledged by endpoint=%s (attempt %u)\n", what,
                        item.referral_id.c_str(), endpoint->endpoint_id.c_str(), item.attempts + 1);
         }
         absl::MutexLock lock(&mu_);
@@ -125,8 +132,8 @@ void DeliveryDispatcher::RunEndpoint(Endpoint* endpoint) {
       if (absl::Status s = store_->RecordFailedAttempt(item.outbox_id, clock_->Now() + delay, error); !s.ok()) {
         std::fprintf(stderr, "delivery: cannot record failed attempt: %s\n", std::string(s.message()).c_str());
       }
-      std::fprintf(stderr, "delivery: referral=%s to endpoint=%s failed (attempt %u, code %d); retry in %lldms\n",
-                   item.referral_id.c_str(), endpoint->endpoint_id.c_str(), item.attempts + 1,
+      std::fprintf(stderr, "delivery: %s of referral=%s to endpoint=%s failed (attempt %u, code %d); retry in %lldms\n",
+                   what, item.referral_id.c_str(), endpoint->endpoint_id.c_str(), item.attempts + 1,
                    static_cast<int>(status.error_code()),
                    static_cast<long long>(absl::ToInt64Milliseconds(delay)));
       failed = true;

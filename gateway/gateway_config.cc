@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
+#include "gateway/caller_identity.h"
 #include "google/protobuf/io/tokenizer.h"
 #include "google/protobuf/text_format.h"
 
@@ -68,6 +69,23 @@ absl::StatusOr<LoadedConfig> LoadGatewayConfig(const std::string& path) {
     }
     if (!seen.insert(c.endpoint_id()).second) {
       return absl::InvalidArgumentError(absl::StrCat("connector endpoint '", c.endpoint_id(), "' is listed twice"));
+    }
+  }
+  // IG officers and operators are people or tools, never an organisation of the network: a name
+  // that collided with an ODS code or endpoint would give one certificate two sets of rights.
+  std::set<std::string> names;
+  for (const auto* list : {&config.ig_officers(), &config.operators()}) {
+    for (const std::string& name : *list) {
+      if (!IsWellFormedIdentity(name)) {
+        return absl::InvalidArgumentError(absl::StrCat("identity '", name, "' is not of the form [A-Za-z0-9._-]{1,64}"));
+      }
+      if (network->IsKnownReferringOrganisation(name) || network->FindOrganisation(name) != nullptr) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("identity '", name, "' is also an organisation of the network; choose another name"));
+      }
+      if (!names.insert(name).second) {
+        return absl::InvalidArgumentError(absl::StrCat("identity '", name, "' is listed more than once"));
+      }
     }
   }
   return LoadedConfig{std::move(config), *std::move(network)};

@@ -10,6 +10,7 @@
 #include "frontdoor/v1/audit_service.grpc.pb.h"
 #include "frontdoor/v1/connector_service.grpc.pb.h"
 #include "frontdoor/v1/feedback_service.grpc.pb.h"
+#include "gateway/authorization.h"
 #include "gateway/delivery_dispatcher.h"
 #include "gateway/gateway_config.h"
 #include "gateway/referral_service.h"
@@ -23,6 +24,7 @@ namespace frontdoor::gateway {
 
 struct GatewayServer::Parts {
   std::unique_ptr<LoadedConfig> config;
+  std::unique_ptr<Authorizer> authorizer;
   std::unique_ptr<SqliteReferralStore> store;
   std::unique_ptr<DeliveryDispatcher> dispatcher;
   std::unique_ptr<SubmissionCommitter> committer;
@@ -76,8 +78,14 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(const Gatewa
   DeliveryDispatcher* dispatcher = parts->dispatcher.get();
   parts->committer = std::make_unique<SubmissionCommitter>(parts->store.get(), [dispatcher] { dispatcher->Wake(); });
 
+  const auto& cfg = parts->config->config;
+  parts->authorizer = std::make_unique<Authorizer>(
+      &parts->config->network, std::vector<std::string>(cfg.ig_officers().begin(), cfg.ig_officers().end()),
+      std::vector<std::string>(cfg.operators().begin(), cfg.operators().end()));
+
   ReferralServiceDeps deps;
   deps.network = &parts->config->network;
+  deps.authorizer = parts->authorizer.get();
   deps.limits = InboundLimitsFrom(parts->config->config);
   deps.store = parts->store.get();
   deps.committer = parts->committer.get();

@@ -12,14 +12,10 @@ namespace v1 = ::frontdoor::v1;
 
 ReferralServiceImpl::ReferralServiceImpl(ReferralServiceDeps deps) : deps_(std::move(deps)) {}
 
-absl::StatusOr<std::string> ReferralServiceImpl::ReferringCaller(const grpc::CallbackServerContext& context) const {
-  absl::StatusOr<std::string> caller = AuthenticatedCaller(context, deps_.identity_source);
-  if (!caller.ok()) return caller.status();
-  if (!deps_.network->IsKnownReferringOrganisation(*caller)) {
-    return absl::PermissionDeniedError(
-        absl::StrCat("'", *caller, "' is not a referring organisation of this network"));
-  }
-  return caller;
+absl::StatusOr<Caller> ReferralServiceImpl::Identify(const grpc::CallbackServerContext& context) const {
+  absl::StatusOr<std::string> identity = AuthenticatedCaller(context, deps_.identity_source);
+  if (!identity.ok()) return identity.status();
+  return deps_.authorizer->Identify(*identity);
 }
 
 namespace {
@@ -51,9 +47,10 @@ grpc::ServerUnaryReactor* ReferralServiceImpl::SubmitReferral(grpc::CallbackServ
                                                               const grpc::ByteBuffer* request_bytes,
                                                               grpc::ByteBuffer* response_bytes) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  absl::StatusOr<std::string> caller = ReferringCaller(*context);
-  if (!caller.ok()) {
-    reactor->Finish(ToGrpcStatus(caller.status()));
+  absl::StatusOr<Caller> caller = Identify(*context);
+  absl::Status allowed = caller.ok() ? deps_.authorizer->MaySubmit(*caller) : caller.status();
+  if (!allowed.ok()) {
+    reactor->Finish(ToGrpcStatus(allowed));
     return reactor;
   }
   absl::StatusOr<frontdoor::internal::SubmitReferralRequestWire> request = ParseRequestBytes(*request_bytes);
@@ -68,9 +65,9 @@ grpc::ServerUnaryReactor* ReferralServiceImpl::SubmitReferral(grpc::CallbackServ
   }
   // The message's own sender must be the authenticated caller (IG-RULES.md, duplicates).
   const std::string& claimed = parsed->referral.sender_ods();
-  if (!claimed.empty() && claimed != *caller) {
+  if (!claimed.empty() && claimed != caller->identity) {
     reactor->Finish(ToGrpcStatus(absl::PermissionDeniedError(
-        absl::StrCat("the message names sender '", claimed, "' but the caller is '", *caller, "'"))));
+        absl::StrCat("the message names sender '", claimed, "' but the caller is '", caller->identity, "'"))));
     return reactor;
   }
 
@@ -88,7 +85,7 @@ grpc::ServerUnaryReactor* ReferralServiceImpl::SubmitReferral(grpc::CallbackServ
 
   NewReferral record;
   record.referral_id = referral_id;
-  record.sender_ods = *caller;
+  record.sender_ods = caller->identity;
   record.message_id = parsed->referral.message_id();
   record.format = adapters::MessageFormatName(parsed->format);
   record.received_at = now;
@@ -118,7 +115,7 @@ grpc::ServerUnaryReactor* ReferralServiceImpl::GetReferral(grpc::CallbackServerC
                                                            const v1::GetReferralRequest* request,
                                                            v1::GetReferralResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  absl::StatusOr<std::string> caller = ReferringCaller(*context);
+  absl::StatusOr<Caller> caller = Identify(*context);
   if (!caller.ok()) {
     reactor->Finish(ToGrpcStatus(caller.status()));
     return reactor;
@@ -139,8 +136,8 @@ grpc::ServerUnaryReactor* ReferralServiceImpl::GetReferral(grpc::CallbackServerC
   }
   const StoredReferral& r = **stored;
   // IG-8: a referrer sees only its own organisation's referrals.
-  if (r.sender_ods != *caller) {
-    reactor->Finish(ToGrpcStatus(absl::PermissionDeniedError("that referral was sent by another organisation")));
+  if (absl::Status allowed = deps_.authorizer->MayActOnReferral(*caller, r.sender_ods); !allowed.ok()) {
+    reactor->Finish(ToGrpcStatus(allowed));
     return reactor;
   }
   response->set_referral_id(r.referral_id);

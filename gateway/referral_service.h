@@ -17,6 +17,7 @@
 #include "consent/consent_decision.h"
 #include "frontdoor/v1/referral_service.grpc.pb.h"
 #include "grpcpp/support/byte_buffer.h"
+#include "gateway/authorization.h"
 #include "gateway/caller_identity.h"
 #include "gateway/clock.h"
 #include "gateway/inbound_message.h"
@@ -28,6 +29,7 @@ namespace frontdoor::gateway {
 
 struct ReferralServiceDeps {
   const network::NetworkDirectory* network = nullptr;
+  const Authorizer* authorizer = nullptr;
   consent::ConsentPolicy policy;
   InboundLimits limits;
   ReferralStore* store = nullptr;
@@ -51,9 +53,8 @@ class ReferralServiceImpl final
                                         frontdoor::v1::GetReferralResponse* response) override;
 
  private:
-  // The caller, when it is a referring organisation of the network; else UNAUTHENTICATED or
-  // PERMISSION_DENIED.
-  absl::StatusOr<std::string> ReferringCaller(const grpc::CallbackServerContext& context) const;
+  // Who is calling, as the Authorizer knows them; UNAUTHENTICATED or PERMISSION_DENIED otherwise.
+  absl::StatusOr<Caller> Identify(const grpc::CallbackServerContext& context) const;
 
   const ReferralServiceDeps deps_;
 };

@@ -53,13 +53,20 @@ struct RecordOutcome {
   frontdoor::v1::SubmitReferralResponse decision;
 };
 
-// One outbox row due for delivery.
+// What an outbox row sends: the referral itself, or (after a withdrawal, IG-7) the instruction to
+// cease processing it. For one referral rows go out in the order they were queued: a cease never
+// overtakes its delivery.
+enum class OutboxKind { kDeliver, kCease };
+
+// One outbox row due for sending.
 struct OutboxItem {
   int64_t outbox_id = 0;
+  OutboxKind kind = OutboxKind::kDeliver;
   std::string referral_id;
   std::string endpoint_id;
   uint32_t attempts = 0;  // attempts made before this one
-  frontdoor::v1::DeliverReferralRequest request;
+  frontdoor::v1::DeliverReferralRequest deliver;  // when kind is kDeliver
+  frontdoor::v1::CeaseProcessingRequest cease;    // when kind is kCease
 };
 
 struct StoredReferral {
@@ -89,11 +96,16 @@ class ReferralStore {
   virtual absl::StatusOr<std::optional<StoredReferral>> GetReferral(std::string_view referral_id) = 0;
 
   // Up to `limit` pending outbox rows for `endpoint_id` whose next attempt is due at `now`, oldest
-  // first.
+  // first, leaving out any row behind an earlier pending row of the same referral.
   virtual absl::StatusOr<std::vector<OutboxItem>> DueDeliveries(std::string_view endpoint_id, absl::Time now,
                                                                int limit) = 0;
   // The earliest next-attempt time of any pending row for the endpoint; nullopt when none is pending.
   virtual absl::StatusOr<std::optional<absl::Time>> NextDeliveryDue(std::string_view endpoint_id) = 0;
+
+  // Queues a CeaseProcessing for a referral (IG-7), sent after every earlier row of that referral.
+  // `request` carries its idempotency key. NOT_FOUND when there is no such referral.
+  virtual absl::Status EnqueueCeaseProcessing(std::string_view referral_id, std::string_view endpoint_id,
+                                              const frontdoor::v1::CeaseProcessingRequest& request, absl::Time at) = 0;
 
   // The connector acknowledged the row: it is delivered and never sent again.
   virtual absl::Status MarkDelivered(int64_t outbox_id, absl::Time at) = 0;

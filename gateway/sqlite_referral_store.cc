@@ -32,7 +32,7 @@ CREATE TABLE outbox (
   outbox_id        INTEGER PRIMARY KEY AUTOINCREMENT,
   referral_id      TEXT NOT NULL REFERENCES referrals(referral_id),
   endpoint_id      TEXT NOT NULL,
-  kind             TEXT NOT NULL,             -- deliver
+  kind             TEXT NOT NULL,             -- deliver | cease
   idempotency_key  TEXT NOT NULL UNIQUE,
   payload          BLOB NOT NULL,             -- frontdoor.v1.DeliverReferralRequest
   state            TEXT NOT NULL,             -- pending | delivered
@@ -303,8 +303,10 @@ absl::StatusOr<std::vector<OutboxItem>> SqliteReferralStore::DueDeliveries(std::
                                                                            absl::Time now, int limit) {
   absl::MutexLock lock(&read_mu_);
   Statement st(reader_,
-               "SELECT outbox_id, referral_id, attempts, payload FROM outbox"
+               "SELECT outbox_id, referral_id, attempts, payload, kind FROM outbox AS o"
                " WHERE endpoint_id = ?1 AND state = 'pending' AND next_attempt_us <= ?2"
+               " AND NOT EXISTS (SELECT 1 FROM outbox AS earlier WHERE earlier.referral_id = o.referral_id"
+               "                 AND earlier.state = 'pending' AND earlier.outbox_id < o.outbox_id)"
                " ORDER BY outbox_id LIMIT ?3");
   FRONTDOOR_RETURN_IF_ERROR(st.status());
   st.Bind(1, endpoint_id);
@@ -318,8 +320,17 @@ absl::StatusOr<std::vector<OutboxItem>> SqliteReferralStore::DueDeliveries(std::
     item.referral_id = st.Text(1);
     item.endpoint_id = std::string(endpoint_id);
     item.attempts = static_cast<uint32_t>(st.Int(2));
-    if (!item.request.ParseFromString(st.Blob(3))) {
-      return absl::InternalError(absl::StrCat("outbox row ", item.outbox_id, " payload does not parse"));
+    const std::string kind = st.Text(4);
+    bool parsed = false;
+    if (kind == "deliver") {
+      item.kind = OutboxKind::kDeliver;
+      parsed = item.deliver.ParseFromString(st.Blob(3));
+    } else if (kind == "cease") {
+      item.kind = OutboxKind::kCease;
+      parsed = item.cease.ParseFromString(st.Blob(3));
+    }
+    if (!parsed) {
+      return absl::InternalError(absl::StrCat("outbox row ", item.outbox_id, " (", kind, ") does not parse"));
     }
     items.push_back(std::move(item));
   }
@@ -336,6 +347,25 @@ absl::StatusOr<std::optional<absl::Time>> SqliteReferralStore::NextDeliveryDue(s
   if (rc != SQLITE_ROW) return SqliteError(reader_, rc, "read next due");
   if (st.IsNull(0)) return std::nullopt;
   return FromMicros(st.Int(0));
+}
+
+absl::Status SqliteReferralStore::EnqueueCeaseProcessing(std::string_view referral_id, std::string_view endpoint_id,
+                                                         const frontdoor::v1::CeaseProcessingRequest& request,
+                                                         absl::Time at) {
+  absl::MutexLock lock(&write_mu_);
+  Statement st(writer_,
+               "INSERT INTO outbox (referral_id, endpoint_id, kind, idempotency_key, payload, state,"
+               " next_attempt_us, created_us)"
+               " SELECT referral_id, ?2, 'cease', ?3, ?4, 'pending', ?5, ?5 FROM referrals WHERE referral_id = ?1");
+  FRONTDOOR_RETURN_IF_ERROR(st.status());
+  st.Bind(1, referral_id);
+  st.Bind(2, endpoint_id);
+  st.Bind(3, request.idempotency_key());
+  st.BindBlob(4, request.SerializeAsString());
+  st.Bind(5, ToMicros(at));
+  if (int rc = st.Step(); rc != SQLITE_DONE) return SqliteError(writer_, rc, "queue cease processing");
+  if (sqlite3_changes(writer_) == 0) return absl::NotFoundError("no referral with that id");
+  return absl::OkStatus();
 }
 
 absl::Status SqliteReferralStore::MarkDelivered(int64_t outbox_id, absl::Time at) {

@@ -38,6 +38,8 @@ class SqliteReferralStore final : public ReferralStore {
   absl::StatusOr<std::vector<OutboxItem>> DueDeliveries(std::string_view endpoint_id, absl::Time now,
                                                        int limit) override;
   absl::StatusOr<std::optional<absl::Time>> NextDeliveryDue(std::string_view endpoint_id) override;
+  absl::Status EnqueueCeaseProcessing(std::string_view referral_id, std::string_view endpoint_id,
+                                      const frontdoor::v1::CeaseProcessingRequest& request, absl::Time at) override;
   absl::Status MarkDelivered(int64_t outbox_id, absl::Time at) override;
   absl::Status RecordFailedAttempt(int64_t outbox_id, absl::Time next_attempt_at, std::string_view error) override;
 

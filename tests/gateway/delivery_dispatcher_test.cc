@@ -102,6 +102,24 @@ TEST_F(DeliveryDispatcherTest, FailedAttemptIsRetriedAfterTheBackoffWithTheSameI
   EXPECT_EQ((*got)->delivery_attempts, 2u);
 }
 
+TEST_F(DeliveryDispatcherTest, CeaseProcessingIsSentAfterItsDeliveryEvenWhenTheDeliveryIsRetried) {
+  frontdoor::testing::RecordingConnector connector;
+  connector.FailNext(2);  // the delivery fails twice before it gets through
+  Record("r1", "ageuk-oldham");
+  v1::CeaseProcessingRequest cease;
+  cease.set_idempotency_key("cease:r1");
+  cease.set_referral_id("r1");
+  ASSERT_TRUE(store_->EnqueueCeaseProcessing("r1", "ageuk-oldham", cease, absl::FromUnixSeconds(1738577700)).ok());
+  SystemClock clock;
+  DeliveryPolicy policy;
+  policy.initial_backoff = absl::Milliseconds(20);
+  DeliveryDispatcher dispatcher(store_.get(), &clock, policy, Stubs({{"ageuk-oldham", connector.address()}}));
+  dispatcher.Start();
+  ASSERT_EQ(connector.WaitForDistinct(2, absl::Seconds(20)), 2);
+  dispatcher.Shutdown();
+  EXPECT_EQ(connector.events(), (std::vector<std::string>{"deliver:r1", "cease:r1"}));
+}
+
 TEST_F(DeliveryDispatcherTest, ADeadConnectorDoesNotHoldUpTheOthers) {
   frontdoor::testing::RecordingConnector alive;
   // Nothing listens on the dead endpoint's address: connection refused on every attempt.

@@ -72,7 +72,8 @@ TEST_F(SqliteReferralStoreTest, RecordsAnAcceptedReferralWithItsOutboxRow) {
   auto due = store->DueDeliveries("action-together-oldham", kT0, 10);
   ASSERT_TRUE(due.ok());
   ASSERT_EQ(due->size(), 1u);
-  EXPECT_EQ((*due)[0].request.idempotency_key(), "deliver:r1");
+  EXPECT_EQ((*due)[0].kind, OutboxKind::kDeliver);
+  EXPECT_EQ((*due)[0].deliver.idempotency_key(), "deliver:r1");
 }
 
 TEST_F(SqliteReferralStoreTest, SameSenderAndMessageIdIsADuplicateWithTheFirstDecision) {
@@ -169,6 +170,34 @@ TEST_F(SqliteReferralStoreTest, DueDeliveriesAreOnlyThatEndpointsOldestFirst) {
   EXPECT_EQ((*due)[0].referral_id, "r0");
   EXPECT_EQ((*due)[1].referral_id, "r1");
   EXPECT_EQ(store->DueDeliveries("mind-oldham", kT0, 10)->size(), 1u);
+}
+
+TEST_F(SqliteReferralStoreTest, CeaseIsNotDueWhileItsDeliveryIsPending) {
+  auto store = OpenStore();
+  ASSERT_TRUE(store->RecordReferrals(One(Accepted("r1", "P85901", "m1"))).ok());
+  v1::CeaseProcessingRequest cease;
+  cease.set_idempotency_key("cease:r1");
+  cease.set_referral_id("r1");
+  ASSERT_TRUE(store->EnqueueCeaseProcessing("r1", "action-together-oldham", cease, kT0).ok());
+  // The delivery is in backoff; the cease is due, but must not overtake it.
+  const int64_t deliver_id = store->DueDeliveries("action-together-oldham", kT0, 10)->at(0).outbox_id;
+  ASSERT_TRUE(store->RecordFailedAttempt(deliver_id, kT0 + absl::Minutes(5), "14 unavailable").ok());
+  EXPECT_TRUE(store->DueDeliveries("action-together-oldham", kT0 + absl::Minutes(1), 10)->empty());
+  auto due = store->DueDeliveries("action-together-oldham", kT0 + absl::Minutes(5), 10);
+  ASSERT_EQ(due->size(), 1u);
+  EXPECT_EQ((*due)[0].kind, OutboxKind::kDeliver);
+  ASSERT_TRUE(store->MarkDelivered(deliver_id, kT0 + absl::Minutes(5)).ok());
+  due = store->DueDeliveries("action-together-oldham", kT0 + absl::Minutes(5), 10);
+  ASSERT_EQ(due->size(), 1u);
+  EXPECT_EQ((*due)[0].kind, OutboxKind::kCease);
+  EXPECT_EQ((*due)[0].cease.idempotency_key(), "cease:r1");
+}
+
+TEST_F(SqliteReferralStoreTest, CeaseForAnUnknownReferralIsNotFound) {
+  auto store = OpenStore();
+  v1::CeaseProcessingRequest cease;
+  cease.set_idempotency_key("cease:x");
+  EXPECT_EQ(store->EnqueueCeaseProcessing("x", "ageuk-oldham", cease, kT0).code(), absl::StatusCode::kNotFound);
 }
 
 TEST_F(SqliteReferralStoreTest, SchemaIsVersioned) {

@@ -105,9 +105,32 @@ grpc::ServerUnaryReactor* RecordingConnector::DeliverReferral(grpc::CallbackServ
     return reactor;
   }
   received_.push_back(*req);
+  events_.push_back("deliver:" + req->referral().referral_id());
   resp->set_duplicate(++calls_per_key_[req->idempotency_key()] > 1);
   reactor->Finish(grpc::Status::OK);
   return reactor;
+}
+
+grpc::ServerUnaryReactor* RecordingConnector::CeaseProcessing(grpc::CallbackServerContext* ctx,
+                                                              const v1::CeaseProcessingRequest* req,
+                                                              v1::CeaseProcessingResponse* resp) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  absl::MutexLock lock(&mu_);
+  if (fail_next_ > 0) {
+    --fail_next_;
+    ++failed_;
+    reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "injected outage"));
+    return reactor;
+  }
+  events_.push_back("cease:" + req->referral_id());
+  resp->set_duplicate(++calls_per_key_[req->idempotency_key()] > 1);
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+std::vector<std::string> RecordingConnector::events() const {
+  absl::MutexLock lock(&mu_);
+  return events_;
 }
 
 }  // namespace frontdoor::testing

@@ -47,9 +47,15 @@ class RecordingConnector final : public frontdoor::v1::ConnectorService::Callbac
   std::map<std::string, int> calls_per_key() const;
   int failed_calls() const;
 
+  // Every call that succeeded, in arrival order: "deliver:<referral_id>" or "cease:<referral_id>".
+  std::vector<std::string> events() const;
+
   grpc::ServerUnaryReactor* DeliverReferral(grpc::CallbackServerContext* ctx,
                                             const frontdoor::v1::DeliverReferralRequest* req,
                                             frontdoor::v1::DeliverReferralResponse* resp) override;
+  grpc::ServerUnaryReactor* CeaseProcessing(grpc::CallbackServerContext* ctx,
+                                            const frontdoor::v1::CeaseProcessingRequest* req,
+                                            frontdoor::v1::CeaseProcessingResponse* resp) override;
 
  private:
   std::unique_ptr<grpc::Server> server_;
@@ -59,6 +65,7 @@ class RecordingConnector final : public frontdoor::v1::ConnectorService::Callbac
   int failed_ ABSL_GUARDED_BY(mu_) = 0;
   std::vector<frontdoor::v1::DeliverReferralRequest> received_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, int> calls_per_key_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::string> events_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace frontdoor::testing
