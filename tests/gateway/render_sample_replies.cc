@@ -1,5 +1,5 @@
 // Writes the reply the gateway gives, in the sender's own format, to each message named on the
-// command line: OUT_DIR/NAME.reply.json for FHIR, OUT_DIR/NAME.ack.hl7 for HL7 v2. The decision is
+// command line: OUT_DIR/NAME.reply.json for FHIR, OUT_DIR/NAME.ack for HL7 v2. The decision is
 // the gateway's own pipeline (adapters, validation, consent, routing on the demo network) judged
 // on the day it runs; the replies are then checked by independent parsers (the FHIR R4 JSON
 // schema, python3-hl7).
@@ -51,7 +51,7 @@ int main(int argc, char** argv) {
     gw::AttachSenderReply(*parsed, now, &result.response);
     const std::string name = path.stem().string();
     if (hl7) {
-      std::ofstream(out_dir + "/" + name + ".ack.hl7", std::ios::binary) << result.response.hl7v2_ack();
+      std::ofstream(out_dir + "/" + name + ".ack", std::ios::binary) << result.response.hl7v2_ack();
     } else {
       std::ofstream(out_dir + "/" + name + ".reply.json", std::ios::binary) << result.response.fhir_json();
     }
