@@ -11,8 +11,10 @@
 #include "frontdoor/v1/connector_service.grpc.pb.h"
 #include "frontdoor/v1/feedback_service.grpc.pb.h"
 #include "gateway/authorization.h"
+#include "gateway/caller_limits.h"
 #include "gateway/delivery_dispatcher.h"
 #include "gateway/gateway_config.h"
+#include "gateway/gateway_tls.h"
 #include "gateway/referral_service.h"
 #include "gateway/sqlite_referral_store.h"
 #include "gateway/submission_committer.h"
@@ -25,6 +27,9 @@ namespace frontdoor::gateway {
 struct GatewayServer::Parts {
   std::unique_ptr<LoadedConfig> config;
   std::unique_ptr<Authorizer> authorizer;
+  // Per-identity limits; declared before `server`, which must go first.
+  std::unique_ptr<CallerLimiter> limiter;
+  std::unique_ptr<CallAdmission> admission;
   std::unique_ptr<SqliteReferralStore> store;
   std::unique_ptr<DeliveryDispatcher> dispatcher;
   std::unique_ptr<SubmissionCommitter> committer;
@@ -40,14 +45,13 @@ struct GatewayServer::Parts {
 
 absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(const GatewayOptions& options,
                                                                      const Clock* clock) {
-  if (!options.insecure_plaintext) {
-    return absl::FailedPreconditionError(
-        "mutual TLS (--tls-cert, --tls-key, --client-ca) is not available in this build yet; "
-        "for local development run with --insecure-plaintext");
-  }
   auto parts = std::make_unique<Parts>();
   FRONTDOOR_ASSIGN_OR_RETURN(LoadedConfig loaded, LoadGatewayConfig(options.config_path));
   parts->config = std::make_unique<LoadedConfig>(std::move(loaded));
+  FRONTDOOR_ASSIGN_OR_RETURN(const GatewayTls tls, ResolveGatewayTls(options, parts->config->config));
+  if (tls.connectors.empty()) {
+    std::fprintf(stderr, "warning: connectors are reached WITHOUT TLS (no connector CA and client certificate)\n");
+  }
   FRONTDOOR_ASSIGN_OR_RETURN(auto addresses, ConnectorAddresses(*parts->config, options.connector_overrides));
 
   std::error_code ec;
@@ -65,7 +69,7 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(const Gatewa
     args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 5000);
     args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 500);
     stubs[endpoint_id] = frontdoor::v1::ConnectorService::NewStub(
-        grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args));
+        grpc::CreateCustomChannel(address, ConnectorChannelCredentials(tls), args));
   }
   for (const auto& org : parts->config->network.organisations()) {
     if (addresses.find(org.endpoint_id) == addresses.end()) {
@@ -83,14 +87,22 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(const Gatewa
       &parts->config->network, std::vector<std::string>(cfg.ig_officers().begin(), cfg.ig_officers().end()),
       std::vector<std::string>(cfg.operators().begin(), cfg.operators().end()));
 
+  parts->limiter = std::make_unique<CallerLimiter>(CallerLimitsFrom(cfg), clock);
+  const Authorizer* authorizer = parts->authorizer.get();
+  parts->admission = std::make_unique<CallAdmission>(
+      parts->limiter.get(),
+      tls.insecure_plaintext ? IdentitySource::kPlaintextMetadata : IdentitySource::kTlsCertificate,
+      [authorizer](std::string_view identity) { return authorizer->Identify(identity).ok(); });
+
   ReferralServiceDeps deps;
+  deps.admission = parts->admission.get();
   deps.network = &parts->config->network;
   deps.authorizer = parts->authorizer.get();
   deps.limits = InboundLimitsFrom(parts->config->config);
   deps.store = parts->store.get();
   deps.committer = parts->committer.get();
   deps.clock = clock;
-  deps.identity_source = IdentitySource::kPlaintextMetadata;
+  deps.identity_source = tls.insecure_plaintext ? IdentitySource::kPlaintextMetadata : IdentitySource::kTlsCertificate;
   parts->referral_service = std::make_unique<ReferralServiceImpl>(deps);
   parts->feedback_service = std::make_unique<frontdoor::v1::FeedbackService::CallbackService>();
   parts->audit_service = std::make_unique<frontdoor::v1::AuditService::CallbackService>();
@@ -98,9 +110,11 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(const Gatewa
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &parts->port);
+  builder.AddListeningPort(options.listen, GatewayServerCredentials(tls), &parts->port);
   // Room for a 1 MiB message plus its envelope; larger requests get RESOURCE_EXHAUSTED from gRPC.
   builder.SetMaxReceiveMessageSize(static_cast<int>(deps.limits.max_message_bytes) + 64 * 1024);
+  ApplyTransportLimits(parts->limiter->limits(), &builder);
+  builder.experimental().SetInterceptorCreators(parts->admission->InterceptorCreators());
   builder.RegisterService(parts->referral_service.get());
   builder.RegisterService(parts->feedback_service.get());
   builder.RegisterService(parts->audit_service.get());

@@ -32,6 +32,10 @@ struct GatewayOptions {
   std::string tls_key;
   std::string client_ca;
   std::map<std::string, std::string> connector_overrides;  // endpoint_id -> HOST:PORT
+  // Mutual TLS towards the connectors (override the configuration's tls block; gateway/gateway_tls.h).
+  std::string connector_ca;
+  std::string connector_client_cert;
+  std::string connector_client_key;
 };
 
 class GatewayServer {

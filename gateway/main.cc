@@ -19,6 +19,9 @@ constexpr char kUsage[] = R"(usage: frontdoor-gateway [options]
   --data-dir DIR                 where the SQLite store lives (default var/frontdoor)
   --tls-cert FILE --tls-key FILE --client-ca FILE
                                  mutual TLS (server certificate, key, CA of client certificates)
+  --connector-ca FILE --connector-client-cert FILE --connector-client-key FILE
+                                 mutual TLS to the connectors (their servers' CA; the gateway's
+                                 client certificate and key)
   --insecure-plaintext           serve without TLS, identity from x-frontdoor-client metadata
                                  (LOCAL DEVELOPMENT ONLY)
   --connector ENDPOINT_ID=HOST:PORT
@@ -63,6 +66,9 @@ int main(int argc, char** argv) {
                TakeValue(argc, argv, &i, "--tls-cert", &options.tls_cert) ||
                TakeValue(argc, argv, &i, "--tls-key", &options.tls_key) ||
                TakeValue(argc, argv, &i, "--client-ca", &options.client_ca) ||
+               TakeValue(argc, argv, &i, "--connector-ca", &options.connector_ca) ||
+               TakeValue(argc, argv, &i, "--connector-client-cert", &options.connector_client_cert) ||
+               TakeValue(argc, argv, &i, "--connector-client-key", &options.connector_client_key) ||
                TakeValue(argc, argv, &i, "--ready-file", &ready_file)) {
     } else if (TakeValue(argc, argv, &i, "--connector", &value)) {
       const size_t eq = value.find('=');
@@ -82,6 +88,8 @@ int main(int argc, char** argv) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  // SIGHUP must not kill the gateway (its default action): certificates reload on file change.
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   if (options.insecure_plaintext) {
@@ -106,7 +114,11 @@ int main(int argc, char** argv) {
 
   std::thread signal_thread([&] {
     int sig = 0;
-    sigwait(&signals, &sig);
+    while (sigwait(&signals, &sig) == 0 && sig == SIGHUP) {
+      std::fprintf(stderr,
+                   "frontdoor-gateway: SIGHUP: certificates, keys and CAs are re-read by themselves within the "
+                   "reload interval of a change on disk (tls.reload_interval_seconds, default 10)\n");
+    }
     std::fprintf(stderr, "frontdoor-gateway: signal %d, shutting down\n", sig);
     (*server)->Shutdown();
   });

@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
 #include "gateway/grpc_status.h"
 #include "gateway/referral_pipeline.h"
 
@@ -15,7 +16,10 @@ ReferralServiceImpl::ReferralServiceImpl(ReferralServiceDeps deps) : deps_(std::
 absl::StatusOr<Caller> ReferralServiceImpl::Identify(const grpc::CallbackServerContext& context) const {
   absl::StatusOr<std::string> identity = AuthenticatedCaller(context, deps_.identity_source);
   if (!identity.ok()) return identity.status();
-  return deps_.authorizer->Identify(*identity);
+  absl::StatusOr<Caller> caller = deps_.authorizer->Identify(*identity);
+  // Known callers over their limits get RESOURCE_EXHAUSTED (with retry-after-ms) before any work.
+  if (caller.ok() && deps_.admission != nullptr) FRONTDOOR_RETURN_IF_ERROR(deps_.admission->Check(context));
+  return caller;
 }
 
 namespace {

@@ -19,6 +19,7 @@
 #include "grpcpp/support/byte_buffer.h"
 #include "gateway/authorization.h"
 #include "gateway/caller_identity.h"
+#include "gateway/caller_limits.h"
 #include "gateway/clock.h"
 #include "gateway/inbound_message.h"
 #include "gateway/referral_store.h"
@@ -36,6 +37,7 @@ struct ReferralServiceDeps {
   SubmissionCommitter* committer = nullptr;
   const Clock* clock = nullptr;
   IdentitySource identity_source = IdentitySource::kTlsCertificate;
+  const CallAdmission* admission = nullptr;  // per-identity limits (gateway/caller_limits.h); null: none
 };
 
 class ReferralServiceImpl final

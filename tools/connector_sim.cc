@@ -22,6 +22,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "frontdoor/v1/connector_service.grpc.pb.h"
+#include "gateway/tls_config.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
@@ -36,6 +37,10 @@ constexpr char kUsage[] = R"(usage: frontdoor-connector-sim --serve ENDPOINT_ID=
                                  port 0 picks a free port)
   --record FILE                  append one JSON line per delivery received (ids only)
   --ready-file FILE              write ENDPOINT_ID=HOST:PORT lines here once serving
+  --tls-cert FILE --tls-key FILE --client-ca FILE
+                                 serve mutual TLS: this server certificate and key; callers (the
+                                 gateway) must present a certificate from the client CA.
+                                 Without them: plaintext, with a warning.
 )";
 
 // State shared by all endpoints of this process.
@@ -108,6 +113,7 @@ class SimulatedConnector final : public v1::ConnectorService::CallbackService {
 int main(int argc, char** argv) {
   std::vector<std::pair<std::string, std::string>> serve;
   std::string record, ready_file;
+  frontdoor::gateway::TlsFiles tls;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     auto value = [&](const char* name) -> std::string {
@@ -134,6 +140,12 @@ int main(int argc, char** argv) {
       record = value("--record");
     } else if (arg.rfind("--ready-file", 0) == 0) {
       ready_file = value("--ready-file");
+    } else if (arg.rfind("--tls-cert", 0) == 0) {
+      tls.cert = value("--tls-cert");
+    } else if (arg.rfind("--tls-key", 0) == 0) {
+      tls.key = value("--tls-key");
+    } else if (arg.rfind("--client-ca", 0) == 0) {
+      tls.ca = value("--client-ca");
     } else {
       std::fprintf(stderr, "frontdoor-connector-sim: unknown argument '%s'\n\n%s", arg.c_str(), kUsage);
       return 2;
@@ -150,6 +162,16 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
+  std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
+  if (!tls.empty()) {
+    if (absl::Status s = frontdoor::gateway::CheckTlsFiles(tls, frontdoor::gateway::TlsRole::kServer); !s.ok()) {
+      std::fprintf(stderr, "frontdoor-connector-sim: %s\n", std::string(s.message()).c_str());
+      return 2;
+    }
+    credentials = frontdoor::gateway::MutualTlsServerCredentials(tls, frontdoor::gateway::kDefaultTlsRefresh);
+  } else {
+    std::fprintf(stderr, "connector-sim: WARNING: serving WITHOUT TLS (no --tls-cert/--tls-key/--client-ca)\n");
+  }
   Ledger ledger(record);
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -160,7 +182,7 @@ int main(int argc, char** argv) {
     services.push_back(std::make_unique<SimulatedConnector>(endpoint_id, &ledger));
     grpc::ServerBuilder builder;
     int port = 0;
-    builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &port);
+    builder.AddListeningPort(address, credentials, &port);
     builder.RegisterService(services.back().get());
     servers.push_back(builder.BuildAndStart());
     if (servers.back() == nullptr || port == 0) {
@@ -168,7 +190,8 @@ int main(int argc, char** argv) {
       return 1;
     }
     const std::string bound = address.substr(0, address.rfind(':')) + ":" + std::to_string(port);
-    std::fprintf(stderr, "connector-sim: %s serving ConnectorService on %s\n", endpoint_id.c_str(), bound.c_str());
+    std::fprintf(stderr, "connector-sim: %s serving ConnectorService on %s%s\n", endpoint_id.c_str(), bound.c_str(),
+                 tls.empty() ? "" : " (mutual TLS)");
     ready += endpoint_id + "=" + bound + "\n";
   }
   if (!ready_file.empty()) {

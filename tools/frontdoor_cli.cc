@@ -15,6 +15,7 @@
 
 #include "frontdoor/v1/referral_service.grpc.pb.h"
 #include "gateway/caller_identity.h"
+#include "tools/cli_credentials.h"
 #include "google/protobuf/util/json_util.h"
 #include "grpcpp/grpcpp.h"
 
@@ -32,8 +33,16 @@ commands:
 
 options:
   --target HOST:PORT          the gateway (default $FRONTDOOR_TARGET or 127.0.0.1:50051)
-  --as IDENTITY               who you are, sent as x-frontdoor-client to a gateway running
-                              --insecure-plaintext (default $FRONTDOOR_CLIENT)
+  --as IDENTITY               who you are (default $FRONTDOOR_CLIENT): picks IDENTITY.crt/.key
+                              from the certificate directory; in plaintext mode it is sent as
+                              x-frontdoor-client
+  --cert-dir DIR              certificates by identity, as scripts/dev-certs makes them
+                              (default $FRONTDOOR_CERT_DIR, else var/dev-certs if it exists)
+  --tls-cert FILE --tls-key FILE
+                              the client certificate and key ($FRONTDOOR_TLS_CERT, $FRONTDOOR_TLS_KEY)
+  --ca FILE                   CA of the gateway's certificate ($FRONTDOOR_TLS_CA; default
+                              CERT_DIR/ca.crt)
+  --insecure-plaintext        no TLS, for a gateway run with --insecure-plaintext (development only)
   --timeout SECONDS           deadline of the call (default 30)
 )";
 
@@ -93,6 +102,7 @@ int main(int argc, char** argv) {
   std::string identity = Env("FRONTDOOR_CLIENT", "");
   int timeout_seconds = 30;
   bool raw_reply = false;
+  frontdoor::tools::CliTlsOptions tls;
   std::vector<std::string> args;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -112,6 +122,16 @@ int main(int argc, char** argv) {
       identity = next();
     } else if (a == "--timeout") {
       timeout_seconds = std::atoi(next().c_str());
+    } else if (a == "--cert-dir") {
+      tls.cert_dir = next();
+    } else if (a == "--tls-cert") {
+      tls.cert = next();
+    } else if (a == "--tls-key") {
+      tls.key = next();
+    } else if (a == "--ca") {
+      tls.ca = next();
+    } else if (a == "--insecure-plaintext") {
+      tls.insecure_plaintext = true;
     } else if (a == "--raw-reply") {
       raw_reply = true;
     } else if (a.rfind("--", 0) == 0) {
@@ -126,11 +146,23 @@ int main(int argc, char** argv) {
     return 2;
   }
 
-  auto channel = grpc::CreateChannel(target, grpc::InsecureChannelCredentials());
+  tls.identity = identity;
+  frontdoor::tools::ApplyEnvironment(&tls);
+  absl::StatusOr<frontdoor::tools::CliConnection> connection = frontdoor::tools::ResolveCliConnection(tls);
+  if (!connection.ok()) {
+    std::fprintf(stderr, "frontdoor: %s\n", std::string(connection.status().message()).c_str());
+    return 2;
+  }
+  if (connection->send_identity_metadata && !tls.insecure_plaintext) {
+    std::fprintf(stderr, "frontdoor: warning: %s\n", connection->description.c_str());
+  }
+  auto channel = grpc::CreateChannel(target, connection->credentials);
   auto stub = v1::ReferralService::NewStub(channel);
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(timeout_seconds > 0 ? timeout_seconds : 30));
-  if (!identity.empty()) ctx.AddMetadata(frontdoor::gateway::kClientMetadataKey, identity);
+  if (!identity.empty() && connection->send_identity_metadata) {
+    ctx.AddMetadata(frontdoor::gateway::kClientMetadataKey, identity);
+  }
 
   const std::string& command = args[0];
   if (command == "submit" && args.size() == 2) {

@@ -1,0 +1,229 @@
+// Mutual TLS on a real GatewayServer over loopback, with real certificates made by openssl in the
+// test: who may connect at all (a certificate from the configured CA, valid now), who the caller is
+// (the Subject CN, known to the network), what each may do (IG-8), and certificate rotation
+// without a restart.
+#include <filesystem>
+#include <fstream>
+
+#include "absl/time/clock.h"
+#include "frontdoor/v1/referral_service.grpc.pb.h"
+#include "gateway/clock.h"
+#include "gateway/gateway_server.h"
+#include "grpcpp/grpcpp.h"
+#include "grpcpp/security/auth_context.h"
+#include "gtest/gtest.h"
+#include "tests/support/test_certificates.h"
+#include "tests/support/test_support.h"
+
+namespace frontdoor::gateway {
+namespace {
+
+namespace v1 = ::frontdoor::v1;
+using frontdoor::testing::IssuedCertificate;
+using frontdoor::testing::ReadWholeFile;
+using frontdoor::testing::RoytonReferral;
+using frontdoor::testing::TempDir;
+using frontdoor::testing::TestCertificates;
+
+class MutualTlsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    server_cert_ = pki_.Issue("frontdoor-gateway", {.server = true, .name = "gateway-server"});
+    // The demo network, with certificates re-read every second so rotation is quick to see.
+    config_ = dir_.path() + "/gateway.textproto";
+    std::ofstream(config_) << "ig_officers: \"ig-officer-oldham\"\noperators: \"frontdoor-operator\"\n"
+                           << "tls { reload_interval_seconds: 1 }\n";
+    GatewayOptions options;
+    options.config_path = config_;
+    options.listen = "127.0.0.1:0";
+    options.data_dir = dir_.path() + "/data";
+    options.tls_cert = server_cert_.cert;
+    options.tls_key = server_cert_.key;
+    options.client_ca = pki_.ca_cert();
+    options.connector_overrides["action-together-oldham"] = connector_.address();
+    auto server = GatewayServer::Start(options, &clock_);
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = std::move(*server);
+    target_ = "127.0.0.1:" + std::to_string(server_->port());
+  }
+  void TearDown() override {
+    if (server_) server_->Shutdown();
+  }
+
+  // A fresh channel (so a fresh handshake) presenting `client`.
+  std::unique_ptr<v1::ReferralService::Stub> StubAs(const IssuedCertificate& client) {
+    return StubWith(grpc::SslCredentials(pki_.ClientOptions(client)));
+  }
+  std::unique_ptr<v1::ReferralService::Stub> StubWith(std::shared_ptr<grpc::ChannelCredentials> creds) {
+    grpc::ChannelArguments args;
+    args.SetInt("grpc.use_local_subchannel_pool", 1);  // no connection shared between stubs
+    return v1::ReferralService::NewStub(grpc::CreateCustomChannel(target_, creds, args));
+  }
+
+  static grpc::Status Submit(v1::ReferralService::Stub* stub, const v1::Referral& referral,
+                             v1::SubmitReferralResponse* resp) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    v1::SubmitReferralRequest req;
+    *req.mutable_referral() = referral;
+    return stub->SubmitReferral(&ctx, req, resp);
+  }
+  static grpc::Status Get(v1::ReferralService::Stub* stub, const std::string& id, v1::GetReferralResponse* resp) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    v1::GetReferralRequest req;
+    req.set_referral_id(id);
+    return stub->GetReferral(&ctx, req, resp);
+  }
+
+  TempDir dir_;
+  TestCertificates pki_{dir_.path()};
+  IssuedCertificate server_cert_;
+  std::string config_;
+  frontdoor::testing::RecordingConnector connector_;
+  SystemClock clock_;
+  std::unique_ptr<GatewayServer> server_;
+  std::string target_;
+};
+
+TEST_F(MutualTlsTest, PracticeWithACertificateFromTheCaSubmitsAndReadsItsOwnReferral) {
+  auto stub = StubAs(pki_.Issue("P85901"));
+  v1::SubmitReferralResponse resp;
+  grpc::Status s = Submit(stub.get(), RoytonReferral("tls-1"), &resp);
+  ASSERT_TRUE(s.ok()) << s.error_code() << " " << s.error_message();
+  EXPECT_EQ(resp.disposition(), v1::ACCEPTED);
+  v1::GetReferralResponse got;
+  ASSERT_TRUE(Get(stub.get(), resp.referral_id(), &got).ok());
+  EXPECT_EQ(got.sender_ods(), "P85901");  // the identity came from the certificate's CN
+}
+
+TEST_F(MutualTlsTest, PlaintextClientIsRefused) {
+  auto stub = StubWith(grpc::InsecureChannelCredentials());
+  v1::SubmitReferralResponse resp;
+  EXPECT_EQ(Submit(stub.get(), RoytonReferral("tls-2"), &resp).error_code(), grpc::StatusCode::UNAVAILABLE);
+}
+
+TEST_F(MutualTlsTest, TlsClientWithoutACertificateIsRefused) {
+  grpc::SslCredentialsOptions options;
+  options.pem_root_certs = ReadWholeFile(pki_.ca_cert());
+  auto stub = StubWith(grpc::SslCredentials(options));
+  v1::SubmitReferralResponse resp;
+  EXPECT_EQ(Submit(stub.get(), RoytonReferral("tls-3"), &resp).error_code(), grpc::StatusCode::UNAVAILABLE);
+}
+
+TEST_F(MutualTlsTest, CertificateFromAnotherCaIsRefused) {
+  auto stub = StubAs(pki_.Issue("P85901", {.other_ca = true}));
+  v1::SubmitReferralResponse resp;
+  EXPECT_EQ(Submit(stub.get(), RoytonReferral("tls-4"), &resp).error_code(), grpc::StatusCode::UNAVAILABLE);
+}
+
+TEST_F(MutualTlsTest, ExpiredCertificateIsRefused) {
+  auto stub = StubAs(pki_.Issue("P85901", {.expired = true}));
+  v1::SubmitReferralResponse resp;
+  EXPECT_EQ(Submit(stub.get(), RoytonReferral("tls-5"), &resp).error_code(), grpc::StatusCode::UNAVAILABLE);
+}
+
+TEST_F(MutualTlsTest, CertificateWithACommonNameUnknownToTheNetworkIsPermissionDenied) {
+  auto stub = StubAs(pki_.Issue("P99999"));
+  v1::SubmitReferralResponse resp;
+  grpc::Status s = Submit(stub.get(), RoytonReferral("tls-6"), &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED) << s.error_message();
+}
+
+TEST_F(MutualTlsTest, PracticeReadingAnotherPracticesReferralIsPermissionDenied) {
+  auto a = StubAs(pki_.Issue("P85901"));
+  auto b = StubAs(pki_.Issue("P85902"));
+  v1::SubmitReferralResponse resp;
+  ASSERT_TRUE(Submit(a.get(), RoytonReferral("tls-7"), &resp).ok());
+  v1::GetReferralResponse got;
+  EXPECT_EQ(Get(b.get(), resp.referral_id(), &got).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+}
+
+TEST_F(MutualTlsTest, PracticeSubmittingAsAnotherPracticeIsPermissionDenied) {
+  auto b = StubAs(pki_.Issue("P85902"));  // the referral names P85901 as its sender
+  v1::SubmitReferralResponse resp;
+  EXPECT_EQ(Submit(b.get(), RoytonReferral("tls-8"), &resp).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+}
+
+TEST_F(MutualTlsTest, ConnectorOrganisationMayNotSubmitReferrals) {
+  auto stub = StubAs(pki_.Issue("action-together-oldham"));
+  v1::SubmitReferralResponse resp;
+  EXPECT_EQ(Submit(stub.get(), RoytonReferral("tls-9"), &resp).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+}
+
+TEST_F(MutualTlsTest, IgOfficerMayNotReadAReferral) {
+  auto a = StubAs(pki_.Issue("P85901"));
+  v1::SubmitReferralResponse resp;
+  ASSERT_TRUE(Submit(a.get(), RoytonReferral("tls-10"), &resp).ok());
+  auto officer = StubAs(pki_.Issue("ig-officer-oldham"));
+  v1::GetReferralResponse got;
+  EXPECT_EQ(Get(officer.get(), resp.referral_id(), &got).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+}
+
+// The server certificate a fresh connection is shown, in PEM.
+std::string PeerCertificate(v1::ReferralService::Stub* stub) {
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  v1::GetReferralRequest req;
+  req.set_referral_id("no-such-referral");
+  v1::GetReferralResponse resp;
+  stub->GetReferral(&ctx, req, &resp);
+  auto auth = ctx.auth_context();
+  if (auth == nullptr) return "";
+  auto pem = auth->FindPropertyValues("x509_pem_cert");
+  return pem.empty() ? "" : std::string(pem[0].data(), pem[0].size());
+}
+
+TEST_F(MutualTlsTest, ReplacedServerCertificateIsServedToNewConnectionsWithoutARestart) {
+  const IssuedCertificate practice = pki_.Issue("P85901");
+  const std::string before = PeerCertificate(StubAs(practice).get());
+  ASSERT_EQ(before, ReadWholeFile(server_cert_.cert));
+
+  // A new key and certificate renamed over the served files, as a certificate manager would.
+  pki_.Issue("frontdoor-gateway", {.server = true, .name = "gateway-server"});
+  const std::string rotated = ReadWholeFile(server_cert_.cert);
+  ASSERT_NE(rotated, before);
+
+  const absl::Time deadline = absl::Now() + absl::Seconds(15);
+  std::string seen;
+  while (absl::Now() < deadline && (seen = PeerCertificate(StubAs(practice).get())) != rotated) {
+    absl::SleepFor(absl::Milliseconds(200));
+  }
+  EXPECT_EQ(seen, rotated);
+  // And the rotated server still serves.
+  v1::SubmitReferralResponse resp;
+  EXPECT_TRUE(Submit(StubAs(practice).get(), RoytonReferral("tls-11"), &resp).ok());
+}
+
+TEST(GatewayTlsStartTest, KeyThatDoesNotMatchTheCertificateIsRefusedAtStart) {
+  TempDir dir;
+  TestCertificates pki(dir.path());
+  IssuedCertificate a = pki.Issue("frontdoor-gateway", {.server = true});
+  IssuedCertificate b = pki.Issue("frontdoor-gateway", {.server = true});
+  GatewayOptions options;
+  options.listen = "127.0.0.1:0";
+  options.data_dir = dir.path() + "/data";
+  options.tls_cert = a.cert;
+  options.tls_key = b.key;
+  options.client_ca = pki.ca_cert();
+  SystemClock clock;
+  auto server = GatewayServer::Start(options, &clock);
+  ASSERT_FALSE(server.ok());
+  EXPECT_EQ(server.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(server.status().message().find("does not belong"), std::string::npos) << server.status();
+}
+
+TEST(GatewayTlsStartTest, NeitherTlsNorPlaintextIsRefusedAtStartAndSaysHow) {
+  TempDir dir;
+  GatewayOptions options;
+  options.listen = "127.0.0.1:0";
+  options.data_dir = dir.path() + "/data";
+  SystemClock clock;
+  auto server = GatewayServer::Start(options, &clock);
+  ASSERT_FALSE(server.ok());
+  EXPECT_EQ(server.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(server.status().message().find("--tls-cert"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace frontdoor::gateway

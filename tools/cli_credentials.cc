@@ -1,0 +1,94 @@
+#include "tools/cli_credentials.h"
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "gateway/tls_config.h"
+
+namespace frontdoor::tools {
+
+namespace {
+
+constexpr char kDefaultCertDir[] = "var/dev-certs";
+
+void FromEnv(std::string* field, const char* name) {
+  if (!field->empty()) return;
+  const char* v = std::getenv(name);
+  if (v != nullptr) *field = v;
+}
+
+absl::StatusOr<std::string> Read(const std::string& path, const char* what) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read the ", what, " ", path));
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+}  // namespace
+
+void ApplyEnvironment(CliTlsOptions* options) {
+  FromEnv(&options->cert, "FRONTDOOR_TLS_CERT");
+  FromEnv(&options->key, "FRONTDOOR_TLS_KEY");
+  FromEnv(&options->ca, "FRONTDOOR_TLS_CA");
+  FromEnv(&options->cert_dir, "FRONTDOOR_CERT_DIR");
+  std::error_code ec;
+  if (options->cert_dir.empty() && std::filesystem::is_directory(kDefaultCertDir, ec)) {
+    options->cert_dir = kDefaultCertDir;
+  }
+}
+
+absl::StatusOr<CliConnection> ResolveCliConnection(const CliTlsOptions& options) {
+  CliConnection conn;
+  if (options.insecure_plaintext) {
+    conn.credentials = grpc::InsecureChannelCredentials();
+    conn.send_identity_metadata = true;
+    conn.description = "plaintext development mode (--insecure-plaintext)";
+    return conn;
+  }
+  std::string cert = options.cert, key = options.key, ca = options.ca;
+  if (cert.empty() && key.empty() && !options.cert_dir.empty() && !options.identity.empty()) {
+    cert = options.cert_dir + "/" + options.identity + ".crt";
+    key = options.cert_dir + "/" + options.identity + ".key";
+    std::error_code ec;
+    if (!std::filesystem::exists(cert, ec)) {
+      return absl::NotFoundError(absl::StrCat("no certificate for '", options.identity, "' in ", options.cert_dir,
+                                              " (scripts/dev-certs makes one for every demo identity)"));
+    }
+  }
+  if (ca.empty() && !options.cert_dir.empty()) ca = options.cert_dir + "/ca.crt";
+  if (cert.empty() && key.empty()) {
+    conn.credentials = grpc::InsecureChannelCredentials();
+    conn.send_identity_metadata = true;
+    conn.description =
+        "plaintext: no client certificate (give --tls-cert/--tls-key, --cert-dir, or run scripts/dev-certs); only a "
+        "gateway run with --insecure-plaintext accepts this";
+    return conn;
+  }
+  if (cert.empty() || key.empty()) return absl::InvalidArgumentError("--tls-cert and --tls-key go together");
+  if (ca.empty()) {
+    return absl::InvalidArgumentError("a client certificate needs the CA of the gateway's certificate: --ca FILE");
+  }
+  grpc::SslCredentialsOptions ssl;
+  absl::StatusOr<std::string> text = Read(ca, "CA file");
+  if (!text.ok()) return text.status();
+  ssl.pem_root_certs = *text;
+  if (text = Read(cert, "certificate"); !text.ok()) return text.status();
+  ssl.pem_cert_chain = *text;
+  if (text = Read(key, "private key"); !text.ok()) return text.status();
+  ssl.pem_private_key = *text;
+  absl::StatusOr<std::string> cn = gateway::CertificateCommonName(cert);
+  if (!cn.ok()) return cn.status();
+  if (!options.identity.empty() && *cn != options.identity) {
+    return absl::InvalidArgumentError(absl::StrCat("--as ", options.identity, " but the certificate ", cert,
+                                                   " is for '", *cn, "': the certificate decides who you are"));
+  }
+  conn.credentials = grpc::SslCredentials(ssl);
+  conn.description = absl::StrCat("mutual TLS as ", *cn, " (", cert, ")");
+  return conn;
+}
+
+}  // namespace frontdoor::tools
