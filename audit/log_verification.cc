@@ -77,6 +77,8 @@ v1::VerifyAuditResponse VerifyAuditLog(const std::vector<StoredLeaf>& leaves,
     }
     while (tree.size() < cp.tree_size()) tree.Append(hashes[tree.size()]);
     if (ToHex(tree.Root()) != cp.root_hash_hex()) {
+      // A record already named inside this range explains the mismatch more precisely.
+      if (first_bad.has_value() && *first_bad < cp.tree_size()) continue;
       bad(covered, absl::StrCat("the records do not hash to the root signed at tree size ", cp.tree_size(),
                                 ": a record in ", covered, "..", cp.tree_size() - 1,
                                 " was altered together with its leaf hash (the first of that range is named)"));
