@@ -113,6 +113,10 @@ void DecideConsentRules(const Referral& referral, const std::optional<CalendarDa
         kIg2, "an objection (deny) has dates that are not valid, so it cannot be ruled out"));
   }
   decision->relied_on_consent = permit_in_force.empty() ? kSelfReferral : permit_in_force;
+  decision->consent_basis =
+      permit_in_force.empty()
+          ? "self-referral: the person's own request is their consent (no Consent needed)"
+          : absl::StrCat("consent ", permit_in_force, ": active permit in force on the referral date");
 }
 
 // IG-3: whole years on the referral date.
@@ -189,8 +193,12 @@ ConsentDecision DecideConsent(const Referral& referral, const ConsentPolicy& pol
   decision.rules_fired.erase(std::unique(decision.rules_fired.begin(), decision.rules_fired.end()),
                              decision.rules_fired.end());
 
+  decision.referrer_text_withheld = !decision.withheld_categories.empty();
   decision.permitted = decision.refusals.empty();
-  if (!decision.permitted) decision.relied_on_consent.clear();
+  if (!decision.permitted) {
+    decision.relied_on_consent.clear();
+    decision.consent_basis.clear();
+  }
   return decision;
 }
 

@@ -7,8 +7,14 @@
 //   if (!d.permitted) { /* REFUSED with d.refusals (codes IG-1, IG-2, IG-3) */ }
 //
 // Rules decided here: IG-1 (consent in force or self-referral), IG-2 (no objection in force),
-// IG-3 (18+ on the referral date), IG-5 (which sensitive categories are withheld), IG-6 (S-flag).
-// Adding IG-4..IG-9 in full is an addition to ConsentDecision and DecideConsent, not a rewrite.
+// IG-3 (18+ on the referral date), IG-5 (which sensitive categories are withheld, and the
+// referrer's free text with them), IG-6 (S-flag). Where the rules continue:
+//   IG-4 (minimum necessary, per recipient): consent/minimisation.h, BuildConnectorReferral and
+//        WithheldFromConnector (what a named endpoint does not get, by category, and why);
+//   IG-7 (withdrawal): ReferralService.CancelReferral and ReferralStore::CancelReferral;
+//   IG-8 (need-to-know): gateway/authorization.h;
+//   IG-9 (accountability): audit/ (records, Merkle tree, signed checkpoints) and
+//        gateway/audit_records.h (one record per decision, withheld item, delivery, withdrawal).
 // Precondition: the referral passed adapters::ValidateReferral; a date the rules need that does not
 // parse makes the decision refuse and say why (safe failure), never permit.
 // Thread-safe; no I/O.
@@ -40,6 +46,10 @@ struct ConsentDecision {
   std::vector<std::string> rules_fired;
   // The consent the decision relied on: its id, or "self-referral" (IG-1); empty when refused.
   std::string relied_on_consent;
+  // The same in words, for the audit record and IG officers: "consent <id>: active permit in
+  // force on the referral date" or "self-referral: the person's own request is their consent
+  // (no Consent needed)"; empty when refused.
+  std::string consent_basis;
   std::string lawful_basis = kLawfulBasis;
   // IG-5 categories withheld from the connector, sorted, unique ("hiv", "safeguarding", ...).
   std::vector<std::string> withheld_categories;
@@ -47,6 +57,11 @@ struct ConsentDecision {
   bool all_reasons_withheld = false;
   // IG-6: demographics-restricted; no address or phone leaves, contact via the referrer.
   bool contact_via_referrer = false;
+  // IG-5: something was withheld (withheld_categories is not empty), so the referrer's free text
+  // is withheld too: it may restate the withheld reason or concern in words ("Lonely since her
+  // HIV diagnosis"), and no code list can find that. The connector gets "discussed with referrer"
+  // instead; what matters to the person (their own words about their goals) still goes.
+  bool referrer_text_withheld = false;
 };
 
 ConsentDecision DecideConsent(const frontdoor::v1::Referral& referral, const ConsentPolicy& policy,

@@ -10,6 +10,9 @@
 #include "frontdoor/v1/audit_service.grpc.pb.h"
 #include "frontdoor/v1/connector_service.grpc.pb.h"
 #include "frontdoor/v1/feedback_service.grpc.pb.h"
+#include "audit/checkpoint_signer.h"
+#include "gateway/audit_checkpointer.h"
+#include "gateway/audit_service.h"
 #include "gateway/authorization.h"
 #include "gateway/caller_limits.h"
 #include "gateway/delivery_dispatcher.h"
@@ -24,6 +27,18 @@
 
 namespace frontdoor::gateway {
 
+namespace {
+
+// GatewayConfig.audit.signing_key_path, relative to the data directory; the default file there.
+std::string AuditSigningKeyPath(const frontdoor::v1::GatewayConfig& config, const std::string& data_dir) {
+  const std::string& configured = config.audit().signing_key_path();
+  if (configured.empty()) return data_dir + "/audit-signing-key.pem";
+  if (configured[0] == '/') return configured;
+  return data_dir + "/" + configured;
+}
+
+}  // namespace
+
 struct GatewayServer::Parts {
   std::unique_ptr<LoadedConfig> config;
   std::unique_ptr<Authorizer> authorizer;
@@ -33,10 +48,11 @@ struct GatewayServer::Parts {
   std::unique_ptr<SqliteReferralStore> store;
   std::unique_ptr<DeliveryDispatcher> dispatcher;
   std::unique_ptr<SubmissionCommitter> committer;
+  std::unique_ptr<AuditCheckpointer> checkpointer;  // IG-9: signed checkpoints, retention
   std::unique_ptr<ReferralServiceImpl> referral_service;
   // Declared so that reflection lists them; their methods answer UNIMPLEMENTED until built.
   std::unique_ptr<frontdoor::v1::FeedbackService::CallbackService> feedback_service;
-  std::unique_ptr<frontdoor::v1::AuditService::CallbackService> audit_service;
+  std::unique_ptr<AuditServiceImpl> audit_service;
   std::unique_ptr<grpc::Server> server;
   int port = 0;
   absl::Mutex mu;
@@ -80,7 +96,15 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(const Gatewa
   parts->dispatcher = std::make_unique<DeliveryDispatcher>(parts->store.get(), clock,
                                                            DeliveryPolicyFrom(parts->config->config), std::move(stubs));
   DeliveryDispatcher* dispatcher = parts->dispatcher.get();
-  parts->committer = std::make_unique<SubmissionCommitter>(parts->store.get(), [dispatcher] { dispatcher->Wake(); });
+  FRONTDOOR_ASSIGN_OR_RETURN(std::unique_ptr<audit::CheckpointSigner> signer,
+                             audit::CheckpointSigner::LoadOrCreate(AuditSigningKeyPath(parts->config->config, options.data_dir)));
+  parts->checkpointer = std::make_unique<AuditCheckpointer>(parts->store.get(), std::move(signer), clock,
+                                                            AuditPolicyFrom(parts->config->config));
+  AuditCheckpointer* checkpointer = parts->checkpointer.get();
+  parts->committer = std::make_unique<SubmissionCommitter>(parts->store.get(), [dispatcher, checkpointer] {
+    dispatcher->Wake();
+    checkpointer->Wake();
+  });
 
   const auto& cfg = parts->config->config;
   parts->authorizer = std::make_unique<Authorizer>(
@@ -103,9 +127,12 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(const Gatewa
   deps.committer = parts->committer.get();
   deps.clock = clock;
   deps.identity_source = tls.insecure_plaintext ? IdentitySource::kPlaintextMetadata : IdentitySource::kTlsCertificate;
+  deps.wake_delivery = [dispatcher] { dispatcher->Wake(); };
   parts->referral_service = std::make_unique<ReferralServiceImpl>(deps);
   parts->feedback_service = std::make_unique<frontdoor::v1::FeedbackService::CallbackService>();
-  parts->audit_service = std::make_unique<frontdoor::v1::AuditService::CallbackService>();
+  parts->audit_service = std::make_unique<AuditServiceImpl>(AuditServiceDeps{
+      parts->authorizer.get(), parts->store.get(), parts->checkpointer.get(), clock, deps.identity_source,
+      parts->admission.get()});
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -124,6 +151,7 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(const Gatewa
   }
   parts->server->GetHealthCheckService()->SetServingStatus(true);
   parts->dispatcher->Start();
+  parts->checkpointer->Start();
   return std::unique_ptr<GatewayServer>(new GatewayServer(std::move(parts)));
 }
 
@@ -144,6 +172,7 @@ void GatewayServer::Shutdown() {
   parts_->server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
   parts_->committer->Shutdown();
   parts_->dispatcher->Shutdown();
+  parts_->checkpointer->Shutdown();  // signs what the last commits appended
 }
 
 void GatewayServer::Wait() { parts_->server->Wait(); }

@@ -36,6 +36,7 @@ PipelineResult EvaluateReferral(const adapters::ParsedReferral& parsed, const st
 
   // 2. The IG rules, all of them, before where the person lives.
   const consent::ConsentDecision consent = consent::DecideConsent(parsed.referral, policy, network);
+  result.consent = consent;
   if (!consent.permitted) {
     response.set_disposition(v1::REFUSED);
     for (const v1::Issue& issue : consent.refusals) *response.add_issues() = issue;
@@ -74,6 +75,7 @@ PipelineResult EvaluateReferral(const adapters::ParsedReferral& parsed, const st
   v1::DeliverReferralRequest delivery;
   delivery.set_idempotency_key(DeliveryIdempotencyKey(referral_id));
   *delivery.mutable_referral() = consent::BuildConnectorReferral(parsed.referral, consent, *team, referral_id, network);
+  result.withheld = consent::WithheldFromConnector(parsed.referral, consent, *team);
   result.delivery = std::move(delivery);
   return result;
 }

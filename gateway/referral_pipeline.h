@@ -12,10 +12,12 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "adapters/parsed_referral.h"
 #include "common/calendar_date.h"
 #include "consent/consent_decision.h"
+#include "consent/minimisation.h"
 #include "frontdoor/v1/connector_service.pb.h"
 #include "frontdoor/v1/referral_service.pb.h"
 #include "network/network_directory.h"
@@ -27,6 +29,10 @@ struct PipelineResult {
   frontdoor::v1::SubmitReferralResponse response;
   // Set when ACCEPTED: what to deliver, and where.
   std::optional<frontdoor::v1::DeliverReferralRequest> delivery;
+  // The IG decision (unset when REJECTED: no rule could be read), for the audit record (IG-9).
+  std::optional<consent::ConsentDecision> consent;
+  // When ACCEPTED: what the recipient endpoint does not get, by category and rule (IG-4..IG-6).
+  std::vector<consent::WithheldItem> withheld;
 };
 
 // `referral_id` is the id this referral gets if it is recorded (ACCEPTED or REFUSED); the delivery's

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
+#include "gateway/audit_records.h"
 #include "gateway/grpc_status.h"
 #include "gateway/referral_pipeline.h"
 
@@ -93,6 +94,7 @@ grpc::ServerUnaryReactor* ReferralServiceImpl::SubmitReferral(grpc::CallbackServ
   record.message_id = parsed->referral.message_id();
   record.format = adapters::MessageFormatName(parsed->format);
   record.received_at = now;
+  record.audit = DecisionAuditRecords(parsed->referral, result, *caller, now);  // IG-9, same transaction
   record.decision = std::move(result.response);
   record.referral = parsed->referral;
   if (result.delivery.has_value()) {
@@ -153,6 +155,12 @@ grpc::ServerUnaryReactor* ReferralServiceImpl::GetReferral(grpc::CallbackServerC
   response->set_delivery_state(r.delivery_state);
   if (r.delivered_at.has_value()) response->set_delivered_at(FormatRfc3339(*r.delivered_at));
   response->set_delivery_attempts(r.delivery_attempts);
+  if (r.cancelled_at.has_value()) {  // IG-7: the referrer sees its withdrawal
+    response->set_cancelled_at(FormatRfc3339(*r.cancelled_at));
+    response->set_cancel_reason(r.cancel_reason);
+    response->set_cease_processing_sent(r.cease_processing_sent);
+    response->set_cease_processing_acknowledged(r.cease_processing_acknowledged);
+  }
   reactor->Finish(grpc::Status::OK);
   return reactor;
 }

@@ -14,6 +14,8 @@
 #ifndef FRONTDOOR_GATEWAY_REFERRAL_SERVICE_H_
 #define FRONTDOOR_GATEWAY_REFERRAL_SERVICE_H_
 
+#include <functional>
+
 #include "consent/consent_decision.h"
 #include "frontdoor/v1/referral_service.grpc.pb.h"
 #include "grpcpp/support/byte_buffer.h"
@@ -38,6 +40,8 @@ struct ReferralServiceDeps {
   const Clock* clock = nullptr;
   IdentitySource identity_source = IdentitySource::kTlsCertificate;
   const CallAdmission* admission = nullptr;  // per-identity limits (gateway/caller_limits.h); null: none
+  // Called after a withdrawal queued a CeaseProcessing (wakes the delivery dispatcher). Optional.
+  std::function<void()> wake_delivery;
 };
 
 class ReferralServiceImpl final
@@ -53,6 +57,12 @@ class ReferralServiceImpl final
   grpc::ServerUnaryReactor* GetReferral(grpc::CallbackServerContext* context,
                                         const frontdoor::v1::GetReferralRequest* request,
                                         frontdoor::v1::GetReferralResponse* response) override;
+  // IG-7 (gateway/referral_cancellation.cc): only the referring organisation; NOT_FOUND for an
+  // unknown id, FAILED_PRECONDITION for a referral that was not accepted, INVALID_ARGUMENT without
+  // a reason. The store work runs off the reactor thread.
+  grpc::ServerUnaryReactor* CancelReferral(grpc::CallbackServerContext* context,
+                                           const frontdoor::v1::CancelReferralRequest* request,
+                                           frontdoor::v1::CancelReferralResponse* response) override;
 
  private:
   // Who is calling, as the Authorizer knows them; UNAUTHENTICATED or PERMISSION_DENIED otherwise.

@@ -21,6 +21,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "frontdoor/v1/audit_service.pb.h"
 #include "frontdoor/v1/connector_service.pb.h"
 #include "frontdoor/v1/referral.pb.h"
 #include "frontdoor/v1/referral_service.pb.h"
@@ -45,6 +46,11 @@ struct NewReferral {
   // The canonical referral as received: the casework record. Stays in the gateway.
   frontdoor::v1::Referral referral;
   std::optional<NewDelivery> delivery;  // Present when ACCEPTED.
+  // IG-9: the audit records of this decision (the decision, then each withheld item), appended to
+  // the audit log in the same transaction as the referral; the store assigns index and leaf hash.
+  // Not written for a duplicate. The first record's nhs_number, consent_reference and rule_ids are
+  // what later delivery, withdrawal and cease records of this referral cite.
+  std::vector<frontdoor::v1::AuditRecord> audit;
 };
 
 struct RecordOutcome {
@@ -79,6 +85,17 @@ struct StoredReferral {
   frontdoor::v1::DeliveryState delivery_state = frontdoor::v1::DELIVERY_STATE_UNSPECIFIED;
   std::optional<absl::Time> delivered_at;
   uint32_t delivery_attempts = 0;
+  // IG-7: set once the referring organisation withdrew it.
+  std::optional<absl::Time> cancelled_at;
+  frontdoor::v1::CancelReason cancel_reason = frontdoor::v1::CANCEL_REASON_UNSPECIFIED;
+  bool cease_processing_sent = false;          // a CeaseProcessing was queued for the connector
+  bool cease_processing_acknowledged = false;  // and the connector acknowledged it
+};
+
+// The answer to a withdrawal (IG-7).
+struct CancelOutcome {
+  bool duplicate = false;  // it was already cancelled: this is the first answer, nothing new queued
+  frontdoor::v1::CancelReferralResponse response;
 };
 
 class ReferralStore {
@@ -112,6 +129,20 @@ class ReferralStore {
   // An attempt failed: count it, keep the row pending, try again at `next_attempt_at`. `error` is a
   // transport error text (never patient data).
   virtual absl::Status RecordFailedAttempt(int64_t outbox_id, absl::Time next_attempt_at, std::string_view error) = 0;
+
+  // Withdraws an ACCEPTED referral (IG-7) in ONE transaction: records the cancellation (reason,
+  // time, who); marks its delivery row 'cancelled' if still pending (never sent after this); and
+  // always queues a CeaseProcessing behind it (`cease` carries the idempotency key): a pending
+  // delivery may be in flight at this instant, and a cease for a referral the connector never
+  // received is answered OK (connector_service.proto). Appends the withdrawal's audit record
+  // (`audit`, completed from the referral's decision record). Idempotent: cancelling again returns
+  // the first answer with `duplicate` and queues nothing. NOT_FOUND for no such referral,
+  // FAILED_PRECONDITION for a referral that was not ACCEPTED (nothing was ever sent).
+  virtual absl::StatusOr<CancelOutcome> CancelReferral(std::string_view referral_id,
+                                                       const frontdoor::v1::CeaseProcessingRequest& cease,
+                                                       const frontdoor::v1::AuditRecord& audit, absl::Time at) {
+    return absl::UnimplementedError("this store does not support withdrawal");
+  }
 };
 
 }  // namespace frontdoor::gateway

@@ -5,10 +5,53 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "audit/audit_record.h"
 #include "common/status_macros.h"
 
 namespace frontdoor::gateway {
 namespace {
+
+// 1 -> 2: withdrawal (IG-7) and the tamper-evident audit log (IG-9). audit_log rows are
+// append-only; `record` (a frontdoor.v1.AuditRecord without leaf_hash_hex) becomes NULL when
+// retention prunes it, and its leaf_hash stays so the Merkle tree remains verifiable. The other
+// audit_log columns are copies of record fields for QueryAudit's filters (cleared when pruned).
+constexpr char kAuditAndWithdrawalSchema[] = R"sql(
+CREATE TABLE audit_log (
+  leaf_index          INTEGER PRIMARY KEY,
+  leaf_hash           TEXT NOT NULL,        -- hex SHA-256(0x00 || canonical record bytes)
+  time_us             INTEGER NOT NULL,
+  record              BLOB,                 -- frontdoor.v1.AuditRecord; NULL once pruned
+  referral_id         TEXT NOT NULL DEFAULT '',
+  nhs_number          TEXT NOT NULL DEFAULT '',
+  recipient_endpoint  TEXT NOT NULL DEFAULT '',
+  referrer_ods        TEXT NOT NULL DEFAULT '',
+  outcome             TEXT NOT NULL DEFAULT '',
+  rule_ids            TEXT NOT NULL DEFAULT ''  -- ",IG-1,IG-5," for matching one rule
+);
+CREATE INDEX audit_by_nhs ON audit_log (nhs_number, leaf_index);
+CREATE INDEX audit_by_time ON audit_log (time_us);
+CREATE TABLE audit_checkpoints (
+  tree_size   INTEGER PRIMARY KEY,
+  checkpoint  BLOB NOT NULL                 -- frontdoor.v1.SignedCheckpoint
+);
+-- What later audit records of a referral cite: who it is about, the consent, the rules.
+CREATE TABLE audit_context (
+  referral_id        TEXT PRIMARY KEY REFERENCES referrals(referral_id),
+  nhs_number         TEXT NOT NULL,
+  consent_reference  TEXT NOT NULL,
+  referrer_ods       TEXT NOT NULL,
+  rule_ids           TEXT NOT NULL          -- comma-separated
+);
+CREATE TABLE cancellations (
+  referral_id   TEXT PRIMARY KEY REFERENCES referrals(referral_id),
+  reason        INTEGER NOT NULL,           -- frontdoor.v1.CancelReason
+  cancelled_us  INTEGER NOT NULL,
+  actor         TEXT NOT NULL,
+  response      BLOB NOT NULL               -- frontdoor.v1.CancelReferralResponse, for repeats
+);
+)sql";
 
 // Forward migrations; entry i takes the schema from version i to i + 1. Never edit a released
 // entry: add a new one.
@@ -45,6 +88,8 @@ CREATE TABLE outbox (
 CREATE INDEX outbox_due ON outbox (endpoint_id, state, next_attempt_us, outbox_id);
 CREATE INDEX outbox_by_referral ON outbox (referral_id);
 )sql",
+    // 1 -> 2
+    kAuditAndWithdrawalSchema,
 };
 
 int64_t ToMicros(absl::Time t) { return absl::ToUnixMicros(t); }
@@ -264,6 +309,9 @@ absl::StatusOr<std::vector<RecordOutcome>> SqliteReferralStore::RecordReferrals(
       outbox.Bind(5, ToMicros(r.received_at));
       if (int rc = outbox.Step(); rc != SQLITE_DONE) return fail(SqliteError(db, rc, "insert outbox row"));
     }
+    if (absl::Status s = RecordDecisionAudit(db, r.referral_id, r.sender_ods, std::move(r.audit)); !s.ok()) {
+      return fail(s);
+    }
     RecordOutcome out;
     out.decision = std::move(r.decision);
     outcomes.push_back(std::move(out));
@@ -296,6 +344,7 @@ absl::StatusOr<std::optional<StoredReferral>> SqliteReferralStore::GetReferral(s
   out.delivery_state = StateFor(out.decision, has_outbox, delivered);
   if (!st.IsNull(7)) out.delivered_at = FromMicros(st.Int(7));
   out.delivery_attempts = has_outbox ? static_cast<uint32_t>(st.Int(8)) : 0;
+  FRONTDOOR_RETURN_IF_ERROR(ReadCancellation(reader_, &out));
   return out;
 }
 
@@ -374,9 +423,33 @@ absl::Status SqliteReferralStore::MarkDelivered(int64_t outbox_id, absl::Time at
                "UPDATE outbox SET state = 'delivered', delivered_us = ?2, attempts = attempts + 1, last_error = ''"
                " WHERE outbox_id = ?1 AND state = 'pending'");
   FRONTDOOR_RETURN_IF_ERROR(st.status());
+  // A delivery that was in flight when it was withdrawn (IG-7) still reached the connector: keep
+  // its time (the row stays 'cancelled') so the audit log records the disclosure.
+  Statement in_flight(writer_,
+                      "UPDATE outbox SET delivered_us = ?2 WHERE outbox_id = ?1 AND state = 'cancelled'"
+                      " AND delivered_us IS NULL");
+  FRONTDOOR_RETURN_IF_ERROR(in_flight.status());
+  // The acknowledgement and its audit record (IG-9) commit together.
+  sqlite3* db = writer_;
+  FRONTDOOR_RETURN_IF_ERROR(Exec(db, "BEGIN IMMEDIATE"));
+  auto fail = [db](absl::Status s) {
+    Exec(db, "ROLLBACK").IgnoreError();
+    return s;
+  };
   st.Bind(1, outbox_id);
   st.Bind(2, ToMicros(at));
-  if (int rc = st.Step(); rc != SQLITE_DONE) return SqliteError(writer_, rc, "mark delivered");
+  if (int rc = st.Step(); rc != SQLITE_DONE) return fail(SqliteError(writer_, rc, "mark delivered"));
+  int changed = sqlite3_changes(writer_);
+  if (changed == 0) {
+    in_flight.Bind(1, outbox_id);
+    in_flight.Bind(2, ToMicros(at));
+    if (int rc = in_flight.Step(); rc != SQLITE_DONE) return fail(SqliteError(writer_, rc, "mark delivered"));
+    changed = sqlite3_changes(writer_);
+  }
+  if (changed > 0) {
+    if (absl::Status s = RecordAcknowledgedAudit(writer_, outbox_id, at); !s.ok()) return fail(s);
+  }
+  if (absl::Status s = Exec(writer_, "COMMIT"); !s.ok()) return fail(s);
   return absl::OkStatus();
 }
 
@@ -392,6 +465,426 @@ absl::Status SqliteReferralStore::RecordFailedAttempt(int64_t outbox_id, absl::T
   st.Bind(3, error.substr(0, 500));
   if (int rc = st.Step(); rc != SQLITE_DONE) return SqliteError(writer_, rc, "record failed attempt");
   return absl::OkStatus();
+}
+
+
+// --- IG-7 and IG-9 --------------------------------------------------------------------------------
+
+namespace {
+
+std::string AuditTimeText(absl::Time t) { return absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", t, absl::UTCTimeZone()); }
+
+absl::StatusOr<int64_t> AuditTimeMicros(const std::string& text) {
+  absl::Time t;
+  std::string error;
+  if (!absl::ParseTime(absl::RFC3339_full, text, &t, &error)) {
+    return absl::InvalidArgumentError("an audit record's time is not RFC 3339");
+  }
+  return ToMicros(t);
+}
+
+absl::StatusOr<frontdoor::v1::AuditRecord> ParseRecord(const std::string& blob, int64_t index,
+                                                       const std::string& leaf_hash) {
+  frontdoor::v1::AuditRecord r;
+  if (!r.ParseFromString(blob)) return absl::DataLossError(absl::StrCat("audit record ", index, " does not parse"));
+  r.set_leaf_hash_hex(leaf_hash);
+  return r;
+}
+
+const char* CancelReasonText(frontdoor::v1::CancelReason reason) {
+  switch (reason) {
+    case frontdoor::v1::CONSENT_WITHDRAWN:
+      return "consent withdrawn";
+    case frontdoor::v1::ENTERED_IN_ERROR:
+      return "entered in error";
+    case frontdoor::v1::NO_LONGER_NEEDED:
+      return "no longer needed";
+    default:
+      return "unspecified";
+  }
+}
+
+// Copies the referral's audit context into `record` (who it is about, consent, referrer, rules).
+absl::Status FillFromContext(sqlite3* db, const std::string& referral_id, frontdoor::v1::AuditRecord* record) {
+  Statement st(db,
+               "SELECT nhs_number, consent_reference, referrer_ods, rule_ids FROM audit_context"
+               " WHERE referral_id = ?1");
+  FRONTDOOR_RETURN_IF_ERROR(st.status());
+  st.Bind(1, referral_id);
+  const int rc = st.Step();
+  if (rc == SQLITE_DONE) return absl::OkStatus();  // recorded before the audit log existed
+  if (rc != SQLITE_ROW) return SqliteError(db, rc, "read audit context");
+  record->set_nhs_number(st.Text(0));
+  record->set_consent_reference(st.Text(1));
+  record->set_referrer_ods(st.Text(2));
+  for (absl::string_view rule : absl::StrSplit(st.Text(3), ',', absl::SkipEmpty())) {
+    record->add_rule_ids(std::string(rule));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status SqliteReferralStore::AppendAuditInTransaction(sqlite3* db,
+                                                           std::vector<frontdoor::v1::AuditRecord>* records) {
+  if (records->empty()) return absl::OkStatus();
+  Statement next(db, "SELECT COALESCE(MAX(leaf_index), -1) + 1 FROM audit_log");
+  FRONTDOOR_RETURN_IF_ERROR(next.status());
+  if (int rc = next.Step(); rc != SQLITE_ROW) return SqliteError(db, rc, "next audit index");
+  int64_t index = next.Int(0);
+  Statement insert(db,
+                   "INSERT INTO audit_log (leaf_index, leaf_hash, time_us, record, referral_id, nhs_number,"
+                   " recipient_endpoint, referrer_ods, outcome, rule_ids)"
+                   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
+  FRONTDOOR_RETURN_IF_ERROR(insert.status());
+  for (frontdoor::v1::AuditRecord& r : *records) {
+    r.set_index(static_cast<uint64_t>(index));
+    r.clear_leaf_hash_hex();
+    r.set_pruned(false);
+    FRONTDOOR_ASSIGN_OR_RETURN(int64_t time_us, AuditTimeMicros(r.time()));
+    const std::string leaf_hash = audit::ToHex(audit::RecordLeafHash(r));
+    insert.Reset();
+    insert.Bind(1, index);
+    insert.Bind(2, leaf_hash);
+    insert.Bind(3, time_us);
+    insert.BindBlob(4, r.SerializeAsString());
+    insert.Bind(5, r.referral_id());
+    insert.Bind(6, r.nhs_number());
+    insert.Bind(7, r.recipient_endpoint());
+    insert.Bind(8, r.referrer_ods());
+    insert.Bind(9, r.outcome());
+    insert.Bind(10, r.rule_ids().empty() ? std::string() : absl::StrCat(",", absl::StrJoin(r.rule_ids(), ","), ","));
+    if (int rc = insert.Step(); rc != SQLITE_DONE) return SqliteError(db, rc, "append audit record");
+    r.set_leaf_hash_hex(leaf_hash);
+    ++index;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SqliteReferralStore::RecordDecisionAudit(sqlite3* db, const std::string& referral_id,
+                                                      const std::string& sender_ods,
+                                                      std::vector<frontdoor::v1::AuditRecord> records) {
+  if (records.empty()) return absl::OkStatus();
+  const frontdoor::v1::AuditRecord& decision = records.front();
+  Statement context(db,
+                    "INSERT INTO audit_context (referral_id, nhs_number, consent_reference, referrer_ods, rule_ids)"
+                    " VALUES (?1, ?2, ?3, ?4, ?5)");
+  FRONTDOOR_RETURN_IF_ERROR(context.status());
+  context.Bind(1, referral_id);
+  context.Bind(2, decision.nhs_number());
+  context.Bind(3, decision.consent_reference());
+  context.Bind(4, sender_ods);
+  context.Bind(5, absl::StrJoin(decision.rule_ids(), ","));
+  if (int rc = context.Step(); rc != SQLITE_DONE) return SqliteError(db, rc, "insert audit context");
+  return AppendAuditInTransaction(db, &records);
+}
+
+absl::Status SqliteReferralStore::RecordAcknowledgedAudit(sqlite3* db, int64_t outbox_id, absl::Time at) {
+  Statement st(db, "SELECT referral_id, endpoint_id, kind, state FROM outbox WHERE outbox_id = ?1");
+  FRONTDOOR_RETURN_IF_ERROR(st.status());
+  st.Bind(1, outbox_id);
+  if (int rc = st.Step(); rc != SQLITE_ROW) return SqliteError(db, rc, "read acknowledged outbox row");
+  frontdoor::v1::AuditRecord r;
+  r.set_referral_id(st.Text(0));
+  r.set_recipient_endpoint(st.Text(1));
+  const bool cease = st.Text(2) == "cease";
+  r.set_time(AuditTimeText(at));
+  // The gateway made the disclosure; the connector organisation acknowledged it.
+  r.set_actor("frontdoor-gateway");
+  r.set_actor_organisation(st.Text(1));
+  FRONTDOOR_RETURN_IF_ERROR(FillFromContext(db, r.referral_id(), &r));
+  r.set_action(cease ? "cease" : "deliver");
+  r.set_outcome(cease ? "cease" : "deliver");
+  r.set_lawful_basis(cease ? "" : "UK GDPR Art 6(1)(e); Art 9(2)(h) (direct care)");
+  if (cease) {
+    r.clear_rule_ids();
+    r.add_rule_ids("IG-7");
+    r.set_detail("the connector acknowledged CeaseProcessing: stop and delete");
+  } else {
+    r.set_detail(st.Text(3) == "cancelled"
+                     ? "minimum-necessary copy acknowledged by the connector while being withdrawn; cease follows"
+                     : "minimum-necessary copy acknowledged by the connector");
+  }
+  std::vector<frontdoor::v1::AuditRecord> records = {std::move(r)};
+  return AppendAuditInTransaction(db, &records);
+}
+
+absl::Status SqliteReferralStore::ReadCancellation(sqlite3* db, StoredReferral* out) {
+  Statement st(db,
+               "SELECT c.reason, c.cancelled_us,"
+               " (SELECT state FROM outbox o WHERE o.referral_id = c.referral_id AND o.kind = 'cease'"
+               "  ORDER BY outbox_id LIMIT 1),"
+               " (SELECT state FROM outbox o WHERE o.referral_id = c.referral_id AND o.kind = 'deliver'"
+               "  ORDER BY outbox_id LIMIT 1)"
+               " FROM cancellations c WHERE c.referral_id = ?1");
+  FRONTDOOR_RETURN_IF_ERROR(st.status());
+  st.Bind(1, out->referral_id);
+  const int rc = st.Step();
+  if (rc == SQLITE_DONE) return absl::OkStatus();
+  if (rc != SQLITE_ROW) return SqliteError(db, rc, "read cancellation");
+  out->cancel_reason = static_cast<frontdoor::v1::CancelReason>(st.Int(0));
+  out->cancelled_at = FromMicros(st.Int(1));
+  out->cease_processing_sent = !st.IsNull(2);
+  out->cease_processing_acknowledged = st.Text(2) == "delivered";
+  if (st.Text(3) == "cancelled") out->delivery_state = frontdoor::v1::DELIVERY_CANCELLED;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<CancelOutcome> SqliteReferralStore::CancelReferral(std::string_view referral_id,
+                                                                  const frontdoor::v1::CeaseProcessingRequest& cease,
+                                                                  const frontdoor::v1::AuditRecord& audit,
+                                                                  absl::Time at) {
+  absl::MutexLock lock(&write_mu_);
+  sqlite3* db = writer_;
+  FRONTDOOR_RETURN_IF_ERROR(Exec(db, "BEGIN IMMEDIATE"));
+  auto fail = [db](absl::Status s) {
+    Exec(db, "ROLLBACK").IgnoreError();
+    return s;
+  };
+  const std::string id(referral_id);
+  {
+    Statement earlier(db, "SELECT response FROM cancellations WHERE referral_id = ?1");
+    if (!earlier.status().ok()) return fail(earlier.status());
+    earlier.Bind(1, id);
+    const int rc = earlier.Step();
+    if (rc == SQLITE_ROW) {
+      CancelOutcome out;
+      out.duplicate = true;
+      if (!out.response.ParseFromString(earlier.Blob(0))) return fail(absl::InternalError("stored cancellation does not parse"));
+      Exec(db, "ROLLBACK").IgnoreError();
+      return out;
+    }
+    if (rc != SQLITE_DONE) return fail(SqliteError(db, rc, "read cancellation"));
+  }
+  std::string endpoint_id;
+  {
+    Statement referral(db, "SELECT disposition, endpoint_id FROM referrals WHERE referral_id = ?1");
+    if (!referral.status().ok()) return fail(referral.status());
+    referral.Bind(1, id);
+    const int rc = referral.Step();
+    if (rc == SQLITE_DONE) return fail(absl::NotFoundError("no referral with that id"));
+    if (rc != SQLITE_ROW) return fail(SqliteError(db, rc, "read referral"));
+    if (referral.Int(0) != frontdoor::v1::ACCEPTED) {
+      return fail(absl::FailedPreconditionError(
+          "that referral was not accepted, so nothing was or will be sent; there is nothing to withdraw"));
+    }
+    endpoint_id = referral.Text(1);
+  }
+  frontdoor::v1::CancelReferralResponse response;
+  response.set_referral_id(id);
+  {
+    Statement stop(db,
+                   "UPDATE outbox SET state = 'cancelled' WHERE referral_id = ?1 AND kind = 'deliver'"
+                   " AND state = 'pending'");
+    if (!stop.status().ok()) return fail(stop.status());
+    stop.Bind(1, id);
+    if (int rc = stop.Step(); rc != SQLITE_DONE) return fail(SqliteError(db, rc, "stop pending delivery"));
+    response.set_delivery_state(sqlite3_changes(db) > 0 ? frontdoor::v1::DELIVERY_CANCELLED
+                                                        : frontdoor::v1::DELIVERED);
+  }
+  {
+    Statement queue(db,
+                    "INSERT INTO outbox (referral_id, endpoint_id, kind, idempotency_key, payload, state,"
+                    " next_attempt_us, created_us) VALUES (?1, ?2, 'cease', ?3, ?4, 'pending', ?5, ?5)");
+    if (!queue.status().ok()) return fail(queue.status());
+    queue.Bind(1, id);
+    queue.Bind(2, endpoint_id);
+    queue.Bind(3, cease.idempotency_key());
+    queue.BindBlob(4, cease.SerializeAsString());
+    queue.Bind(5, ToMicros(at));
+    if (int rc = queue.Step(); rc != SQLITE_DONE) return fail(SqliteError(db, rc, "queue cease processing"));
+    response.set_cease_processing_sent(true);
+  }
+  {
+    Statement record(db,
+                     "INSERT INTO cancellations (referral_id, reason, cancelled_us, actor, response)"
+                     " VALUES (?1, ?2, ?3, ?4, ?5)");
+    if (!record.status().ok()) return fail(record.status());
+    record.Bind(1, id);
+    record.Bind(2, static_cast<int64_t>(cease.reason()));
+    record.Bind(3, ToMicros(at));
+    record.Bind(4, audit.actor());
+    record.BindBlob(5, response.SerializeAsString());
+    if (int rc = record.Step(); rc != SQLITE_DONE) return fail(SqliteError(db, rc, "record cancellation"));
+  }
+  frontdoor::v1::AuditRecord r = audit;
+  r.set_referral_id(id);
+  r.set_recipient_endpoint(endpoint_id);
+  if (r.time().empty()) r.set_time(AuditTimeText(at));
+  if (absl::Status s = FillFromContext(db, id, &r); !s.ok()) return fail(s);
+  r.clear_rule_ids();
+  r.add_rule_ids("IG-7");
+  r.set_action("withdraw");
+  r.set_outcome("withdraw");
+  r.set_detail(absl::StrCat("reason: ", CancelReasonText(cease.reason()), "; ",
+                            response.delivery_state() == frontdoor::v1::DELIVERY_CANCELLED
+                                ? "pending delivery stopped"
+                                : "already delivered",
+                            "; cease processing queued"));
+  std::vector<frontdoor::v1::AuditRecord> records = {std::move(r)};
+  if (absl::Status s = AppendAuditInTransaction(db, &records); !s.ok()) return fail(s);
+  if (absl::Status s = Exec(db, "COMMIT"); !s.ok()) return fail(s);
+  CancelOutcome out;
+  out.response = std::move(response);
+  return out;
+}
+
+absl::StatusOr<std::vector<frontdoor::v1::AuditRecord>> SqliteReferralStore::AppendAudit(
+    std::vector<frontdoor::v1::AuditRecord> records) {
+  absl::MutexLock lock(&write_mu_);
+  FRONTDOOR_RETURN_IF_ERROR(Exec(writer_, "BEGIN IMMEDIATE"));
+  if (absl::Status s = AppendAuditInTransaction(writer_, &records); !s.ok()) {
+    Exec(writer_, "ROLLBACK").IgnoreError();
+    return s;
+  }
+  if (absl::Status s = Exec(writer_, "COMMIT"); !s.ok()) {
+    Exec(writer_, "ROLLBACK").IgnoreError();
+    return s;
+  }
+  return records;
+}
+
+absl::StatusOr<std::vector<frontdoor::v1::AuditRecord>> SqliteReferralStore::QueryAudit(const AuditQuery& q,
+                                                                                        int64_t after_index,
+                                                                                        int limit) {
+  absl::MutexLock lock(&read_mu_);
+  Statement st(reader_,
+               "SELECT leaf_index, leaf_hash, record FROM audit_log WHERE leaf_index > ?1 AND record IS NOT NULL"
+               " AND (?2 = '' OR nhs_number = ?2) AND (?3 = '' OR recipient_endpoint = ?3)"
+               " AND (?4 = '' OR referrer_ods = ?4) AND (?5 = '' OR instr(rule_ids, ',' || ?5 || ',') > 0)"
+               " AND (?6 = '' OR outcome = ?6) AND (?7 IS NULL OR time_us >= ?7) AND (?8 IS NULL OR time_us < ?8)"
+               " ORDER BY leaf_index LIMIT ?9");
+  FRONTDOOR_RETURN_IF_ERROR(st.status());
+  st.Bind(1, after_index);
+  st.Bind(2, q.nhs_number);
+  st.Bind(3, q.recipient_endpoint);
+  st.Bind(4, q.referrer_ods);
+  st.Bind(5, q.rule_id);
+  st.Bind(6, q.outcome);
+  if (q.from.has_value()) st.Bind(7, ToMicros(*q.from));
+  if (q.to.has_value()) st.Bind(8, ToMicros(*q.to));
+  st.Bind(9, static_cast<int64_t>(limit));
+  std::vector<frontdoor::v1::AuditRecord> out;
+  int rc;
+  while ((rc = st.Step()) == SQLITE_ROW) {
+    FRONTDOOR_ASSIGN_OR_RETURN(frontdoor::v1::AuditRecord r, ParseRecord(st.Blob(2), st.Int(0), st.Text(1)));
+    out.push_back(std::move(r));
+  }
+  if (rc != SQLITE_DONE) return SqliteError(reader_, rc, "query audit log");
+  return out;
+}
+
+absl::StatusOr<uint64_t> SqliteReferralStore::AuditTreeSize() {
+  absl::MutexLock lock(&read_mu_);
+  Statement st(reader_, "SELECT COUNT(*) FROM audit_log");
+  FRONTDOOR_RETURN_IF_ERROR(st.status());
+  if (int rc = st.Step(); rc != SQLITE_ROW) return SqliteError(reader_, rc, "count audit log");
+  return static_cast<uint64_t>(st.Int(0));
+}
+
+absl::StatusOr<std::vector<audit::Hash>> SqliteReferralStore::AuditLeafHashes(uint64_t from, uint64_t to) {
+  absl::MutexLock lock(&read_mu_);
+  Statement st(reader_, "SELECT leaf_index, leaf_hash FROM audit_log WHERE leaf_index >= ?1 AND leaf_index < ?2"
+                        " ORDER BY leaf_index");
+  FRONTDOOR_RETURN_IF_ERROR(st.status());
+  st.Bind(1, static_cast<int64_t>(from));
+  st.Bind(2, static_cast<int64_t>(to));
+  std::vector<audit::Hash> out;
+  int rc;
+  while ((rc = st.Step()) == SQLITE_ROW) {
+    std::optional<audit::Hash> h = audit::HashFromHex(st.Text(1));
+    if (!h.has_value() || st.Int(0) != static_cast<int64_t>(from + out.size())) {
+      return absl::DataLossError(absl::StrCat("audit record ", from + out.size(), " is missing or damaged"));
+    }
+    out.push_back(*h);
+  }
+  if (rc != SQLITE_DONE) return SqliteError(reader_, rc, "read audit leaf hashes");
+  if (out.size() != to - from) return absl::DataLossError("audit records are missing");
+  return out;
+}
+
+absl::StatusOr<std::optional<frontdoor::v1::AuditRecord>> SqliteReferralStore::GetAuditRecord(uint64_t index) {
+  absl::MutexLock lock(&read_mu_);
+  Statement st(reader_, "SELECT leaf_hash, record, time_us FROM audit_log WHERE leaf_index = ?1");
+  FRONTDOOR_RETURN_IF_ERROR(st.status());
+  st.Bind(1, static_cast<int64_t>(index));
+  const int rc = st.Step();
+  if (rc == SQLITE_DONE) return std::nullopt;
+  if (rc != SQLITE_ROW) return SqliteError(reader_, rc, "read audit record");
+  if (st.IsNull(1)) {
+    frontdoor::v1::AuditRecord r;
+    r.set_index(index);
+    r.set_time(AuditTimeText(FromMicros(st.Int(2))));
+    r.set_leaf_hash_hex(st.Text(0));
+    r.set_pruned(true);
+    return r;
+  }
+  FRONTDOOR_ASSIGN_OR_RETURN(frontdoor::v1::AuditRecord r, ParseRecord(st.Blob(1), static_cast<int64_t>(index), st.Text(0)));
+  return r;
+}
+
+absl::StatusOr<std::vector<audit::StoredLeaf>> SqliteReferralStore::ReadAuditLeaves() {
+  absl::MutexLock lock(&read_mu_);
+  Statement st(reader_, "SELECT leaf_index, leaf_hash, record FROM audit_log ORDER BY leaf_index");
+  FRONTDOOR_RETURN_IF_ERROR(st.status());
+  std::vector<audit::StoredLeaf> out;
+  int rc;
+  while ((rc = st.Step()) == SQLITE_ROW) {
+    audit::StoredLeaf leaf;
+    leaf.index = static_cast<uint64_t>(st.Int(0));
+    leaf.leaf_hash_hex = st.Text(1);
+    if (!st.IsNull(2)) {
+      frontdoor::v1::AuditRecord r;
+      if (r.ParseFromString(st.Blob(2))) {
+        leaf.record = std::move(r);
+      } else {
+        leaf.body_unreadable = true;
+      }
+    }
+    out.push_back(std::move(leaf));
+  }
+  if (rc != SQLITE_DONE) return SqliteError(reader_, rc, "read audit log");
+  return out;
+}
+
+absl::Status SqliteReferralStore::RecordCheckpoint(const frontdoor::v1::SignedCheckpoint& checkpoint) {
+  absl::MutexLock lock(&write_mu_);
+  Statement st(writer_, "INSERT OR IGNORE INTO audit_checkpoints (tree_size, checkpoint) VALUES (?1, ?2)");
+  FRONTDOOR_RETURN_IF_ERROR(st.status());
+  st.Bind(1, static_cast<int64_t>(checkpoint.tree_size()));
+  st.BindBlob(2, checkpoint.SerializeAsString());
+  if (int rc = st.Step(); rc != SQLITE_DONE) return SqliteError(writer_, rc, "record checkpoint");
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<frontdoor::v1::SignedCheckpoint>> SqliteReferralStore::AuditCheckpoints() {
+  absl::MutexLock lock(&read_mu_);
+  Statement st(reader_, "SELECT tree_size, checkpoint FROM audit_checkpoints ORDER BY tree_size");
+  FRONTDOOR_RETURN_IF_ERROR(st.status());
+  std::vector<frontdoor::v1::SignedCheckpoint> out;
+  int rc;
+  while ((rc = st.Step()) == SQLITE_ROW) {
+    frontdoor::v1::SignedCheckpoint cp;
+    // An unreadable checkpoint is kept as an empty one: verification then reports it as unsigned.
+    if (!cp.ParseFromString(st.Blob(1))) cp.Clear();
+    if (cp.tree_size() == 0) cp.set_tree_size(static_cast<uint64_t>(st.Int(0)));
+    out.push_back(std::move(cp));
+  }
+  if (rc != SQLITE_DONE) return SqliteError(reader_, rc, "read checkpoints");
+  return out;
+}
+
+absl::StatusOr<int64_t> SqliteReferralStore::PruneAuditBefore(absl::Time cutoff) {
+  absl::MutexLock lock(&write_mu_);
+  Statement st(writer_,
+               "UPDATE audit_log SET record = NULL, referral_id = '', nhs_number = '', recipient_endpoint = '',"
+               " referrer_ods = '', outcome = '', rule_ids = ''"
+               " WHERE record IS NOT NULL AND time_us < ?1"
+               " AND leaf_index < (SELECT COALESCE(MAX(tree_size), 0) FROM audit_checkpoints)");
+  FRONTDOOR_RETURN_IF_ERROR(st.status());
+  st.Bind(1, ToMicros(cutoff));
+  if (int rc = st.Step(); rc != SQLITE_DONE) return SqliteError(writer_, rc, "prune audit log");
+  return static_cast<int64_t>(sqlite3_changes(writer_));
 }
 
 }  // namespace frontdoor::gateway

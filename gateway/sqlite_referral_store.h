@@ -17,16 +17,17 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
+#include "gateway/audit_store.h"
 #include "gateway/referral_store.h"
 
 struct sqlite3;
 
 namespace frontdoor::gateway {
 
-class SqliteReferralStore final : public ReferralStore {
+class SqliteReferralStore final : public ReferralStore, public AuditStore {
  public:
   // The schema version this build writes.
-  static constexpr int kSchemaVersion = 1;
+  static constexpr int kSchemaVersion = 2;
 
   // Opens (creating if needed) the database at `path` and migrates it. Returns UNAVAILABLE when the
   // file cannot be opened or locked, FAILED_PRECONDITION for a schema newer than kSchemaVersion.
@@ -43,10 +44,37 @@ class SqliteReferralStore final : public ReferralStore {
   absl::Status MarkDelivered(int64_t outbox_id, absl::Time at) override;
   absl::Status RecordFailedAttempt(int64_t outbox_id, absl::Time next_attempt_at, std::string_view error) override;
 
+  absl::StatusOr<CancelOutcome> CancelReferral(std::string_view referral_id,
+                                               const frontdoor::v1::CeaseProcessingRequest& cease,
+                                               const frontdoor::v1::AuditRecord& audit, absl::Time at) override;
+
+  // AuditStore (IG-9).
+  absl::StatusOr<std::vector<frontdoor::v1::AuditRecord>> AppendAudit(
+      std::vector<frontdoor::v1::AuditRecord> records) override;
+  absl::StatusOr<std::vector<frontdoor::v1::AuditRecord>> QueryAudit(const AuditQuery& query, int64_t after_index,
+                                                                     int limit) override;
+  absl::StatusOr<uint64_t> AuditTreeSize() override;
+  absl::StatusOr<std::vector<audit::Hash>> AuditLeafHashes(uint64_t from, uint64_t to) override;
+  absl::StatusOr<std::optional<frontdoor::v1::AuditRecord>> GetAuditRecord(uint64_t index) override;
+  absl::StatusOr<std::vector<audit::StoredLeaf>> ReadAuditLeaves() override;
+  absl::Status RecordCheckpoint(const frontdoor::v1::SignedCheckpoint& checkpoint) override;
+  absl::StatusOr<std::vector<frontdoor::v1::SignedCheckpoint>> AuditCheckpoints() override;
+  absl::StatusOr<int64_t> PruneAuditBefore(absl::Time cutoff) override;
+
   int schema_version() const { return schema_version_; }
 
  private:
   SqliteReferralStore(sqlite3* writer, sqlite3* reader, int schema_version);
+  // Inside an open write transaction on `db`: appends `records` (assigning index and leaf hash).
+  static absl::Status AppendAuditInTransaction(sqlite3* db, std::vector<frontdoor::v1::AuditRecord>* records);
+  // Inside an open write transaction: the audit records of NewReferral batch entries, and their
+  // per-referral context (who it is about, the consent relied on) for later records.
+  static absl::Status RecordDecisionAudit(sqlite3* db, const std::string& referral_id, const std::string& sender_ods,
+                                          std::vector<frontdoor::v1::AuditRecord> records);
+  // Inside an open write transaction: the record of an acknowledged outbox row (deliver | cease).
+  static absl::Status RecordAcknowledgedAudit(sqlite3* db, int64_t outbox_id, absl::Time at);
+  // Fills the IG-7 fields of `out` from the cancellations table.
+  static absl::Status ReadCancellation(sqlite3* db, StoredReferral* out);
 
   absl::Mutex write_mu_;
   sqlite3* writer_ ABSL_GUARDED_BY(write_mu_);

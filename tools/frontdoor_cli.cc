@@ -18,6 +18,7 @@
 #include "tools/cli_credentials.h"
 #include "google/protobuf/util/json_util.h"
 #include "grpcpp/grpcpp.h"
+#include "tools/ig_commands.h"
 
 namespace {
 
@@ -115,6 +116,7 @@ int main(int argc, char** argv) {
     };
     if (a == "--help" || a == "-h") {
       std::fputs(kUsage, stdout);
+      std::fputs(frontdoor::cli::kIgUsage, stdout);
       return 0;
     } else if (a == "--target") {
       target = next();
@@ -134,6 +136,8 @@ int main(int argc, char** argv) {
       tls.insecure_plaintext = true;
     } else if (a == "--raw-reply") {
       raw_reply = true;
+    } else if (a.rfind("--", 0) == 0 && !args.empty() && (args[0] == "cancel" || args[0] == "audit")) {
+      args.push_back(a);  // the command's own options (tools/ig_commands.cc)
     } else if (a.rfind("--", 0) == 0) {
       std::fprintf(stderr, "frontdoor: unknown option %s\n\n%s", a.c_str(), kUsage);
       return 2;
@@ -204,6 +208,7 @@ int main(int argc, char** argv) {
     std::cout << ToJson(response);
     return 0;
   }
+  if (int rc = frontdoor::cli::RunIgCommand(args, channel, identity, timeout_seconds); rc >= 0) return rc;
   std::fprintf(stderr, "frontdoor: unknown command or wrong arguments\n\n%s", kUsage);
   return 2;
 }

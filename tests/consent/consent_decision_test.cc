@@ -515,6 +515,77 @@ TEST(DecideConsentTest, UnrestrictedPersonIsContactedDirectly) {
   EXPECT_THAT(d.rules_fired, Not(Contains("IG-6")));
 }
 
+TEST(DecideConsentTest, ConsentBasisNamesTheConsentReliedOn) {
+  const ConsentDecision d = Decide(PermittedReferral());
+  EXPECT_THAT(d.consent_basis, HasSubstr("consent-permit"));
+  EXPECT_THAT(d.consent_basis, HasSubstr("in force on the referral date"));
+}
+
+TEST(DecideConsentTest, SelfReferralWithoutConsentSaysWhyNoneWasNeeded) {
+  Referral r = PermittedReferral();
+  r.clear_consents();
+  r.set_self_referral(true);
+  const ConsentDecision d = Decide(r);
+  EXPECT_TRUE(d.permitted);
+  EXPECT_THAT(d.consent_basis, HasSubstr("self-referral"));
+  EXPECT_THAT(d.consent_basis, HasSubstr("no Consent needed"));
+}
+
+TEST(DecideConsentTest, RefusalReliesOnNoConsent) {
+  Referral r = PermittedReferral();
+  r.clear_consents();
+  const ConsentDecision d = Decide(r);
+  EXPECT_THAT(d.relied_on_consent, IsEmpty());
+  EXPECT_THAT(d.consent_basis, IsEmpty());
+}
+
+TEST(DecideConsentTest, EveryDecisionRecordsTheLawfulBasis) {
+  Referral r = PermittedReferral();
+  EXPECT_EQ(Decide(r).lawful_basis, "UK GDPR Art 6(1)(e); Art 9(2)(h) (direct care)");
+  r.clear_consents();
+  EXPECT_EQ(Decide(r).lawful_basis, "UK GDPR Art 6(1)(e); Art 9(2)(h) (direct care)");
+}
+
+TEST(DecideConsentTest, ConsentPeriodEndingTodayAndAnotherStartingTomorrow) {
+  Referral r = PermittedReferral();
+  r.clear_consents();
+  AddConsent(&r, "ends-today", Consent::PERMIT, "2025-01-01")->set_period_end(kReferralDate);
+  AddConsent(&r, "starts-tomorrow", Consent::PERMIT, "2025-01-01")->set_period_start("2025-06-11");
+  const ConsentDecision d = Decide(r);
+  EXPECT_TRUE(d.permitted);
+  EXPECT_EQ(d.relied_on_consent, "ends-today");
+}
+
+TEST(DecideConsentTest, OnlyAConsentStartingTomorrowRefusesIg1) {
+  Referral r = PermittedReferral();
+  r.clear_consents();
+  AddConsent(&r, "starts-tomorrow", Consent::PERMIT, "2025-06-10")->set_period_start("2025-06-11");
+  EXPECT_THAT(RefusalCodes(Decide(r)), ElementsAre("IG-1"));
+}
+
+TEST(DecideConsentTest, DenyStartingTomorrowDoesNotOverrideAPermitToday) {
+  Referral r = PermittedReferral();
+  AddConsent(&r, "deny-later", Consent::DENY, "2025-06-10")->set_period_start("2025-06-11");
+  EXPECT_TRUE(Decide(r).permitted);
+}
+
+TEST(DecideConsentTest, SelfReferralWithAnOnlySensitiveReasonIsPermittedAndWithheld) {
+  Referral r = PermittedReferral();
+  r.clear_consents();
+  r.set_self_referral(true);
+  r.clear_reasons();
+  AddReason(&r, "407376001");  // gender
+  const ConsentDecision d = Decide(r);
+  EXPECT_TRUE(d.permitted);
+  EXPECT_TRUE(d.all_reasons_withheld);
+  EXPECT_TRUE(d.referrer_text_withheld);
+  EXPECT_THAT(d.withheld_categories, ElementsAre("gender"));
+}
+
+TEST(DecideConsentTest, NothingWithheldKeepsTheReferrerText) {
+  EXPECT_FALSE(Decide(PermittedReferral()).referrer_text_withheld);
+}
+
 TEST(DecideConsentTest, RulesFiredAreSorted) {
   Referral r = PermittedReferral();
   r.mutable_person()->set_demographics_restricted(true);

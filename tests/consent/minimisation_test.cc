@@ -179,8 +179,17 @@ TEST(BuildConnectorReferralTest, CopiesLanguageInterpreterAndAccessibility) {
   EXPECT_THAT(out.accessibility_needs(), ElementsAre("uses a wheelchair"));
 }
 
+// Nothing sensitive in the referral: the referrer's text goes as written (see IG-5 below for when
+// it does not).
+Referral WithoutSensitiveContent(Referral r) {
+  r.clear_reasons();
+  AddReason(&r, "267076002", "Feeling lonely");
+  r.clear_clinical_content();
+  return r;
+}
+
 TEST(BuildConnectorReferralTest, CopiesReferrerTextWhatMattersRequesterAndPractice) {
-  const Referral r = FullReferral();
+  const Referral r = WithoutSensitiveContent(FullReferral());
   const ConnectorReferral out = Build(r);
   EXPECT_EQ(out.referrer_text(), r.referrer_text());
   EXPECT_EQ(out.what_matters(), r.what_matters());
@@ -350,6 +359,74 @@ TEST(BuildConnectorReferralTest, SFlagOnThePersonAppliesEvenIfTheDecisionMissedI
       BuildConnectorReferral(r, decision, Team(kWellbeingTeam), "ref-0001", Demo());
   EXPECT_TRUE(out.contact_via_referrer());
   EXPECT_THAT(Bytes(out), Not(HasSubstr(kPostcode)));
+}
+
+// --- IG-5: the referrer's free text -------------------------------------------------------------
+
+TEST(BuildConnectorReferralTest, ReferrerTextIsWithheldWhenASensitiveReasonIsWithheld) {
+  Referral r = WithoutSensitiveContent(FullReferral());
+  AddReason(&r, "86406008", "Human immunodeficiency virus infection");
+  r.set_referrer_text("Isolated since her HIV diagnosis last year.");
+  const ConnectorReferral out = Build(r);
+  EXPECT_EQ(out.referrer_text(), kDiscussedWithReferrer);
+  EXPECT_THAT(Bytes(out), Not(HasSubstr("HIV")));
+  EXPECT_EQ(out.what_matters(), r.what_matters()) << "what matters to the person still goes";
+  ASSERT_EQ(out.reasons_size(), 1) << "the non-sensitive reason still goes";
+}
+
+TEST(BuildConnectorReferralTest, ReferrerTextIsWithheldWhenASafeguardingFlagIsWithheld) {
+  Referral r = WithoutSensitiveContent(FullReferral());
+  ClinicalContent* flag = r.add_clinical_content();
+  flag->set_kind(ClinicalContent::FLAG);
+  flag->set_status("active");
+  flag->set_category("SG");
+  r.set_referrer_text("Lonely; social care involved after a safeguarding concern.");
+  const ConnectorReferral out = Build(r);
+  EXPECT_EQ(out.referrer_text(), kDiscussedWithReferrer);
+  EXPECT_THAT(Bytes(out), Not(HasSubstr("safeguarding")));
+}
+
+TEST(BuildConnectorReferralTest, EmptyReferrerTextStaysEmptyWhenWithheld) {
+  Referral r = FullReferral();
+  r.clear_referrer_text();
+  EXPECT_THAT(Build(r).referrer_text(), IsEmpty());
+}
+
+// --- WithheldFromConnector: what a recipient does not get, by category, and why -------------------
+
+std::vector<std::string> Items(const std::vector<WithheldItem>& items) {
+  std::vector<std::string> out;
+  for (const WithheldItem& i : items) out.push_back(i.rule_id + " " + i.category + " " + i.recipient_endpoint);
+  return out;
+}
+
+TEST(WithheldFromConnectorTest, NamesEveryCategoryRecipientAndRule) {
+  Referral r = FullReferral();
+  r.mutable_person()->set_demographics_restricted(true);
+  const ConsentDecision d = DecideConsent(r, ConsentPolicy{}, Demo());
+  EXPECT_THAT(Items(WithheldFromConnector(r, d, Team(kOlderPeopleTeam))),
+              ElementsAre("IG-4 birth-date ageuk-oldham", "IG-4 clinical:flag ageuk-oldham",
+                          "IG-4 clinical:medication ageuk-oldham", "IG-4 gender ageuk-oldham",
+                          "IG-4 nhs-number ageuk-oldham", "IG-5 hiv ageuk-oldham",
+                          "IG-5 referrer-text ageuk-oldham", "IG-5 safeguarding ageuk-oldham",
+                          "IG-6 address ageuk-oldham", "IG-6 email ageuk-oldham", "IG-6 phone ageuk-oldham"));
+}
+
+TEST(WithheldFromConnectorTest, NhsNumberIsNotWithheldFromAnEndpointThatAcceptsIt) {
+  const Referral r = WithoutSensitiveContent(FullReferral());
+  const ConsentDecision d = DecideConsent(r, ConsentPolicy{}, Demo());
+  EXPECT_THAT(Items(WithheldFromConnector(r, d, Team(kWellbeingTeam))),
+              ElementsAre("IG-4 birth-date action-together-oldham", "IG-4 gender action-together-oldham"));
+}
+
+TEST(WithheldFromConnectorTest, ReasonsNeverCarryValues) {
+  Referral r = FullReferral();
+  const ConsentDecision d = DecideConsent(r, ConsentPolicy{}, Demo());
+  for (const WithheldItem& item : WithheldFromConnector(r, d, Team(kOlderPeopleTeam))) {
+    EXPECT_THAT(item.reason, Not(HasSubstr(kNhsNumber)));
+    EXPECT_THAT(item.reason, Not(HasSubstr(kMedicationText)));
+    EXPECT_FALSE(item.reason.empty()) << item.category;
+  }
 }
 
 }  // namespace

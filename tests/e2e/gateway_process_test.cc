@@ -185,5 +185,51 @@ TEST_F(GatewayProcessTest, GatewayWithoutTlsOrPlaintextRefusesToStartAndSaysWhy)
   EXPECT_NE(ReadFileOrEmpty(Path("gateway.log")).find("--insecure-plaintext"), std::string::npos);
 }
 
+TEST_F(GatewayProcessTest, CancelledReferralReachesTheSimAsCeaseAfterItsDeliveryAndTheLogVerifies) {
+  const auto connectors = StartSim();
+  const std::string target = StartGateway(connectors);
+  v1::SubmitReferralResponse resp =
+      CliSubmit(target, std::string(FRONTDOOR_SOURCE_DIR) + "/examples/typed-referral.json", "P85901");
+  ASSERT_EQ(resp.disposition(), v1::ACCEPTED);
+  ASSERT_TRUE(WaitForDelivery(resp.referral_id(), absl::Seconds(30))) << ReadFileOrEmpty(Path("gateway.log"));
+  const std::string frontdoor = BinaryPath("tools/frontdoor");
+  CommandResult cancel = RunCommand({frontdoor, "--target", target, "--as", "P85901", "cancel", resp.referral_id(),
+                                     "--reason", "consent-withdrawn"});
+  ASSERT_EQ(cancel.exit_status, 0) << cancel.out;
+  EXPECT_NE(cancel.out.find("\"cease_processing_sent\": true"), std::string::npos) << cancel.out;
+  const std::string cease = "\"kind\":\"cease\",\"referral_id\":\"" + resp.referral_id();
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (ReadFileOrEmpty(Path("deliveries.jsonl")).find(cease) == std::string::npos && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  const std::string record = ReadFileOrEmpty(Path("deliveries.jsonl"));
+  const size_t deliver_at = record.find("\"kind\":\"deliver\",\"referral_id\":\"" + resp.referral_id());
+  const size_t cease_at = record.find(cease);
+  ASSERT_NE(cease_at, std::string::npos) << record;
+  EXPECT_LT(deliver_at, cease_at) << "the cease never overtakes the delivery";
+
+  const std::vector<std::string> officer = {frontdoor, "--target", target, "--as", "ig-officer-oldham"};
+  auto run = [&](std::vector<std::string> args) {
+    std::vector<std::string> argv = officer;
+    argv.insert(argv.end(), args.begin(), args.end());
+    return RunCommand(argv);
+  };
+  CommandResult csv = run({"audit", "query", "--nhs-number", "9991951024", "--outcome", "withdraw", "--format", "csv"});
+  ASSERT_EQ(csv.exit_status, 0) << csv.out;
+  EXPECT_NE(csv.out.find(resp.referral_id()), std::string::npos) << csv.out;
+  CommandResult verify = run({"audit", "verify"});
+  EXPECT_EQ(verify.exit_status, 0) << verify.out;
+  CommandResult proof = run({"audit", "prove", "0"});
+  ASSERT_EQ(proof.exit_status, 0) << proof.out;
+  CommandResult key = run({"audit", "public-key"});
+  ASSERT_EQ(key.exit_status, 0);
+  {
+    std::ofstream(Path("proof.json")) << proof.out;
+    std::ofstream(Path("pub.pem")) << key.out;
+  }
+  CommandResult check = RunCommand({frontdoor, "audit", "check-proof", Path("proof.json"), "--public-key", Path("pub.pem")});
+  EXPECT_EQ(check.exit_status, 0) << check.out;
+}
+
 }  // namespace
 }  // namespace frontdoor::testing

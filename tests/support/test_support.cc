@@ -2,6 +2,11 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+
+#include "frontdoor/v1/gateway_config.pb.h"
+#include "gateway/gateway_config.h"
+#include "google/protobuf/text_format.h"
 
 #include "gtest/gtest.h"
 
@@ -21,6 +26,21 @@ TempDir::TempDir() {
 TempDir::~TempDir() {
   std::error_code ec;
   std::filesystem::remove_all(path_, ec);
+}
+
+std::string WriteBulkTestConfig(const std::string& dir, const std::string& extra) {
+  v1::GatewayConfig config;
+  google::protobuf::TextFormat::ParseFromString(frontdoor::gateway::DemoGatewayConfigText(), &config);
+  config.clear_network_dir();  // the demo network built in
+  config.mutable_caller_limits()->set_requests_per_second(1000000);
+  config.mutable_caller_limits()->set_burst(1000000);
+  config.mutable_caller_limits()->set_max_concurrent_calls(100000);
+  if (!extra.empty()) google::protobuf::TextFormat::MergeFromString(extra, &config);
+  std::string text;
+  google::protobuf::TextFormat::PrintToString(config, &text);
+  const std::string path = dir + "/bulk-test-gateway.textproto";
+  std::ofstream(path) << text;
+  return path;
 }
 
 v1::Referral RoytonReferral(const std::string& message_id) {

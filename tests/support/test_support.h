@@ -28,6 +28,12 @@ class TempDir {
   std::string path_;
 };
 
+// Writes a gateway configuration into `dir`: the demo configuration (the demo network built in)
+// with per-identity limits high enough for tests that send many referrals as one identity, plus
+// `extra` (more protobuf text-format fields). Returns its path, for GatewayOptions::config_path or
+// --config.
+std::string WriteBulkTestConfig(const std::string& dir, const std::string& extra = "");
+
 // A valid, permitted Oldham referral: 45-year-old, feeling lonely, postcode OL2 6LB (Royton), from
 // practice P85901, referral date 2025-02-03, an active permit. Routes to oldham-north-royton-wellbeing.
 frontdoor::v1::Referral RoytonReferral(const std::string& message_id);

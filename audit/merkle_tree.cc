@@ -1,0 +1,151 @@
+#include "audit/merkle_tree.h"
+
+#include <openssl/evp.h>
+
+#include <cstring>
+
+namespace frontdoor::audit {
+namespace {
+
+Hash Digest(std::initializer_list<absl::string_view> parts) {
+  Hash out{};
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
+  for (absl::string_view p : parts) EVP_DigestUpdate(ctx, p.data(), p.size());
+  unsigned int len = 0;
+  EVP_DigestFinal_ex(ctx, out.data(), &len);
+  EVP_MD_CTX_free(ctx);
+  return out;
+}
+
+absl::string_view View(const Hash& h) { return absl::string_view(reinterpret_cast<const char*>(h.data()), h.size()); }
+
+// The largest power of two strictly smaller than n (n >= 2).
+uint64_t SplitPoint(uint64_t n) {
+  uint64_t k = 1;
+  while (k * 2 < n) k *= 2;
+  return k;
+}
+
+void Path(absl::Span<const Hash> leaves, uint64_t m, std::vector<Hash>* out) {
+  const uint64_t n = leaves.size();
+  if (n <= 1) return;
+  const uint64_t k = SplitPoint(n);
+  if (m < k) {
+    Path(leaves.subspan(0, k), m, out);
+    out->push_back(RootHash(leaves.subspan(k)));
+  } else {
+    Path(leaves.subspan(k), m - k, out);
+    out->push_back(RootHash(leaves.subspan(0, k)));
+  }
+}
+
+}  // namespace
+
+Hash Sha256(absl::string_view bytes) { return Digest({bytes}); }
+
+Hash LeafHash(absl::string_view leaf_bytes) {
+  static const char kZero = 0x00;
+  return Digest({absl::string_view(&kZero, 1), leaf_bytes});
+}
+
+Hash NodeHash(const Hash& left, const Hash& right) {
+  static const char kOne = 0x01;
+  return Digest({absl::string_view(&kOne, 1), View(left), View(right)});
+}
+
+Hash EmptyRootHash() { return Digest({}); }
+
+Hash RootHash(absl::Span<const Hash> leaves) {
+  const uint64_t n = leaves.size();
+  if (n == 0) return EmptyRootHash();
+  if (n == 1) return leaves[0];
+  const uint64_t k = SplitPoint(n);
+  return NodeHash(RootHash(leaves.subspan(0, k)), RootHash(leaves.subspan(k)));
+}
+
+std::vector<Hash> InclusionProof(absl::Span<const Hash> leaves, uint64_t index) {
+  std::vector<Hash> out;
+  if (index >= leaves.size()) return out;
+  Path(leaves, index, &out);
+  return out;
+}
+
+bool VerifyInclusion(uint64_t index, uint64_t size, const Hash& leaf, const std::vector<Hash>& proof,
+                     const Hash& root) {
+  if (index >= size) return false;
+  uint64_t fn = index;
+  uint64_t sn = size - 1;
+  Hash r = leaf;
+  for (const Hash& p : proof) {
+    if (sn == 0) return false;
+    if ((fn & 1) == 1 || fn == sn) {
+      r = NodeHash(p, r);
+      if ((fn & 1) == 0) {
+        while ((fn & 1) == 0 && fn != 0) {
+          fn >>= 1;
+          sn >>= 1;
+        }
+      }
+    } else {
+      r = NodeHash(r, p);
+    }
+    fn >>= 1;
+    sn >>= 1;
+  }
+  return sn == 0 && r == root;
+}
+
+std::string ToHex(const Hash& hash) {
+  static const char kDigits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(64);
+  for (uint8_t b : hash) {
+    out.push_back(kDigits[b >> 4]);
+    out.push_back(kDigits[b & 0xf]);
+  }
+  return out;
+}
+
+std::optional<Hash> HashFromHex(absl::string_view hex) {
+  if (hex.size() != 64) return std::nullopt;
+  auto nibble = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  Hash out{};
+  for (size_t i = 0; i < 32; ++i) {
+    const int hi = nibble(hex[2 * i]);
+    const int lo = nibble(hex[2 * i + 1]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out[i] = static_cast<uint8_t>(hi << 4 | lo);
+  }
+  return out;
+}
+
+void CompactMerkleTree::Append(const Hash& leaf_hash) {
+  subtrees_.push_back(leaf_hash);
+  heights_.push_back(0);
+  // Merge equal-height neighbours: the tree of 2^h leaves is complete.
+  while (heights_.size() >= 2 && heights_[heights_.size() - 1] == heights_[heights_.size() - 2]) {
+    const Hash right = subtrees_.back();
+    subtrees_.pop_back();
+    heights_.pop_back();
+    subtrees_.back() = NodeHash(subtrees_.back(), right);
+    ++heights_.back();
+  }
+  ++size_;
+}
+
+Hash CompactMerkleTree::Root() const {
+  if (subtrees_.empty()) return EmptyRootHash();
+  // RFC 9162: the left subtree is the largest perfect one, the right side recurses; so fold from
+  // the smallest (rightmost) subtree up.
+  Hash r = subtrees_.back();
+  for (size_t i = subtrees_.size() - 1; i-- > 0;) r = NodeHash(subtrees_[i], r);
+  return r;
+}
+
+}  // namespace frontdoor::audit

@@ -1,0 +1,131 @@
+// Unit tests of audit/log_verification: the whole log against signed checkpoints, and offline
+// inclusion proofs. (Tampering with the real SQLite file is in tests/gateway/audit_store_test.cc.)
+#include "audit/log_verification.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "audit/audit_record.h"
+#include "audit/checkpoint_signer.h"
+#include "audit/merkle_tree.h"
+#include "gtest/gtest.h"
+
+namespace frontdoor::audit {
+namespace {
+
+namespace v1 = ::frontdoor::v1;
+
+class LogVerificationTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    signer_ = std::move(*CheckpointSigner::Generate());
+    for (uint64_t i = 0; i < 10; ++i) {
+      v1::AuditRecord r;
+      r.set_index(i);
+      r.set_time(absl::StrCat("2025-06-10T09:00:0", i, "Z"));
+      r.set_actor("P85901");
+      r.set_nhs_number("9991951024");
+      r.set_action("decide");
+      r.set_outcome("permit");
+      r.add_rule_ids("IG-1");
+      StoredLeaf leaf;
+      leaf.index = i;
+      leaf.leaf_hash_hex = ToHex(RecordLeafHash(r));
+      leaf.record = r;
+      leaves_.push_back(leaf);
+    }
+    Checkpoint(4);
+    Checkpoint(10);
+  }
+  void Checkpoint(uint64_t size) {
+    std::vector<Hash> hashes;
+    for (uint64_t i = 0; i < size; ++i) hashes.push_back(*HashFromHex(leaves_[i].leaf_hash_hex));
+    checkpoints_.push_back(*signer_->Sign(size, RootHash(hashes), "2025-06-10T10:00:00Z"));
+  }
+  v1::VerifyAuditResponse Verify() { return VerifyAuditLog(leaves_, checkpoints_, signer_->PublicKeyPem()); }
+
+  std::unique_ptr<CheckpointSigner> signer_;
+  std::vector<StoredLeaf> leaves_;
+  std::vector<v1::SignedCheckpoint> checkpoints_;
+};
+
+TEST_F(LogVerificationTest, UntouchedLogVerifies) {
+  const v1::VerifyAuditResponse r = Verify();
+  EXPECT_TRUE(r.verified()) << r.message();
+  EXPECT_EQ(r.tree_size(), 10u);
+  EXPECT_EQ(r.checkpoints_verified(), 2u);
+  EXPECT_EQ(r.unsigned_tail(), 0u);
+}
+
+TEST_F(LogVerificationTest, ChangedFieldIsNamed) {
+  leaves_[6].record->set_outcome("refuse");
+  const v1::VerifyAuditResponse r = Verify();
+  EXPECT_FALSE(r.verified());
+  EXPECT_EQ(r.first_bad_index(), 6u);
+}
+
+TEST_F(LogVerificationTest, FieldChangedWithItsLeafHashIsCaughtByTheCheckpoint) {
+  leaves_[6].record->set_outcome("refuse");
+  leaves_[6].leaf_hash_hex = ToHex(RecordLeafHash(*leaves_[6].record));
+  const v1::VerifyAuditResponse r = Verify();
+  EXPECT_FALSE(r.verified());
+  EXPECT_EQ(r.first_bad_index(), 4u) << "the first record only the size-10 checkpoint covers";
+}
+
+TEST_F(LogVerificationTest, PrunedRecordsVerifyThroughTheirKeptHash) {
+  leaves_[1].record.reset();
+  leaves_[2].record.reset();
+  const v1::VerifyAuditResponse r = Verify();
+  EXPECT_TRUE(r.verified()) << r.message();
+  EXPECT_EQ(r.pruned_records(), 2u);
+}
+
+TEST_F(LogVerificationTest, PrunedRecordWithAChangedKeptHashIsCaught) {
+  leaves_[1].record.reset();
+  leaves_[1].leaf_hash_hex = ToHex(LeafHash("forged"));
+  EXPECT_FALSE(Verify().verified());
+}
+
+TEST_F(LogVerificationTest, UnsignedTailIsReported) {
+  checkpoints_.pop_back();
+  const v1::VerifyAuditResponse r = Verify();
+  EXPECT_TRUE(r.verified());
+  EXPECT_EQ(r.unsigned_tail(), 6u);
+}
+
+TEST_F(LogVerificationTest, InclusionProofChecksOfflineAndCatchesAChangedRecord) {
+  std::vector<Hash> hashes;
+  for (const StoredLeaf& l : leaves_) hashes.push_back(*HashFromHex(l.leaf_hash_hex));
+  v1::AuditInclusionProof proof;
+  *proof.mutable_record() = *leaves_[7].record;
+  proof.set_leaf_index(7);
+  proof.set_tree_size(10);
+  for (const Hash& h : InclusionProof(hashes, 7)) proof.add_audit_path_hex(ToHex(h));
+  *proof.mutable_checkpoint() = checkpoints_[1];
+  EXPECT_TRUE(CheckInclusionProof(proof, signer_->PublicKeyPem()).ok());
+
+  v1::AuditInclusionProof changed = proof;
+  changed.mutable_record()->set_recipient_endpoint("mind-oldham");
+  EXPECT_EQ(CheckInclusionProof(changed, signer_->PublicKeyPem()).code(), absl::StatusCode::kDataLoss);
+  changed = proof;
+  changed.mutable_checkpoint()->set_tree_size(9);
+  EXPECT_FALSE(CheckInclusionProof(changed, signer_->PublicKeyPem()).ok());
+  auto other = CheckpointSigner::Generate();
+  EXPECT_FALSE(CheckInclusionProof(proof, (*other)->PublicKeyPem()).ok());
+}
+
+TEST(CanonicalRecordBytesTest, LengthPrefixesMakeItUnambiguous) {
+  v1::AuditRecord a, b;
+  a.set_actor("x\nnhs_number:1:9");
+  b.set_actor("x");
+  b.set_nhs_number("9");
+  EXPECT_NE(CanonicalRecordBytes(a), CanonicalRecordBytes(b));
+  v1::AuditRecord c = a;
+  c.set_leaf_hash_hex("ignored");
+  EXPECT_EQ(CanonicalRecordBytes(a), CanonicalRecordBytes(c));
+}
+
+}  // namespace
+}  // namespace frontdoor::audit
