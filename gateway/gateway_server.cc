@@ -10,11 +10,15 @@
 #include "frontdoor/v1/audit_service.grpc.pb.h"
 #include "frontdoor/v1/connector_service.grpc.pb.h"
 #include "frontdoor/v1/feedback_service.grpc.pb.h"
+#include "gateway/admin_service.h"
 #include "gateway/authorization.h"
 #include "gateway/delivery_dispatcher.h"
+#include "gateway/feedback_service.h"
+#include "gateway/feedback_stream.h"
 #include "gateway/gateway_config.h"
 #include "gateway/referral_service.h"
 #include "gateway/sqlite_referral_store.h"
+#include "gateway/store_work_queue.h"
 #include "gateway/submission_committer.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
@@ -30,8 +34,12 @@ struct GatewayServer::Parts {
   std::unique_ptr<SubmissionCommitter> committer;
   std::unique_ptr<ReferralServiceImpl> referral_service;
   // Declared so that reflection lists them; their methods answer UNIMPLEMENTED until built.
-  std::unique_ptr<frontdoor::v1::FeedbackService::CallbackService> feedback_service;
   std::unique_ptr<frontdoor::v1::AuditService::CallbackService> audit_service;
+  // Issue 5: store work off the reactor threads, and the operators' AdminService.
+  std::unique_ptr<StoreWorkQueue> work;
+  std::unique_ptr<AdminServiceImpl> admin_service;
+  std::unique_ptr<FeedbackStreamHub> feedback_hub;
+  std::unique_ptr<FeedbackServiceImpl> feedback_impl;
   std::unique_ptr<grpc::Server> server;
   int port = 0;
   absl::Mutex mu;
@@ -91,9 +99,29 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(const Gatewa
   deps.committer = parts->committer.get();
   deps.clock = clock;
   deps.identity_source = IdentitySource::kPlaintextMetadata;
+  parts->feedback_hub = std::make_unique<FeedbackStreamHub>(parts->store.get());
+  deps.feedback_hub = parts->feedback_hub.get();
   parts->referral_service = std::make_unique<ReferralServiceImpl>(deps);
-  parts->feedback_service = std::make_unique<frontdoor::v1::FeedbackService::CallbackService>();
   parts->audit_service = std::make_unique<frontdoor::v1::AuditService::CallbackService>();
+
+  parts->work = std::make_unique<StoreWorkQueue>();
+  AdminServiceDeps admin_deps;
+  admin_deps.authorizer = parts->authorizer.get();
+  admin_deps.store = parts->store.get();
+  admin_deps.work = parts->work.get();
+  admin_deps.clock = clock;
+  admin_deps.identity_source = deps.identity_source;
+  admin_deps.on_replayed = [dispatcher] { dispatcher->Wake(); };
+  parts->admin_service = std::make_unique<AdminServiceImpl>(std::move(admin_deps));
+  FeedbackServiceDeps feedback_deps;
+  feedback_deps.authorizer = parts->authorizer.get();
+  feedback_deps.store = parts->store.get();
+  feedback_deps.work = parts->work.get();
+  feedback_deps.clock = clock;
+  feedback_deps.identity_source = deps.identity_source;
+  FeedbackStreamHub* hub = parts->feedback_hub.get();
+  feedback_deps.on_recorded = [hub] { hub->Notify(); };
+  parts->feedback_impl = std::make_unique<FeedbackServiceImpl>(std::move(feedback_deps));
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -102,8 +130,9 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(const Gatewa
   // Room for a 1 MiB message plus its envelope; larger requests get RESOURCE_EXHAUSTED from gRPC.
   builder.SetMaxReceiveMessageSize(static_cast<int>(deps.limits.max_message_bytes) + 64 * 1024);
   builder.RegisterService(parts->referral_service.get());
-  builder.RegisterService(parts->feedback_service.get());
+  builder.RegisterService(parts->feedback_impl.get());  // FeedbackService (issue 5)
   builder.RegisterService(parts->audit_service.get());
+  builder.RegisterService(parts->admin_service.get());
   parts->server = builder.BuildAndStart();
   if (parts->server == nullptr || parts->port == 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", options.listen));
@@ -126,9 +155,11 @@ void GatewayServer::Shutdown() {
     parts_->shut_down = true;
   }
   parts_->server->GetHealthCheckService()->SetServingStatus(false);
+  parts_->feedback_hub->Shutdown();  // open WatchFeedback streams end now; clients resume by cursor
   // In-flight calls get a few seconds; their commits complete before the committer stops.
   parts_->server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
   parts_->committer->Shutdown();
+  parts_->work->Shutdown();
   parts_->dispatcher->Shutdown();
 }
 

@@ -20,6 +20,7 @@
 #include "gateway/authorization.h"
 #include "gateway/caller_identity.h"
 #include "gateway/clock.h"
+#include "gateway/feedback_stream.h"
 #include "gateway/inbound_message.h"
 #include "gateway/referral_store.h"
 #include "gateway/submission_committer.h"
@@ -36,6 +37,8 @@ struct ReferralServiceDeps {
   SubmissionCommitter* committer = nullptr;
   const Clock* clock = nullptr;
   IdentitySource identity_source = IdentitySource::kTlsCertificate;
+  // Serves WatchFeedback (issue 5); without it WatchFeedback answers UNAVAILABLE.
+  FeedbackStreamHub* feedback_hub = nullptr;
 };
 
 class ReferralServiceImpl final
@@ -51,6 +54,10 @@ class ReferralServiceImpl final
   grpc::ServerUnaryReactor* GetReferral(grpc::CallbackServerContext* context,
                                         const frontdoor::v1::GetReferralRequest* request,
                                         frontdoor::v1::GetReferralResponse* response) override;
+  // Every feedback event on the caller's organisation's referrals, after request->cursor, then each
+  // new one as it is committed (FeedbackStreamHub). Only referring organisations may watch.
+  grpc::ServerWriteReactor<frontdoor::v1::FeedbackEvent>* WatchFeedback(
+      grpc::CallbackServerContext* context, const frontdoor::v1::WatchFeedbackRequest* request) override;
 
  private:
   // Who is calling, as the Authorizer knows them; UNAUTHENTICATED or PERMISSION_DENIED otherwise.
