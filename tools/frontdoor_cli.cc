@@ -46,7 +46,7 @@ options:
   --target HOST:PORT          the gateway (default $FRONTDOOR_TARGET or 127.0.0.1:50051)
   --as IDENTITY               who you are, sent as x-frontdoor-client to a gateway running
                               --insecure-plaintext (default $FRONTDOOR_CLIENT)
-  --timeout SECONDS           deadline of the call (default 30)
+  --timeout SECONDS           deadline of the call (default 30; watch: none unless given)
 )";
 
 std::string Env(const char* name, const char* fallback) {
@@ -110,6 +110,7 @@ int main(int argc, char** argv) {
   std::vector<int64_t> outbox_ids;
   bool replay_all = false;
   long watch_count = 0;
+  bool timeout_given = false;  // watch has no deadline unless one is asked for
   std::vector<std::string> args;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -129,6 +130,7 @@ int main(int argc, char** argv) {
       identity = next();
     } else if (a == "--timeout") {
       timeout_seconds = std::atoi(next().c_str());
+      timeout_given = true;
     } else if (a == "--raw-reply") {
       raw_reply = true;
     } else if (a == "--from") {
@@ -205,6 +207,9 @@ int main(int argc, char** argv) {
     // A stream has no deadline: it runs until interrupted (or --count events).
     grpc::ClientContext watch_ctx;
     if (!identity.empty()) watch_ctx.AddMetadata(frontdoor::gateway::kClientMetadataKey, identity);
+    if (timeout_given && timeout_seconds > 0) {
+      watch_ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(timeout_seconds));
+    }
     v1::WatchFeedbackRequest request;
     request.set_cursor(from_cursor);
     auto reader = stub->WatchFeedback(&watch_ctx, request);
