@@ -425,8 +425,11 @@ TEST_F(ReliabilityProcessTest, AConnectorOutageDoesNotSlowTheOthersAndItsBacklog
                static_cast<long long>(Percentile(during, 0.5)), static_cast<long long>(p95_during), during.size());
   ASSERT_FALSE(before.empty());
   ASSERT_FALSE(during.empty());
-  // Unaffected: within noise of the baseline (two shared cores, so a small absolute allowance).
-  EXPECT_LE(p95_during, 2 * p95_before + 250);
+  // Unaffected: within noise of the baseline. Were the others held up by the dead connector they
+  // would wait for its attempt deadline (2 s) or breaker pauses (0.2-1 s); the allowances below are
+  // for a shared CI machine.
+  EXPECT_LE(Percentile(during, 0.5), 2 * Percentile(before, 0.5) + 50);
+  EXPECT_LE(p95_during, 2 * p95_before + 500);
 
   // The returned connector got its whole backlog, each referral once.
   std::map<std::string, int> tameside_keys;
