@@ -25,6 +25,7 @@ DeliveryDispatcher::DeliveryDispatcher(ReferralStore* store, const Clock* clock,
     auto endpoint = std::make_unique<Endpoint>();
     endpoint->endpoint_id = endpoint_id;
     endpoint->stub = std::move(stub);
+    endpoint->breaker = std::make_unique<CircuitBreaker>(policy_.breaker);
     endpoints_.push_back(std::move(endpoint));
   }
 }
@@ -75,7 +76,8 @@ bool DeliveryDispatcher::SleepUntil(absl::Time deadline, std::optional<uint64_t>
 void DeliveryDispatcher::RunEndpoint(Endpoint* endpoint) {
   std::mt19937_64 rng(std::random_device{}());
   std::uniform_real_distribution<double> jitter(0.5, 1.0);
-  uint32_t consecutive_failures = 0;
+  CircuitBreaker& breaker = *endpoint->breaker;
+  const char* const id = endpoint->endpoint_id.c_str();
 
   for (;;) {
     uint64_t generation;
@@ -85,10 +87,24 @@ void DeliveryDispatcher::RunEndpoint(Endpoint* endpoint) {
       generation = generation_;
     }
     const absl::Time now = clock_->Now();
+    if (breaker.state(now) == CircuitBreaker::State::kOpen) {
+      // The connector is unreachable: rows that waited too long become dead letters (an operator
+      // replays them once it is back), and nothing is called until the breaker lets a probe through.
+      absl::StatusOr<int> expired = store_->DeadLetterExpired(endpoint->endpoint_id, policy_.dead_letter, now);
+      if (expired.ok() && *expired > 0) {
+        std::fprintf(stderr, "delivery: endpoint=%s unreachable: %d row(s) dead-lettered after %lldms\n", id,
+                     *expired, static_cast<long long>(absl::ToInt64Milliseconds(policy_.dead_letter.max_age)));
+        absl::MutexLock lock(&mu_);
+        dead_lettered_ += *expired;
+      }
+      // Only Shutdown ends this pause early: a Wake must not turn a dead endpoint into a busy loop.
+      if (!SleepUntil(breaker.retry_at(), std::nullopt)) return;
+      continue;
+    }
     absl::StatusOr<std::vector<OutboxItem>> due =
         store_->DueDeliveries(endpoint->endpoint_id, now, policy_.batch_size);
     if (!due.ok()) {
-      std::fprintf(stderr, "delivery: endpoint=%s cannot read outbox: %s\n", endpoint->endpoint_id.c_str(),
+      std::fprintf(stderr, "delivery: endpoint=%s cannot read outbox: %s\n", id,
                    std::string(due.status().message()).c_str());
       if (!SleepUntil(now + policy_.initial_backoff, generation)) return;
       continue;
@@ -100,6 +116,8 @@ void DeliveryDispatcher::RunEndpoint(Endpoint* endpoint) {
         absl::MutexLock lock(&mu_);
         if (stopping_) return;
       }
+      // Closed: go on. Half-open: this call is the one probe. Open (a probe just failed): stop.
+      if (!breaker.AllowCall(clock_->Now())) break;
       grpc::ClientContext ctx;
       ctx.set_deadline(absl::ToChronoTime(absl::Now() + policy_.attempt_deadline));
       grpc::Status status;
@@ -112,7 +130,7 @@ void DeliveryDispatcher::RunEndpoint(Endpoint* endpoint) {
       }
       const char* what = item.kind == OutboxKind::kDeliver ? "delivery" : "cease-processing";
       if (status.ok()) {
-        consecutive_failures = 0;
+        breaker.RecordSuccess();
         if (absl::Status s = store_->MarkDelivered(item.outbox_id, clock_->Now()); !s.ok()) {
           // Delivered but not marked: it will be sent again with the same idempotency key, which the
           // connector de-duplicates. Nothing is lost.
@@ -120,33 +138,45 @@ void DeliveryDispatcher::RunEndpoint(Endpoint* endpoint) {
                        std::string(s.message()).c_str());
         } else {
           std::fprintf(stderr, "delivery: %s of referral=%s acknowledged by endpoint=%s (attempt %u)\n", what,
-                       item.referral_id.c_str(), endpoint->endpoint_id.c_str(), item.attempts + 1);
+                       item.referral_id.c_str(), id, item.attempts + 1);
         }
         absl::MutexLock lock(&mu_);
         ++delivered_;
         continue;
       }
-      ++consecutive_failures;
+      failed = true;
+      const absl::Time failed_at = clock_->Now();
+      if (IsEndpointFailure(status.error_code())) breaker.RecordFailure(failed_at);
       const absl::Duration delay = BackoffAfterFailures(item.attempts + 1, policy_, jitter(rng));
       const std::string error = absl::StrCat(static_cast<int>(status.error_code()), " ", status.error_message());
-      if (absl::Status s = store_->RecordFailedAttempt(item.outbox_id, clock_->Now() + delay, error); !s.ok()) {
-        std::fprintf(stderr, "delivery: cannot record failed attempt: %s\n", std::string(s.message()).c_str());
+      // The age limit is for rows whose endpoint stays unreachable (applied while the breaker is
+      // open, above) or that the connector keeps refusing; one transport failure of an old row
+      // (after a long gateway outage, say) does not kill it.
+      DeadLetterLimits limits = policy_.dead_letter;
+      if (IsEndpointFailure(status.error_code())) limits.max_age = absl::ZeroDuration();
+      absl::StatusOr<bool> dead =
+          store_->RecordFailedAttemptOrDeadLetter(item.outbox_id, failed_at + delay, error, limits, failed_at);
+      if (!dead.ok()) {
+        std::fprintf(stderr, "delivery: cannot record failed attempt: %s\n", std::string(dead.status().message()).c_str());
+      } else if (*dead) {
+        std::fprintf(stderr, "delivery: %s of referral=%s to endpoint=%s failed (attempt %u, code %d): DEAD LETTER\n",
+                     what, item.referral_id.c_str(), id, item.attempts + 1, static_cast<int>(status.error_code()));
+        absl::MutexLock lock(&mu_);
+        ++dead_lettered_;
+      } else {
+        std::fprintf(stderr,
+                     "delivery: %s of referral=%s to endpoint=%s failed (attempt %u, code %d); retry in %lldms; "
+                     "breaker %s\n",
+                     what, item.referral_id.c_str(), id, item.attempts + 1, static_cast<int>(status.error_code()),
+                     static_cast<long long>(absl::ToInt64Milliseconds(delay)),
+                     CircuitBreakerStateName(breaker.state(failed_at)));
       }
-      std::fprintf(stderr, "delivery: %s of referral=%s to endpoint=%s failed (attempt %u, code %d); retry in %lldms\n",
-                   what, item.referral_id.c_str(), endpoint->endpoint_id.c_str(), item.attempts + 1,
-                   static_cast<int>(status.error_code()),
-                   static_cast<long long>(absl::ToInt64Milliseconds(delay)));
-      failed = true;
-      break;  // The endpoint is likely down: back off the whole endpoint, keep the order.
+      if (breaker.state(failed_at) == CircuitBreaker::State::kOpen) break;
+      // Still closed: the failure may be this row's alone; the rest of the batch goes on.
     }
 
-    if (failed) {
-      const absl::Duration pause = BackoffAfterFailures(consecutive_failures, policy_, jitter(rng));
-      // Only Shutdown ends this pause early: a Wake must not turn a dead endpoint into a busy loop.
-      if (!SleepUntil(clock_->Now() + pause, std::nullopt)) return;
-      continue;
-    }
-    if (static_cast<int>(due->size()) == policy_.batch_size) continue;  // more may be due right now
+    if (breaker.state(clock_->Now()) == CircuitBreaker::State::kOpen) continue;  // pause at the top
+    if (!failed && static_cast<int>(due->size()) == policy_.batch_size) continue;  // more may be due now
 
     absl::Time next = clock_->Now() + policy_.idle_poll;
     if (absl::StatusOr<std::optional<absl::Time>> n = store_->NextDeliveryDue(endpoint->endpoint_id);
@@ -155,6 +185,24 @@ void DeliveryDispatcher::RunEndpoint(Endpoint* endpoint) {
     }
     if (!SleepUntil(next, generation)) return;
   }
+}
+
+bool IsEndpointFailure(grpc::StatusCode code) {
+  switch (code) {
+    case grpc::StatusCode::UNAVAILABLE:
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+    case grpc::StatusCode::RESOURCE_EXHAUSTED:
+    case grpc::StatusCode::INTERNAL:
+    case grpc::StatusCode::UNKNOWN:
+      return true;
+    default:
+      return false;
+  }
+}
+
+int64_t DeliveryDispatcher::dead_lettered_count() const {
+  absl::MutexLock lock(&mu_);
+  return dead_lettered_;
 }
 
 }  // namespace frontdoor::gateway

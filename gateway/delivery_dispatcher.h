@@ -1,8 +1,16 @@
 // DeliveryDispatcher: the background delivery of the outbox. One worker per connector endpoint sends
-// each pending row to that organisation's ConnectorService.DeliverReferral, marks it delivered on
-// success, and on failure records the attempt and backs off (exponential, with jitter), so a dead
-// connector never slows delivery to the others. Rows survive restarts: a new dispatcher picks up
+// each pending row to that organisation's ConnectorService (DeliverReferral or CeaseProcessing, each
+// call with a deadline), marks it delivered on success, and on failure records the attempt and
+// backs the row off (exponential, with jitter). Rows survive restarts: a new dispatcher picks up
 // whatever is pending.
+//
+// Each endpoint has a circuit breaker (gateway/circuit_breaker.h): consecutive transport failures
+// open it and the worker stops calling that connector, letting one probe through when the open
+// time is up. One dead connector therefore costs only its own worker; the others never wait.
+// A row that reaches DeliveryPolicy::dead_letter (attempts, or age while its endpoint keeps
+// failing) becomes a dead letter: kept, shown as DELIVERY_FAILED, sent again only when an operator
+// replays it (AdminService). Per referral the order holds: a row never goes out while an earlier
+// row of its referral is pending or dead (ReferralStore::DueDeliveries).
 //
 //   std::map<std::string, std::unique_ptr<v1::ConnectorService::StubInterface>> stubs = ...;
 //   DeliveryDispatcher dispatcher(store, &clock, DeliveryPolicy{}, std::move(stubs));
@@ -26,6 +34,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "frontdoor/v1/connector_service.grpc.pb.h"
+#include "gateway/circuit_breaker.h"
 #include "gateway/clock.h"
 #include "gateway/referral_store.h"
 
@@ -38,7 +47,16 @@ struct DeliveryPolicy {
   int batch_size = 32;
   // Longest sleep with nothing due, as a safety net should a wake-up be missed.
   absl::Duration idle_poll = absl::Seconds(2);
+  // When a failing row becomes a dead letter (DeliveryConfig.dead_letter_after_*).
+  DeadLetterLimits dead_letter{/*max_attempts=*/0, /*max_age=*/absl::Hours(72)};
+  // Per endpoint (DeliveryConfig.breaker_*).
+  CircuitBreakerPolicy breaker;
 };
+
+// True for the gRPC codes that say the connector is down, overloaded or broken (UNAVAILABLE,
+// DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, INTERNAL, UNKNOWN): they count towards the breaker. Any
+// other failure is about the one request and is only retried (and dead-lettered) on its own.
+bool IsEndpointFailure(grpc::StatusCode code);
 
 // The delay before the next attempt after `failures` consecutive failures (1 = the first failure):
 // initial_backoff * 2^(failures-1), capped at max_backoff, scaled by `jitter` in [0.5, 1.0] so that
@@ -61,11 +79,14 @@ class DeliveryDispatcher {
 
   // Rows delivered since Start (for logs and tests).
   int64_t delivered_count() const;
+  // Rows dead-lettered since Start (for logs and tests).
+  int64_t dead_lettered_count() const;
 
  private:
   struct Endpoint {
     std::string endpoint_id;
     std::unique_ptr<frontdoor::v1::ConnectorService::StubInterface> stub;
+    std::unique_ptr<CircuitBreaker> breaker;  // used by `worker` only
     std::thread worker;
   };
   void RunEndpoint(Endpoint* endpoint);
@@ -82,6 +103,7 @@ class DeliveryDispatcher {
   bool started_ ABSL_GUARDED_BY(mu_) = false;
   uint64_t generation_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t delivered_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t dead_lettered_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace frontdoor::gateway

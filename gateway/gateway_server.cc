@@ -13,13 +13,17 @@
 #include "audit/checkpoint_signer.h"
 #include "gateway/audit_checkpointer.h"
 #include "gateway/audit_service.h"
+#include "gateway/admin_service.h"
 #include "gateway/authorization.h"
 #include "gateway/caller_limits.h"
 #include "gateway/delivery_dispatcher.h"
+#include "gateway/feedback_service.h"
+#include "gateway/feedback_stream.h"
 #include "gateway/gateway_config.h"
 #include "gateway/gateway_tls.h"
 #include "gateway/referral_service.h"
 #include "gateway/sqlite_referral_store.h"
+#include "gateway/store_work_queue.h"
 #include "gateway/submission_committer.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
@@ -51,8 +55,12 @@ struct GatewayServer::Parts {
   std::unique_ptr<AuditCheckpointer> checkpointer;  // IG-9: signed checkpoints, retention
   std::unique_ptr<ReferralServiceImpl> referral_service;
   // Declared so that reflection lists them; their methods answer UNIMPLEMENTED until built.
-  std::unique_ptr<frontdoor::v1::FeedbackService::CallbackService> feedback_service;
   std::unique_ptr<AuditServiceImpl> audit_service;
+  // Issue 5: store work off the reactor threads, and the operators' AdminService.
+  std::unique_ptr<StoreWorkQueue> work;
+  std::unique_ptr<AdminServiceImpl> admin_service;
+  std::unique_ptr<FeedbackStreamHub> feedback_hub;
+  std::unique_ptr<FeedbackServiceImpl> feedback_impl;
   std::unique_ptr<grpc::Server> server;
   int port = 0;
   absl::Mutex mu;
@@ -128,11 +136,31 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(const Gatewa
   deps.clock = clock;
   deps.identity_source = tls.insecure_plaintext ? IdentitySource::kPlaintextMetadata : IdentitySource::kTlsCertificate;
   deps.wake_delivery = [dispatcher] { dispatcher->Wake(); };
+  parts->feedback_hub = std::make_unique<FeedbackStreamHub>(parts->store.get());
+  deps.feedback_hub = parts->feedback_hub.get();
   parts->referral_service = std::make_unique<ReferralServiceImpl>(deps);
-  parts->feedback_service = std::make_unique<frontdoor::v1::FeedbackService::CallbackService>();
   parts->audit_service = std::make_unique<AuditServiceImpl>(AuditServiceDeps{
       parts->authorizer.get(), parts->store.get(), parts->checkpointer.get(), clock, deps.identity_source,
       parts->admission.get()});
+
+  parts->work = std::make_unique<StoreWorkQueue>();
+  AdminServiceDeps admin_deps;
+  admin_deps.authorizer = parts->authorizer.get();
+  admin_deps.store = parts->store.get();
+  admin_deps.work = parts->work.get();
+  admin_deps.clock = clock;
+  admin_deps.identity_source = deps.identity_source;
+  admin_deps.on_replayed = [dispatcher] { dispatcher->Wake(); };
+  parts->admin_service = std::make_unique<AdminServiceImpl>(std::move(admin_deps));
+  FeedbackServiceDeps feedback_deps;
+  feedback_deps.authorizer = parts->authorizer.get();
+  feedback_deps.store = parts->store.get();
+  feedback_deps.work = parts->work.get();
+  feedback_deps.clock = clock;
+  feedback_deps.identity_source = deps.identity_source;
+  FeedbackStreamHub* hub = parts->feedback_hub.get();
+  feedback_deps.on_recorded = [hub] { hub->Notify(); };
+  parts->feedback_impl = std::make_unique<FeedbackServiceImpl>(std::move(feedback_deps));
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -143,8 +171,9 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(const Gatewa
   ApplyTransportLimits(parts->limiter->limits(), &builder);
   builder.experimental().SetInterceptorCreators(parts->admission->InterceptorCreators());
   builder.RegisterService(parts->referral_service.get());
-  builder.RegisterService(parts->feedback_service.get());
+  builder.RegisterService(parts->feedback_impl.get());  // FeedbackService (issue 5)
   builder.RegisterService(parts->audit_service.get());
+  builder.RegisterService(parts->admin_service.get());
   parts->server = builder.BuildAndStart();
   if (parts->server == nullptr || parts->port == 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", options.listen));
@@ -168,9 +197,11 @@ void GatewayServer::Shutdown() {
     parts_->shut_down = true;
   }
   parts_->server->GetHealthCheckService()->SetServingStatus(false);
+  parts_->feedback_hub->Shutdown();  // open WatchFeedback streams end now; clients resume by cursor
   // In-flight calls get a few seconds; their commits complete before the committer stops.
   parts_->server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
   parts_->committer->Shutdown();
+  parts_->work->Shutdown();
   parts_->dispatcher->Shutdown();
   parts_->checkpointer->Shutdown();  // signs what the last commits appended
 }

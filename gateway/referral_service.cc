@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 #include "gateway/audit_records.h"
+#include "gateway/feedback_view.h"
 #include "gateway/grpc_status.h"
 #include "gateway/referral_pipeline.h"
 
@@ -161,8 +162,30 @@ grpc::ServerUnaryReactor* ReferralServiceImpl::GetReferral(grpc::CallbackServerC
     response->set_cease_processing_sent(r.cease_processing_sent);
     response->set_cease_processing_acknowledged(r.cease_processing_acknowledged);
   }
+  // Issue 5: the connector's progress so far, oldest first, and the latest status.
+  absl::StatusOr<std::vector<StoredFeedback>> history = deps_.store->FeedbackForReferral(r.referral_id);
+  if (!history.ok()) {
+    reactor->Finish(ToGrpcStatus(history.status()));
+    return reactor;
+  }
+  for (const StoredFeedback& event : *history) *response->add_history() = FeedbackEventFor(event);
+  if (!history->empty()) response->set_status(history->back().report.status());
   reactor->Finish(grpc::Status::OK);
   return reactor;
+}
+
+grpc::ServerWriteReactor<v1::FeedbackEvent>* ReferralServiceImpl::WatchFeedback(
+    grpc::CallbackServerContext* context, const v1::WatchFeedbackRequest* request) {
+  absl::StatusOr<Caller> caller = Identify(*context);
+  // A referring organisation watches the feedback on its own referrals.
+  absl::Status allowed = caller.ok() ? deps_.authorizer->MayActOnReferral(*caller, caller->identity) : caller.status();
+  if (!allowed.ok()) return FeedbackStreamHub::Refuse(ToGrpcStatus(allowed));
+  absl::StatusOr<int64_t> after = DecodeFeedbackCursor(request->cursor());
+  if (!after.ok()) return FeedbackStreamHub::Refuse(ToGrpcStatus(after.status()));
+  if (deps_.feedback_hub == nullptr) {
+    return FeedbackStreamHub::Refuse(ToGrpcStatus(absl::UnavailableError("feedback streams are not served here")));
+  }
+  return deps_.feedback_hub->Watch(caller->identity, *after);
 }
 
 }  // namespace frontdoor::gateway

@@ -23,6 +23,7 @@
 #include "gateway/caller_identity.h"
 #include "gateway/caller_limits.h"
 #include "gateway/clock.h"
+#include "gateway/feedback_stream.h"
 #include "gateway/inbound_message.h"
 #include "gateway/referral_store.h"
 #include "gateway/submission_committer.h"
@@ -42,6 +43,8 @@ struct ReferralServiceDeps {
   const CallAdmission* admission = nullptr;  // per-identity limits (gateway/caller_limits.h); null: none
   // Called after a withdrawal queued a CeaseProcessing (wakes the delivery dispatcher). Optional.
   std::function<void()> wake_delivery;
+  // Serves WatchFeedback (issue 5); without it WatchFeedback answers UNAVAILABLE.
+  FeedbackStreamHub* feedback_hub = nullptr;
 };
 
 class ReferralServiceImpl final
@@ -63,6 +66,10 @@ class ReferralServiceImpl final
   grpc::ServerUnaryReactor* CancelReferral(grpc::CallbackServerContext* context,
                                            const frontdoor::v1::CancelReferralRequest* request,
                                            frontdoor::v1::CancelReferralResponse* response) override;
+  // Every feedback event on the caller's organisation's referrals, after request->cursor, then each
+  // new one as it is committed (FeedbackStreamHub). Only referring organisations may watch.
+  grpc::ServerWriteReactor<frontdoor::v1::FeedbackEvent>* WatchFeedback(
+      grpc::CallbackServerContext* context, const frontdoor::v1::WatchFeedbackRequest* request) override;
 
  private:
   // Who is calling, as the Authorizer knows them; UNAUTHENTICATED or PERMISSION_DENIED otherwise.

@@ -14,6 +14,7 @@
 #define FRONTDOOR_GATEWAY_REFERRAL_STORE_H_
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -23,6 +24,7 @@
 #include "absl/time/time.h"
 #include "frontdoor/v1/audit_service.pb.h"
 #include "frontdoor/v1/connector_service.pb.h"
+#include "frontdoor/v1/feedback_service.pb.h"
 #include "frontdoor/v1/referral.pb.h"
 #include "frontdoor/v1/referral_service.pb.h"
 
@@ -98,6 +100,71 @@ struct CancelOutcome {
   frontdoor::v1::CancelReferralResponse response;
 };
 
+// --- Dead letters (issue 5) ---------------------------------------------------------------------
+
+// When a failing outbox row becomes a dead letter. Both count from when the row was queued or last
+// replayed; zero means no limit of that kind.
+struct DeadLetterLimits {
+  uint32_t max_attempts = 0;
+  absl::Duration max_age = absl::ZeroDuration();
+};
+
+// Which dead letters: every non-empty filter must match (all empty: every dead letter).
+struct DeadLetterFilter {
+  std::vector<int64_t> outbox_ids;
+  std::string referral_id;
+  std::string endpoint_id;
+};
+
+struct DeadLetterRow {
+  int64_t outbox_id = 0;
+  OutboxKind kind = OutboxKind::kDeliver;
+  std::string referral_id;
+  std::string endpoint_id;
+  uint32_t attempts = 0;
+  std::string last_error;
+  absl::Time created_at;
+  absl::Time dead_at;
+};
+
+// --- Feedback (issue 5) ----------------------------------------------------------------------------
+
+// A progress report to record, from the connector organisation `endpoint_id`.
+struct NewFeedback {
+  std::string endpoint_id;
+  frontdoor::v1::ReportProgressRequest report;
+  absl::Time recorded_at;
+};
+
+// A recorded feedback event with what a referrer-side rendering needs from its referral.
+struct StoredFeedback {
+  int64_t seq = 0;  // Gateway-wide, increasing in commit order: a reader never sees a gap close.
+  std::string referral_id;
+  std::string sender_ods;   // the referring organisation
+  std::string endpoint_id;  // the reporting connector organisation
+  std::string team_id;
+  std::string message_id;   // the referrer's message id
+  std::string format;       // typed | fhir | hl7v2, as the referral came in
+  std::string referrer_reference;
+  std::string nhs_number;   // for the referrer's own records (FHIR Task.for, HL7 PID-3)
+  frontdoor::v1::ReportProgressRequest report;
+  absl::Time recorded_at;
+};
+
+// Decides on a report inside the recording transaction, given the referral and its history so far
+// (oldest first): nullopt to record it, the seq of an earlier event it repeats (recorded once), or
+// an error (the report is not recorded and the error is returned).
+struct FeedbackContext {
+  const StoredReferral* referral = nullptr;
+  const std::vector<StoredFeedback>* history = nullptr;
+};
+using FeedbackCheck = std::function<absl::StatusOr<std::optional<int64_t>>(const FeedbackContext&)>;
+
+struct FeedbackRecordOutcome {
+  bool duplicate = false;  // the same report was recorded before; `event` is that first record
+  StoredFeedback event;
+};
+
 class ReferralStore {
  public:
   virtual ~ReferralStore() = default;
@@ -142,6 +209,51 @@ class ReferralStore {
                                                        const frontdoor::v1::CeaseProcessingRequest& cease,
                                                        const frontdoor::v1::AuditRecord& audit, absl::Time at) {
     return absl::UnimplementedError("this store does not support withdrawal");
+  }
+
+  // --- Dead letters (issue 5). Defaults answer UNIMPLEMENTED for stores that lack them. ---
+  // Records a failed attempt like RecordFailedAttempt, unless the row has reached `limits` at `now`:
+  // then it becomes a dead letter (never sent again until replayed). Returns true when it did.
+  virtual absl::StatusOr<bool> RecordFailedAttemptOrDeadLetter(int64_t outbox_id, absl::Time next_attempt_at,
+                                                               std::string_view error, const DeadLetterLimits& limits,
+                                                               absl::Time now) {
+    return absl::UnimplementedError("dead letters are not supported by this store");
+  }
+  // Dead-letters every pending row of the endpoint older than limits.max_age at `now` (its
+  // connector is unreachable: the circuit breaker is open). Returns how many.
+  virtual absl::StatusOr<int> DeadLetterExpired(std::string_view endpoint_id, const DeadLetterLimits& limits,
+                                                absl::Time now) {
+    return absl::UnimplementedError("dead letters are not supported by this store");
+  }
+  // Dead letters matching `filter`, oldest first, at most `limit`.
+  virtual absl::StatusOr<std::vector<DeadLetterRow>> ListDeadLetters(const DeadLetterFilter& filter, int limit) {
+    return absl::UnimplementedError("dead letters are not supported by this store");
+  }
+  // Makes dead letters matching `filter` pending again, due at `now`, with a fresh budget of
+  // attempts and age. Returns how many.
+  virtual absl::StatusOr<int> ReplayDeadLetters(const DeadLetterFilter& filter, absl::Time now) {
+    return absl::UnimplementedError("dead letters are not supported by this store");
+  }
+
+  // --- Feedback (issue 5) ---
+  // Records a progress report in one transaction: idempotent on (endpoint_id, idempotency_key) (a
+  // resend of the same report returns the first record with `duplicate`; the same key with a
+  // different report is ALREADY_EXISTS); otherwise `check` decides given `referral` (as the caller
+  // read it: its routing and delivery never go back) and its feedback history, read in the same
+  // transaction. Returns after the commit is durable.
+  virtual absl::StatusOr<FeedbackRecordOutcome> RecordFeedback(const NewFeedback& feedback,
+                                                               const StoredReferral& referral,
+                                                               const FeedbackCheck& check) {
+    return absl::UnimplementedError("feedback is not supported by this store");
+  }
+  // Every feedback event of a referral, oldest first.
+  virtual absl::StatusOr<std::vector<StoredFeedback>> FeedbackForReferral(std::string_view referral_id) {
+    return absl::UnimplementedError("feedback is not supported by this store");
+  }
+  // Up to `limit` feedback events on `sender_ods`'s referrals with seq > `after_seq`, in seq order.
+  virtual absl::StatusOr<std::vector<StoredFeedback>> FeedbackAfter(std::string_view sender_ods, int64_t after_seq,
+                                                                    int limit) {
+    return absl::UnimplementedError("feedback is not supported by this store");
   }
 };
 

@@ -53,6 +53,28 @@ CREATE TABLE cancellations (
 );
 )sql";
 
+// 2 -> 3 (issue 5): dead letters (outbox state 'dead', with a fresh retry budget on replay) and
+// feedback events with their gateway-wide sequence.
+constexpr const char kDeadLettersAndFeedbackSql[] = R"sql(
+ALTER TABLE outbox ADD COLUMN dead_us INTEGER;                      -- when it became a dead letter
+ALTER TABLE outbox ADD COLUMN replayed_us INTEGER;                  -- last replay: the budget restarts
+ALTER TABLE outbox ADD COLUMN replay_base INTEGER NOT NULL DEFAULT 0;  -- attempts before that replay
+CREATE INDEX outbox_dead ON outbox (state, endpoint_id, outbox_id);
+CREATE TABLE feedback_events (
+  seq              INTEGER PRIMARY KEY AUTOINCREMENT,   -- the gateway-wide feedback sequence
+  referral_id      TEXT NOT NULL REFERENCES referrals(referral_id),
+  sender_ods       TEXT NOT NULL,                       -- the referrer, for WatchFeedback
+  endpoint_id      TEXT NOT NULL,                       -- the reporting connector organisation
+  idempotency_key  TEXT NOT NULL,
+  status           INTEGER NOT NULL,                    -- frontdoor.v1.ProgressStatus
+  report           BLOB NOT NULL,                       -- frontdoor.v1.ReportProgressRequest
+  recorded_us      INTEGER NOT NULL,
+  UNIQUE (endpoint_id, idempotency_key)
+);
+CREATE INDEX feedback_by_sender ON feedback_events (sender_ods, seq);
+CREATE INDEX feedback_by_referral ON feedback_events (referral_id, seq);
+)sql";
+
 // Forward migrations; entry i takes the schema from version i to i + 1. Never edit a released
 // entry: add a new one.
 constexpr const char* kMigrations[] = {
@@ -90,6 +112,8 @@ CREATE INDEX outbox_by_referral ON outbox (referral_id);
 )sql",
     // 1 -> 2
     kAuditAndWithdrawalSchema,
+    // 2 -> 3
+    kDeadLettersAndFeedbackSql,
 };
 
 int64_t ToMicros(absl::Time t) { return absl::ToUnixMicros(t); }
@@ -342,6 +366,7 @@ absl::StatusOr<std::optional<StoredReferral>> SqliteReferralStore::GetReferral(s
   const bool has_outbox = !st.IsNull(9);
   const bool delivered = has_outbox && st.Text(6) == "delivered";
   out.delivery_state = StateFor(out.decision, has_outbox, delivered);
+  if (has_outbox && st.Text(6) == "dead") out.delivery_state = frontdoor::v1::DELIVERY_FAILED;
   if (!st.IsNull(7)) out.delivered_at = FromMicros(st.Int(7));
   out.delivery_attempts = has_outbox ? static_cast<uint32_t>(st.Int(8)) : 0;
   FRONTDOOR_RETURN_IF_ERROR(ReadCancellation(reader_, &out));
@@ -355,7 +380,7 @@ absl::StatusOr<std::vector<OutboxItem>> SqliteReferralStore::DueDeliveries(std::
                "SELECT outbox_id, referral_id, attempts, payload, kind FROM outbox AS o"
                " WHERE endpoint_id = ?1 AND state = 'pending' AND next_attempt_us <= ?2"
                " AND NOT EXISTS (SELECT 1 FROM outbox AS earlier WHERE earlier.referral_id = o.referral_id"
-               "                 AND earlier.state = 'pending' AND earlier.outbox_id < o.outbox_id)"
+               "                 AND earlier.state IN ('pending', 'dead') AND earlier.outbox_id < o.outbox_id)"
                " ORDER BY outbox_id LIMIT ?3");
   FRONTDOOR_RETURN_IF_ERROR(st.status());
   st.Bind(1, endpoint_id);
@@ -389,7 +414,11 @@ absl::StatusOr<std::vector<OutboxItem>> SqliteReferralStore::DueDeliveries(std::
 
 absl::StatusOr<std::optional<absl::Time>> SqliteReferralStore::NextDeliveryDue(std::string_view endpoint_id) {
   absl::MutexLock lock(&read_mu_);
-  Statement st(reader_, "SELECT MIN(next_attempt_us) FROM outbox WHERE endpoint_id = ?1 AND state = 'pending'");
+  // Rows held behind an earlier pending or dead row of their referral are not due, whatever their time.
+  Statement st(reader_,
+               "SELECT MIN(next_attempt_us) FROM outbox AS o WHERE endpoint_id = ?1 AND state = 'pending'"
+               " AND NOT EXISTS (SELECT 1 FROM outbox AS earlier WHERE earlier.referral_id = o.referral_id"
+               "                 AND earlier.state IN ('pending', 'dead') AND earlier.outbox_id < o.outbox_id)");
   FRONTDOOR_RETURN_IF_ERROR(st.status());
   st.Bind(1, endpoint_id);
   const int rc = st.Step();
@@ -673,9 +702,11 @@ absl::StatusOr<CancelOutcome> SqliteReferralStore::CancelReferral(std::string_vi
   frontdoor::v1::CancelReferralResponse response;
   response.set_referral_id(id);
   {
+    // A dead-lettered delivery is stopped too: otherwise the cease would wait behind it, and an
+    // operator's replay would send a withdrawn referral.
     Statement stop(db,
                    "UPDATE outbox SET state = 'cancelled' WHERE referral_id = ?1 AND kind = 'deliver'"
-                   " AND state = 'pending'");
+                   " AND state IN ('pending', 'dead')");
     if (!stop.status().ok()) return fail(stop.status());
     stop.Bind(1, id);
     if (int rc = stop.Step(); rc != SQLITE_DONE) return fail(SqliteError(db, rc, "stop pending delivery"));
@@ -885,6 +916,279 @@ absl::StatusOr<int64_t> SqliteReferralStore::PruneAuditBefore(absl::Time cutoff)
   st.Bind(1, ToMicros(cutoff));
   if (int rc = st.Step(); rc != SQLITE_DONE) return SqliteError(writer_, rc, "prune audit log");
   return static_cast<int64_t>(sqlite3_changes(writer_));
+}
+
+// --- Dead letters and feedback (issue 5) ----------------------------------------------------------
+
+namespace {
+
+// " AND <column> = ?n" clauses for a DeadLetterFilter; binds start at `first_param`.
+struct FilterSql {
+  std::string where;
+  std::vector<std::string> texts;
+  std::vector<int64_t> ids;
+};
+
+FilterSql DeadLetterWhere(const DeadLetterFilter& filter, int first_param) {
+  FilterSql out;
+  int n = first_param;
+  if (!filter.referral_id.empty()) {
+    absl::StrAppend(&out.where, " AND referral_id = ?", n++);
+    out.texts.push_back(filter.referral_id);
+  }
+  if (!filter.endpoint_id.empty()) {
+    absl::StrAppend(&out.where, " AND endpoint_id = ?", n++);
+    out.texts.push_back(filter.endpoint_id);
+  }
+  if (!filter.outbox_ids.empty()) {
+    absl::StrAppend(&out.where, " AND outbox_id IN (");
+    for (size_t i = 0; i < filter.outbox_ids.size(); ++i) {
+      absl::StrAppend(&out.where, i == 0 ? "" : ", ", "?", n++);
+      out.ids.push_back(filter.outbox_ids[i]);
+    }
+    absl::StrAppend(&out.where, ")");
+  }
+  return out;
+}
+
+void BindFilter(Statement& st, const FilterSql& f, int first_param) {
+  int n = first_param;
+  for (const std::string& t : f.texts) st.Bind(n++, t);
+  for (int64_t id : f.ids) st.Bind(n++, id);
+}
+
+constexpr char kFeedbackColumns[] =
+    "SELECT f.seq, f.referral_id, f.sender_ods, f.endpoint_id, r.connector_id, r.message_id, r.format,"
+    " r.referral, f.report, f.recorded_us FROM feedback_events f JOIN referrals r ON r.referral_id = f.referral_id ";
+
+absl::StatusOr<std::vector<StoredFeedback>> ReadFeedbackRows(sqlite3* db, Statement& st) {
+  std::vector<StoredFeedback> out;
+  int rc;
+  while ((rc = st.Step()) == SQLITE_ROW) {
+    StoredFeedback f;
+    f.seq = st.Int(0);
+    f.referral_id = st.Text(1);
+    f.sender_ods = st.Text(2);
+    f.endpoint_id = st.Text(3);
+    f.team_id = st.Text(4);
+    f.message_id = st.Text(5);
+    f.format = st.Text(6);
+    frontdoor::v1::Referral referral;
+    if (!referral.ParseFromString(st.Blob(7)) || !f.report.ParseFromString(st.Blob(8))) {
+      return absl::InternalError(absl::StrCat("feedback event ", f.seq, " does not parse"));
+    }
+    f.nhs_number = referral.person().nhs_number();
+    f.referrer_reference = referral.referrer_reference();
+    f.recorded_at = FromMicros(st.Int(9));
+    out.push_back(std::move(f));
+  }
+  if (rc != SQLITE_DONE) return SqliteError(db, rc, "read feedback");
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<bool> SqliteReferralStore::RecordFailedAttemptOrDeadLetter(int64_t outbox_id,
+                                                                          absl::Time next_attempt_at,
+                                                                          std::string_view error,
+                                                                          const DeadLetterLimits& limits,
+                                                                          absl::Time now) {
+  absl::MutexLock lock(&write_mu_);
+  // The limits count from when the row was queued or last replayed.
+  Statement dead(writer_,
+                 "UPDATE outbox SET state = 'dead', dead_us = ?2, attempts = attempts + 1, last_error = ?3"
+                 " WHERE outbox_id = ?1 AND state = 'pending' AND ("
+                 "   (?4 > 0 AND attempts + 1 - replay_base >= ?4)"
+                 "   OR (?5 > 0 AND ?2 - COALESCE(replayed_us, created_us) >= ?5))");
+  FRONTDOOR_RETURN_IF_ERROR(dead.status());
+  dead.Bind(1, outbox_id);
+  dead.Bind(2, ToMicros(now));
+  dead.Bind(3, error.substr(0, 500));
+  dead.Bind(4, static_cast<int64_t>(limits.max_attempts));
+  dead.Bind(5, absl::ToInt64Microseconds(limits.max_age));
+  if (int rc = dead.Step(); rc != SQLITE_DONE) return SqliteError(writer_, rc, "dead-letter");
+  if (sqlite3_changes(writer_) > 0) return true;
+  Statement st(writer_,
+               "UPDATE outbox SET attempts = attempts + 1, next_attempt_us = ?2, last_error = ?3"
+               " WHERE outbox_id = ?1 AND state = 'pending'");
+  FRONTDOOR_RETURN_IF_ERROR(st.status());
+  st.Bind(1, outbox_id);
+  st.Bind(2, ToMicros(next_attempt_at));
+  st.Bind(3, error.substr(0, 500));
+  if (int rc = st.Step(); rc != SQLITE_DONE) return SqliteError(writer_, rc, "record failed attempt");
+  return false;
+}
+
+absl::StatusOr<int> SqliteReferralStore::DeadLetterExpired(std::string_view endpoint_id,
+                                                           const DeadLetterLimits& limits, absl::Time now) {
+  if (limits.max_age <= absl::ZeroDuration()) return 0;
+  absl::MutexLock lock(&write_mu_);
+  Statement st(writer_,
+               "UPDATE outbox SET state = 'dead', dead_us = ?2,"
+               " last_error = CASE WHEN last_error = '' THEN 'endpoint unreachable (circuit open)' ELSE last_error END"
+               " WHERE endpoint_id = ?1 AND state = 'pending' AND ?2 - COALESCE(replayed_us, created_us) >= ?3");
+  FRONTDOOR_RETURN_IF_ERROR(st.status());
+  st.Bind(1, endpoint_id);
+  st.Bind(2, ToMicros(now));
+  st.Bind(3, absl::ToInt64Microseconds(limits.max_age));
+  if (int rc = st.Step(); rc != SQLITE_DONE) return SqliteError(writer_, rc, "dead-letter expired rows");
+  return sqlite3_changes(writer_);
+}
+
+absl::StatusOr<std::vector<DeadLetterRow>> SqliteReferralStore::ListDeadLetters(const DeadLetterFilter& filter,
+                                                                                int limit) {
+  const FilterSql where = DeadLetterWhere(filter, 2);
+  absl::MutexLock lock(&read_mu_);
+  Statement st(reader_, absl::StrCat("SELECT outbox_id, kind, referral_id, endpoint_id, attempts, last_error,"
+                                     " created_us, dead_us FROM outbox WHERE state = 'dead'",
+                                     where.where, " ORDER BY outbox_id LIMIT ?1")
+                            .c_str());
+  FRONTDOOR_RETURN_IF_ERROR(st.status());
+  st.Bind(1, static_cast<int64_t>(limit));
+  BindFilter(st, where, 2);
+  std::vector<DeadLetterRow> out;
+  int rc;
+  while ((rc = st.Step()) == SQLITE_ROW) {
+    DeadLetterRow row;
+    row.outbox_id = st.Int(0);
+    row.kind = st.Text(1) == "cease" ? OutboxKind::kCease : OutboxKind::kDeliver;
+    row.referral_id = st.Text(2);
+    row.endpoint_id = st.Text(3);
+    row.attempts = static_cast<uint32_t>(st.Int(4));
+    row.last_error = st.Text(5);
+    row.created_at = FromMicros(st.Int(6));
+    row.dead_at = st.IsNull(7) ? row.created_at : FromMicros(st.Int(7));
+    out.push_back(std::move(row));
+  }
+  if (rc != SQLITE_DONE) return SqliteError(reader_, rc, "read dead letters");
+  return out;
+}
+
+absl::StatusOr<int> SqliteReferralStore::ReplayDeadLetters(const DeadLetterFilter& filter, absl::Time now) {
+  const FilterSql where = DeadLetterWhere(filter, 2);
+  absl::MutexLock lock(&write_mu_);
+  Statement st(writer_, absl::StrCat("UPDATE outbox SET state = 'pending', next_attempt_us = ?1, replayed_us = ?1,"
+                                     " replay_base = attempts, dead_us = NULL WHERE state = 'dead'",
+                                     where.where)
+                            .c_str());
+  FRONTDOOR_RETURN_IF_ERROR(st.status());
+  st.Bind(1, ToMicros(now));
+  BindFilter(st, where, 2);
+  if (int rc = st.Step(); rc != SQLITE_DONE) return SqliteError(writer_, rc, "replay dead letters");
+  return sqlite3_changes(writer_);
+}
+
+absl::StatusOr<FeedbackRecordOutcome> SqliteReferralStore::RecordFeedback(const NewFeedback& feedback,
+                                                                         const StoredReferral& referral,
+                                                                         const FeedbackCheck& check) {
+  const std::string report_bytes = feedback.report.SerializeAsString();
+  absl::MutexLock lock(&write_mu_);
+  sqlite3* db = writer_;
+  FRONTDOOR_RETURN_IF_ERROR(Exec(db, "BEGIN IMMEDIATE"));
+  auto fail = [db](absl::Status s) {
+    Exec(db, "ROLLBACK").IgnoreError();
+    return s;
+  };
+  auto read_where = [db](const std::string& where, auto bind) -> absl::StatusOr<std::vector<StoredFeedback>> {
+    Statement st(db, absl::StrCat(kFeedbackColumns, where).c_str());
+    FRONTDOOR_RETURN_IF_ERROR(st.status());
+    bind(st);
+    return ReadFeedbackRows(db, st);
+  };
+
+  // A resend of the same report (same connector, same key) is recorded once.
+  absl::StatusOr<std::vector<StoredFeedback>> same_key =
+      read_where("WHERE f.endpoint_id = ?1 AND f.idempotency_key = ?2", [&](Statement& st) {
+        st.Bind(1, feedback.endpoint_id);
+        st.Bind(2, feedback.report.idempotency_key());
+      });
+  if (!same_key.ok()) return fail(same_key.status());
+  if (!same_key->empty()) {
+    Exec(db, "ROLLBACK").IgnoreError();
+    if (same_key->front().report.SerializeAsString() != report_bytes) {
+      return absl::AlreadyExistsError("that idempotency_key was already used for a different report");
+    }
+    return FeedbackRecordOutcome{true, std::move(same_key->front())};
+  }
+
+  absl::StatusOr<std::vector<StoredFeedback>> history =
+      read_where("WHERE f.referral_id = ?1 ORDER BY f.seq", [&](Statement& st) { st.Bind(1, referral.referral_id); });
+  if (!history.ok()) return fail(history.status());
+  absl::StatusOr<std::optional<int64_t>> decision = check(FeedbackContext{&referral, &*history});
+  if (!decision.ok()) return fail(decision.status());
+  if (decision->has_value()) {
+    Exec(db, "ROLLBACK").IgnoreError();
+    for (StoredFeedback& earlier : *history) {
+      if (earlier.seq == **decision) return FeedbackRecordOutcome{true, std::move(earlier)};
+    }
+    return absl::InternalError("the repeated feedback event is not in the history");
+  }
+
+  Statement insert(db,
+                   "INSERT INTO feedback_events (referral_id, sender_ods, endpoint_id, idempotency_key, status,"
+                   " report, recorded_us) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+  if (!insert.status().ok()) return fail(insert.status());
+  insert.Bind(1, referral.referral_id);
+  insert.Bind(2, referral.sender_ods);
+  insert.Bind(3, feedback.endpoint_id);
+  insert.Bind(4, feedback.report.idempotency_key());
+  insert.Bind(5, static_cast<int64_t>(feedback.report.status()));
+  insert.BindBlob(6, report_bytes);
+  insert.Bind(7, ToMicros(feedback.recorded_at));
+  if (int rc = insert.Step(); rc != SQLITE_DONE) return fail(SqliteError(db, rc, "insert feedback event"));
+  const int64_t seq = sqlite3_last_insert_rowid(db);
+  {
+    // IG-9: feedback is accountable too, one audit record in the same transaction. It names the
+    // status only, never the connector's words (reasons, activities, what matters).
+    frontdoor::v1::AuditRecord r;
+    r.set_referral_id(referral.referral_id);
+    r.set_time(AuditTimeText(feedback.recorded_at));
+    r.set_actor(feedback.endpoint_id);
+    r.set_actor_organisation(feedback.endpoint_id);
+    if (absl::Status s = FillFromContext(db, referral.referral_id, &r); !s.ok()) return fail(s);
+    r.clear_rule_ids();
+    r.add_rule_ids("IG-8");
+    r.set_action("feedback");
+    r.set_outcome("feedback");
+    r.set_recipient_endpoint(referral.sender_ods);  // the feedback goes back to the referrer
+    r.set_detail(absl::StrCat("progress ", frontdoor::v1::ProgressStatus_Name(feedback.report.status()),
+                              " reported by the connector organisation, passed back to the referrer"));
+    std::vector<frontdoor::v1::AuditRecord> records = {std::move(r)};
+    if (absl::Status s = AppendAuditInTransaction(db, &records); !s.ok()) return fail(s);
+  }
+  if (absl::Status s = Exec(db, "COMMIT"); !s.ok()) return fail(s);
+
+  FeedbackRecordOutcome out;
+  out.event.seq = seq;
+  out.event.referral_id = referral.referral_id;
+  out.event.sender_ods = referral.sender_ods;
+  out.event.endpoint_id = feedback.endpoint_id;
+  out.event.team_id = referral.decision.connector_id();
+  out.event.message_id = referral.message_id;
+  out.event.format = referral.format;
+  out.event.report = feedback.report;
+  out.event.recorded_at = feedback.recorded_at;
+  return out;
+}
+
+absl::StatusOr<std::vector<StoredFeedback>> SqliteReferralStore::FeedbackForReferral(std::string_view referral_id) {
+  absl::MutexLock lock(&read_mu_);
+  Statement st(reader_, absl::StrCat(kFeedbackColumns, "WHERE f.referral_id = ?1 ORDER BY f.seq").c_str());
+  FRONTDOOR_RETURN_IF_ERROR(st.status());
+  st.Bind(1, referral_id);
+  return ReadFeedbackRows(reader_, st);
+}
+
+absl::StatusOr<std::vector<StoredFeedback>> SqliteReferralStore::FeedbackAfter(std::string_view sender_ods,
+                                                                               int64_t after_seq, int limit) {
+  absl::MutexLock lock(&read_mu_);
+  Statement st(reader_,
+               absl::StrCat(kFeedbackColumns, "WHERE f.sender_ods = ?1 AND f.seq > ?2 ORDER BY f.seq LIMIT ?3").c_str());
+  FRONTDOOR_RETURN_IF_ERROR(st.status());
+  st.Bind(1, sender_ods);
+  st.Bind(2, after_seq);
+  st.Bind(3, static_cast<int64_t>(limit));
+  return ReadFeedbackRows(reader_, st);
 }
 
 }  // namespace frontdoor::gateway

@@ -27,7 +27,7 @@ namespace frontdoor::gateway {
 class SqliteReferralStore final : public ReferralStore, public AuditStore {
  public:
   // The schema version this build writes.
-  static constexpr int kSchemaVersion = 2;
+  static constexpr int kSchemaVersion = 3;
 
   // Opens (creating if needed) the database at `path` and migrates it. Returns UNAVAILABLE when the
   // file cannot be opened or locked, FAILED_PRECONDITION for a schema newer than kSchemaVersion.
@@ -60,6 +60,19 @@ class SqliteReferralStore final : public ReferralStore, public AuditStore {
   absl::Status RecordCheckpoint(const frontdoor::v1::SignedCheckpoint& checkpoint) override;
   absl::StatusOr<std::vector<frontdoor::v1::SignedCheckpoint>> AuditCheckpoints() override;
   absl::StatusOr<int64_t> PruneAuditBefore(absl::Time cutoff) override;
+  // Dead letters and feedback (issue 5).
+  absl::StatusOr<bool> RecordFailedAttemptOrDeadLetter(int64_t outbox_id, absl::Time next_attempt_at,
+                                                       std::string_view error, const DeadLetterLimits& limits,
+                                                       absl::Time now) override;
+  absl::StatusOr<int> DeadLetterExpired(std::string_view endpoint_id, const DeadLetterLimits& limits,
+                                        absl::Time now) override;
+  absl::StatusOr<std::vector<DeadLetterRow>> ListDeadLetters(const DeadLetterFilter& filter, int limit) override;
+  absl::StatusOr<int> ReplayDeadLetters(const DeadLetterFilter& filter, absl::Time now) override;
+  absl::StatusOr<FeedbackRecordOutcome> RecordFeedback(const NewFeedback& feedback, const StoredReferral& referral,
+                                                       const FeedbackCheck& check) override;
+  absl::StatusOr<std::vector<StoredFeedback>> FeedbackForReferral(std::string_view referral_id) override;
+  absl::StatusOr<std::vector<StoredFeedback>> FeedbackAfter(std::string_view sender_ods, int64_t after_seq,
+                                                            int limit) override;
 
   int schema_version() const { return schema_version_; }
 

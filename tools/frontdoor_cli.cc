@@ -2,6 +2,9 @@
 //
 //   frontdoor --as P85901 submit referral.json      # typed JSON, FHIR Bundle JSON or HL7 v2 ER7
 //   frontdoor --as P85901 get 0b7c...               # a referral's state
+//   frontdoor --as P85901 watch --from CURSOR       # feedback on P85901's referrals as it arrives
+//   frontdoor --as frontdoor-operator admin dead-letters
+//   frontdoor --as frontdoor-operator admin replay --endpoint mind-oldham
 //
 // Answers are printed as JSON (proto3 JSON mapping). Exit status: 0 when the call succeeded (whatever
 // the disposition), 1 for a gRPC error (its code and message on stderr), 2 for a usage error.
@@ -13,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "frontdoor/v1/admin_service.grpc.pb.h"
 #include "frontdoor/v1/referral_service.grpc.pb.h"
 #include "gateway/caller_identity.h"
 #include "tools/cli_credentials.h"
@@ -31,6 +35,14 @@ commands:
                               or a typed frontdoor.v1.Referral in proto JSON; --raw-reply prints only
                               the reply in the sender's own format (FHIR Bundle or HL7 ACK)
   get REFERRAL_ID             a referral's decision, delivery state and history
+  watch [--from CURSOR] [--count N]
+                              print every feedback event on your organisation's referrals as it
+                              arrives (one JSON line each, oldest first), resuming after CURSOR (the
+                              `cursor` of the last event you saw); --count exits after N events
+  admin dead-letters [--endpoint ENDPOINT_ID] [--referral REFERRAL_ID]
+                              (operators) deliveries the gateway gave up on
+  admin replay (--all | --endpoint ENDPOINT_ID | --referral REFERRAL_ID | --outbox-id N ...)
+                              (operators) send dead letters again, with their idempotency keys
 
 options:
   --target HOST:PORT          the gateway (default $FRONTDOOR_TARGET or 127.0.0.1:50051)
@@ -44,7 +56,7 @@ options:
   --ca FILE                   CA of the gateway's certificate ($FRONTDOOR_TLS_CA; default
                               CERT_DIR/ca.crt)
   --insecure-plaintext        no TLS, for a gateway run with --insecure-plaintext (development only)
-  --timeout SECONDS           deadline of the call (default 30)
+  --timeout SECONDS           deadline of the call (default 30; watch: none unless given)
 )";
 
 std::string Env(const char* name, const char* fallback) {
@@ -104,6 +116,12 @@ int main(int argc, char** argv) {
   int timeout_seconds = 30;
   bool raw_reply = false;
   frontdoor::tools::CliTlsOptions tls;
+  // watch and admin (issue 5)
+  std::string from_cursor, endpoint_filter, referral_filter;
+  std::vector<int64_t> outbox_ids;
+  bool replay_all = false;
+  long watch_count = 0;
+  bool timeout_given = false;  // watch has no deadline unless one is asked for
   std::vector<std::string> args;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -124,6 +142,7 @@ int main(int argc, char** argv) {
       identity = next();
     } else if (a == "--timeout") {
       timeout_seconds = std::atoi(next().c_str());
+      timeout_given = true;
     } else if (a == "--cert-dir") {
       tls.cert_dir = next();
     } else if (a == "--tls-cert") {
@@ -138,6 +157,18 @@ int main(int argc, char** argv) {
       raw_reply = true;
     } else if (a.rfind("--", 0) == 0 && !args.empty() && (args[0] == "cancel" || args[0] == "audit")) {
       args.push_back(a);  // the command's own options (tools/ig_commands.cc)
+    } else if (a == "--from") {
+      from_cursor = next();
+    } else if (a == "--count") {
+      watch_count = std::atol(next().c_str());
+    } else if (a == "--endpoint") {
+      endpoint_filter = next();
+    } else if (a == "--referral") {
+      referral_filter = next();
+    } else if (a == "--outbox-id") {
+      outbox_ids.push_back(std::atoll(next().c_str()));
+    } else if (a == "--all") {
+      replay_all = true;
     } else if (a.rfind("--", 0) == 0) {
       std::fprintf(stderr, "frontdoor: unknown option %s\n\n%s", a.c_str(), kUsage);
       return 2;
@@ -209,6 +240,57 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (int rc = frontdoor::cli::RunIgCommand(args, channel, identity, timeout_seconds); rc >= 0) return rc;
+  if (command == "watch" && args.size() == 1) {
+    // A stream has no deadline: it runs until interrupted (or --count events).
+    grpc::ClientContext watch_ctx;
+    if (!identity.empty()) watch_ctx.AddMetadata(frontdoor::gateway::kClientMetadataKey, identity);
+    if (timeout_given && timeout_seconds > 0) {
+      watch_ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(timeout_seconds));
+    }
+    v1::WatchFeedbackRequest request;
+    request.set_cursor(from_cursor);
+    auto reader = stub->WatchFeedback(&watch_ctx, request);
+    v1::FeedbackEvent event;
+    google::protobuf::util::JsonPrintOptions compact;
+    compact.preserve_proto_field_names = true;
+    long seen = 0;
+    while (reader->Read(&event)) {
+      std::string line;
+      if (!google::protobuf::util::MessageToJsonString(event, &line, compact).ok()) line = "{}";
+      std::cout << line << std::endl;
+      if (watch_count > 0 && ++seen >= watch_count) {
+        watch_ctx.TryCancel();
+        reader->Finish().IgnoreError();
+        return 0;
+      }
+    }
+    grpc::Status status = reader->Finish();
+    return status.ok() ? 0 : Fail(status);
+  }
+  if (command == "admin" && args.size() == 2 && args[1] == "dead-letters") {
+    auto admin = v1::AdminService::NewStub(channel);
+    v1::ListDeadLettersRequest request;
+    request.set_endpoint_id(endpoint_filter);
+    request.set_referral_id(referral_filter);
+    v1::ListDeadLettersResponse response;
+    grpc::Status status = admin->ListDeadLetters(&ctx, request, &response);
+    if (!status.ok()) return Fail(status);
+    std::cout << ToJson(response);
+    return 0;
+  }
+  if (command == "admin" && args.size() == 2 && args[1] == "replay") {
+    auto admin = v1::AdminService::NewStub(channel);
+    v1::ReplayDeadLettersRequest request;
+    for (int64_t id : outbox_ids) request.add_outbox_ids(id);
+    request.set_endpoint_id(endpoint_filter);
+    request.set_referral_id(referral_filter);
+    request.set_all(replay_all);
+    v1::ReplayDeadLettersResponse response;
+    grpc::Status status = admin->ReplayDeadLetters(&ctx, request, &response);
+    if (!status.ok()) return Fail(status);
+    std::cout << ToJson(response);
+    return 0;
+  }
   std::fprintf(stderr, "frontdoor: unknown command or wrong arguments\n\n%s", kUsage);
   return 2;
 }

@@ -131,7 +131,9 @@ TEST_F(DeliveryDispatcherTest, ADeadConnectorDoesNotHoldUpTheOthers) {
   for (int i = 0; i < 3; ++i) Record("dead" + std::to_string(i), "mind-oldham");
   for (int i = 0; i < 3; ++i) Record("live" + std::to_string(i), "ageuk-oldham");
   SystemClock clock;
-  DeliveryDispatcher dispatcher(store_.get(), &clock, DeliveryPolicy{},
+  DeliveryPolicy policy;
+  policy.dead_letter = DeadLetterLimits{};  // no dead letters here: the rows are kept to retry
+  DeliveryDispatcher dispatcher(store_.get(), &clock, policy,
                                 Stubs({{"ageuk-oldham", alive.address()}, {"mind-oldham", dead_address}}));
   dispatcher.Start();
   EXPECT_EQ(alive.WaitForDistinct(3, absl::Seconds(10)), 3);

@@ -6,6 +6,8 @@
 #include <fstream>
 
 #include "absl/time/clock.h"
+#include "frontdoor/v1/audit_service.grpc.pb.h"
+#include "frontdoor/v1/feedback_service.grpc.pb.h"
 #include "frontdoor/v1/referral_service.grpc.pb.h"
 #include "gateway/clock.h"
 #include "gateway/gateway_server.h"
@@ -53,6 +55,12 @@ class MutualTlsTest : public ::testing::Test {
   // A fresh channel (so a fresh handshake) presenting `client`.
   std::unique_ptr<v1::ReferralService::Stub> StubAs(const IssuedCertificate& client) {
     return StubWith(grpc::SslCredentials(pki_.ClientOptions(client)));
+  }
+  // A fresh channel presenting `client`, for any service.
+  std::shared_ptr<grpc::Channel> ChannelAs(const IssuedCertificate& client) {
+    grpc::ChannelArguments args;
+    args.SetInt("grpc.use_local_subchannel_pool", 1);
+    return grpc::CreateCustomChannel(target_, grpc::SslCredentials(pki_.ClientOptions(client)), args);
   }
   std::unique_ptr<v1::ReferralService::Stub> StubWith(std::shared_ptr<grpc::ChannelCredentials> creds) {
     grpc::ChannelArguments args;
@@ -158,6 +166,71 @@ TEST_F(MutualTlsTest, IgOfficerMayNotReadAReferral) {
   auto officer = StubAs(pki_.Issue("ig-officer-oldham"));
   v1::GetReferralResponse got;
   EXPECT_EQ(Get(officer.get(), resp.referral_id(), &got).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+}
+
+TEST_F(MutualTlsTest, ConnectorReportingOnAnotherOrganisationsReferralIsPermissionDenied) {
+  auto practice = StubAs(pki_.Issue("P85901"));
+  v1::SubmitReferralResponse resp;
+  ASSERT_TRUE(Submit(practice.get(), RoytonReferral("tls-20"), &resp).ok());
+  ASSERT_EQ(resp.endpoint_id(), "action-together-oldham");
+  ASSERT_EQ(connector_.WaitForDistinct(1, absl::Seconds(20)), 1);
+  v1::ReportProgressRequest report;
+  report.set_referral_id(resp.referral_id());
+  report.set_idempotency_key("report-1");
+  report.set_status(v1::PROGRESS_RECEIVED);
+  report.set_occurred_at(absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", absl::Now(), absl::UTCTimeZone()));
+
+  auto rogue = v1::FeedbackService::NewStub(ChannelAs(pki_.Issue("mind-oldham")));
+  grpc::ClientContext rogue_ctx;
+  v1::ReportProgressResponse out;
+  EXPECT_EQ(rogue->ReportProgress(&rogue_ctx, report, &out).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+
+  // The organisation it was routed to may, once the delivery is marked (it follows the connector's answer).
+  auto routed = v1::FeedbackService::NewStub(ChannelAs(pki_.Issue("action-together-oldham")));
+  grpc::Status status;
+  for (int i = 0; i < 200; ++i) {
+    grpc::ClientContext ctx;
+    status = routed->ReportProgress(&ctx, report, &out);
+    if (status.error_code() != grpc::StatusCode::FAILED_PRECONDITION) break;
+    absl::SleepFor(absl::Milliseconds(25));
+  }
+  EXPECT_TRUE(status.ok()) << status.error_code() << " " << status.error_message();
+
+  // The accepted report is accountable (IG-9): an IG officer finds it, the rogue attempt left none.
+  auto officer = v1::AuditService::NewStub(ChannelAs(pki_.Issue("ig-officer-oldham")));
+  grpc::ClientContext audit_ctx;
+  v1::QueryAuditRequest query;
+  query.set_nhs_number("9991951024");
+  query.set_outcome("feedback");
+  auto reader = officer->QueryAudit(&audit_ctx, query);
+  std::vector<v1::AuditRecord> feedback;
+  for (v1::AuditRecord record; reader->Read(&record);) feedback.push_back(record);
+  ASSERT_TRUE(reader->Finish().ok());
+  ASSERT_EQ(feedback.size(), 1u);
+  EXPECT_EQ(feedback[0].actor(), "action-together-oldham");
+  EXPECT_EQ(feedback[0].referral_id(), resp.referral_id());
+  EXPECT_EQ(feedback[0].recipient_endpoint(), "P85901");
+}
+
+TEST_F(MutualTlsTest, OnlyAnIgOfficerMayQueryTheAudit) {
+  v1::QueryAuditRequest query;
+  query.set_nhs_number("9991951024");
+  for (const std::string& who : {"P85901", "action-together-oldham", "frontdoor-operator"}) {
+    SCOPED_TRACE(who);
+    auto stub = v1::AuditService::NewStub(ChannelAs(pki_.Issue(who)));
+    grpc::ClientContext ctx;
+    auto reader = stub->QueryAudit(&ctx, query);
+    v1::AuditRecord record;
+    EXPECT_FALSE(reader->Read(&record)) << "no record may reach a non-IG identity";
+    EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  }
+  auto officer = v1::AuditService::NewStub(ChannelAs(pki_.Issue("ig-officer-oldham")));
+  grpc::ClientContext ctx;
+  auto reader = officer->QueryAudit(&ctx, query);
+  v1::AuditRecord record;
+  while (reader->Read(&record)) {
+  }
+  EXPECT_TRUE(reader->Finish().ok());
 }
 
 // The server certificate a fresh connection is shown, in PEM.

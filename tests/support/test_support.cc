@@ -35,7 +35,9 @@ std::string WriteBulkTestConfig(const std::string& dir, const std::string& extra
   config.mutable_caller_limits()->set_requests_per_second(1000000);
   config.mutable_caller_limits()->set_burst(1000000);
   config.mutable_caller_limits()->set_max_concurrent_calls(100000);
-  if (!extra.empty()) google::protobuf::TextFormat::MergeFromString(extra, &config);
+  if (!extra.empty() && !google::protobuf::TextFormat::MergeFromString(extra, &config)) {
+    ADD_FAILURE() << "the extra gateway configuration does not parse: " << extra;
+  }
   std::string text;
   google::protobuf::TextFormat::PrintToString(config, &text);
   const std::string path = dir + "/bulk-test-gateway.textproto";

@@ -30,7 +30,8 @@ class TempDir {
 
 // Writes a gateway configuration into `dir`: the demo configuration (the demo network built in)
 // with per-identity limits high enough for tests that send many referrals as one identity, plus
-// `extra` (more protobuf text-format fields). Returns its path, for GatewayOptions::config_path or
+// `extra` (more protobuf text-format fields; repeated fields such as operators are appended, so
+// name only ones the demo configuration lacks). Returns its path, for GatewayOptions::config_path or
 // --config.
 std::string WriteBulkTestConfig(const std::string& dir, const std::string& extra = "");
 

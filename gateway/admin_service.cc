@@ -1,0 +1,119 @@
+#include "gateway/admin_service.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "gateway/grpc_status.h"
+#include "gateway/inbound_message.h"
+
+namespace frontdoor::gateway {
+
+namespace v1 = ::frontdoor::v1;
+
+namespace {
+
+constexpr int kMaxListed = 1000;
+constexpr int kMaxReplayIds = 1000;
+
+bool IsShortId(const std::string& id) { return !id.empty() && id.size() <= 64; }
+
+grpc::Status ShuttingDown() {
+  return ToGrpcStatus(absl::UnavailableError("the gateway is shutting down; try again"));
+}
+
+}  // namespace
+
+absl::StatusOr<DeadLetterFilter> ReplaySelection(const v1::ReplayDeadLettersRequest& request) {
+  const int selectors = (request.outbox_ids_size() > 0) + !request.referral_id().empty() +
+                        !request.endpoint_id().empty() + request.all();
+  if (selectors != 1) {
+    return absl::InvalidArgumentError("give exactly one of outbox_ids, referral_id, endpoint_id or all");
+  }
+  if (request.outbox_ids_size() > kMaxReplayIds) {
+    return absl::InvalidArgumentError(absl::StrCat("at most ", kMaxReplayIds, " outbox_ids at once"));
+  }
+  if ((!request.referral_id().empty() && !IsShortId(request.referral_id())) ||
+      (!request.endpoint_id().empty() && !IsShortId(request.endpoint_id()))) {
+    return absl::InvalidArgumentError("referral_id and endpoint_id are 1..64 characters");
+  }
+  DeadLetterFilter filter;
+  filter.outbox_ids.assign(request.outbox_ids().begin(), request.outbox_ids().end());
+  filter.referral_id = request.referral_id();
+  filter.endpoint_id = request.endpoint_id();
+  return filter;
+}
+
+AdminServiceImpl::AdminServiceImpl(AdminServiceDeps deps) : deps_(std::move(deps)) {}
+
+absl::Status AdminServiceImpl::MayOperate(const grpc::CallbackServerContext& context) const {
+  absl::StatusOr<std::string> identity = AuthenticatedCaller(context, deps_.identity_source);
+  if (!identity.ok()) return identity.status();
+  absl::StatusOr<Caller> caller = deps_.authorizer->Identify(*identity);
+  if (!caller.ok()) return caller.status();
+  return deps_.authorizer->MayOperate(*caller);
+}
+
+grpc::ServerUnaryReactor* AdminServiceImpl::ListDeadLetters(grpc::CallbackServerContext* context,
+                                                            const v1::ListDeadLettersRequest* request,
+                                                            v1::ListDeadLettersResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (absl::Status allowed = MayOperate(*context); !allowed.ok()) {
+    reactor->Finish(ToGrpcStatus(allowed));
+    return reactor;
+  }
+  if (request->referral_id().size() > 64 || request->endpoint_id().size() > 64) {
+    reactor->Finish(ToGrpcStatus(absl::InvalidArgumentError("referral_id and endpoint_id are at most 64 characters")));
+    return reactor;
+  }
+  DeadLetterFilter filter;
+  filter.referral_id = request->referral_id();
+  filter.endpoint_id = request->endpoint_id();
+  const int limit = request->limit() == 0 ? kMaxListed : std::min<int>(request->limit(), kMaxListed);
+  deps_.work->Post([this, reactor, response, filter = std::move(filter), limit](bool run) {
+    if (!run) return reactor->Finish(ShuttingDown());
+    absl::StatusOr<std::vector<DeadLetterRow>> rows = deps_.store->ListDeadLetters(filter, limit);
+    if (!rows.ok()) return reactor->Finish(ToGrpcStatus(rows.status()));
+    for (const DeadLetterRow& row : *rows) {
+      v1::DeadLetter* out = response->add_dead_letters();
+      out->set_outbox_id(row.outbox_id);
+      out->set_kind(row.kind == OutboxKind::kCease ? "cease" : "deliver");
+      out->set_referral_id(row.referral_id);
+      out->set_endpoint_id(row.endpoint_id);
+      out->set_attempts(row.attempts);
+      out->set_last_error(row.last_error);
+      out->set_created_at(FormatRfc3339(row.created_at));
+      out->set_dead_lettered_at(FormatRfc3339(row.dead_at));
+    }
+    reactor->Finish(grpc::Status::OK);
+  });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* AdminServiceImpl::ReplayDeadLetters(grpc::CallbackServerContext* context,
+                                                              const v1::ReplayDeadLettersRequest* request,
+                                                              v1::ReplayDeadLettersResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (absl::Status allowed = MayOperate(*context); !allowed.ok()) {
+    reactor->Finish(ToGrpcStatus(allowed));
+    return reactor;
+  }
+  absl::StatusOr<DeadLetterFilter> filter = ReplaySelection(*request);
+  if (!filter.ok()) {
+    reactor->Finish(ToGrpcStatus(filter.status()));
+    return reactor;
+  }
+  deps_.work->Post([this, reactor, response, filter = *std::move(filter)](bool run) {
+    if (!run) return reactor->Finish(ShuttingDown());
+    absl::StatusOr<int> replayed = deps_.store->ReplayDeadLetters(filter, deps_.clock->Now());
+    if (!replayed.ok()) return reactor->Finish(ToGrpcStatus(replayed.status()));
+    std::fprintf(stderr, "admin: %d dead letter(s) replayed\n", *replayed);
+    if (*replayed > 0 && deps_.on_replayed) deps_.on_replayed();
+    response->set_replayed(static_cast<uint32_t>(*replayed));
+    reactor->Finish(grpc::Status::OK);
+  });
+  return reactor;
+}
+
+}  // namespace frontdoor::gateway

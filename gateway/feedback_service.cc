@@ -1,0 +1,62 @@
+#include "gateway/feedback_service.h"
+
+#include <cstdio>
+#include <utility>
+
+#include "gateway/feedback_view.h"
+#include "gateway/grpc_status.h"
+#include "gateway/progress_report_rules.h"
+
+namespace frontdoor::gateway {
+
+namespace v1 = ::frontdoor::v1;
+
+FeedbackServiceImpl::FeedbackServiceImpl(FeedbackServiceDeps deps) : deps_(std::move(deps)) {}
+
+grpc::ServerUnaryReactor* FeedbackServiceImpl::ReportProgress(grpc::CallbackServerContext* context,
+                                                              const v1::ReportProgressRequest* request,
+                                                              v1::ReportProgressResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  absl::StatusOr<std::string> identity = AuthenticatedCaller(*context, deps_.identity_source);
+  absl::StatusOr<Caller> caller = identity.ok() ? deps_.authorizer->Identify(*identity) : identity.status();
+  if (!caller.ok()) {
+    reactor->Finish(ToGrpcStatus(caller.status()));
+    return reactor;
+  }
+  const absl::Time now = deps_.clock->Now();
+  if (absl::Status valid = CheckProgressReport(*request, now); !valid.ok()) {
+    reactor->Finish(ToGrpcStatus(valid));
+    return reactor;
+  }
+  deps_.work->Post([this, reactor, request, response, caller = *std::move(caller), now](bool run) {
+    if (!run) {
+      return reactor->Finish(ToGrpcStatus(absl::UnavailableError("the gateway is shutting down; send it again")));
+    }
+    absl::StatusOr<std::optional<StoredReferral>> referral = deps_.store->GetReferral(request->referral_id());
+    if (!referral.ok()) return reactor->Finish(ToGrpcStatus(referral.status()));
+    if (!referral->has_value()) return reactor->Finish(ToGrpcStatus(absl::NotFoundError("no referral with that id")));
+    const StoredReferral& r = **referral;
+    // IG-8: only the organisation the referral was routed to reports on it.
+    if (absl::Status allowed = deps_.authorizer->MayReportOn(caller, r.decision.endpoint_id()); !allowed.ok()) {
+      return reactor->Finish(ToGrpcStatus(allowed));
+    }
+    NewFeedback feedback{caller.identity, *request, now};
+    absl::StatusOr<FeedbackRecordOutcome> out =
+        deps_.store->RecordFeedback(feedback, r, [&](const FeedbackContext& ctx) {
+          return CheckProgressTransition(*request, *ctx.referral, *ctx.history);
+        });
+    if (!out.ok()) return reactor->Finish(ToGrpcStatus(out.status()));
+    response->set_event_id(FeedbackEventId(out->event.seq));
+    response->set_duplicate(out->duplicate);
+    if (!out->duplicate) {
+      std::fprintf(stderr, "feedback: referral=%s %s from endpoint=%s (event %lld)\n", r.referral_id.c_str(),
+                   v1::ProgressStatus_Name(request->status()).c_str(), caller.identity.c_str(),
+                   static_cast<long long>(out->event.seq));
+      if (deps_.on_recorded) deps_.on_recorded();
+    }
+    reactor->Finish(grpc::Status::OK);
+  });
+  return reactor;
+}
+
+}  // namespace frontdoor::gateway

@@ -1,0 +1,76 @@
+// FeedbackStreamHub: serves ReferralService.WatchFeedback. Each stream is a self-owning
+// ServerWriteReactor (deleted in OnDone) for one referring organisation, starting after a cursor.
+// Reactor threads never touch the store: one hub thread reads the next page of events for a
+// stream when it has drained what it had (so a slow client holds back only itself, at most one
+// page in memory), or when new feedback is committed (Notify, from the commit path).
+//
+//   FeedbackStreamHub hub(store);
+//   ... in ReferralService.WatchFeedback, after the Authorizer said yes:
+//   return hub.Watch(caller.identity, after_seq);
+//   ... after FeedbackService recorded an event:
+//   hub.Notify();
+//   ... at shutdown, before the gRPC server:
+//   hub.Shutdown();   // ends every stream with UNAVAILABLE; clients resume from their last cursor
+//
+// Order and exactly-once across reconnects: events are read by (sender_ods, seq > last) and seq
+// grows in commit order (one writer), so a stream never skips an event that a later read could
+// show, and a stream resumed after its last delivered cursor repeats nothing.
+// Thread-safety: every method may be called from any thread. `store` must outlive the hub, and
+// the hub must outlive the gRPC server that runs its reactors.
+#ifndef FRONTDOOR_GATEWAY_FEEDBACK_STREAM_H_
+#define FRONTDOOR_GATEWAY_FEEDBACK_STREAM_H_
+
+#include <cstdint>
+#include <memory>
+#include <set>
+#include <string>
+#include <thread>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "frontdoor/v1/feedback_service.pb.h"
+#include "gateway/referral_store.h"
+#include "grpcpp/support/server_callback.h"
+
+namespace frontdoor::gateway {
+
+class FeedbackStreamHub {
+ public:
+  // `page_size`: events read per store query and held per stream at most.
+  explicit FeedbackStreamHub(ReferralStore* store, int page_size = 64);
+  ~FeedbackStreamHub();  // Calls Shutdown.
+
+  // A stream of every feedback event on `sender_ods`'s referrals with seq > `after_seq`, then of
+  // each new one as it is committed. The reactor owns itself.
+  grpc::ServerWriteReactor<frontdoor::v1::FeedbackEvent>* Watch(std::string sender_ods, int64_t after_seq);
+  // A stream that ends at once with `status` (refused before it started).
+  static grpc::ServerWriteReactor<frontdoor::v1::FeedbackEvent>* Refuse(grpc::Status status);
+
+  // New feedback was committed: every stream looks again.
+  void Notify();
+  // Ends every stream with UNAVAILABLE and stops the reader; later Watch calls end at once.
+  void Shutdown();
+
+  struct Subscription;  // one stream's shared state (defined in the .cc)
+
+ private:
+  friend class WatchFeedbackReactor;
+  void Add(const std::shared_ptr<Subscription>& sub);
+  void Remove(const std::shared_ptr<Subscription>& sub);
+  void RequestFetch(const std::shared_ptr<Subscription>& sub);
+  void Run();
+  void Fetch(const std::shared_ptr<Subscription>& sub);
+
+  ReferralStore* const store_;
+  const int page_size_;
+  absl::Mutex mu_;
+  std::set<std::shared_ptr<Subscription>> subscriptions_ ABSL_GUARDED_BY(mu_);
+  std::set<std::shared_ptr<Subscription>> to_fetch_ ABSL_GUARDED_BY(mu_);
+  bool notify_all_ ABSL_GUARDED_BY(mu_) = false;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread reader_;
+};
+
+}  // namespace frontdoor::gateway
+
+#endif  // FRONTDOOR_GATEWAY_FEEDBACK_STREAM_H_

@@ -1,0 +1,153 @@
+// Dead letters in the SQLite store: when a failing row becomes one, what a dead row holds back,
+// and replay with a fresh budget.
+#include "gateway/sqlite_referral_store.h"
+
+#include "gtest/gtest.h"
+#include "tests/support/test_support.h"
+
+namespace frontdoor::gateway {
+namespace {
+
+namespace v1 = ::frontdoor::v1;
+
+const absl::Time kT0 = absl::FromUnixSeconds(1738577700);
+
+class DeadLetterStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override { store_ = *SqliteReferralStore::Open(dir_.path() + "/frontdoor.db"); }
+
+  void Record(const std::string& id, const std::string& endpoint_id, absl::Time at = kT0) {
+    NewReferral r;
+    r.referral_id = id;
+    r.sender_ods = "P85901";
+    r.message_id = "m-" + id;
+    r.format = "typed";
+    r.received_at = at;
+    r.decision.set_referral_id(id);
+    r.decision.set_disposition(v1::ACCEPTED);
+    r.decision.set_endpoint_id(endpoint_id);
+    r.delivery = NewDelivery{endpoint_id, {}};
+    r.delivery->request.set_idempotency_key("deliver:" + id);
+    r.delivery->request.mutable_referral()->set_referral_id(id);
+    std::vector<NewReferral> batch;
+    batch.push_back(std::move(r));
+    ASSERT_TRUE(store_->RecordReferrals(std::move(batch)).ok());
+  }
+
+  int64_t DueId(const std::string& endpoint_id, absl::Time now) {
+    auto due = store_->DueDeliveries(endpoint_id, now, 10);
+    return due.ok() && !due->empty() ? due->front().outbox_id : -1;
+  }
+
+  frontdoor::testing::TempDir dir_;
+  std::unique_ptr<SqliteReferralStore> store_;
+};
+
+TEST_F(DeadLetterStoreTest, ARowBecomesADeadLetterAtTheAttemptLimit) {
+  Record("r1", "mind-oldham");
+  const int64_t id = DueId("mind-oldham", kT0);
+  const DeadLetterLimits limits{3, absl::ZeroDuration()};
+  EXPECT_FALSE(*store_->RecordFailedAttemptOrDeadLetter(id, kT0, "14 unavailable", limits, kT0));
+  EXPECT_FALSE(*store_->RecordFailedAttemptOrDeadLetter(id, kT0, "14 unavailable", limits, kT0));
+  EXPECT_TRUE(*store_->RecordFailedAttemptOrDeadLetter(id, kT0, "14 unavailable", limits, kT0));
+  EXPECT_EQ(DueId("mind-oldham", kT0 + absl::Hours(1)), -1) << "a dead letter is never due";
+  auto referral = *store_->GetReferral("r1");
+  EXPECT_EQ(referral->delivery_state, v1::DELIVERY_FAILED);
+  EXPECT_EQ(referral->delivery_attempts, 3u);
+  auto dead = *store_->ListDeadLetters({}, 10);
+  ASSERT_EQ(dead.size(), 1u);
+  EXPECT_EQ(dead[0].referral_id, "r1");
+  EXPECT_EQ(dead[0].endpoint_id, "mind-oldham");
+  EXPECT_EQ(dead[0].last_error, "14 unavailable");
+  EXPECT_EQ(dead[0].attempts, 3u);
+}
+
+TEST_F(DeadLetterStoreTest, WithdrawingADeadLetteredReferralStopsItAndSendsTheCeaseAtOnce) {
+  Record("r1", "mind-oldham");
+  const int64_t id = DueId("mind-oldham", kT0);
+  ASSERT_TRUE(*store_->RecordFailedAttemptOrDeadLetter(id, kT0, "14 unavailable", {1, absl::ZeroDuration()}, kT0));
+  v1::CeaseProcessingRequest cease;
+  cease.set_idempotency_key("cease:r1");
+  cease.set_referral_id("r1");
+  v1::AuditRecord audit;
+  audit.set_time("2025-02-03T10:15:00Z");
+  audit.set_actor("P85901");
+  audit.set_action("withdraw");
+  auto cancelled = store_->CancelReferral("r1", cease, audit, kT0 + absl::Minutes(1));
+  ASSERT_TRUE(cancelled.ok()) << cancelled.status();
+  // The cease is not held back behind the dead delivery...
+  auto due = *store_->DueDeliveries("mind-oldham", kT0 + absl::Minutes(1), 10);
+  ASSERT_EQ(due.size(), 1u);
+  EXPECT_EQ(due[0].kind, OutboxKind::kCease);
+  // ...and a replay of every dead letter cannot send the withdrawn referral.
+  EXPECT_EQ(*store_->ReplayDeadLetters({}, kT0 + absl::Minutes(2)), 0);
+  EXPECT_TRUE(store_->ListDeadLetters({}, 10)->empty());
+  EXPECT_EQ((*store_->GetReferral("r1"))->delivery_state, v1::DELIVERY_CANCELLED);
+}
+
+TEST_F(DeadLetterStoreTest, ARowBecomesADeadLetterAtTheAgeLimit) {
+  Record("r1", "mind-oldham");
+  const int64_t id = DueId("mind-oldham", kT0);
+  const DeadLetterLimits limits{0, absl::Minutes(10)};
+  EXPECT_FALSE(*store_->RecordFailedAttemptOrDeadLetter(id, kT0, "e", limits, kT0 + absl::Minutes(9)));
+  EXPECT_TRUE(*store_->RecordFailedAttemptOrDeadLetter(id, kT0, "e", limits, kT0 + absl::Minutes(10)));
+}
+
+TEST_F(DeadLetterStoreTest, ExpiredRowsOfAnUnreachableEndpointAreDeadLetteredTogether) {
+  Record("old1", "mind-oldham", kT0);
+  Record("old2", "mind-oldham", kT0);
+  Record("young", "mind-oldham", kT0 + absl::Minutes(5));
+  Record("other", "ageuk-oldham", kT0);
+  const DeadLetterLimits limits{0, absl::Minutes(10)};
+  EXPECT_EQ(*store_->DeadLetterExpired("mind-oldham", limits, kT0 + absl::Minutes(12)), 2);
+  EXPECT_EQ((*store_->GetReferral("young"))->delivery_state, v1::DELIVERY_PENDING);
+  EXPECT_EQ((*store_->GetReferral("other"))->delivery_state, v1::DELIVERY_PENDING);
+  EXPECT_EQ(store_->ListDeadLetters(DeadLetterFilter{{}, "", "mind-oldham"}, 10)->size(), 2u);
+}
+
+TEST_F(DeadLetterStoreTest, ACeaseBehindADeadDeliveryWaitsForIt) {
+  Record("r1", "mind-oldham");
+  v1::CeaseProcessingRequest cease;
+  cease.set_idempotency_key("cease:r1");
+  ASSERT_TRUE(store_->EnqueueCeaseProcessing("r1", "mind-oldham", cease, kT0).ok());
+  const int64_t id = DueId("mind-oldham", kT0);
+  ASSERT_TRUE(*store_->RecordFailedAttemptOrDeadLetter(id, kT0, "e", DeadLetterLimits{1, {}}, kT0));
+  EXPECT_EQ(DueId("mind-oldham", kT0), -1) << "the cease must not overtake its dead delivery";
+  ASSERT_EQ(*store_->ReplayDeadLetters(DeadLetterFilter{{}, "r1", ""}, kT0), 1);
+  auto due = *store_->DueDeliveries("mind-oldham", kT0, 10);
+  ASSERT_EQ(due.size(), 1u);
+  EXPECT_EQ(due[0].kind, OutboxKind::kDeliver);
+}
+
+TEST_F(DeadLetterStoreTest, ReplayMakesRowsDueAgainWithAFreshBudget) {
+  Record("r1", "mind-oldham");
+  const int64_t id = DueId("mind-oldham", kT0);
+  const DeadLetterLimits limits{2, absl::Minutes(10)};
+  ASSERT_FALSE(*store_->RecordFailedAttemptOrDeadLetter(id, kT0, "e", limits, kT0));
+  ASSERT_TRUE(*store_->RecordFailedAttemptOrDeadLetter(id, kT0, "e", limits, kT0));
+  const absl::Time replay_at = kT0 + absl::Hours(2);
+  ASSERT_EQ(*store_->ReplayDeadLetters(DeadLetterFilter{{id}, "", ""}, replay_at), 1);
+  EXPECT_EQ(DueId("mind-oldham", replay_at), id);
+  EXPECT_TRUE(store_->ListDeadLetters({}, 10)->empty());
+  // Two hours old, but replayed just now; one more failure is within the new budget of two.
+  EXPECT_FALSE(*store_->RecordFailedAttemptOrDeadLetter(id, replay_at, "e", limits, replay_at));
+  EXPECT_TRUE(*store_->RecordFailedAttemptOrDeadLetter(id, replay_at, "e", limits, replay_at));
+  EXPECT_EQ((*store_->GetReferral("r1"))->delivery_attempts, 4u) << "attempts count over the row's whole life";
+}
+
+TEST_F(DeadLetterStoreTest, ReplayTouchesOnlyTheSelectedDeadRows) {
+  Record("a", "mind-oldham");
+  Record("b", "ageuk-oldham");
+  Record("c", "ageuk-oldham");
+  for (const char* endpoint : {"mind-oldham", "ageuk-oldham"}) {
+    ASSERT_EQ(*store_->DeadLetterExpired(endpoint, DeadLetterLimits{0, absl::Minutes(1)}, kT0 + absl::Hours(1)),
+              endpoint == std::string("mind-oldham") ? 1 : 2);
+  }
+  EXPECT_EQ(*store_->ReplayDeadLetters(DeadLetterFilter{{}, "", "ageuk-oldham"}, kT0), 2);
+  EXPECT_EQ(*store_->ReplayDeadLetters(DeadLetterFilter{{}, "", "ageuk-oldham"}, kT0), 0) << "pending rows are left alone";
+  EXPECT_EQ(store_->ListDeadLetters({}, 10)->size(), 1u);
+  EXPECT_EQ(*store_->ReplayDeadLetters(DeadLetterFilter{}, kT0), 1);
+}
+
+}  // namespace
+}  // namespace frontdoor::gateway

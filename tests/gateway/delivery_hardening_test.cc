@@ -1,0 +1,220 @@
+// Delivery hardening: the per-endpoint circuit breaker, dead letters, and the operators'
+// AdminService (list and replay) over real gRPC on loopback.
+#include <fstream>
+
+#include "frontdoor/v1/admin_service.grpc.pb.h"
+#include "frontdoor/v1/referral_service.grpc.pb.h"
+#include "gateway/delivery_dispatcher.h"
+#include "gateway/gateway_server.h"
+#include "gateway/sqlite_referral_store.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+#include "tests/support/test_support.h"
+
+namespace frontdoor::gateway {
+namespace {
+
+namespace v1 = ::frontdoor::v1;
+
+template <typename Predicate>
+bool WaitFor(Predicate done, absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (absl::Now() < deadline) {
+    if (done()) return true;
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  return done();
+}
+
+class DispatcherHardeningTest : public ::testing::Test {
+ protected:
+  void SetUp() override { store_ = *SqliteReferralStore::Open(dir_.path() + "/db"); }
+
+  void Record(const std::string& id, const std::string& endpoint_id) {
+    NewReferral r;
+    r.referral_id = id;
+    r.sender_ods = "P85901";
+    r.message_id = "m-" + id;
+    r.format = "typed";
+    r.received_at = absl::Now();
+    r.decision.set_disposition(v1::ACCEPTED);
+    r.delivery = NewDelivery{endpoint_id, {}};
+    r.delivery->request.set_idempotency_key("deliver:" + id);
+    r.delivery->request.mutable_referral()->set_referral_id(id);
+    std::vector<NewReferral> batch;
+    batch.push_back(std::move(r));
+    ASSERT_TRUE(store_->RecordReferrals(std::move(batch)).ok());
+  }
+
+  DeliveryDispatcher::StubMap Stubs(const std::map<std::string, std::string>& addresses) {
+    DeliveryDispatcher::StubMap stubs;
+    for (const auto& [endpoint, address] : addresses) {
+      stubs[endpoint] = v1::ConnectorService::NewStub(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+    }
+    return stubs;
+  }
+
+  frontdoor::testing::TempDir dir_;
+  std::unique_ptr<SqliteReferralStore> store_;
+};
+
+TEST_F(DispatcherHardeningTest, AnOpenBreakerStopsCallingTheFailingConnector) {
+  frontdoor::testing::RecordingConnector failing;
+  failing.FailNext(1000);
+  for (int i = 0; i < 10; ++i) Record("r" + std::to_string(i), "mind-oldham");
+  SystemClock clock;
+  DeliveryPolicy policy;
+  policy.initial_backoff = absl::Milliseconds(10);
+  policy.breaker.failure_threshold = 3;
+  policy.breaker.open_for = absl::Seconds(30);
+  DeliveryDispatcher dispatcher(store_.get(), &clock, policy, Stubs({{"mind-oldham", failing.address()}}));
+  dispatcher.Start();
+  ASSERT_TRUE(WaitFor([&] { return failing.failed_calls() >= 3; }, absl::Seconds(20)));
+  absl::SleepFor(absl::Milliseconds(300));  // long enough for a busy loop to show itself
+  dispatcher.Shutdown();
+  EXPECT_EQ(failing.failed_calls(), 3) << "no call while the breaker is open";
+}
+
+TEST_F(DispatcherHardeningTest, ARecoveredConnectorIsFoundByTheHalfOpenProbe) {
+  frontdoor::testing::RecordingConnector connector;
+  connector.FailNext(2);
+  for (int i = 0; i < 4; ++i) Record("r" + std::to_string(i), "mind-oldham");
+  SystemClock clock;
+  DeliveryPolicy policy;
+  policy.initial_backoff = absl::Milliseconds(10);
+  policy.breaker.failure_threshold = 2;
+  policy.breaker.open_for = absl::Milliseconds(200);
+  DeliveryDispatcher dispatcher(store_.get(), &clock, policy, Stubs({{"mind-oldham", connector.address()}}));
+  dispatcher.Start();
+  EXPECT_EQ(connector.WaitForDistinct(4, absl::Seconds(20)), 4);
+  dispatcher.Shutdown();
+}
+
+TEST_F(DispatcherHardeningTest, RowsOfAConnectorThatNeverAnswersEndAsDeadLettersWhileOthersAreDelivered) {
+  frontdoor::testing::RecordingConnector alive;
+  std::string dead_address;
+  {
+    frontdoor::testing::RecordingConnector gone;
+    dead_address = gone.address();
+  }
+  for (int i = 0; i < 5; ++i) Record("dead" + std::to_string(i), "mind-oldham");
+  for (int i = 0; i < 5; ++i) Record("live" + std::to_string(i), "ageuk-oldham");
+  SystemClock clock;
+  DeliveryPolicy policy;
+  policy.initial_backoff = absl::Milliseconds(20);
+  policy.max_backoff = absl::Milliseconds(100);
+  policy.breaker.failure_threshold = 2;
+  policy.breaker.open_for = absl::Milliseconds(50);
+  policy.breaker.max_open = absl::Milliseconds(100);
+  policy.dead_letter = DeadLetterLimits{0, absl::Milliseconds(500)};
+  DeliveryDispatcher dispatcher(store_.get(), &clock, policy,
+                                Stubs({{"ageuk-oldham", alive.address()}, {"mind-oldham", dead_address}}));
+  dispatcher.Start();
+  EXPECT_EQ(alive.WaitForDistinct(5, absl::Seconds(10)), 5);
+  ASSERT_TRUE(WaitFor([&] { return store_->ListDeadLetters({}, 100)->size() == 5; }, absl::Seconds(20)));
+  dispatcher.Shutdown();
+  for (const DeadLetterRow& row : *store_->ListDeadLetters({}, 100)) EXPECT_EQ(row.endpoint_id, "mind-oldham");
+  EXPECT_EQ((*store_->GetReferral("dead0"))->delivery_state, v1::DELIVERY_FAILED);
+}
+
+// --- AdminService through the gateway ---
+
+class AdminServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    connector_.FailNext(1);  // the first delivery fails; with a limit of one attempt it is dead
+    const std::string config = dir_.path() + "/gateway.textproto";
+    std::ofstream(config) << "operators: \"frontdoor-operator\"\n"
+                             "delivery { initial_backoff_ms: 20 max_backoff_ms: 100 dead_letter_after_attempts: 1 }\n";
+    GatewayOptions options;
+    options.config_path = config;
+    options.listen = "127.0.0.1:0";
+    options.data_dir = dir_.path() + "/data";
+    options.insecure_plaintext = true;
+    options.connector_overrides["action-together-oldham"] = connector_.address();
+    auto server = GatewayServer::Start(options, &clock_);
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = std::move(*server);
+    auto channel =
+        grpc::CreateChannel("127.0.0.1:" + std::to_string(server_->port()), grpc::InsecureChannelCredentials());
+    referrals_ = v1::ReferralService::NewStub(channel);
+    admin_ = v1::AdminService::NewStub(channel);
+  }
+  void TearDown() override {
+    if (server_) server_->Shutdown();
+  }
+
+  std::string SubmitOne() {
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("x-frontdoor-client", "P85901");
+    v1::SubmitReferralRequest req;
+    *req.mutable_referral() = frontdoor::testing::RoytonReferral("admin-1");
+    v1::SubmitReferralResponse resp;
+    EXPECT_TRUE(referrals_->SubmitReferral(&ctx, req, &resp).ok());
+    return resp.referral_id();
+  }
+  grpc::Status List(const std::string& as, v1::ListDeadLettersResponse* resp) {
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("x-frontdoor-client", as);
+    return admin_->ListDeadLetters(&ctx, v1::ListDeadLettersRequest(), resp);
+  }
+  grpc::Status Replay(const std::string& as, const v1::ReplayDeadLettersRequest& req,
+                      v1::ReplayDeadLettersResponse* resp) {
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("x-frontdoor-client", as);
+    return admin_->ReplayDeadLetters(&ctx, req, resp);
+  }
+
+  frontdoor::testing::TempDir dir_;
+  frontdoor::testing::RecordingConnector connector_;
+  SystemClock clock_;
+  std::unique_ptr<GatewayServer> server_;
+  std::unique_ptr<v1::ReferralService::Stub> referrals_;
+  std::unique_ptr<v1::AdminService::Stub> admin_;
+};
+
+TEST_F(AdminServiceTest, AnOperatorListsADeadLetterAndReplayDeliversIt) {
+  const std::string id = SubmitOne();
+  v1::ListDeadLettersResponse listed;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        listed.Clear();
+        return List("frontdoor-operator", &listed).ok() && listed.dead_letters_size() == 1;
+      },
+      absl::Seconds(20)));
+  EXPECT_EQ(listed.dead_letters(0).referral_id(), id);
+  EXPECT_EQ(listed.dead_letters(0).endpoint_id(), "action-together-oldham");
+  EXPECT_EQ(listed.dead_letters(0).kind(), "deliver");
+  EXPECT_NE(listed.dead_letters(0).last_error().find("injected outage"), std::string::npos);
+
+  v1::ReplayDeadLettersRequest req;
+  req.set_referral_id(id);
+  v1::ReplayDeadLettersResponse replayed;
+  ASSERT_TRUE(Replay("frontdoor-operator", req, &replayed).ok());
+  EXPECT_EQ(replayed.replayed(), 1u);
+  EXPECT_EQ(connector_.WaitForDistinct(1, absl::Seconds(20)), 1);
+}
+
+TEST_F(AdminServiceTest, OnlyOperatorsMayListOrReplay) {
+  v1::ListDeadLettersResponse listed;
+  EXPECT_EQ(List("P85901", &listed).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(List("action-together-oldham", &listed).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(List("", &listed).error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  v1::ReplayDeadLettersRequest req;
+  req.set_all(true);
+  v1::ReplayDeadLettersResponse replayed;
+  EXPECT_EQ(Replay("P85901", req, &replayed).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+}
+
+TEST_F(AdminServiceTest, ReplayWantsExactlyOneSelector) {
+  v1::ReplayDeadLettersResponse replayed;
+  EXPECT_EQ(Replay("frontdoor-operator", v1::ReplayDeadLettersRequest(), &replayed).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  v1::ReplayDeadLettersRequest two;
+  two.set_all(true);
+  two.set_endpoint_id("mind-oldham");
+  EXPECT_EQ(Replay("frontdoor-operator", two, &replayed).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+}  // namespace
+}  // namespace frontdoor::gateway
