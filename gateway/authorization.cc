@@ -45,10 +45,16 @@ absl::StatusOr<Caller> Authorizer::Identify(std::string_view identity) const {
 
 namespace {
 
+// "an IG officer", "a connector organisation".
+std::string WithArticle(CallerKind kind) {
+  return absl::StrCat(kind == CallerKind::kIgOfficer || kind == CallerKind::kOperator ? "an " : "a ",
+                      CallerKindName(kind));
+}
+
 absl::Status Require(const Caller& caller, CallerKind kind, std::string_view what) {
   if (caller.kind == kind) return absl::OkStatus();
-  return absl::PermissionDeniedError(absl::StrCat("only a ", CallerKindName(kind), " may ", std::string(what), "; '",
-                                                  caller.identity, "' is a ", CallerKindName(caller.kind)));
+  return absl::PermissionDeniedError(absl::StrCat("only ", WithArticle(kind), " may ", std::string(what), "; '",
+                                                  caller.identity, "' is ", WithArticle(caller.kind)));
 }
 
 }  // namespace
