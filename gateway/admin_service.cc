@@ -48,9 +48,8 @@ absl::StatusOr<DeadLetterFilter> ReplaySelection(const v1::ReplayDeadLettersRequ
 AdminServiceImpl::AdminServiceImpl(AdminServiceDeps deps) : deps_(std::move(deps)) {}
 
 absl::Status AdminServiceImpl::MayOperate(const grpc::CallbackServerContext& context) const {
-  absl::StatusOr<std::string> identity = AuthenticatedCaller(context, deps_.identity_source);
-  if (!identity.ok()) return identity.status();
-  absl::StatusOr<Caller> caller = deps_.authorizer->Identify(*identity);
+  absl::StatusOr<Caller> caller =
+      IdentifyAndAdmit(context, deps_.identity_source, *deps_.authorizer, deps_.admission);
   if (!caller.ok()) return caller.status();
   return deps_.authorizer->MayOperate(*caller);
 }

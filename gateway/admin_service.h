@@ -15,6 +15,7 @@
 
 #include "frontdoor/v1/admin_service.grpc.pb.h"
 #include "gateway/authorization.h"
+#include "gateway/caller_limits.h"
 #include "gateway/caller_identity.h"
 #include "gateway/clock.h"
 #include "gateway/referral_store.h"
@@ -28,6 +29,7 @@ struct AdminServiceDeps {
   StoreWorkQueue* work = nullptr;
   const Clock* clock = nullptr;
   IdentitySource identity_source = IdentitySource::kTlsCertificate;
+  const CallAdmission* admission = nullptr;  // per-identity limits (gateway/caller_limits.h); null: none
   // Runs after a replay made rows pending again (the dispatcher's Wake).
   std::function<void()> on_replayed;
 };

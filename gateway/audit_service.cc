@@ -135,13 +135,9 @@ absl::StatusOr<AuditQuery> AuditQueryFrom(const v1::QueryAuditRequest& r) {
 AuditServiceImpl::AuditServiceImpl(AuditServiceDeps deps) : deps_(std::move(deps)) {}
 
 absl::StatusOr<Caller> AuditServiceImpl::AuthorizeIgOfficer(const grpc::CallbackServerContext& context) const {
-  absl::StatusOr<std::string> identity = AuthenticatedCaller(context, deps_.identity_source);
-  if (!identity.ok()) return identity.status();
-  absl::StatusOr<Caller> caller = deps_.authorizer->Identify(*identity);
+  absl::StatusOr<Caller> caller =
+      IdentifyAndAdmit(context, deps_.identity_source, *deps_.authorizer, deps_.admission);
   if (!caller.ok()) return caller.status();
-  if (deps_.admission != nullptr) {
-    if (absl::Status s = deps_.admission->Check(context); !s.ok()) return s;
-  }
   if (absl::Status s = deps_.authorizer->MayReadAudit(*caller); !s.ok()) return s;
   return caller;
 }

@@ -175,4 +175,16 @@ void ApplyTransportLimits(const CallerLimits& limits, grpc::ServerBuilder* build
   builder->AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10000);
 }
 
+absl::StatusOr<Caller> IdentifyAndAdmit(const grpc::ServerContextBase& context, IdentitySource source,
+                                        const Authorizer& authorizer, const CallAdmission* admission) {
+  absl::StatusOr<std::string> identity = AuthenticatedCaller(context, source);
+  if (!identity.ok()) return identity.status();
+  absl::StatusOr<Caller> caller = authorizer.Identify(*identity);
+  if (!caller.ok()) return caller.status();
+  if (admission != nullptr) {
+    if (absl::Status admitted = admission->Check(context); !admitted.ok()) return admitted;
+  }
+  return caller;
+}
+
 }  // namespace frontdoor::gateway

@@ -34,6 +34,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "frontdoor/v1/gateway_config.pb.h"
+#include "gateway/authorization.h"
 #include "gateway/caller_identity.h"
 #include "gateway/clock.h"
 #include "grpcpp/server_builder.h"
@@ -81,6 +82,15 @@ class CallerLimiter {
   absl::Mutex mu_;
   std::map<std::string, Bucket, std::less<>> buckets_ ABSL_GUARDED_BY(mu_);
 };
+
+class CallAdmission;
+
+// How every service method starts: who is calling (the certificate CN, or x-frontdoor-client in
+// plaintext mode), as `authorizer` knows them, admitted by the per-identity limits. Returns
+// UNAUTHENTICATED, PERMISSION_DENIED or RESOURCE_EXHAUSTED otherwise. `admission` may be null (no
+// limits). What the caller may then do is the Authorizer's May* question.
+absl::StatusOr<Caller> IdentifyAndAdmit(const grpc::ServerContextBase& context, IdentitySource source,
+                                        const Authorizer& authorizer, const CallAdmission* admission);
 
 class CallAdmission {
  public:

@@ -17,8 +17,8 @@ grpc::ServerUnaryReactor* FeedbackServiceImpl::ReportProgress(grpc::CallbackServ
                                                               const v1::ReportProgressRequest* request,
                                                               v1::ReportProgressResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  absl::StatusOr<std::string> identity = AuthenticatedCaller(*context, deps_.identity_source);
-  absl::StatusOr<Caller> caller = identity.ok() ? deps_.authorizer->Identify(*identity) : identity.status();
+  absl::StatusOr<Caller> caller =
+      IdentifyAndAdmit(*context, deps_.identity_source, *deps_.authorizer, deps_.admission);
   if (!caller.ok()) {
     reactor->Finish(ToGrpcStatus(caller.status()));
     return reactor;

@@ -22,6 +22,7 @@
 
 #include "frontdoor/v1/feedback_service.grpc.pb.h"
 #include "gateway/authorization.h"
+#include "gateway/caller_limits.h"
 #include "gateway/caller_identity.h"
 #include "gateway/clock.h"
 #include "gateway/referral_store.h"
@@ -35,6 +36,7 @@ struct FeedbackServiceDeps {
   StoreWorkQueue* work = nullptr;
   const Clock* clock = nullptr;
   IdentitySource identity_source = IdentitySource::kTlsCertificate;
+  const CallAdmission* admission = nullptr;  // per-identity limits (gateway/caller_limits.h); null: none
   std::function<void()> on_recorded;  // after each newly recorded event
 };
 

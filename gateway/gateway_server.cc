@@ -150,6 +150,7 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(const Gatewa
   admin_deps.work = parts->work.get();
   admin_deps.clock = clock;
   admin_deps.identity_source = deps.identity_source;
+  admin_deps.admission = parts->admission.get();
   admin_deps.on_replayed = [dispatcher] { dispatcher->Wake(); };
   parts->admin_service = std::make_unique<AdminServiceImpl>(std::move(admin_deps));
   FeedbackServiceDeps feedback_deps;
@@ -158,6 +159,7 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(const Gatewa
   feedback_deps.work = parts->work.get();
   feedback_deps.clock = clock;
   feedback_deps.identity_source = deps.identity_source;
+  feedback_deps.admission = parts->admission.get();
   FeedbackStreamHub* hub = parts->feedback_hub.get();
   feedback_deps.on_recorded = [hub] { hub->Notify(); };
   parts->feedback_impl = std::make_unique<FeedbackServiceImpl>(std::move(feedback_deps));

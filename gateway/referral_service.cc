@@ -16,12 +16,7 @@ namespace v1 = ::frontdoor::v1;
 ReferralServiceImpl::ReferralServiceImpl(ReferralServiceDeps deps) : deps_(std::move(deps)) {}
 
 absl::StatusOr<Caller> ReferralServiceImpl::Identify(const grpc::CallbackServerContext& context) const {
-  absl::StatusOr<std::string> identity = AuthenticatedCaller(context, deps_.identity_source);
-  if (!identity.ok()) return identity.status();
-  absl::StatusOr<Caller> caller = deps_.authorizer->Identify(*identity);
-  // Known callers over their limits get RESOURCE_EXHAUSTED (with retry-after-ms) before any work.
-  if (caller.ok() && deps_.admission != nullptr) FRONTDOOR_RETURN_IF_ERROR(deps_.admission->Check(context));
-  return caller;
+  return IdentifyAndAdmit(context, deps_.identity_source, *deps_.authorizer, deps_.admission);
 }
 
 namespace {

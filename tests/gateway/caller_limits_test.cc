@@ -8,6 +8,8 @@
 #include "gateway/clock.h"
 #include "gateway/gateway_server.h"
 #include "grpcpp/grpcpp.h"
+#include "frontdoor/v1/feedback_service.grpc.pb.h"
+#include "frontdoor/v1/admin_service.grpc.pb.h"
 #include "gtest/gtest.h"
 #include "tests/support/test_support.h"
 
@@ -81,7 +83,7 @@ class GatewayRateLimitTest : public ::testing::Test {
  protected:
   void SetUp() override {
     const std::string config = dir_.path() + "/gateway.textproto";
-    std::ofstream(config) << "caller_limits { requests_per_second: 1 burst: 2 }\n";
+    std::ofstream(config) << "caller_limits { requests_per_second: 1 burst: 2 }\noperators: \"frontdoor-operator\"\n";
     GatewayOptions options;
     options.config_path = config;
     options.listen = "127.0.0.1:0";
@@ -132,6 +134,38 @@ TEST_F(GatewayRateLimitTest, CallerOverItsRateIsRefusedWithRetryAfterAndRecovers
 
   clock_.Advance(absl::Seconds(1));
   EXPECT_EQ(Call("P85901").error_code(), grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_F(GatewayRateLimitTest, ConnectorsAndOperatorsAreLimitedToo) {
+  const auto channel =
+      grpc::CreateChannel("127.0.0.1:" + std::to_string(server_->port()), grpc::InsecureChannelCredentials());
+  auto feedback = v1::FeedbackService::NewStub(channel);
+  auto report = [&] {
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("x-frontdoor-client", "ageuk-oldham");
+    v1::ReportProgressRequest req;
+    req.set_referral_id("nope");
+    req.set_idempotency_key("k");
+    req.set_status(v1::PROGRESS_RECEIVED);
+    req.set_occurred_at("2025-06-15T00:00:00Z");
+    v1::ReportProgressResponse resp;
+    return feedback->ReportProgress(&ctx, req, &resp).error_code();
+  };
+  EXPECT_NE(report(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_NE(report(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_EQ(report(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+
+  auto admin = v1::AdminService::NewStub(channel);
+  auto list = [&] {
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("x-frontdoor-client", "frontdoor-operator");
+    v1::ListDeadLettersRequest req;
+    v1::ListDeadLettersResponse resp;
+    return admin->ListDeadLetters(&ctx, req, &resp).error_code();
+  };
+  EXPECT_EQ(list(), grpc::StatusCode::OK);
+  EXPECT_EQ(list(), grpc::StatusCode::OK);
+  EXPECT_EQ(list(), grpc::StatusCode::RESOURCE_EXHAUSTED);
 }
 
 TEST_F(GatewayRateLimitTest, UnknownIdentitiesAreRefusedNotCounted) {
