@@ -165,6 +165,13 @@ struct FeedbackRecordOutcome {
   StoredFeedback event;
 };
 
+// How much is waiting at one connector endpoint (metrics; issue 7).
+struct OutboxDepth {
+  std::string endpoint_id;
+  int64_t pending = 0;  // rows still to send (deliveries and ceases)
+  int64_t dead = 0;     // dead letters waiting for an operator
+};
+
 class ReferralStore {
  public:
   virtual ~ReferralStore() = default;
@@ -233,6 +240,11 @@ class ReferralStore {
   // attempts and age. Returns how many.
   virtual absl::StatusOr<int> ReplayDeadLetters(const DeadLetterFilter& filter, absl::Time now) {
     return absl::UnimplementedError("dead letters are not supported by this store");
+  }
+
+  // Pending and dead-lettered outbox rows per endpoint that has any, by endpoint_id.
+  virtual absl::StatusOr<std::vector<OutboxDepth>> OutboxDepths() {
+    return absl::UnimplementedError("outbox depth is not supported by this store");
   }
 
   // --- Feedback (issue 5) ---

@@ -427,6 +427,21 @@ absl::StatusOr<std::optional<absl::Time>> SqliteReferralStore::NextDeliveryDue(s
   return FromMicros(st.Int(0));
 }
 
+absl::StatusOr<std::vector<OutboxDepth>> SqliteReferralStore::OutboxDepths() {
+  absl::MutexLock lock(&read_mu_);
+  Statement st(reader_,
+               "SELECT endpoint_id, SUM(state = 'pending'), SUM(state = 'dead') FROM outbox"
+               " WHERE state IN ('pending', 'dead') GROUP BY endpoint_id ORDER BY endpoint_id");
+  FRONTDOOR_RETURN_IF_ERROR(st.status());
+  std::vector<OutboxDepth> out;
+  int rc;
+  while ((rc = st.Step()) == SQLITE_ROW) {
+    out.push_back(OutboxDepth{st.Text(0), st.Int(1), st.Int(2)});
+  }
+  if (rc != SQLITE_DONE) return SqliteError(reader_, rc, "read outbox depth");
+  return out;
+}
+
 absl::Status SqliteReferralStore::EnqueueCeaseProcessing(std::string_view referral_id, std::string_view endpoint_id,
                                                          const frontdoor::v1::CeaseProcessingRequest& request,
                                                          absl::Time at) {

@@ -68,6 +68,7 @@ class SqliteReferralStore final : public ReferralStore, public AuditStore {
                                         absl::Time now) override;
   absl::StatusOr<std::vector<DeadLetterRow>> ListDeadLetters(const DeadLetterFilter& filter, int limit) override;
   absl::StatusOr<int> ReplayDeadLetters(const DeadLetterFilter& filter, absl::Time now) override;
+  absl::StatusOr<std::vector<OutboxDepth>> OutboxDepths() override;
   absl::StatusOr<FeedbackRecordOutcome> RecordFeedback(const NewFeedback& feedback, const StoredReferral& referral,
                                                        const FeedbackCheck& check) override;
   absl::StatusOr<std::vector<StoredFeedback>> FeedbackForReferral(std::string_view referral_id) override;

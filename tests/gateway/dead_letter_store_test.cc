@@ -149,5 +149,19 @@ TEST_F(DeadLetterStoreTest, ReplayTouchesOnlyTheSelectedDeadRows) {
   EXPECT_EQ(*store_->ReplayDeadLetters(DeadLetterFilter{}, kT0), 1);
 }
 
+TEST_F(DeadLetterStoreTest, OutboxDepthsCountPendingAndDeadRowsPerEndpoint) {
+  Record("r1", "mind-oldham");
+  Record("r2", "mind-oldham");
+  Record("r3", "ageuk-oldham");
+  EXPECT_TRUE(store_->MarkDelivered(DueId("ageuk-oldham", kT0), kT0).ok());
+  const DeadLetterLimits limits{1, absl::ZeroDuration()};
+  ASSERT_TRUE(*store_->RecordFailedAttemptOrDeadLetter(DueId("mind-oldham", kT0), kT0, "14 unavailable", limits, kT0));
+  auto depths = *store_->OutboxDepths();
+  ASSERT_EQ(depths.size(), 1u) << "a delivered endpoint has nothing waiting";
+  EXPECT_EQ(depths[0].endpoint_id, "mind-oldham");
+  EXPECT_EQ(depths[0].pending, 1);
+  EXPECT_EQ(depths[0].dead, 1);
+}
+
 }  // namespace
 }  // namespace frontdoor::gateway
