@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <memory>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -12,13 +13,13 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "common/utf8.h"
 // RapidJSON is the chosen JSON library: header-only, and its SAX Reader lets this adapter refuse
 // hostile input while reading it: duplicate keys (any level), nesting depth, numbers a double
 // cannot hold, invalid UTF-8. The guard below sits between the Reader and a rapidjson::Document,
 // so no DOM is built past the first problem and nothing recurses deeper than the depth limit.
 #include "rapidjson/document.h"
 #include "rapidjson/error/en.h"
-#include "rapidjson/memorystream.h"
 #include "rapidjson/reader.h"
 
 namespace frontdoor::adapters {
@@ -70,7 +71,7 @@ class GuardedDocumentBuilder {
   }
   bool StartObject() {
     if (!Enter()) return false;
-    open_keys_.emplace_back();
+    objects_.push_back(OpenObject{keys_.size(), nullptr});
     return document_.StartObject();
   }
   bool Key(const char* text, rapidjson::SizeType length, bool copy) {
@@ -78,7 +79,7 @@ class GuardedDocumentBuilder {
       error_ = "a JSON key contains U+0000";
       return false;
     }
-    if (!open_keys_.back().emplace(text, length).second) {
+    if (!AddKey(std::string_view(text, length))) {
       // The key itself is not echoed: a hostile message could use patient data as a key.
       error_ = "duplicate JSON key in one object";
       return false;
@@ -87,7 +88,8 @@ class GuardedDocumentBuilder {
   }
   bool EndObject(rapidjson::SizeType member_count) {
     --depth_;
-    open_keys_.pop_back();
+    keys_.resize(objects_.back().first_key);
+    objects_.pop_back();
     return document_.EndObject(member_count);
   }
   bool StartArray() {
@@ -100,6 +102,30 @@ class GuardedDocumentBuilder {
   }
 
  private:
+  // Keys are views into the in-situ buffer, which outlives the parse. An object's keys are
+  // compared one by one while it has few (FHIR objects have a handful); past kLinearKeys a hash
+  // set takes over, so a hostile object with many keys costs linear time, not quadratic.
+  static constexpr size_t kLinearKeys = 16;
+  struct OpenObject {
+    size_t first_key;
+    std::unique_ptr<std::unordered_set<std::string_view>> many;
+  };
+
+  bool AddKey(std::string_view key) {
+    OpenObject& object = objects_.back();
+    if (object.many != nullptr) return object.many->insert(key).second;
+    for (size_t i = object.first_key; i < keys_.size(); ++i) {
+      if (keys_[i] == key) return false;
+    }
+    keys_.push_back(key);
+    if (keys_.size() - object.first_key > kLinearKeys) {
+      object.many = std::make_unique<std::unordered_set<std::string_view>>(keys_.begin() + object.first_key,
+                                                                           keys_.end());
+      keys_.resize(object.first_key);
+    }
+    return true;
+  }
+
   bool Enter() {
     if (++depth_ > max_depth_) {
       error_ = absl::StrCat("JSON nesting deeper than ", max_depth_, " levels");
@@ -111,12 +137,14 @@ class GuardedDocumentBuilder {
   rapidjson::Document& document_;
   const int max_depth_;
   int depth_ = 0;
-  std::vector<std::unordered_set<std::string>> open_keys_;
+  std::vector<std::string_view> keys_;  // the keys of every open object with few keys, in order
+  std::vector<OpenObject> objects_;
   std::string error_;
 };
 
-// Reads `json` into `document`; on failure returns why (no patient data in it).
-std::optional<std::string> ReadGuarded(std::string_view json, const FhirLimits& limits,
+// Reads `json` into `document`; on failure returns why (no patient data in it). The document's
+// strings point into `buffer` (in-situ parsing: no string is copied), which must outlive it.
+std::optional<std::string> ReadGuarded(std::string_view json, const FhirLimits& limits, std::string& buffer,
                                        rapidjson::Document& document) {
   if (json.empty()) return "the message is empty";
   if (json.size() > limits.max_bytes) {
@@ -125,30 +153,32 @@ std::optional<std::string> ReadGuarded(std::string_view json, const FhirLimits& 
   if (std::memchr(json.data(), '\0', json.size()) != nullptr) {
     return "the message contains a NUL byte";
   }
+  // Checked once over the whole message, so the reader need not decode strings to validate them.
+  if (std::optional<size_t> bad = FirstInvalidUtf8Offset(json)) {
+    return absl::StrCat("not UTF-8: an invalid byte sequence at byte ", *bad);
+  }
+  // NUL-terminated by std::string, as in-situ parsing needs. The spare capacity keeps RapidJSON's
+  // 16-byte SIMD reads (which stop at the terminator) inside the allocation.
+  buffer.reserve(json.size() + 32);
+  buffer.assign(json.data(), json.size());
   GuardedDocumentBuilder builder(document, limits.max_depth);
   rapidjson::ParseResult result;
   auto generator = [&](rapidjson::Document& target) {
     (void)target;  // The builder writes into the same document.
-    rapidjson::MemoryStream stream(json.data(), json.size());
+    rapidjson::InsituStringStream stream(buffer.data());
     rapidjson::Reader reader;
     // No kParseStopWhenDoneFlag: content after the root value is an error, not ignored.
     // Iterative parsing keeps the call stack flat whatever the depth; the builder bounds it too.
-    constexpr unsigned kFlags = rapidjson::kParseValidateEncodingFlag | rapidjson::kParseIterativeFlag;
+    constexpr unsigned kFlags = rapidjson::kParseInsituFlag | rapidjson::kParseIterativeFlag;
     result = reader.Parse<kFlags>(stream, builder);
     return !result.IsError();
   };
   document.Populate(generator);
   if (!result.IsError()) return std::nullopt;
   if (!builder.error().empty()) return absl::StrCat(builder.error(), " (at byte ", result.Offset(), ")");
-  switch (result.Code()) {
-    case rapidjson::kParseErrorStringInvalidEncoding:
-      return absl::StrCat("not UTF-8: an invalid byte sequence at byte ", result.Offset());
-    case rapidjson::kParseErrorNumberTooBig:
-      return absl::StrCat("a number at byte ", result.Offset(), " is too big to hold");
-    default:
-      break;
+  if (result.Code() == rapidjson::kParseErrorNumberTooBig) {
+    return absl::StrCat("a number at byte ", result.Offset(), " is too big to hold");
   }
-  // Bytes outside strings that are not UTF-8 are also syntax errors; name them as such.
   return absl::StrCat("not JSON: ", rapidjson::GetParseError_En(result.Code()), " (at byte ",
                       result.Offset(), ")");
 }
@@ -895,8 +925,13 @@ void FhirMapper::MapOtherResource(const Entry& entry) {
 ParsedReferral ParseFhirReferral(std::string_view json, const FhirLimits& limits) {
   ParsedReferral parsed;
   parsed.format = MessageFormat::kFhir;
-  rapidjson::Document document;
-  if (std::optional<std::string> error = ReadGuarded(json, limits, document)) {
+  std::string buffer;
+  // The tree of a typical referral fits this per-thread block, so parsing makes no allocation for
+  // it (a larger message takes more blocks from the heap, freed with the document).
+  alignas(8) static thread_local char tree_block[32 * 1024];
+  rapidjson::MemoryPoolAllocator<> pool(tree_block, sizeof tree_block);
+  rapidjson::Document document(&pool);
+  if (std::optional<std::string> error = ReadGuarded(json, limits, buffer, document)) {
     Issue& issue = parsed.issues.emplace_back();
     issue.set_code(kMalformed);
     issue.set_message(*error);
