@@ -111,10 +111,33 @@ void DeliveryDispatcher::RunEndpoint(Endpoint* endpoint) {
     }
 
     bool failed = false;
+    // Acknowledgements are marked together, one transaction per batch rather than one per call.
+    std::vector<const OutboxItem*> acknowledged;
+    auto mark_acknowledged = [&] {
+      if (acknowledged.empty()) return;
+      std::vector<int64_t> ids;
+      ids.reserve(acknowledged.size());
+      for (const OutboxItem* item : acknowledged) ids.push_back(item->outbox_id);
+      if (absl::Status s = store_->MarkDeliveredMany(ids, clock_->Now()); !s.ok()) {
+        // Delivered but not marked: they will be sent again with the same idempotency keys, which
+        // the connector de-duplicates. Nothing is lost.
+        std::fprintf(stderr, "delivery: endpoint=%s %zu acknowledged row(s) not marked: %s\n", id, ids.size(),
+                     std::string(s.message()).c_str());
+      } else {
+        for (const OutboxItem* item : acknowledged) {
+          std::fprintf(stderr, "delivery: %s of referral=%s acknowledged by endpoint=%s (attempt %u)\n",
+                       item->kind == OutboxKind::kDeliver ? "delivery" : "cease-processing",
+                       item->referral_id.c_str(), id, item->attempts + 1);
+        }
+      }
+      absl::MutexLock lock(&mu_);
+      delivered_ += static_cast<int64_t>(acknowledged.size());
+      acknowledged.clear();
+    };
     for (const OutboxItem& item : *due) {
       {
         absl::MutexLock lock(&mu_);
-        if (stopping_) return;
+        if (stopping_) break;
       }
       // Closed: go on. Half-open: this call is the one probe. Open (a probe just failed): stop.
       if (!breaker.AllowCall(clock_->Now())) break;
@@ -131,17 +154,7 @@ void DeliveryDispatcher::RunEndpoint(Endpoint* endpoint) {
       const char* what = item.kind == OutboxKind::kDeliver ? "delivery" : "cease-processing";
       if (status.ok()) {
         breaker.RecordSuccess();
-        if (absl::Status s = store_->MarkDelivered(item.outbox_id, clock_->Now()); !s.ok()) {
-          // Delivered but not marked: it will be sent again with the same idempotency key, which the
-          // connector de-duplicates. Nothing is lost.
-          std::fprintf(stderr, "delivery: referral=%s delivered but not marked: %s\n", item.referral_id.c_str(),
-                       std::string(s.message()).c_str());
-        } else {
-          std::fprintf(stderr, "delivery: %s of referral=%s acknowledged by endpoint=%s (attempt %u)\n", what,
-                       item.referral_id.c_str(), id, item.attempts + 1);
-        }
-        absl::MutexLock lock(&mu_);
-        ++delivered_;
+        acknowledged.push_back(&item);
         continue;
       }
       failed = true;
@@ -173,6 +186,11 @@ void DeliveryDispatcher::RunEndpoint(Endpoint* endpoint) {
       }
       if (breaker.state(failed_at) == CircuitBreaker::State::kOpen) break;
       // Still closed: the failure may be this row's alone; the rest of the batch goes on.
+    }
+    mark_acknowledged();
+    {
+      absl::MutexLock lock(&mu_);
+      if (stopping_) return;
     }
 
     if (breaker.state(clock_->Now()) == CircuitBreaker::State::kOpen) continue;  // pause at the top

@@ -22,6 +22,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/status_macros.h"
 #include "frontdoor/v1/audit_service.pb.h"
 #include "frontdoor/v1/connector_service.pb.h"
 #include "frontdoor/v1/feedback_service.pb.h"
@@ -200,6 +201,13 @@ class ReferralStore {
 
   // The connector acknowledged the row: it is delivered and never sent again.
   virtual absl::Status MarkDelivered(int64_t outbox_id, absl::Time at) = 0;
+  // MarkDelivered for several rows, in one transaction where the store can (one durable write for
+  // a dispatcher's batch of acknowledgements). A row left unmarked by a failure is sent again with
+  // the same idempotency key, which connectors de-duplicate: nothing is lost.
+  virtual absl::Status MarkDeliveredMany(const std::vector<int64_t>& outbox_ids, absl::Time at) {
+    for (const int64_t id : outbox_ids) FRONTDOOR_RETURN_IF_ERROR(MarkDelivered(id, at));
+    return absl::OkStatus();
+  }
   // An attempt failed: count it, keep the row pending, try again at `next_attempt_at`. `error` is a
   // transport error text (never patient data).
   virtual absl::Status RecordFailedAttempt(int64_t outbox_id, absl::Time next_attempt_at, std::string_view error) = 0;
