@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <memory>
 #include <random>
 
 #include "absl/strings/str_cat.h"
@@ -78,6 +79,10 @@ void DeliveryDispatcher::RunEndpoint(Endpoint* endpoint) {
   std::uniform_real_distribution<double> jitter(0.5, 1.0);
   CircuitBreaker& breaker = *endpoint->breaker;
   const char* const id = endpoint->endpoint_id.c_str();
+  // How many calls go out at once: doubles after each batch that all succeeded, up to batch_size,
+  // and drops to one at any failure, so a failing connector sees failures one at a time and the
+  // breaker opens after exactly its threshold (slow start, as TCP does).
+  int window = 1;
 
   for (;;) {
     uint64_t generation;
@@ -102,7 +107,7 @@ void DeliveryDispatcher::RunEndpoint(Endpoint* endpoint) {
       continue;
     }
     absl::StatusOr<std::vector<OutboxItem>> due =
-        store_->DueDeliveries(endpoint->endpoint_id, now, policy_.batch_size);
+        store_->DueDeliveries(endpoint->endpoint_id, now, window);
     if (!due.ok()) {
       std::fprintf(stderr, "delivery: endpoint=%s cannot read outbox: %s\n", id,
                    std::string(due.status().message()).c_str());
@@ -134,23 +139,56 @@ void DeliveryDispatcher::RunEndpoint(Endpoint* endpoint) {
       delivered_ += static_cast<int64_t>(acknowledged.size());
       acknowledged.clear();
     };
-    for (const OutboxItem& item : *due) {
-      {
-        absl::MutexLock lock(&mu_);
-        if (stopping_) break;
-      }
-      // Closed: go on. Half-open: this call is the one probe. Open (a probe just failed): stop.
-      if (!breaker.AllowCall(clock_->Now())) break;
+    // The batch's calls go out together (rows of one referral are never in the same batch, so
+    // order per referral holds) and are answered in any order; results are handled in row order.
+    // Closed breaker: every row. Half-open: AllowCall lets the one probe through. Open: none.
+    struct Attempt {
+      const OutboxItem* item;
       grpc::ClientContext ctx;
-      ctx.set_deadline(absl::ToChronoTime(absl::Now() + policy_.attempt_deadline));
+      frontdoor::v1::DeliverReferralResponse deliver_reply;
+      frontdoor::v1::CeaseProcessingResponse cease_reply;
       grpc::Status status;
-      if (item.kind == OutboxKind::kDeliver) {
-        frontdoor::v1::DeliverReferralResponse reply;
-        status = endpoint->stub->DeliverReferral(&ctx, item.deliver, &reply);
-      } else {
-        frontdoor::v1::CeaseProcessingResponse reply;
-        status = endpoint->stub->CeaseProcessing(&ctx, item.cease, &reply);
+    };
+    std::vector<std::unique_ptr<Attempt>> attempts;
+    for (const OutboxItem& item : *due) {
+      if (!breaker.AllowCall(clock_->Now())) break;
+      auto attempt = std::make_unique<Attempt>();
+      attempt->item = &item;
+      attempt->ctx.set_deadline(absl::ToChronoTime(absl::Now() + policy_.attempt_deadline));
+      attempts.push_back(std::move(attempt));
+    }
+    {
+      // Shared with the callbacks, which may still be leaving the lock when the wait below ends.
+      struct Outstanding {
+        absl::Mutex mu;
+        size_t calls ABSL_GUARDED_BY(mu) = 0;
+      };
+      auto outstanding = std::make_shared<Outstanding>();
+      {
+        absl::MutexLock lock(&outstanding->mu);
+        outstanding->calls = attempts.size();
       }
+      for (auto& attempt : attempts) {
+        Attempt* a = attempt.get();
+        auto on_done = [a, outstanding](grpc::Status status) {
+          absl::MutexLock lock(&outstanding->mu);
+          a->status = std::move(status);
+          --outstanding->calls;
+        };
+        if (a->item->kind == OutboxKind::kDeliver) {
+          endpoint->stub->async()->DeliverReferral(&a->ctx, &a->item->deliver, &a->deliver_reply, on_done);
+        } else {
+          endpoint->stub->async()->CeaseProcessing(&a->ctx, &a->item->cease, &a->cease_reply, on_done);
+        }
+      }
+      // Every call ends by its deadline, so this wait is bounded (Shutdown waits for it too).
+      absl::MutexLock lock(&outstanding->mu);
+      outstanding->mu.Await(absl::Condition(
+          +[](Outstanding* o) ABSL_NO_THREAD_SAFETY_ANALYSIS { return o->calls == 0; }, outstanding.get()));
+    }
+    for (const auto& attempt : attempts) {
+      const OutboxItem& item = *attempt->item;
+      const grpc::Status& status = attempt->status;
       const char* what = item.kind == OutboxKind::kDeliver ? "delivery" : "cease-processing";
       if (status.ok()) {
         breaker.RecordSuccess();
@@ -184,8 +222,7 @@ void DeliveryDispatcher::RunEndpoint(Endpoint* endpoint) {
                      static_cast<long long>(absl::ToInt64Milliseconds(delay)),
                      CircuitBreakerStateName(breaker.state(failed_at)));
       }
-      if (breaker.state(failed_at) == CircuitBreaker::State::kOpen) break;
-      // Still closed: the failure may be this row's alone; the rest of the batch goes on.
+      // Every answered call is recorded, even after the breaker opened on an earlier one.
     }
     mark_acknowledged();
     {
@@ -194,7 +231,9 @@ void DeliveryDispatcher::RunEndpoint(Endpoint* endpoint) {
     }
 
     if (breaker.state(clock_->Now()) == CircuitBreaker::State::kOpen) continue;  // pause at the top
-    if (!failed && static_cast<int>(due->size()) == policy_.batch_size) continue;  // more may be due now
+    const bool full = static_cast<int>(due->size()) == window;
+    window = failed ? 1 : full ? std::min(window * 2, std::max(policy_.batch_size, 1)) : window;
+    if (!failed && full) continue;  // more may be due now
 
     absl::Time next = clock_->Now() + policy_.idle_poll;
     if (absl::StatusOr<std::optional<absl::Time>> n = store_->NextDeliveryDue(endpoint->endpoint_id);

@@ -75,6 +75,27 @@ TEST_F(DispatcherHardeningTest, AnOpenBreakerStopsCallingTheFailingConnector) {
   EXPECT_EQ(failing.failed_calls(), 3) << "no call while the breaker is open";
 }
 
+TEST_F(DispatcherHardeningTest, ASlowConnectorGetsABatchOfCallsAtOnce) {
+  // Calls wait for each other only within the window: 48 deliveries at 100 ms each would take
+  // 4.8 s one at a time; the window (1, 2, 4, 8, 16, 16, ...) needs about eight round trips.
+  frontdoor::testing::RecordingConnector slow;
+  slow.SetAnswerDelay(absl::Milliseconds(100));
+  for (int i = 0; i < 48; ++i) Record("r" + std::to_string(i), "mind-oldham");
+  SystemClock clock;
+  DeliveryPolicy policy;
+  policy.batch_size = 16;
+  DeliveryDispatcher dispatcher(store_.get(), &clock, policy, Stubs({{"mind-oldham", slow.address()}}));
+  const absl::Time start = absl::Now();
+  dispatcher.Start();
+  EXPECT_EQ(slow.WaitForDistinct(48, absl::Seconds(20)), 48);
+  const absl::Duration took = absl::Now() - start;
+  dispatcher.Shutdown();
+  EXPECT_GT(slow.max_in_flight(), 1) << "calls to one connector go out together";
+  EXPECT_LE(slow.max_in_flight(), 16) << "never more than batch_size at once";
+  EXPECT_LT(took, absl::Milliseconds(2500)) << "one call at a time would take 4.8 s";
+  for (const auto& [key, calls] : slow.calls_per_key()) EXPECT_EQ(calls, 1) << key;
+}
+
 TEST_F(DispatcherHardeningTest, ARecoveredConnectorIsFoundByTheHalfOpenProbe) {
   frontdoor::testing::RecordingConnector connector;
   connector.FailNext(2);

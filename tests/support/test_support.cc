@@ -1,5 +1,7 @@
 #include "tests/support/test_support.h"
 
+#include <algorithm>
+
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -84,7 +86,25 @@ RecordingConnector::RecordingConnector() {
   address_ = "127.0.0.1:" + std::to_string(port);
 }
 
-RecordingConnector::~RecordingConnector() { server_->Shutdown(std::chrono::system_clock::now()); }
+RecordingConnector::~RecordingConnector() {
+  std::vector<std::thread> delayed;
+  {
+    absl::MutexLock lock(&mu_);
+    delayed.swap(delayed_answers_);
+  }
+  for (std::thread& t : delayed) t.join();
+  server_->Shutdown(std::chrono::system_clock::now());
+}
+
+void RecordingConnector::SetAnswerDelay(absl::Duration delay) {
+  absl::MutexLock lock(&mu_);
+  answer_delay_ = delay;
+}
+
+int RecordingConnector::max_in_flight() const {
+  absl::MutexLock lock(&mu_);
+  return max_in_flight_;
+}
 
 void RecordingConnector::FailNext(int n) {
   absl::MutexLock lock(&mu_);
@@ -129,6 +149,18 @@ grpc::ServerUnaryReactor* RecordingConnector::DeliverReferral(grpc::CallbackServ
   received_.push_back(*req);
   events_.push_back("deliver:" + req->referral().referral_id());
   resp->set_duplicate(++calls_per_key_[req->idempotency_key()] > 1);
+  if (answer_delay_ > absl::ZeroDuration()) {
+    max_in_flight_ = std::max(max_in_flight_, ++in_flight_);
+    delayed_answers_.emplace_back([this, reactor, delay = answer_delay_] {
+      absl::SleepFor(delay);
+      {
+        absl::MutexLock lock(&mu_);
+        --in_flight_;
+      }
+      reactor->Finish(grpc::Status::OK);
+    });
+    return reactor;
+  }
   reactor->Finish(grpc::Status::OK);
   return reactor;
 }

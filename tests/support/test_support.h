@@ -7,6 +7,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
@@ -53,6 +54,10 @@ class RecordingConnector final : public frontdoor::v1::ConnectorService::Callbac
   std::vector<frontdoor::v1::DeliverReferralRequest> received() const;
   std::map<std::string, int> calls_per_key() const;
   int failed_calls() const;
+  // From now on, successful DeliverReferral calls are answered after `delay` (a slow connector).
+  void SetAnswerDelay(absl::Duration delay);
+  // The most DeliverReferral calls that were open at once.
+  int max_in_flight() const;
 
   // Every call that succeeded, in arrival order: "deliver:<referral_id>" or "cease:<referral_id>".
   std::vector<std::string> events() const;
@@ -70,6 +75,10 @@ class RecordingConnector final : public frontdoor::v1::ConnectorService::Callbac
   mutable absl::Mutex mu_;
   int fail_next_ ABSL_GUARDED_BY(mu_) = 0;
   int failed_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::Duration answer_delay_ ABSL_GUARDED_BY(mu_) = absl::ZeroDuration();
+  int in_flight_ ABSL_GUARDED_BY(mu_) = 0;
+  int max_in_flight_ ABSL_GUARDED_BY(mu_) = 0;
+  std::vector<std::thread> delayed_answers_ ABSL_GUARDED_BY(mu_);
   std::vector<frontdoor::v1::DeliverReferralRequest> received_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, int> calls_per_key_ ABSL_GUARDED_BY(mu_);
   std::vector<std::string> events_ ABSL_GUARDED_BY(mu_);
