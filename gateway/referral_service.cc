@@ -91,21 +91,35 @@ grpc::ServerUnaryReactor* ReferralServiceImpl::SubmitReferral(grpc::CallbackServ
   record.format = adapters::MessageFormatName(parsed->format);
   record.received_at = now;
   record.audit = DecisionAuditRecords(parsed->referral, result, *caller, now);  // IG-9, same transaction
+  // The answer to a new referral is rendered here, on this call's own thread, so the one writer
+  // thread that runs completions only swaps it in; a duplicate's answer (the first decision, known
+  // only inside the commit) is rendered there. Nothing is sent before the commit either way.
+  grpc::ByteBuffer prepared;
+  {
+    v1::SubmitReferralResponse fresh = result.response;
+    AttachSenderReply(*parsed, now, &fresh);
+    SerializeResponse(fresh, &prepared);
+  }
   record.decision = std::move(result.response);
-  record.referral = parsed->referral;
+  record.referral = std::move(parsed->referral);  // the reply needs only the format and reply issues
   if (result.delivery.has_value()) {
     record.delivery = NewDelivery{record.decision.endpoint_id(), std::move(*result.delivery)};
   }
   // The completion owns what the reply needs; `response_bytes` stays valid until Finish.
-  deps_.committer->Submit(std::move(record), [reactor, response_bytes, parsed = std::move(*parsed),
-                                              now](absl::StatusOr<RecordOutcome> out) {
+  deps_.committer->Submit(std::move(record), [reactor, response_bytes, parsed = std::move(*parsed), now,
+                                              prepared = std::move(prepared)](absl::StatusOr<RecordOutcome> out) mutable {
     if (!out.ok()) {
       reactor->Finish(ToGrpcStatus(absl::UnavailableError(absl::StrCat(
           "the referral could not be recorded; nothing was accepted, send it again (", out.status().message(), ")"))));
       return;
     }
+    if (!out->duplicate) {
+      response_bytes->Swap(&prepared);
+      reactor->Finish(grpc::Status::OK);
+      return;
+    }
     v1::SubmitReferralResponse response = std::move(out->decision);
-    response.set_duplicate(out->duplicate);
+    response.set_duplicate(true);
     AttachSenderReply(parsed, now, &response);
     SerializeResponse(response, response_bytes);
     reactor->Finish(grpc::Status::OK);
