@@ -46,8 +46,10 @@ constexpr size_t kMaxIssues = 50;
 
 class GuardedDocumentBuilder {
  public:
-  GuardedDocumentBuilder(rapidjson::Document& document, int max_depth)
-      : document_(document), max_depth_(max_depth) {}
+  // `may_hold_nul`: the message has a \u0000 escape somewhere. Without one no string can hold
+  // U+0000 (a raw NUL byte is refused before parsing), so strings need not be searched for it.
+  GuardedDocumentBuilder(rapidjson::Document& document, int max_depth, bool may_hold_nul)
+      : document_(document), max_depth_(max_depth), may_hold_nul_(may_hold_nul) {}
 
   const std::string& error() const { return error_; }
 
@@ -63,7 +65,7 @@ class GuardedDocumentBuilder {
     return false;
   }
   bool String(const char* text, rapidjson::SizeType length, bool copy) {
-    if (std::memchr(text, '\0', length) != nullptr) {
+    if (may_hold_nul_ && std::memchr(text, '\0', length) != nullptr) {
       error_ = "a JSON string contains U+0000";
       return false;
     }
@@ -75,7 +77,7 @@ class GuardedDocumentBuilder {
     return document_.StartObject();
   }
   bool Key(const char* text, rapidjson::SizeType length, bool copy) {
-    if (std::memchr(text, '\0', length) != nullptr) {
+    if (may_hold_nul_ && std::memchr(text, '\0', length) != nullptr) {
       error_ = "a JSON key contains U+0000";
       return false;
     }
@@ -136,6 +138,7 @@ class GuardedDocumentBuilder {
 
   rapidjson::Document& document_;
   const int max_depth_;
+  const bool may_hold_nul_;
   int depth_ = 0;
   std::vector<std::string_view> keys_;  // the keys of every open object with few keys, in order
   std::vector<OpenObject> objects_;
@@ -161,16 +164,23 @@ std::optional<std::string> ReadGuarded(std::string_view json, const FhirLimits& 
   // 16-byte SIMD reads (which stop at the terminator) inside the allocation.
   buffer.reserve(json.size() + 32);
   buffer.assign(json.data(), json.size());
-  GuardedDocumentBuilder builder(document, limits.max_depth);
+  GuardedDocumentBuilder builder(document, limits.max_depth,
+                                 json.find("\\u0000") != std::string_view::npos);
   rapidjson::ParseResult result;
   auto generator = [&](rapidjson::Document& target) {
     (void)target;  // The builder writes into the same document.
     rapidjson::InsituStringStream stream(buffer.data());
     rapidjson::Reader reader;
     // No kParseStopWhenDoneFlag: content after the root value is an error, not ignored.
-    // Iterative parsing keeps the call stack flat whatever the depth; the builder bounds it too.
-    constexpr unsigned kFlags = rapidjson::kParseInsituFlag | rapidjson::kParseIterativeFlag;
-    result = reader.Parse<kFlags>(stream, builder);
+    // The recursive parser is the faster one; its depth is bounded by the builder, which refuses
+    // the object or array past max_depth before the parser descends into it. Past kMaxRecursion
+    // (a caller's own limits) the iterative parser keeps the call stack flat whatever the depth.
+    constexpr int kMaxRecursion = 256;
+    if (limits.max_depth <= kMaxRecursion) {
+      result = reader.Parse<rapidjson::kParseInsituFlag>(stream, builder);
+    } else {
+      result = reader.Parse<rapidjson::kParseInsituFlag | rapidjson::kParseIterativeFlag>(stream, builder);
+    }
     return !result.IsError();
   };
   document.Populate(generator);

@@ -407,6 +407,8 @@ TEST(FhirHostileInputTest, OverlongAndSurrogateEncodingsAreMalformed) {
 TEST(FhirHostileInputTest, NulByteIsMalformed) {
   ExpectMalformed(std::string("{\"resourceType\": \"Bun\0dle\"}", 26));
   ExpectMalformed(R"({"resourceType": "Bun\u0000dle"})");
+  ExpectMalformed(R"({"resourceType": "Bundle", "a\u0000b": 1})");  // in a key
+  ExpectMalformed(R"({"resourceType": "Bundle", "id": "x", "b": ["ok", "\u0000"]})");  // a later string
 }
 
 TEST(FhirHostileInputTest, DuplicateKeyAtTheTopIsMalformed) {
@@ -439,6 +441,17 @@ TEST(FhirHostileInputTest, NestingDeeperThanTheLimitIsMalformed) {
   std::string at_limit = R"({"x":)" + std::string(63, '[') + std::string(63, ']') + "}";
   EXPECT_THAT(Parse(at_limit).issues, ElementsAre(IssueIs("UNSUPPORTED_MESSAGE", "resourceType")));
   ExpectMalformed(R"({"x":)" + std::string(64, '[') + std::string(64, ']') + "}");
+}
+
+TEST(FhirHostileInputTest, AVeryHighDepthLimitStillParsesDeepNestingWithoutRecursing) {
+  // Past 256 levels the reader switches to RapidJSON's iterative parser: a million levels would
+  // overflow the stack of a recursive one.
+  FhirLimits limits;
+  limits.max_depth = 2'000'000;
+  limits.max_bytes = 4 << 20;
+  const std::string deep = R"({"x":)" + std::string(1'000'000, '[') + std::string(1'000'000, ']') + "}";
+  // Read in full (no stack overflow, no MALFORMED), then found not to be a Bundle.
+  EXPECT_THAT(ParseFhirReferral(deep, limits).issues, ElementsAre(IssueIs("UNSUPPORTED_MESSAGE", "resourceType")));
 }
 
 TEST(FhirHostileInputTest, NumbersThatOverflowAreMalformed) {
