@@ -107,6 +107,7 @@ int main(int argc, char** argv) {
     }
   }
 
+  frontdoor::observability::RouteGrpcLogsToStructuredLog();
   // Signals are taken by one thread with sigwait, so shutdown runs as ordinary code.
   sigset_t signals;
   sigemptyset(&signals);

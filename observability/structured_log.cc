@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "grpc/support/log.h"
 #include "rapidjson/stringbuffer.h"
 #include "rapidjson/writer.h"
 
@@ -162,6 +163,17 @@ void Log(LogLevel level, const std::string& event, const std::string& msg, const
 
 void Log(LogLevel level, const std::string& event, const std::string& msg, std::initializer_list<LogField> fields) {
   Log(level, event, msg, std::vector<LogField>(fields));
+}
+
+void RouteGrpcLogsToStructuredLog() {
+  gpr_set_log_function(+[](gpr_log_func_args* args) {
+    LogLevel level = LogLevel::kInfo;
+    if (args->severity == GPR_LOG_SEVERITY_ERROR) level = LogLevel::kError;
+    if (args->severity == GPR_LOG_SEVERITY_DEBUG) level = LogLevel::kDebug;
+    const char* file = args->file != nullptr ? args->file : "";
+    Log(level, "grpc_library", args->message != nullptr ? args->message : "",
+        {{"source", absl::StrCat(file, ":", args->line)}});
+  });
 }
 
 void SetLogWriterForTesting(std::function<void(const std::string&)> writer) {

@@ -58,6 +58,10 @@ void Log(LogLevel level, const std::string& event, const std::string& msg,
          std::initializer_list<LogField> fields = {});
 void Log(LogLevel level, const std::string& event, const std::string& msg, const std::vector<LogField>& fields);
 
+// gRPC's own log lines (gpr_log: connection errors and the like) become structured lines too
+// (event "grpc_library"), so that everything on stderr is one format. Call once, early in main.
+void RouteGrpcLogsToStructuredLog();
+
 // Lines go to `writer` (without newline) instead of stderr; an empty function restores stderr.
 void SetLogWriterForTesting(std::function<void(const std::string&)> writer);
 
