@@ -106,6 +106,10 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(const Gatewa
   FRONTDOOR_ASSIGN_OR_RETURN(const observability::LogFormat log_format,
                              observability::ParseLogFormat(observe.log_format()));
   observability::SetLogFormat(log_format);
+  if (options.insecure_plaintext) {
+    Log(LogLevel::kWarning, "startup",
+        "--insecure-plaintext: no TLS, callers are who they say they are. Never use this with real patient data.");
+  }
   if (observe.shutdown_grace_seconds() > 0) {
     parts->shutdown_grace = std::chrono::seconds(std::min<uint32_t>(observe.shutdown_grace_seconds(), 3600));
   }

@@ -117,10 +117,7 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  if (options.insecure_plaintext) {
-    Log(LogLevel::kWarning, "startup",
-        "--insecure-plaintext: no TLS, callers are who they say they are. Never use this with real patient data.");
-  }
+  // (GatewayServer::Start warns about --insecure-plaintext, once the log format is known.)
   frontdoor::gateway::SystemClock clock;
   auto server = frontdoor::gateway::GatewayServer::Start(options, &clock);
   if (!server.ok()) {

@@ -526,6 +526,43 @@ TEST_F(ObservabilityProcessTest, LogsAreJsonLinesWithoutPatientData) {
   }
 }
 
+TEST_F(ObservabilityProcessTest, TextLogFormatWritesOneReadableLinePerEvent) {
+  const std::string ready = Path("text.ready");
+  gateway_ = std::make_unique<ChildProcess>(
+      std::vector<std::string>{BinaryPath("gateway/frontdoor-gateway"), "--insecure-plaintext", "--config",
+                               WriteBulkTestConfig(dir_.path(), "observability { log_format: \"text\" }"), "--listen",
+                               "127.0.0.1:0", "--data-dir", Path("data"), "--ready-file", ready},
+      Path("gateway.log"));
+  auto target = WaitForFile(ready, absl::Seconds(30));
+  ASSERT_TRUE(target.has_value()) << ReadFileOrEmpty(Path("gateway.log"));
+  while (!target->empty() && target->back() == '\n') target->pop_back();
+  auto stub = Stub(*target);
+  v1::SubmitReferralResponse response;
+  ASSERT_TRUE(Submit(stub.get(), Typed(RoytonReferral("text-1")), "P85901", &response, nullptr,
+                     {{"x-request-id", "text-req-1"}})
+                  .ok());
+  gateway_->Signal(SIGTERM);
+  ASSERT_EQ(gateway_->Wait(absl::Seconds(30)), std::optional<int>(0));
+  const std::string log = ReadFileOrEmpty(Path("gateway.log"));
+  EXPECT_NE(log.find(" info grpc_call: call finished method=/frontdoor.v1.ReferralService/SubmitReferral identity=P85901 "
+                     "code=OK "),
+            std::string::npos)
+      << log;
+  EXPECT_NE(log.find("request_id=text-req-1"), std::string::npos) << log;
+  EXPECT_EQ(log.find("{\"time\""), std::string::npos) << log;
+}
+
+TEST_F(ObservabilityProcessTest, UnknownLogFormatRefusesToStartAndSaysWhy) {
+  ChildProcess gateway({BinaryPath("gateway/frontdoor-gateway"), "--insecure-plaintext", "--config",
+                        WriteBulkTestConfig(dir_.path(), "observability { log_format: \"xml\" }"), "--listen",
+                        "127.0.0.1:0", "--data-dir", Path("data")},
+                       Path("gateway.log"));
+  const std::optional<int> status = gateway.Wait(absl::Seconds(30));
+  ASSERT_TRUE(status.has_value());
+  EXPECT_NE(*status, 0);
+  EXPECT_NE(ReadFileOrEmpty(Path("gateway.log")).find("log_format"), std::string::npos);
+}
+
 TEST_F(ObservabilityProcessTest, SigtermUnderLoadDrainsKeepsEveryAcceptedReferralAndExitsZero) {
   // Each delivery takes 1.5 s to be acknowledged, so the drain (which lets the attempt in hand
   // finish) lasts long enough to watch from outside.
