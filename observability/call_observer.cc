@@ -123,22 +123,9 @@ void CallObserver::Begin(const grpc::ServerContextBase* context, CallIds ids) {
   calls_[context] = CallState{std::move(ids), ""};
 }
 
-CallObserver::CallState CallObserver::End(const grpc::ServerContextBase* context) {
+void CallObserver::End(const grpc::ServerContextBase* context) {
   absl::MutexLock lock(&mu_);
-  auto it = calls_.find(context);
-  if (it == calls_.end()) return {};
-  CallState state = std::move(it->second);
-  calls_.erase(it);
-  return state;
-}
-
-CallIds CallObserver::IdsOf(const grpc::ServerContextBase& context) const {
-  {
-    absl::MutexLock lock(&mu_);
-    auto it = calls_.find(&context);
-    if (it != calls_.end()) return it->second.ids;
-  }
-  return ResolveCallIds(std::nullopt, std::nullopt);
+  calls_.erase(context);
 }
 
 void CallObserver::NoteReferralId(const grpc::ServerContextBase& context, const std::string& referral_id) {

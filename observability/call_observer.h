@@ -6,7 +6,6 @@
 //   CallObserver observer(&metrics, [](const grpc::ServerContextBase& ctx) { return who_is_calling(ctx); });
 //   builder.experimental().SetInterceptorCreators(observer.InterceptorCreators());
 //   ... in a handler:  observer.NoteReferralId(*context, referral_id);
-//                      CallIds ids = observer.IdsOf(*context);
 //
 // The status message is never logged (it can quote what a caller sent); the code is.
 //
@@ -42,8 +41,6 @@ class CallObserver {
   // calls refused by later interceptors are observed too).
   std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface> NewInterceptorFactory();
 
-  // The call's ids (fresh ones if the call is unknown to the observer).
-  CallIds IdsOf(const grpc::ServerContextBase& context) const;
   // Names the referral the call is about, for its log line. No-op for an unknown call.
   void NoteReferralId(const grpc::ServerContextBase& context, const std::string& referral_id);
 
@@ -55,7 +52,7 @@ class CallObserver {
     std::string referral_id;
   };
   void Begin(const grpc::ServerContextBase* context, CallIds ids);
-  CallState End(const grpc::ServerContextBase* context);
+  void End(const grpc::ServerContextBase* context);
 
   GatewayMetrics* const metrics_;
   const IdentifyCaller identify_;
