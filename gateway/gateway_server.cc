@@ -93,6 +93,8 @@ struct GatewayServer::Parts {
   // Declared last: destroyed first, so no scrape reads the store while it closes.
   std::unique_ptr<prometheus::Exposer> exposer;
   int metrics_port = 0;
+  std::string metrics_listen;  // as configured
+  std::string health_listen;
   absl::Mutex mu;
   bool shut_down ABSL_GUARDED_BY(mu) = false;
 };
@@ -115,6 +117,8 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(const Gatewa
   }
   const std::string metrics_listen = options.metrics_listen.empty() ? observe.metrics_listen() : options.metrics_listen;
   const std::string health_listen = options.health_listen.empty() ? observe.health_listen() : options.health_listen;
+  parts->metrics_listen = metrics_listen;
+  parts->health_listen = health_listen;
   FRONTDOOR_ASSIGN_OR_RETURN(const GatewayTls tls, ResolveGatewayTls(options, parts->config->config));
   if (tls.connectors.empty()) {
     Log(LogLevel::kWarning, "startup", "connectors are reached WITHOUT TLS (no connector CA and client certificate)");
@@ -293,6 +297,18 @@ GatewayServer::~GatewayServer() { Shutdown(); }
 int GatewayServer::port() const { return parts_->port; }
 int GatewayServer::metrics_port() const { return parts_->metrics_port; }
 int GatewayServer::health_port() const { return parts_->health_port; }
+
+namespace {
+// "HOST:PORT" with the port that was bound (the configured one may say 0).
+std::string BoundAddress(const std::string& listen, int port) {
+  if (port == 0) return "";
+  const size_t colon = listen.rfind(':');
+  return absl::StrCat(colon == std::string::npos ? listen : listen.substr(0, colon), ":", port);
+}
+}  // namespace
+
+std::string GatewayServer::metrics_address() const { return BoundAddress(parts_->metrics_listen, parts_->metrics_port); }
+std::string GatewayServer::health_address() const { return BoundAddress(parts_->health_listen, parts_->health_port); }
 
 void GatewayServer::Shutdown() {
   {

@@ -61,6 +61,9 @@ class GatewayServer {
   // The bound ports of the metrics endpoint and the health port; 0 when not served.
   int metrics_port() const;
   int health_port() const;
+  // The same as HOST:PORT (the configured host, the bound port); "" when not served.
+  std::string metrics_address() const;
+  std::string health_address() const;
   // Graceful stop: both health endpoints say NOT_SERVING at once; the main port stops accepting
   // calls; calls in flight get observability.shutdown_grace_seconds (default 20) to finish and are
   // then cancelled; every queued commit completes (so every referral answered ACCEPTED is stored);

@@ -63,13 +63,6 @@ bool TakeValue(int argc, char** argv, int* i, const char* name, std::string* out
   return false;
 }
 
-// The host part of HOST:PORT ("" and "[::]"-style hosts kept as given); `fallback` when there is none.
-std::string HostOf(const std::string& listen, const char* fallback) {
-  const size_t colon = listen.rfind(':');
-  if (colon == std::string::npos || colon == 0) return fallback;
-  return listen.substr(0, colon);
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -128,14 +121,8 @@ int main(int argc, char** argv) {
   const std::string host = options.listen.substr(0, options.listen.rfind(':'));
   const std::string bound = host + ":" + std::to_string((*server)->port());
   std::vector<frontdoor::observability::LogField> fields = {{"address", bound}, {"data_dir", options.data_dir}};
-  if ((*server)->metrics_port() != 0) {
-    fields.emplace_back("metrics_address", HostOf(options.metrics_listen, "0.0.0.0") + ":" +
-                                               std::to_string((*server)->metrics_port()));
-  }
-  if ((*server)->health_port() != 0) {
-    fields.emplace_back("health_address",
-                        HostOf(options.health_listen, "0.0.0.0") + ":" + std::to_string((*server)->health_port()));
-  }
+  if (!(*server)->metrics_address().empty()) fields.emplace_back("metrics_address", (*server)->metrics_address());
+  if (!(*server)->health_address().empty()) fields.emplace_back("health_address", (*server)->health_address());
   Log(LogLevel::kInfo, "listening", "frontdoor-gateway listening", fields);
   if (!ready_file.empty()) {
     const std::string tmp = ready_file + ".tmp";
