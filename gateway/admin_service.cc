@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "gateway/grpc_status.h"
 #include "gateway/inbound_message.h"
+#include "observability/structured_log.h"
 
 namespace frontdoor::gateway {
 
@@ -107,7 +108,7 @@ grpc::ServerUnaryReactor* AdminServiceImpl::ReplayDeadLetters(grpc::CallbackServ
     if (!run) return reactor->Finish(ShuttingDown());
     absl::StatusOr<int> replayed = deps_.store->ReplayDeadLetters(filter, deps_.clock->Now());
     if (!replayed.ok()) return reactor->Finish(ToGrpcStatus(replayed.status()));
-    std::fprintf(stderr, "admin: %d dead letter(s) replayed\n", *replayed);
+    observability::Log(observability::LogLevel::kInfo, "admin_replay", "dead letters replayed", {{"rows", *replayed}});
     if (*replayed > 0 && deps_.on_replayed) deps_.on_replayed();
     response->set_replayed(static_cast<uint32_t>(*replayed));
     reactor->Finish(grpc::Status::OK);

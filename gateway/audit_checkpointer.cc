@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "gateway/audit_records.h"
+#include "observability/structured_log.h"
 
 namespace frontdoor::gateway {
 
@@ -43,7 +44,8 @@ void AuditCheckpointer::Shutdown() {
   if (thread_.joinable()) thread_.join();
   // What was appended since the last checkpoint gets signed before the gateway stops.
   if (absl::StatusOr<frontdoor::v1::SignedCheckpoint> s = CheckpointNow(); !s.ok()) {
-    std::fprintf(stderr, "audit: cannot sign the final checkpoint: %s\n", std::string(s.status().message()).c_str());
+    observability::Log(observability::LogLevel::kError, "audit_checkpoint", "cannot sign the final checkpoint",
+                       {{"error", std::string(s.status().message())}});
   }
 }
 
@@ -98,7 +100,8 @@ void AuditCheckpointer::Run() {
            !loaded_)) {
         absl::StatusOr<frontdoor::v1::SignedCheckpoint> cp = SignUpTo(*size);
         if (!cp.ok()) {
-          std::fprintf(stderr, "audit: cannot sign a checkpoint: %s\n", std::string(cp.status().message()).c_str());
+          observability::Log(observability::LogLevel::kError, "audit_checkpoint", "cannot sign a checkpoint",
+                             {{"error", std::string(cp.status().message())}});
         } else if (latest_.has_value() && latest_->tree_size() >= *size) {
           first_unsigned_seen = absl::InfiniteFuture();
         }
@@ -106,8 +109,10 @@ void AuditCheckpointer::Run() {
       if (policy_.retention > absl::ZeroDuration() && now - last_prune_ >= absl::Hours(1)) {
         last_prune_ = now;
         absl::StatusOr<int64_t> pruned = store_->PruneAuditBefore(now - policy_.retention);
-        if (pruned.ok() && *pruned > 0) std::fprintf(stderr, "audit: retention pruned %lld record bodies\n",
-                                                     static_cast<long long>(*pruned));
+        if (pruned.ok() && *pruned > 0) {
+          observability::Log(observability::LogLevel::kInfo, "audit_retention", "retention pruned record bodies",
+                             {{"records", static_cast<int64_t>(*pruned)}});
+        }
       }
     }
     absl::MutexLock lock(&mu_);

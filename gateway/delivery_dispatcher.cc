@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "grpcpp/client_context.h"
+#include "observability/structured_log.h"
 
 namespace frontdoor::gateway {
 
@@ -32,6 +33,13 @@ DeliveryDispatcher::DeliveryDispatcher(ReferralStore* store, const Clock* clock,
 }
 
 DeliveryDispatcher::~DeliveryDispatcher() { Shutdown(); }
+
+void DeliveryDispatcher::SetMetrics(observability::GatewayMetrics* metrics) { metrics_ = metrics; }
+
+namespace {
+using observability::Log;
+using observability::LogLevel;
+}  // namespace
 
 void DeliveryDispatcher::Start() {
   absl::MutexLock lock(&mu_);
@@ -78,7 +86,6 @@ void DeliveryDispatcher::RunEndpoint(Endpoint* endpoint) {
   std::mt19937_64 rng(std::random_device{}());
   std::uniform_real_distribution<double> jitter(0.5, 1.0);
   CircuitBreaker& breaker = *endpoint->breaker;
-  const char* const id = endpoint->endpoint_id.c_str();
   // How many calls go out at once: doubles after each batch that all succeeded, up to batch_size,
   // and drops to one at any failure, so a failing connector sees failures one at a time and the
   // breaker opens after exactly its threshold (slow start, as TCP does).
@@ -97,8 +104,11 @@ void DeliveryDispatcher::RunEndpoint(Endpoint* endpoint) {
       // replays them once it is back), and nothing is called until the breaker lets a probe through.
       absl::StatusOr<int> expired = store_->DeadLetterExpired(endpoint->endpoint_id, policy_.dead_letter, now);
       if (expired.ok() && *expired > 0) {
-        std::fprintf(stderr, "delivery: endpoint=%s unreachable: %d row(s) dead-lettered after %lldms\n", id,
-                     *expired, static_cast<long long>(absl::ToInt64Milliseconds(policy_.dead_letter.max_age)));
+        Log(LogLevel::kError, "delivery_dead_letter", "endpoint unreachable: rows dead-lettered",
+            {{"endpoint_id", endpoint->endpoint_id},
+             {"rows", int64_t{*expired}},
+             {"max_age_ms", static_cast<int64_t>(absl::ToInt64Milliseconds(policy_.dead_letter.max_age))}});
+        if (metrics_ != nullptr) metrics_->CountExpiredDeadLetters(endpoint->endpoint_id, *expired);
         absl::MutexLock lock(&mu_);
         dead_lettered_ += *expired;
       }
@@ -109,8 +119,8 @@ void DeliveryDispatcher::RunEndpoint(Endpoint* endpoint) {
     absl::StatusOr<std::vector<OutboxItem>> due =
         store_->DueDeliveries(endpoint->endpoint_id, now, window);
     if (!due.ok()) {
-      std::fprintf(stderr, "delivery: endpoint=%s cannot read outbox: %s\n", id,
-                   std::string(due.status().message()).c_str());
+      Log(LogLevel::kError, "delivery", "cannot read the outbox",
+          {{"endpoint_id", endpoint->endpoint_id}, {"error", std::string(due.status().message())}});
       if (!SleepUntil(now + policy_.initial_backoff, generation)) return;
       continue;
     }
@@ -123,16 +133,26 @@ void DeliveryDispatcher::RunEndpoint(Endpoint* endpoint) {
       std::vector<int64_t> ids;
       ids.reserve(acknowledged.size());
       for (const OutboxItem* item : acknowledged) ids.push_back(item->outbox_id);
-      if (absl::Status s = store_->MarkDeliveredMany(ids, clock_->Now()); !s.ok()) {
-        // Delivered but not marked: they will be sent again with the same idempotency keys, which
-        // the connector de-duplicates. Nothing is lost.
-        std::fprintf(stderr, "delivery: endpoint=%s %zu acknowledged row(s) not marked: %s\n", id, ids.size(),
-                     std::string(s.message()).c_str());
-      } else {
-        for (const OutboxItem* item : acknowledged) {
-          std::fprintf(stderr, "delivery: %s of referral=%s acknowledged by endpoint=%s (attempt %u)\n",
-                       item->kind == OutboxKind::kDeliver ? "delivery" : "cease-processing",
-                       item->referral_id.c_str(), id, item->attempts + 1);
+      const absl::Time acked_at = clock_->Now();
+      const absl::Status marked = store_->MarkDeliveredMany(ids, acked_at);
+      for (const OutboxItem* item : acknowledged) {
+        const char* what = item->kind == OutboxKind::kDeliver ? "delivery" : "cease-processing";
+        const char* kind = item->kind == OutboxKind::kDeliver ? "deliver" : "cease";
+        if (!marked.ok()) {
+          // Delivered but not marked: it will be sent again with the same idempotency key, which the
+          // connector de-duplicates. Nothing is lost.
+          Log(LogLevel::kError, "delivery", "delivered but not marked delivered; it will be sent again",
+              {{"kind", kind}, {"referral_id", item->referral_id}, {"endpoint_id", endpoint->endpoint_id},
+               {"error", std::string(marked.message())}});
+        } else {
+          Log(LogLevel::kInfo, "delivery", absl::StrCat(what, " acknowledged"),
+              {{"kind", kind}, {"outcome", "delivered"}, {"referral_id", item->referral_id},
+               {"endpoint_id", endpoint->endpoint_id}, {"attempt", static_cast<int64_t>(item->attempts + 1)}});
+        }
+        if (metrics_ != nullptr) {
+          const double latency =
+              item->created_at.has_value() ? std::max(0.0, absl::ToDoubleSeconds(acked_at - *item->created_at)) : -1.0;
+          metrics_->CountDeliveryAttempt(endpoint->endpoint_id, kind, "delivered", latency);
         }
       }
       absl::MutexLock lock(&mu_);
@@ -190,6 +210,7 @@ void DeliveryDispatcher::RunEndpoint(Endpoint* endpoint) {
       const OutboxItem& item = *attempt->item;
       const grpc::Status& status = attempt->status;
       const char* what = item.kind == OutboxKind::kDeliver ? "delivery" : "cease-processing";
+      const char* kind = item.kind == OutboxKind::kDeliver ? "deliver" : "cease";
       if (status.ok()) {
         breaker.RecordSuccess();
         acknowledged.push_back(&item);
@@ -207,20 +228,26 @@ void DeliveryDispatcher::RunEndpoint(Endpoint* endpoint) {
       if (IsEndpointFailure(status.error_code())) limits.max_age = absl::ZeroDuration();
       absl::StatusOr<bool> dead =
           store_->RecordFailedAttemptOrDeadLetter(item.outbox_id, failed_at + delay, error, limits, failed_at);
+      const std::string code = observability::GrpcCodeName(static_cast<int>(status.error_code()));
       if (!dead.ok()) {
-        std::fprintf(stderr, "delivery: cannot record failed attempt: %s\n", std::string(dead.status().message()).c_str());
+        Log(LogLevel::kError, "delivery", "cannot record a failed attempt",
+            {{"kind", kind}, {"referral_id", item.referral_id}, {"endpoint_id", endpoint->endpoint_id},
+             {"error", std::string(dead.status().message())}});
       } else if (*dead) {
-        std::fprintf(stderr, "delivery: %s of referral=%s to endpoint=%s failed (attempt %u, code %d): DEAD LETTER\n",
-                     what, item.referral_id.c_str(), id, item.attempts + 1, static_cast<int>(status.error_code()));
+        Log(LogLevel::kError, "delivery", absl::StrCat(what, " failed: dead letter"),
+            {{"kind", kind}, {"outcome", "dead_letter"}, {"referral_id", item.referral_id},
+             {"endpoint_id", endpoint->endpoint_id}, {"attempt", static_cast<int64_t>(item.attempts + 1)},
+             {"code", code}});
+        if (metrics_ != nullptr) metrics_->CountDeliveryAttempt(endpoint->endpoint_id, kind, "dead_letter", -1);
         absl::MutexLock lock(&mu_);
         ++dead_lettered_;
       } else {
-        std::fprintf(stderr,
-                     "delivery: %s of referral=%s to endpoint=%s failed (attempt %u, code %d); retry in %lldms; "
-                     "breaker %s\n",
-                     what, item.referral_id.c_str(), id, item.attempts + 1, static_cast<int>(status.error_code()),
-                     static_cast<long long>(absl::ToInt64Milliseconds(delay)),
-                     CircuitBreakerStateName(breaker.state(failed_at)));
+        Log(LogLevel::kWarning, "delivery", absl::StrCat(what, " failed; will retry"),
+            {{"kind", kind}, {"outcome", "failed"}, {"referral_id", item.referral_id},
+             {"endpoint_id", endpoint->endpoint_id}, {"attempt", static_cast<int64_t>(item.attempts + 1)},
+             {"code", code}, {"retry_in_ms", static_cast<int64_t>(absl::ToInt64Milliseconds(delay))},
+             {"breaker", CircuitBreakerStateName(breaker.state(failed_at))}});
+        if (metrics_ != nullptr) metrics_->CountDeliveryAttempt(endpoint->endpoint_id, kind, "failed", -1);
       }
       // Every answered call is recorded, even after the breaker opened on an earlier one.
     }

@@ -37,6 +37,7 @@
 #include "gateway/circuit_breaker.h"
 #include "gateway/clock.h"
 #include "gateway/referral_store.h"
+#include "observability/gateway_metrics.h"
 
 namespace frontdoor::gateway {
 
@@ -71,6 +72,9 @@ class DeliveryDispatcher {
   DeliveryDispatcher(ReferralStore* store, const Clock* clock, DeliveryPolicy policy, StubMap stubs);
   ~DeliveryDispatcher();  // Calls Shutdown.
 
+  // Counts attempts, latency and dead letters there (docs/METRICS.md). Call before Start; `metrics`
+  // must outlive the dispatcher. Optional.
+  void SetMetrics(observability::GatewayMetrics* metrics);
   void Start();
   // New rows were committed: look again now rather than at the next poll.
   void Wake();
@@ -97,6 +101,7 @@ class DeliveryDispatcher {
   ReferralStore* const store_;
   const Clock* const clock_;
   const DeliveryPolicy policy_;
+  observability::GatewayMetrics* metrics_ = nullptr;  // set before Start; read by the workers
   std::vector<std::unique_ptr<Endpoint>> endpoints_;
   mutable absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;

@@ -6,6 +6,7 @@
 #include "gateway/feedback_view.h"
 #include "gateway/grpc_status.h"
 #include "gateway/progress_report_rules.h"
+#include "observability/structured_log.h"
 
 namespace frontdoor::gateway {
 
@@ -49,9 +50,11 @@ grpc::ServerUnaryReactor* FeedbackServiceImpl::ReportProgress(grpc::CallbackServ
     response->set_event_id(FeedbackEventId(out->event.seq));
     response->set_duplicate(out->duplicate);
     if (!out->duplicate) {
-      std::fprintf(stderr, "feedback: referral=%s %s from endpoint=%s (event %lld)\n", r.referral_id.c_str(),
-                   v1::ProgressStatus_Name(request->status()).c_str(), caller.identity.c_str(),
-                   static_cast<long long>(out->event.seq));
+      observability::Log(observability::LogLevel::kInfo, "feedback", "progress report recorded",
+                         {{"referral_id", r.referral_id},
+                          {"status", v1::ProgressStatus_Name(request->status())},
+                          {"endpoint_id", caller.identity},
+                          {"seq", static_cast<int64_t>(out->event.seq)}});
       if (deps_.on_recorded) deps_.on_recorded();
     }
     reactor->Finish(grpc::Status::OK);

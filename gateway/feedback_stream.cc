@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "gateway/feedback_view.h"
+#include "observability/structured_log.h"
 
 namespace frontdoor::gateway {
 
@@ -15,7 +16,8 @@ class WatchFeedbackReactor;
 
 // What the hub thread and a stream's reactor share. Everything behind `mu`.
 struct FeedbackStreamHub::Subscription {
-  explicit Subscription(std::string sender, int64_t after) : sender_ods(std::move(sender)), last_seq(after) {}
+  explicit Subscription(std::string sender, int64_t after)
+      : sender_ods(std::move(sender)), opened_at(absl::Now()), last_seq(after) {}
 
   // Queues the events after `last_seq` and starts writing if idle.
   void Deliver(std::vector<v1::FeedbackEvent> events, const std::vector<int64_t>& seqs);
@@ -23,6 +25,7 @@ struct FeedbackStreamHub::Subscription {
   void RequestFinish(grpc::Status status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
 
   const std::string sender_ods;
+  const absl::Time opened_at;  // events recorded before are history, not lag
   absl::Mutex mu;
   WatchFeedbackReactor* reactor ABSL_GUARDED_BY(mu) = nullptr;  // null once done
   int64_t last_seq ABSL_GUARDED_BY(mu);                         // the last event queued
@@ -167,6 +170,11 @@ void FeedbackStreamHub::RequestFetch(const std::shared_ptr<Subscription>& sub) {
   if (subscriptions_.count(sub) > 0) to_fetch_.insert(sub);
 }
 
+void FeedbackStreamHub::SetLagObserver(std::function<void(absl::Duration)> observer) {
+  absl::MutexLock lock(&mu_);
+  lag_observer_ = std::move(observer);
+}
+
 void FeedbackStreamHub::Notify() {
   absl::MutexLock lock(&mu_);
   notify_all_ = true;
@@ -218,7 +226,8 @@ void FeedbackStreamHub::Fetch(const std::shared_ptr<Subscription>& sub) {
   }
   absl::StatusOr<std::vector<StoredFeedback>> page = store_->FeedbackAfter(sub->sender_ods, after, page_size_);
   if (!page.ok()) {
-    std::fprintf(stderr, "feedback stream: cannot read feedback: %s\n", std::string(page.status().message()).c_str());
+    observability::Log(observability::LogLevel::kError, "feedback_stream", "cannot read feedback",
+                       {{"error", std::string(page.status().message())}});
     absl::MutexLock lock(&sub->mu);
     sub->RequestFinish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "feedback could not be read; resume from your last cursor"));
     return;
@@ -227,9 +236,16 @@ void FeedbackStreamHub::Fetch(const std::shared_ptr<Subscription>& sub) {
   std::vector<v1::FeedbackEvent> events;
   std::vector<int64_t> seqs;
   events.reserve(page->size());
+  std::function<void(absl::Duration)> observe;
+  {
+    absl::MutexLock lock(&mu_);
+    observe = lag_observer_;
+  }
+  const absl::Time now = absl::Now();
   for (const StoredFeedback& f : *page) {
     events.push_back(FeedbackEventFor(f));
     seqs.push_back(f.seq);
+    if (observe && f.recorded_at >= sub->opened_at) observe(now - f.recorded_at);
   }
   sub->Deliver(std::move(events), seqs);
 }

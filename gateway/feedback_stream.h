@@ -21,6 +21,7 @@
 #define FRONTDOOR_GATEWAY_FEEDBACK_STREAM_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <set>
 #include <string>
@@ -48,6 +49,9 @@ class FeedbackStreamHub {
 
   // New feedback was committed: every stream looks again.
   void Notify();
+  // Called on the hub's reader thread with (now - recorded_at) for each event recorded while its
+  // stream was open, as it is queued for writing (the feedback lag metric). Set before serving.
+  void SetLagObserver(std::function<void(absl::Duration)> observer);
   // Ends every stream with UNAVAILABLE and stops the reader; later Watch calls end at once.
   void Shutdown();
 
@@ -68,6 +72,7 @@ class FeedbackStreamHub {
   std::set<std::shared_ptr<Subscription>> to_fetch_ ABSL_GUARDED_BY(mu_);
   bool notify_all_ ABSL_GUARDED_BY(mu_) = false;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::function<void(absl::Duration)> lag_observer_ ABSL_GUARDED_BY(mu_);
   std::thread reader_;
 };
 

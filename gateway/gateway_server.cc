@@ -28,6 +28,12 @@
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
+#include "gateway/caller_identity.h"
+#include "observability/call_observer.h"
+#include "observability/gateway_metrics.h"
+#include "observability/structured_log.h"
+#include "prometheus/exposer.h"
+#include "prometheus/registry.h"
 
 namespace frontdoor::gateway {
 
@@ -39,6 +45,20 @@ std::string AuditSigningKeyPath(const frontdoor::v1::GatewayConfig& config, cons
   if (configured.empty()) return data_dir + "/audit-signing-key.pem";
   if (configured[0] == '/') return configured;
   return data_dir + "/" + configured;
+}
+
+using observability::Log;
+using observability::LogLevel;
+
+// The services the health endpoints report on by name, besides "" (the whole server).
+const char* const kHealthServiceNames[] = {"frontdoor.v1.ReferralService", "frontdoor.v1.FeedbackService",
+                                           "frontdoor.v1.AuditService", "frontdoor.v1.AdminService"};
+
+void SetHealth(grpc::Server* server, bool serving) {
+  if (server == nullptr || server->GetHealthCheckService() == nullptr) return;
+  grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
+  health->SetServingStatus(serving);
+  for (const char* name : kHealthServiceNames) health->SetServingStatus(name, serving);
 }
 
 }  // namespace
@@ -61,8 +81,20 @@ struct GatewayServer::Parts {
   std::unique_ptr<AdminServiceImpl> admin_service;
   std::unique_ptr<FeedbackStreamHub> feedback_hub;
   std::unique_ptr<FeedbackServiceImpl> feedback_impl;
+  // Issue 7: metrics, the call observer (ids, call logs), the health port, the /metrics endpoint.
+  std::shared_ptr<prometheus::Registry> registry;
+  std::unique_ptr<observability::GatewayMetrics> metrics;
+  std::unique_ptr<observability::CallObserver> calls;
+  std::chrono::seconds shutdown_grace{20};
   std::unique_ptr<grpc::Server> server;
   int port = 0;
+  std::unique_ptr<grpc::Server> health_server;
+  int health_port = 0;
+  // Declared last: destroyed first, so no scrape reads the store while it closes.
+  std::unique_ptr<prometheus::Exposer> exposer;
+  int metrics_port = 0;
+  std::string metrics_listen;  // as configured
+  std::string health_listen;
   absl::Mutex mu;
   bool shut_down ABSL_GUARDED_BY(mu) = false;
 };
@@ -72,9 +104,24 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(const Gatewa
   auto parts = std::make_unique<Parts>();
   FRONTDOOR_ASSIGN_OR_RETURN(LoadedConfig loaded, LoadGatewayConfig(options.config_path));
   parts->config = std::make_unique<LoadedConfig>(std::move(loaded));
+  const frontdoor::v1::ObservabilityConfig& observe = parts->config->config.observability();
+  FRONTDOOR_ASSIGN_OR_RETURN(const observability::LogFormat log_format,
+                             observability::ParseLogFormat(observe.log_format()));
+  observability::SetLogFormat(log_format);
+  if (options.insecure_plaintext) {
+    Log(LogLevel::kWarning, "startup",
+        "--insecure-plaintext: no TLS, callers are who they say they are. Never use this with real patient data.");
+  }
+  if (observe.shutdown_grace_seconds() > 0) {
+    parts->shutdown_grace = std::chrono::seconds(std::min<uint32_t>(observe.shutdown_grace_seconds(), 3600));
+  }
+  const std::string metrics_listen = options.metrics_listen.empty() ? observe.metrics_listen() : options.metrics_listen;
+  const std::string health_listen = options.health_listen.empty() ? observe.health_listen() : options.health_listen;
+  parts->metrics_listen = metrics_listen;
+  parts->health_listen = health_listen;
   FRONTDOOR_ASSIGN_OR_RETURN(const GatewayTls tls, ResolveGatewayTls(options, parts->config->config));
   if (tls.connectors.empty()) {
-    std::fprintf(stderr, "warning: connectors are reached WITHOUT TLS (no connector CA and client certificate)\n");
+    Log(LogLevel::kWarning, "startup", "connectors are reached WITHOUT TLS (no connector CA and client certificate)");
   }
   FRONTDOOR_ASSIGN_OR_RETURN(auto addresses, ConnectorAddresses(*parts->config, options.connector_overrides));
 
@@ -97,13 +144,40 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(const Gatewa
   }
   for (const auto& org : parts->config->network.organisations()) {
     if (addresses.find(org.endpoint_id) == addresses.end()) {
-      std::fprintf(stderr, "warning: no address for connector endpoint %s; its deliveries wait until one is set\n",
-                   org.endpoint_id.c_str());
+      Log(LogLevel::kWarning, "startup", "no address for a connector endpoint; its deliveries wait until one is set",
+          {{"endpoint_id", org.endpoint_id}});
     }
   }
   parts->dispatcher = std::make_unique<DeliveryDispatcher>(parts->store.get(), clock,
                                                            DeliveryPolicyFrom(parts->config->config), std::move(stubs));
   DeliveryDispatcher* dispatcher = parts->dispatcher.get();
+
+  parts->registry = options.metrics_registry != nullptr ? options.metrics_registry
+                                                        : std::make_shared<prometheus::Registry>();
+  ReferralStore* store = parts->store.get();
+  // Every configured endpoint is reported, at 0 when its outbox is empty, so alerts see it.
+  std::vector<std::string> endpoint_ids;
+  for (const auto& org : parts->config->network.organisations()) endpoint_ids.push_back(org.endpoint_id);
+  parts->metrics = std::make_unique<observability::GatewayMetrics>(
+      parts->registry,
+      [store, endpoint_ids]() -> absl::StatusOr<std::vector<observability::OutboxDepthSample>> {
+        FRONTDOOR_ASSIGN_OR_RETURN(std::vector<OutboxDepth> depths, store->OutboxDepths());
+        std::map<std::string, observability::OutboxDepthSample> by_endpoint;
+        for (const std::string& id : endpoint_ids) by_endpoint[id] = {id, 0, 0};
+        for (const OutboxDepth& d : depths) by_endpoint[d.endpoint_id] = {d.endpoint_id, d.pending, d.dead};
+        std::vector<observability::OutboxDepthSample> out;
+        for (auto& [id, sample] : by_endpoint) out.push_back(std::move(sample));
+        return out;
+      });
+  const IdentitySource identity_source =
+      tls.insecure_plaintext ? IdentitySource::kPlaintextMetadata : IdentitySource::kTlsCertificate;
+  parts->calls = std::make_unique<observability::CallObserver>(
+      parts->metrics.get(), [identity_source](const grpc::ServerContextBase& context) {
+        absl::StatusOr<std::string> who = AuthenticatedCaller(context, identity_source);
+        return who.ok() ? *who : std::string();
+      });
+  parts->dispatcher->SetMetrics(parts->metrics.get());
+
   FRONTDOOR_ASSIGN_OR_RETURN(std::unique_ptr<audit::CheckpointSigner> signer,
                              audit::CheckpointSigner::LoadOrCreate(AuditSigningKeyPath(parts->config->config, options.data_dir)));
   parts->checkpointer = std::make_unique<AuditCheckpointer>(parts->store.get(), std::move(signer), clock,
@@ -137,7 +211,11 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(const Gatewa
   deps.identity_source = tls.insecure_plaintext ? IdentitySource::kPlaintextMetadata : IdentitySource::kTlsCertificate;
   deps.wake_delivery = [dispatcher] { dispatcher->Wake(); };
   parts->feedback_hub = std::make_unique<FeedbackStreamHub>(parts->store.get());
+  observability::GatewayMetrics* metrics = parts->metrics.get();
+  parts->feedback_hub->SetLagObserver([metrics](absl::Duration lag) { metrics->ObserveFeedbackLag(absl::ToDoubleSeconds(lag)); });
   deps.feedback_hub = parts->feedback_hub.get();
+  deps.metrics = parts->metrics.get();
+  deps.calls = parts->calls.get();
   parts->referral_service = std::make_unique<ReferralServiceImpl>(deps);
   parts->audit_service = std::make_unique<AuditServiceImpl>(AuditServiceDeps{
       parts->authorizer.get(), parts->store.get(), parts->checkpointer.get(), clock, deps.identity_source,
@@ -171,7 +249,10 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(const Gatewa
   // Room for a 1 MiB message plus its envelope; larger requests get RESOURCE_EXHAUSTED from gRPC.
   builder.SetMaxReceiveMessageSize(static_cast<int>(deps.limits.max_message_bytes) + 64 * 1024);
   ApplyTransportLimits(parts->limiter->limits(), &builder);
-  builder.experimental().SetInterceptorCreators(parts->admission->InterceptorCreators());
+  // The call observer first: it sees (and logs, and echoes ids to) calls the admission refuses too.
+  auto interceptors = parts->admission->InterceptorCreators();
+  interceptors.insert(interceptors.begin(), parts->calls->NewInterceptorFactory());
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
   builder.RegisterService(parts->referral_service.get());
   builder.RegisterService(parts->feedback_impl.get());  // FeedbackService (issue 5)
   builder.RegisterService(parts->audit_service.get());
@@ -180,7 +261,30 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(const Gatewa
   if (parts->server == nullptr || parts->port == 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", options.listen));
   }
-  parts->server->GetHealthCheckService()->SetServingStatus(true);
+
+  if (!health_listen.empty()) {
+    // Only grpc.health.v1.Health (the default service), in plaintext, for Kubernetes probes.
+    grpc::ServerBuilder health_builder;
+    health_builder.AddListeningPort(health_listen, grpc::InsecureServerCredentials(), &parts->health_port);
+    parts->health_server = health_builder.BuildAndStart();
+    if (parts->health_server == nullptr || parts->health_port == 0) {
+      return absl::UnavailableError(absl::StrCat("cannot serve the health port on ", health_listen));
+    }
+  }
+  if (!metrics_listen.empty()) {
+    try {
+      parts->exposer = std::make_unique<prometheus::Exposer>(metrics_listen, /*num_threads=*/1);
+    } catch (const std::exception& e) {
+      return absl::UnavailableError(absl::StrCat("cannot serve metrics on ", metrics_listen, ": ", e.what()));
+    }
+    parts->exposer->RegisterCollectable(parts->registry);
+    parts->exposer->RegisterCollectable(parts->metrics->outbox_collectable());
+    const std::vector<int> ports = parts->exposer->GetListeningPorts();
+    parts->metrics_port = ports.empty() ? 0 : ports.front();
+  }
+
+  SetHealth(parts->server.get(), true);
+  SetHealth(parts->health_server.get(), true);
   parts->dispatcher->Start();
   parts->checkpointer->Start();
   return std::unique_ptr<GatewayServer>(new GatewayServer(std::move(parts)));
@@ -191,6 +295,20 @@ GatewayServer::GatewayServer(std::unique_ptr<Parts> parts) : parts_(std::move(pa
 GatewayServer::~GatewayServer() { Shutdown(); }
 
 int GatewayServer::port() const { return parts_->port; }
+int GatewayServer::metrics_port() const { return parts_->metrics_port; }
+int GatewayServer::health_port() const { return parts_->health_port; }
+
+namespace {
+// "HOST:PORT" with the port that was bound (the configured one may say 0).
+std::string BoundAddress(const std::string& listen, int port) {
+  if (port == 0) return "";
+  const size_t colon = listen.rfind(':');
+  return absl::StrCat(colon == std::string::npos ? listen : listen.substr(0, colon), ":", port);
+}
+}  // namespace
+
+std::string GatewayServer::metrics_address() const { return BoundAddress(parts_->metrics_listen, parts_->metrics_port); }
+std::string GatewayServer::health_address() const { return BoundAddress(parts_->health_listen, parts_->health_port); }
 
 void GatewayServer::Shutdown() {
   {
@@ -198,14 +316,25 @@ void GatewayServer::Shutdown() {
     if (parts_->shut_down) return;
     parts_->shut_down = true;
   }
-  parts_->server->GetHealthCheckService()->SetServingStatus(false);
+  const auto began = std::chrono::steady_clock::now();
+  // Probes see NOT_SERVING first, so that no new traffic is routed here while we drain.
+  SetHealth(parts_->health_server.get(), false);
+  SetHealth(parts_->server.get(), false);
+  Log(LogLevel::kInfo, "shutdown", "shutting down: not serving; draining calls in flight",
+      {{"grace_seconds", static_cast<int64_t>(parts_->shutdown_grace.count())}});
   parts_->feedback_hub->Shutdown();  // open WatchFeedback streams end now; clients resume by cursor
-  // In-flight calls get a few seconds; their commits complete before the committer stops.
-  parts_->server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  // No new calls; those in flight get the grace time, then are cancelled. Their commits complete
+  // before the committer stops, so every answer already sent is backed by a stored referral.
+  parts_->server->Shutdown(std::chrono::system_clock::now() + parts_->shutdown_grace);
   parts_->committer->Shutdown();
   parts_->work->Shutdown();
-  parts_->dispatcher->Shutdown();
+  parts_->dispatcher->Shutdown();  // the attempt in hand finishes (within its deadline) and is recorded
   parts_->checkpointer->Shutdown();  // signs what the last commits appended
+  if (parts_->health_server != nullptr) parts_->health_server->Shutdown(std::chrono::system_clock::now());
+  Log(LogLevel::kInfo, "shutdown", "stopped",
+      {{"drain_ms", static_cast<int64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                             std::chrono::steady_clock::now() - began)
+                                             .count())}});
 }
 
 void GatewayServer::Wait() { parts_->server->Wait(); }

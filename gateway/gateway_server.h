@@ -1,6 +1,7 @@
 // GatewayServer: frontdoor-gateway assembled: configuration and network data, the SQLite store, group
 // commit, the delivery dispatcher, and the gRPC services (ReferralService, FeedbackService,
-// AuditService, grpc.health.v1.Health, server reflection) on one port.
+// AuditService, grpc.health.v1.Health, server reflection) on one port; and (issue 7) Prometheus
+// metrics over HTTP, a plaintext port serving only grpc.health.v1.Health for probes, structured logs.
 //
 //   GatewayOptions options;
 //   options.listen = "127.0.0.1:0";
@@ -21,6 +22,10 @@
 #include "absl/status/statusor.h"
 #include "gateway/clock.h"
 
+namespace prometheus {
+class Registry;
+}
+
 namespace frontdoor::gateway {
 
 struct GatewayOptions {
@@ -36,6 +41,12 @@ struct GatewayOptions {
   std::string connector_ca;
   std::string connector_client_cert;
   std::string connector_client_key;
+  // Issue 7, overriding GatewayConfig.observability when set: HOST:PORT of the Prometheus /metrics
+  // endpoint and of the plaintext health port (port 0 picks one; see metrics_port, health_port).
+  std::string metrics_listen;
+  std::string health_listen;
+  // Where the metrics are kept (tests read it directly); null: a registry of the server's own.
+  std::shared_ptr<prometheus::Registry> metrics_registry;
 };
 
 class GatewayServer {
@@ -47,7 +58,17 @@ class GatewayServer {
   ~GatewayServer();
 
   int port() const;
-  // Stops accepting calls, finishes those in flight, commits what is queued, stops delivery.
+  // The bound ports of the metrics endpoint and the health port; 0 when not served.
+  int metrics_port() const;
+  int health_port() const;
+  // The same as HOST:PORT (the configured host, the bound port); "" when not served.
+  std::string metrics_address() const;
+  std::string health_address() const;
+  // Graceful stop: both health endpoints say NOT_SERVING at once; the main port stops accepting
+  // calls; calls in flight get observability.shutdown_grace_seconds (default 20) to finish and are
+  // then cancelled; every queued commit completes (so every referral answered ACCEPTED is stored);
+  // delivery workers finish the attempt in hand and record it; a final audit checkpoint is signed;
+  // then the health port and the metrics endpoint close.
   void Shutdown();
   // Blocks until the server has shut down.
   void Wait();

@@ -6,11 +6,19 @@
 #include <fstream>
 #include <string>
 #include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 
 #include "gateway/clock.h"
 #include "gateway/gateway_server.h"
+#include "observability/structured_log.h"
 
 namespace {
+
+using frontdoor::observability::Log;
+using frontdoor::observability::LogLevel;
 
 constexpr char kUsage[] = R"(usage: frontdoor-gateway [options]
 
@@ -27,6 +35,13 @@ constexpr char kUsage[] = R"(usage: frontdoor-gateway [options]
   --connector ENDPOINT_ID=HOST:PORT
                                  where an organisation's ConnectorService is (repeatable)
   --ready-file FILE              write HOST:PORT here once serving (for scripts and tests)
+  --metrics-listen HOST:PORT     serve Prometheus metrics at http://HOST:PORT/metrics
+                                 (overrides observability.metrics_listen; docs/METRICS.md)
+  --health-listen HOST:PORT      serve only grpc.health.v1.Health, in plaintext, for probes
+                                 (overrides observability.health_listen)
+
+Logs are JSON lines on stderr (observability.log_format "text" for a human-readable form).
+SIGTERM or SIGINT stop it gracefully within observability.shutdown_grace_seconds (default 20).
 )";
 
 bool TakeValue(int argc, char** argv, int* i, const char* name, std::string* out) {
@@ -69,7 +84,9 @@ int main(int argc, char** argv) {
                TakeValue(argc, argv, &i, "--connector-ca", &options.connector_ca) ||
                TakeValue(argc, argv, &i, "--connector-client-cert", &options.connector_client_cert) ||
                TakeValue(argc, argv, &i, "--connector-client-key", &options.connector_client_key) ||
-               TakeValue(argc, argv, &i, "--ready-file", &ready_file)) {
+               TakeValue(argc, argv, &i, "--ready-file", &ready_file) ||
+               TakeValue(argc, argv, &i, "--metrics-listen", &options.metrics_listen) ||
+               TakeValue(argc, argv, &i, "--health-listen", &options.health_listen)) {
     } else if (TakeValue(argc, argv, &i, "--connector", &value)) {
       const size_t eq = value.find('=');
       if (eq == std::string::npos || eq == 0 || eq + 1 == value.size()) {
@@ -83,6 +100,7 @@ int main(int argc, char** argv) {
     }
   }
 
+  frontdoor::observability::RouteGrpcLogsToStructuredLog();
   // Signals are taken by one thread with sigwait, so shutdown runs as ordinary code.
   sigset_t signals;
   sigemptyset(&signals);
@@ -92,20 +110,20 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  if (options.insecure_plaintext) {
-    std::fprintf(stderr,
-                 "WARNING: --insecure-plaintext: no TLS, callers are who they say they are. "
-                 "Never use this with real patient data.\n");
-  }
+  // (GatewayServer::Start warns about --insecure-plaintext, once the log format is known.)
   frontdoor::gateway::SystemClock clock;
   auto server = frontdoor::gateway::GatewayServer::Start(options, &clock);
   if (!server.ok()) {
-    std::fprintf(stderr, "frontdoor-gateway: %s\n", std::string(server.status().message()).c_str());
+    Log(LogLevel::kError, "startup", absl::StrCat("frontdoor-gateway cannot start: ", server.status().message()),
+        {{"code", absl::StatusCodeToString(server.status().code())}});
     return 1;
   }
   const std::string host = options.listen.substr(0, options.listen.rfind(':'));
   const std::string bound = host + ":" + std::to_string((*server)->port());
-  std::fprintf(stderr, "frontdoor-gateway listening on %s (data in %s)\n", bound.c_str(), options.data_dir.c_str());
+  std::vector<frontdoor::observability::LogField> fields = {{"address", bound}, {"data_dir", options.data_dir}};
+  if (!(*server)->metrics_address().empty()) fields.emplace_back("metrics_address", (*server)->metrics_address());
+  if (!(*server)->health_address().empty()) fields.emplace_back("health_address", (*server)->health_address());
+  Log(LogLevel::kInfo, "listening", "frontdoor-gateway listening", fields);
   if (!ready_file.empty()) {
     const std::string tmp = ready_file + ".tmp";
     std::ofstream(tmp) << bound << "\n";
@@ -115,15 +133,16 @@ int main(int argc, char** argv) {
   std::thread signal_thread([&] {
     int sig = 0;
     while (sigwait(&signals, &sig) == 0 && sig == SIGHUP) {
-      std::fprintf(stderr,
-                   "frontdoor-gateway: SIGHUP: certificates, keys and CAs are re-read by themselves within the "
-                   "reload interval of a change on disk (tls.reload_interval_seconds, default 10)\n");
+      Log(LogLevel::kInfo, "signal",
+          "SIGHUP: certificates, keys and CAs are re-read by themselves within the reload interval of a change on "
+          "disk (tls.reload_interval_seconds, default 10)");
     }
-    std::fprintf(stderr, "frontdoor-gateway: signal %d, shutting down\n", sig);
+    Log(LogLevel::kInfo, "signal", sig == SIGTERM ? "SIGTERM: shutting down" : "signal: shutting down",
+        {{"signal", sig}});
     (*server)->Shutdown();
   });
   (*server)->Wait();
   signal_thread.join();
-  std::fprintf(stderr, "frontdoor-gateway: stopped\n");
+  Log(LogLevel::kInfo, "exit", "frontdoor-gateway stopped");
   return 0;
 }

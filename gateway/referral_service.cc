@@ -42,7 +42,44 @@ void SerializeResponse(const v1::SubmitReferralResponse& response, grpc::ByteBuf
   *out = grpc::ByteBuffer(&slice, 1);
 }
 
+// The borough a referral is about, for metrics: its cluster's, else its front door's, else the
+// sender's (a practice's cluster, or a referrer's borough). "" when none is known.
+std::string BoroughOf(const v1::SubmitReferralResponse& response, const std::string& sender,
+                      const network::NetworkDirectory& network) {
+  if (!response.cluster_id().empty()) {
+    if (const network::Cluster* c = network.FindCluster(response.cluster_id())) return c->borough;
+  }
+  if (!response.connector_id().empty()) {
+    const network::ConnectorTeam* team = network.FindTeamById(response.connector_id());
+    if (team != nullptr && team->IsFrontDoor()) return team->FrontDoorBorough();
+  }
+  if (const network::Practice* p = network.FindPractice(sender)) {
+    if (const network::Cluster* c = network.FindCluster(p->cluster_id)) return c->borough;
+  }
+  if (const network::Referrer* r = network.FindReferrer(sender)) return r->borough;
+  return "";
+}
+
 }  // namespace
+
+void ReferralServiceImpl::CountSubmission(const v1::SubmitReferralResponse& response, bool duplicate,
+                                          const std::string& sender, const std::string& format) const {
+  if (deps_.metrics == nullptr) return;
+  observability::ReferralLabels labels;
+  labels.disposition = duplicate ? "DUPLICATE" : v1::Disposition_Name(response.disposition());
+  labels.borough = BoroughOf(response, sender, *deps_.network);
+  labels.format = format;
+  std::vector<std::string> rules;
+  for (const v1::Issue& issue : response.issues()) {
+    if (issue.severity() != v1::Issue::ERROR) continue;
+    if (labels.rule.empty()) labels.rule = issue.code();
+    if (!duplicate) rules.push_back(issue.code());
+  }
+  deps_.metrics->CountReferral(labels, rules);
+  if (!duplicate && response.disposition() == v1::ACCEPTED) {
+    deps_.metrics->CountRouting(response.connector_id(), labels.borough, response.front_door());
+  }
+}
 
 grpc::ServerUnaryReactor* ReferralServiceImpl::SubmitReferral(grpc::CallbackServerContext* context,
                                                               const grpc::ByteBuffer* request_bytes,
@@ -76,8 +113,10 @@ grpc::ServerUnaryReactor* ReferralServiceImpl::SubmitReferral(grpc::CallbackServ
   const std::string referral_id = NewReferralId();
   PipelineResult result = EvaluateReferral(*parsed, referral_id, *deps_.network, deps_.policy,
                                            CalendarDate::FromUnixSeconds(absl::ToUnixSeconds(now)));
+  const std::string format = adapters::MessageFormatName(parsed->format);
   if (result.response.disposition() == v1::REJECTED) {
     // Not a readable referral: nothing is recorded, and a corrected message needs a new id anyway.
+    CountSubmission(result.response, /*duplicate=*/false, caller->identity, format);
     AttachSenderReply(*parsed, now, &result.response);
     SerializeResponse(result.response, response_bytes);
     reactor->Finish(grpc::Status::OK);
@@ -106,7 +145,8 @@ grpc::ServerUnaryReactor* ReferralServiceImpl::SubmitReferral(grpc::CallbackServ
     record.delivery = NewDelivery{record.decision.endpoint_id(), std::move(*result.delivery)};
   }
   // The completion owns what the reply needs; `response_bytes` stays valid until Finish.
-  deps_.committer->Submit(std::move(record), [reactor, response_bytes, parsed = std::move(*parsed), now,
+  deps_.committer->Submit(std::move(record), [this, context, reactor, response_bytes, parsed = std::move(*parsed),
+                                              now, sender = caller->identity, format,
                                               prepared = std::move(prepared)](absl::StatusOr<RecordOutcome> out) mutable {
     if (!out.ok()) {
       reactor->Finish(ToGrpcStatus(absl::UnavailableError(absl::StrCat(
@@ -114,12 +154,16 @@ grpc::ServerUnaryReactor* ReferralServiceImpl::SubmitReferral(grpc::CallbackServ
       return;
     }
     if (!out->duplicate) {
+      CountSubmission(out->decision, /*duplicate=*/false, sender, format);
+      if (deps_.calls != nullptr) deps_.calls->NoteReferralId(*context, out->decision.referral_id());
       response_bytes->Swap(&prepared);
       reactor->Finish(grpc::Status::OK);
       return;
     }
     v1::SubmitReferralResponse response = std::move(out->decision);
     response.set_duplicate(true);
+    CountSubmission(response, /*duplicate=*/true, sender, format);
+    if (deps_.calls != nullptr) deps_.calls->NoteReferralId(*context, response.referral_id());
     AttachSenderReply(parsed, now, &response);
     SerializeResponse(response, response_bytes);
     reactor->Finish(grpc::Status::OK);
@@ -151,6 +195,7 @@ grpc::ServerUnaryReactor* ReferralServiceImpl::GetReferral(grpc::CallbackServerC
     return reactor;
   }
   const StoredReferral& r = **stored;
+  if (deps_.calls != nullptr) deps_.calls->NoteReferralId(*context, r.referral_id);
   // IG-8: a referrer sees only its own organisation's referrals.
   if (absl::Status allowed = deps_.authorizer->MayActOnReferral(*caller, r.sender_ods); !allowed.ok()) {
     reactor->Finish(ToGrpcStatus(allowed));

@@ -28,6 +28,8 @@
 #include "gateway/referral_store.h"
 #include "gateway/submission_committer.h"
 #include "network/network_directory.h"
+#include "observability/call_observer.h"
+#include "observability/gateway_metrics.h"
 
 namespace frontdoor::gateway {
 
@@ -45,6 +47,10 @@ struct ReferralServiceDeps {
   std::function<void()> wake_delivery;
   // Serves WatchFeedback (issue 5); without it WatchFeedback answers UNAVAILABLE.
   FeedbackStreamHub* feedback_hub = nullptr;
+  // Issue 7: referral counters (null: none) and the call observer that logs each call with its
+  // referral id (null: not noted).
+  observability::GatewayMetrics* metrics = nullptr;
+  observability::CallObserver* calls = nullptr;
 };
 
 class ReferralServiceImpl final
@@ -74,6 +80,10 @@ class ReferralServiceImpl final
  private:
   // Who is calling, as the Authorizer knows them; UNAUTHENTICATED or PERMISSION_DENIED otherwise.
   absl::StatusOr<Caller> Identify(const grpc::CallbackServerContext& context) const;
+
+  // Counts one submission's outcome in deps_.metrics (disposition, rule, borough, format; routing).
+  void CountSubmission(const frontdoor::v1::SubmitReferralResponse& response, bool duplicate,
+                       const std::string& sender, const std::string& format) const;
 
   const ReferralServiceDeps deps_;
 };

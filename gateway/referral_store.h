@@ -74,6 +74,9 @@ struct OutboxItem {
   std::string referral_id;
   std::string endpoint_id;
   uint32_t attempts = 0;  // attempts made before this one
+  // When the row was committed (for the commit-to-acknowledgement latency metric); unset if the
+  // store does not say.
+  std::optional<absl::Time> created_at;
   frontdoor::v1::DeliverReferralRequest deliver;  // when kind is kDeliver
   frontdoor::v1::CeaseProcessingRequest cease;    // when kind is kCease
 };

@@ -450,7 +450,7 @@ absl::StatusOr<std::vector<OutboxItem>> SqliteReferralStore::DueDeliveries(std::
                                                                            absl::Time now, int limit) {
   absl::MutexLock lock(&read_mu_);
   Statement st(reader_,
-               "SELECT outbox_id, referral_id, attempts, payload, kind FROM outbox AS o"
+               "SELECT outbox_id, referral_id, attempts, payload, kind, created_us FROM outbox AS o"
                " WHERE endpoint_id = ?1 AND state = 'pending' AND +next_attempt_us <= ?2"
                " AND NOT EXISTS (SELECT 1 FROM outbox AS earlier WHERE earlier.referral_id = o.referral_id"
                "                 AND earlier.state IN ('pending', 'dead') AND earlier.outbox_id < o.outbox_id)"
@@ -470,6 +470,7 @@ absl::StatusOr<std::vector<OutboxItem>> SqliteReferralStore::DueDeliveries(std::
     item.referral_id = st.Text(1);
     item.endpoint_id = std::string(endpoint_id);
     item.attempts = static_cast<uint32_t>(st.Int(2));
+    item.created_at = FromMicros(st.Int(5));
     const std::string kind = st.Text(4);
     bool parsed = false;
     if (kind == "deliver") {

@@ -1,0 +1,216 @@
+#include "observability/gateway_metrics.h"
+
+#include <atomic>
+#include <utility>
+
+#include "prometheus/client_metric.h"
+#include "prometheus/metric_family.h"
+
+namespace frontdoor::observability {
+
+namespace {
+
+constexpr size_t kMaxMethods = 64;
+
+// A label value from text the gateway itself chose; anything unexpected (empty, long, odd
+// characters) becomes a fixed word, so a label can never carry free text.
+std::string Bounded(const std::string& value, const char* if_empty) {
+  if (value.empty()) return if_empty;
+  if (value.size() > 64) return "other";
+  for (unsigned char c : value) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+                    c == '_' || c == '.' || c == '/';
+    if (!ok) return "other";
+  }
+  return value;
+}
+
+const prometheus::Histogram::BucketBoundaries& RpcBuckets() {
+  static const auto* b = new prometheus::Histogram::BucketBoundaries{
+      0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
+  return *b;
+}
+
+const prometheus::Histogram::BucketBoundaries& DeliveryBuckets() {
+  static const auto* b = new prometheus::Histogram::BucketBoundaries{
+      0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 14400, 86400};
+  return *b;
+}
+
+}  // namespace
+
+std::string GrpcCodeName(int code) {
+  static const char* const kNames[] = {"OK",
+                                       "CANCELLED",
+                                       "UNKNOWN",
+                                       "INVALID_ARGUMENT",
+                                       "DEADLINE_EXCEEDED",
+                                       "NOT_FOUND",
+                                       "ALREADY_EXISTS",
+                                       "PERMISSION_DENIED",
+                                       "RESOURCE_EXHAUSTED",
+                                       "FAILED_PRECONDITION",
+                                       "ABORTED",
+                                       "OUT_OF_RANGE",
+                                       "UNIMPLEMENTED",
+                                       "INTERNAL",
+                                       "UNAVAILABLE",
+                                       "DATA_LOSS",
+                                       "UNAUTHENTICATED"};
+  if (code < 0 || code > 16) return "UNKNOWN";
+  return kNames[code];
+}
+
+// Outbox depth and dead letters per endpoint, read from the store at each scrape, so the gauges
+// are never stale and there is no polling thread.
+class GatewayMetrics::OutboxCollectable final : public prometheus::Collectable {
+ public:
+  explicit OutboxCollectable(OutboxDepthSource source) : source_(std::move(source)) {}
+
+  std::vector<prometheus::MetricFamily> Collect() const override {
+    std::vector<prometheus::MetricFamily> out;
+    prometheus::MetricFamily errors{"frontdoor_outbox_scrape_errors_total",
+                                    "Scrapes at which the outbox depth could not be read from the store",
+                                    prometheus::MetricType::Counter,
+                                    {}};
+    if (!source_) return out;
+    absl::StatusOr<std::vector<OutboxDepthSample>> depths = source_();
+    if (!depths.ok()) ++failures_;
+    prometheus::ClientMetric failures;
+    failures.counter.value = static_cast<double>(failures_.load());
+    errors.metric.push_back(failures);
+    out.push_back(std::move(errors));
+    if (!depths.ok()) return out;
+    prometheus::MetricFamily pending{"frontdoor_outbox_pending",
+                                     "Outbox rows (deliveries and cease-processing) still to send, per endpoint",
+                                     prometheus::MetricType::Gauge,
+                                     {}};
+    prometheus::MetricFamily dead{"frontdoor_outbox_dead_letters",
+                                  "Dead letters waiting for an operator's replay, per endpoint",
+                                  prometheus::MetricType::Gauge,
+                                  {}};
+    for (const OutboxDepthSample& d : *depths) {
+      prometheus::ClientMetric p;
+      p.label.push_back({"endpoint", Bounded(d.endpoint_id, "unknown")});
+      p.gauge.value = static_cast<double>(d.pending);
+      pending.metric.push_back(p);
+      prometheus::ClientMetric q;
+      q.label.push_back({"endpoint", Bounded(d.endpoint_id, "unknown")});
+      q.gauge.value = static_cast<double>(d.dead);
+      dead.metric.push_back(q);
+    }
+    out.push_back(std::move(pending));
+    out.push_back(std::move(dead));
+    return out;
+  }
+
+ private:
+  const OutboxDepthSource source_;
+  mutable std::atomic<int64_t> failures_{0};
+};
+
+GatewayMetrics::GatewayMetrics(std::shared_ptr<prometheus::Registry> registry, OutboxDepthSource outbox)
+    : registry_(std::move(registry)),
+      outbox_(std::make_shared<OutboxCollectable>(std::move(outbox))),
+      referrals_(prometheus::BuildCounter()
+                     .Name("frontdoor_referrals_total")
+                     .Help("Submitted referrals by disposition, first rule that stopped them, borough and format")
+                     .Register(*registry_)),
+      referral_rules_(prometheus::BuildCounter()
+                          .Name("frontdoor_referral_rules_total")
+                          .Help("Every rule or validation code that stopped a referral (several per referral)")
+                          .Register(*registry_)),
+      routed_(prometheus::BuildCounter()
+                  .Name("frontdoor_routed_total")
+                  .Help("Accepted referrals by connector team and borough")
+                  .Register(*registry_)),
+      front_door_(prometheus::BuildCounter()
+                      .Name("frontdoor_front_door_fallbacks_total")
+                      .Help("Accepted referrals that fell back to the borough's front-door team")
+                      .Register(*registry_)),
+      delivery_attempts_(prometheus::BuildCounter()
+                             .Name("frontdoor_delivery_attempts_total")
+                             .Help("Delivery attempts per endpoint, kind (deliver, cease) and outcome")
+                             .Register(*registry_)),
+      delivery_latency_(prometheus::BuildHistogram()
+                            .Name("frontdoor_delivery_latency_seconds")
+                            .Help("From the referral's commit to the connector's acknowledgement")
+                            .Register(*registry_)),
+      dead_letters_(prometheus::BuildCounter()
+                        .Name("frontdoor_dead_letters_total")
+                        .Help("Outbox rows that became dead letters, per endpoint")
+                        .Register(*registry_)),
+      feedback_lag_(prometheus::BuildHistogram()
+                        .Name("frontdoor_feedback_lag_seconds")
+                        .Help("From a progress report's commit to its write on a referrer's live WatchFeedback stream")
+                        .Register(*registry_)
+                        .Add({}, DeliveryBuckets())),
+      grpc_handled_(prometheus::BuildCounter()
+                        .Name("frontdoor_grpc_server_handled_total")
+                        .Help("gRPC calls finished, per method and status code")
+                        .Register(*registry_)),
+      grpc_latency_(prometheus::BuildHistogram()
+                        .Name("frontdoor_grpc_server_handling_seconds")
+                        .Help("gRPC call duration from the request's arrival to its status, per method and code")
+                        .Register(*registry_)) {}
+
+GatewayMetrics::~GatewayMetrics() = default;
+
+std::shared_ptr<prometheus::Collectable> GatewayMetrics::outbox_collectable() const { return outbox_; }
+
+void GatewayMetrics::CountReferral(const ReferralLabels& labels, const std::vector<std::string>& all_rules) {
+  const std::string disposition = Bounded(labels.disposition, "unknown");
+  const std::string borough = Bounded(labels.borough, "unknown");
+  const std::string format = Bounded(labels.format, "unknown");
+  referrals_
+      .Add({{"disposition", disposition},
+            {"rule", Bounded(labels.rule, "none")},
+            {"borough", borough},
+            {"format", format}})
+      .Increment();
+  for (const std::string& rule : all_rules) {
+    referral_rules_
+        .Add({{"disposition", disposition}, {"rule", Bounded(rule, "none")}, {"borough", borough}, {"format", format}})
+        .Increment();
+  }
+}
+
+void GatewayMetrics::CountRouting(const std::string& team_id, const std::string& borough, bool front_door) {
+  routed_.Add({{"team", Bounded(team_id, "unknown")}, {"borough", Bounded(borough, "unknown")}}).Increment();
+  if (front_door) front_door_.Add({{"borough", Bounded(borough, "unknown")}}).Increment();
+}
+
+void GatewayMetrics::CountDeliveryAttempt(const std::string& endpoint_id, const std::string& kind,
+                                          const std::string& outcome, double commit_to_ack_seconds) {
+  const std::string endpoint = Bounded(endpoint_id, "unknown");
+  delivery_attempts_.Add({{"endpoint", endpoint}, {"kind", Bounded(kind, "unknown")}, {"outcome", Bounded(outcome, "unknown")}})
+      .Increment();
+  if (outcome == "dead_letter") dead_letters_.Add({{"endpoint", endpoint}}).Increment();
+  if (outcome == "delivered" && kind == "deliver" && commit_to_ack_seconds >= 0) {
+    delivery_latency_.Add({{"endpoint", endpoint}}, DeliveryBuckets()).Observe(commit_to_ack_seconds);
+  }
+}
+
+void GatewayMetrics::CountExpiredDeadLetters(const std::string& endpoint_id, int64_t rows) {
+  if (rows <= 0) return;
+  dead_letters_.Add({{"endpoint", Bounded(endpoint_id, "unknown")}}).Increment(static_cast<double>(rows));
+}
+
+void GatewayMetrics::ObserveFeedbackLag(double seconds) { feedback_lag_.Observe(seconds < 0 ? 0 : seconds); }
+
+std::string GatewayMetrics::BoundedMethod(const std::string& method) {
+  const std::string bounded = Bounded(method, "unknown");
+  absl::MutexLock lock(&mu_);
+  if (methods_.count(bounded) > 0) return bounded;
+  if (methods_.size() >= kMaxMethods) return "other";
+  methods_.insert(bounded);
+  return bounded;
+}
+
+void GatewayMetrics::ObserveGrpcCall(const std::string& method, const std::string& code, double seconds) {
+  const std::string m = BoundedMethod(method);
+  grpc_handled_.Add({{"method", m}, {"code", code}}).Increment();
+  grpc_latency_.Add({{"method", m}, {"code", code}}, RpcBuckets()).Observe(seconds);
+}
+
+}  // namespace frontdoor::observability

@@ -1,0 +1,105 @@
+// GatewayMetrics: the gateway's Prometheus metrics (docs/METRICS.md lists them), on a registry
+// passed in, so that tests read exactly what a scrape would. Label values are bounded by
+// construction: dispositions, IG and validation rule codes, borough names from the network data,
+// message formats, team and endpoint ids, gRPC method names and status codes. Never patient data,
+// never message or referral ids.
+//
+//   auto registry = std::make_shared<prometheus::Registry>();
+//   GatewayMetrics metrics(registry, [&store] { return depths_from(store); });
+//   metrics.CountReferral({"ACCEPTED", "", "oldham", "fhir"});
+//   prometheus::Exposer exposer("127.0.0.1:9464");
+//   exposer.RegisterCollectable(registry);
+//   exposer.RegisterCollectable(metrics.outbox_collectable());
+//
+// Thread-safety: every method may be called from any thread (prometheus-cpp metrics are atomic).
+#ifndef FRONTDOOR_OBSERVABILITY_GATEWAY_METRICS_H_
+#define FRONTDOOR_OBSERVABILITY_GATEWAY_METRICS_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "prometheus/collectable.h"
+#include "prometheus/counter.h"
+#include "prometheus/family.h"
+#include "prometheus/histogram.h"
+#include "prometheus/registry.h"
+
+namespace frontdoor::observability {
+
+// One endpoint's outbox, as ReferralStore::OutboxDepths reports it.
+struct OutboxDepthSample {
+  std::string endpoint_id;
+  int64_t pending = 0;
+  int64_t dead = 0;
+};
+// Read at scrape time; an error leaves the gauges out of that scrape (and counts the failure).
+using OutboxDepthSource = std::function<absl::StatusOr<std::vector<OutboxDepthSample>>()>;
+
+struct ReferralLabels {
+  std::string disposition;  // ACCEPTED | REJECTED | REFUSED | DUPLICATE
+  std::string rule;         // the first error issue's code (IG-1, OUT_OF_AREA, MISSING_ELEMENT); "" none
+  std::string borough;      // oldham | tameside | ""  (unknown)
+  std::string format;       // typed | fhir | hl7v2
+};
+
+class GatewayMetrics {
+ public:
+  // `outbox` may be empty (no outbox gauges).
+  GatewayMetrics(std::shared_ptr<prometheus::Registry> registry, OutboxDepthSource outbox);
+  ~GatewayMetrics();
+
+  const std::shared_ptr<prometheus::Registry>& registry() const { return registry_; }
+  // The outbox gauges, computed at each scrape; register it with the Exposer beside registry().
+  std::shared_ptr<prometheus::Collectable> outbox_collectable() const;
+
+  // One submitted referral's outcome. `all_rules`: every error code (each counted in
+  // frontdoor_referral_rules_total).
+  void CountReferral(const ReferralLabels& labels, const std::vector<std::string>& all_rules);
+  // An accepted referral's route.
+  void CountRouting(const std::string& team_id, const std::string& borough, bool front_door);
+  // One delivery attempt. outcome: delivered | failed | dead_letter. `commit_to_ack_seconds` is
+  // observed for acknowledged deliveries when known (< 0: unknown).
+  void CountDeliveryAttempt(const std::string& endpoint_id, const std::string& kind, const std::string& outcome,
+                            double commit_to_ack_seconds);
+  // Rows dead-lettered because their endpoint stayed unreachable.
+  void CountExpiredDeadLetters(const std::string& endpoint_id, int64_t rows);
+  // A feedback event written to a referrer's live WatchFeedback stream, `seconds` after the
+  // connector's report was recorded.
+  void ObserveFeedbackLag(double seconds);
+  // One finished gRPC call: `method` is the full name (/frontdoor.v1.ReferralService/SubmitReferral).
+  void ObserveGrpcCall(const std::string& method, const std::string& code, double seconds);
+
+ private:
+  class OutboxCollectable;
+  // Method names are capped: past kMaxMethods distinct names, the rest are "other".
+  std::string BoundedMethod(const std::string& method);
+
+  std::shared_ptr<prometheus::Registry> registry_;
+  std::shared_ptr<OutboxCollectable> outbox_;
+  prometheus::Family<prometheus::Counter>& referrals_;
+  prometheus::Family<prometheus::Counter>& referral_rules_;
+  prometheus::Family<prometheus::Counter>& routed_;
+  prometheus::Family<prometheus::Counter>& front_door_;
+  prometheus::Family<prometheus::Counter>& delivery_attempts_;
+  prometheus::Family<prometheus::Histogram>& delivery_latency_;
+  prometheus::Family<prometheus::Counter>& dead_letters_;
+  prometheus::Histogram& feedback_lag_;
+  prometheus::Family<prometheus::Counter>& grpc_handled_;
+  prometheus::Family<prometheus::Histogram>& grpc_latency_;
+  absl::Mutex mu_;
+  std::set<std::string> methods_ ABSL_GUARDED_BY(mu_);
+};
+
+// The code's name as Prometheus and grpc-go spell it (OK, INVALID_ARGUMENT, ...).
+std::string GrpcCodeName(int code);
+
+}  // namespace frontdoor::observability
+
+#endif  // FRONTDOOR_OBSERVABILITY_GATEWAY_METRICS_H_
