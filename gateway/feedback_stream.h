@@ -36,8 +36,11 @@ namespace frontdoor::gateway {
 
 class FeedbackStreamHub {
  public:
-  // `page_size`: events read per store query and held per stream at most.
-  explicit FeedbackStreamHub(ReferralStore* store, int page_size = 64);
+  // `page_size`: events read per store query and held per stream at most. `poll`: every stream also
+  // looks again this often, for feedback that other gateway replicas commit to a shared database
+  // (no Notify reaches this process for it); infinite: only on Notify.
+  explicit FeedbackStreamHub(ReferralStore* store, int page_size = 64,
+                             absl::Duration poll = absl::InfiniteDuration());
   ~FeedbackStreamHub();  // Calls Shutdown.
 
   // A stream of every feedback event on `sender_ods`'s referrals with seq > `after_seq`, then of
@@ -68,6 +71,7 @@ class FeedbackStreamHub {
   std::set<std::shared_ptr<Subscription>> to_fetch_ ABSL_GUARDED_BY(mu_);
   bool notify_all_ ABSL_GUARDED_BY(mu_) = false;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  const absl::Duration poll_;
   std::thread reader_;
 };
 

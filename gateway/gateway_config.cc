@@ -1,4 +1,5 @@
 #include "gateway/gateway_config.h"
+#include "gateway/store_selection.h"
 
 #include <filesystem>
 #include <fstream>
@@ -88,6 +89,7 @@ absl::StatusOr<LoadedConfig> LoadGatewayConfig(const std::string& path) {
       }
     }
   }
+  FRONTDOOR_RETURN_IF_ERROR(ValidateStoreConfig(config.store()));
   return LoadedConfig{std::move(config), *std::move(network)};
 }
 
