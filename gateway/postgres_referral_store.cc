@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <cstring>
 #include <functional>
 #include <utility>
 
@@ -231,6 +232,21 @@ absl::Status StatusFor(PGconn* conn, const PGresult* res, std::string_view what,
   return absl::InternalError(text);
 }
 
+// Per-session settings, on every new or reset connection.
+bool PrepareSession(PGconn* conn) {
+  PGresult* res = PQexec(conn, "SET synchronous_commit = on; SET client_min_messages = warning");
+  const bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+  PQclear(res);
+  return ok;
+}
+
+// A statement that may simply be sent again when the connection turned out to be broken before
+// it ran: it reads, or opens a transaction. (A write outside a transaction is not repeated: it may
+// have committed before the connection broke.)
+bool SafeToRepeat(const char* sql) {
+  return std::strncmp(sql, "SELECT", 6) == 0 || std::strncmp(sql, "BEGIN", 5) == 0;
+}
+
 // One connection, used by one thread at a time.
 class Connection {
  public:
@@ -238,19 +254,34 @@ class Connection {
   PGconn* raw() const { return conn_; }
   const std::string& last_sqlstate() const { return last_sqlstate_; }
 
+  // A broken connection (the server restarted, a failover, an administrator ended the session)
+  // is reset and a read or BEGIN sent again once; anything else fails UNAVAILABLE and the pool
+  // resets the connection before its next use.
   absl::StatusOr<Result> Exec(const char* sql, const Params& params, std::string_view what) {
-    const Params::View v = params.Pointers();
-    PGresult* res = PQexecParams(conn_, sql, params.size(), params.types(), v.values.data(), v.lengths.data(),
-                                 params.formats(), /*resultFormat=*/0);
-    return Check(res, what);
+    const bool outside_transaction = PQtransactionStatus(conn_) == PQTRANS_IDLE;
+    absl::StatusOr<Result> r = ExecOnce(sql, params, what);
+    if (!r.ok() && outside_transaction && PQstatus(conn_) != CONNECTION_OK && SafeToRepeat(sql)) {
+      PQreset(conn_);
+      if (PQstatus(conn_) == CONNECTION_OK && PrepareSession(conn_)) r = ExecOnce(sql, params, what);
+    }
+    return r;
   }
   absl::StatusOr<Result> Exec(const std::string& sql, const Params& params, std::string_view what) {
     return Exec(sql.c_str(), params, what);
   }
   // Statements without parameters (may be several; used for schema and transaction control).
-  absl::Status Run(const char* sql, std::string_view what) { return Check(PQexec(conn_, sql), what).status(); }
+  absl::Status Run(const char* sql, std::string_view what) {
+    if (SafeToRepeat(sql)) return Exec(sql, Params(), what).status();
+    return Check(PQexec(conn_, sql), what).status();
+  }
 
  private:
+  absl::StatusOr<Result> ExecOnce(const char* sql, const Params& params, std::string_view what) {
+    const Params::View v = params.Pointers();
+    PGresult* res = PQexecParams(conn_, sql, params.size(), params.types(), v.values.data(), v.lengths.data(),
+                                 params.formats(), /*resultFormat=*/0);
+    return Check(res, what);
+  }
   absl::StatusOr<Result> Check(PGresult* res, std::string_view what) {
     const ExecStatusType st = res != nullptr ? PQresultStatus(res) : PGRES_FATAL_ERROR;
     if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
@@ -326,7 +357,9 @@ class PostgresConnectionPool {
       if (PQstatus(conn->raw()) != CONNECTION_OK) {
         return absl::UnavailableError(absl::StrCat("cannot reconnect to PostgreSQL: ", ErrorText(conn->raw())));
       }
-      if (absl::Status s = Prepare(conn->raw()); !s.ok()) return s;
+      if (!PrepareSession(conn->raw())) {
+        return absl::UnavailableError(absl::StrCat("cannot configure a PostgreSQL session: ", ErrorText(conn->raw())));
+      }
     }
     // A transaction left open by a failure is rolled back before anyone else uses the connection.
     if (PQtransactionStatus(conn->raw()) != PQTRANS_IDLE) {
@@ -344,12 +377,6 @@ class PostgresConnectionPool {
     return m;
   }
 
-  // Per-session settings.
-  static absl::Status Prepare(PGconn* conn) {
-    Connection c(conn);
-    return c.Run("SET synchronous_commit = on; SET client_min_messages = warning", "configure session");
-  }
-
   absl::StatusOr<PGconn*> NewConnection() {
     // expand_dbname: `dbname` holds the whole conninfo; keywords it leaves out come from PG* env.
     const char* keys[] = {"dbname", "application_name", "connect_timeout", nullptr};
@@ -360,7 +387,8 @@ class PostgresConnectionPool {
       PQfinish(conn);
       return s;
     }
-    if (absl::Status s = Prepare(conn); !s.ok()) {
+    if (!PrepareSession(conn)) {
+      absl::Status s = absl::UnavailableError(absl::StrCat("cannot configure a PostgreSQL session: ", ErrorText(conn)));
       PQfinish(conn);
       return s;
     }
