@@ -134,11 +134,28 @@ constexpr unsigned kInt8Oid = 20;
 int64_t ToMicros(absl::Time t) { return absl::ToUnixMicros(t); }
 absl::Time FromMicros(int64_t us) { return absl::FromUnixMicros(us); }
 
+// PostgreSQL text cannot hold a NUL byte (SQLite's can): it becomes U+FFFD, so that free text from
+// outside (a connector's error message, a consent id) is stored rather than failing a whole group
+// commit. Keys and ids are validated printable text before they get here.
+std::string WithoutNul(std::string_view v) {
+  if (v.find('\0') == std::string_view::npos) return std::string(v);
+  std::string out;
+  out.reserve(v.size() + 8);
+  for (char c : v) {
+    if (c == '\0') {
+      out += "\xEF\xBF\xBD";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
 // Query parameters, always typed. Text and bytea go in binary format (with their length, so a
 // value is never cut at a NUL byte); integers as decimal text.
 class Params {
  public:
-  Params& Text(std::string_view v) { return Add(std::string(v), kTextOid, 1); }
+  Params& Text(std::string_view v) { return Add(WithoutNul(v), kTextOid, 1); }
   Params& Bytes(std::string v) { return Add(std::move(v), kByteaOid, 1); }
   Params& Int(int64_t v) { return Add(std::to_string(v), kInt8Oid, 0); }
   Params& NullInt() {

@@ -219,6 +219,26 @@ TEST_P(ReferralStoreTest, CeaseForAnUnknownReferralIsNotFound) {
   EXPECT_EQ(store->EnqueueCeaseProcessing("x", "ageuk-oldham", cease, kT0).code(), absl::StatusCode::kNotFound);
 }
 
+TEST_P(ReferralStoreTest, FreeTextWithANulByteIsStoredRatherThanFailingTheCommit) {
+  auto store = OpenStore();
+  NewReferral r = Accepted("r1", "P85901", "m1");
+  v1::AuditRecord decision;
+  decision.set_time("2025-02-03T10:15:00Z");
+  decision.set_action("decide");
+  decision.set_consent_reference(std::string("consent\0id", 10));  // a Consent.id from the sender
+  r.audit.push_back(decision);
+  std::vector<NewReferral> batch;
+  batch.push_back(std::move(r));
+  batch.push_back(Accepted("r2", "P85901", "m2"));
+  auto out = store->RecordReferrals(std::move(batch));
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_TRUE(store->GetReferral("r2")->has_value()) << "the rest of the batch is committed";
+  const int64_t id = store->DueDeliveries("action-together-oldham", kT0, 10)->at(0).outbox_id;
+  // A connector's error text is the connector's to choose.
+  EXPECT_TRUE(store->RecordFailedAttempt(id, kT0 + absl::Seconds(5), std::string("14 down\0now", 11)).ok());
+  EXPECT_EQ(**store->NextDeliveryDue("action-together-oldham"), kT0);  // r2's row is still due now
+}
+
 TEST_F(SqliteReferralStoreTest, SchemaIsVersioned) {
   auto store = OpenStore();
   EXPECT_EQ(store->schema_version(), SqliteReferralStore::kSchemaVersion);
