@@ -43,8 +43,14 @@ struct PostgresStoreOptions {
   // PGPASSWORD, PGSSLMODE... (empty: all of them).
   std::string conninfo;
   int pool_size = 4;
+  // How long a claimed outbox row stays with this replica. A delivery worker sends the rows of one
+  // claim one after another, so the lease should outlast batch_size x the attempt deadline of a
+  // slow connector; if it does not, another replica may send a row again (the connector
+  // de-duplicates by idempotency key: never a second referral, only a second call). Lease times
+  // are the replicas' wall clocks: keep them in sync (NTP).
   absl::Duration outbox_lease = absl::Seconds(30);
-  // This replica's name in outbox leases; empty: host name and process id.
+  // This replica's name in outbox leases, unique among running replicas (a process reclaims rows
+  // leased under its own name at once); empty: host name and process id (a Kubernetes pod name).
   std::string replica_id;
 };
 
