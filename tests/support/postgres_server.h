@@ -1,7 +1,8 @@
 // A real PostgreSQL server for tests: Debian's postgresql-15 binaries (initdb, pg_ctl) run into a
 // temporary data directory, on a free loopback port, with its unix socket in that directory,
-// fsync on; stopped (pg_ctl stop -m fast) and removed at the end. initdb and postgres refuse to run
-// as root: under root they run as the `postgres` system user (runuser), which owns the directory.
+// fsync on; stopped at the end (pg_ctl stop -m immediate: no shutdown checkpoint, the directory is
+// removed next). initdb and postgres refuse to run as root: under root they run as the `postgres`
+// system user (runuser), which owns the directory.
 //
 // One server serves a whole test run: CTest starts it once (the `postgres` fixture,
 // postgres_test_server start DIR) and tells every test binary where through FRONTDOOR_TEST_POSTGRES;
