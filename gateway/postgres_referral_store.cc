@@ -249,9 +249,13 @@ absl::Status StatusFor(PGconn* conn, const PGresult* res, std::string_view what,
   return absl::InternalError(text);
 }
 
-// Per-session settings, on every new or reset connection.
+// Per-session settings, on every new or reset connection. A replica that stalls inside a
+// transaction (holding the audit head lock every writer needs) is cut off by the server after a
+// minute, and a writer waits at most half a minute for a lock before answering UNAVAILABLE.
 bool PrepareSession(PGconn* conn) {
-  PGresult* res = PQexec(conn, "SET synchronous_commit = on; SET client_min_messages = warning");
+  PGresult* res = PQexec(conn,
+                         "SET synchronous_commit = on; SET client_min_messages = warning;"
+                         " SET lock_timeout = '30s'; SET idle_in_transaction_session_timeout = '60s'");
   const bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
   PQclear(res);
   return ok;
@@ -395,9 +399,10 @@ class PostgresConnectionPool {
   }
 
   absl::StatusOr<PGconn*> NewConnection() {
-    // expand_dbname: `dbname` holds the whole conninfo; keywords it leaves out come from PG* env.
-    const char* keys[] = {"dbname", "application_name", "connect_timeout", nullptr};
-    const char* values[] = {conninfo_.c_str(), "frontdoor-gateway", "10", nullptr};
+    // expand_dbname: `dbname` holds the whole conninfo, whose settings override the defaults
+    // before it; keywords it leaves out come from the PG* environment variables.
+    const char* keys[] = {"application_name", "connect_timeout", "keepalives_idle", "dbname", nullptr};
+    const char* values[] = {"frontdoor-gateway", "10", "30", conninfo_.c_str(), nullptr};
     PGconn* conn = PQconnectdbParams(keys, values, /*expand_dbname=*/1);
     if (conn == nullptr || PQstatus(conn) != CONNECTION_OK) {
       absl::Status s = absl::UnavailableError(absl::StrCat("cannot connect to PostgreSQL: ", ErrorText(conn)));
@@ -962,10 +967,13 @@ absl::Status PostgresReferralStore::MarkDelivered(int64_t outbox_id, absl::Time 
 absl::Status PostgresReferralStore::RecordFailedAttempt(int64_t outbox_id, absl::Time next_attempt_at,
                                                         std::string_view error) {
   FRONTDOOR_ASSIGN_OR_RETURN(Lease c, pool_->Acquire());
+  // Not when another replica has taken the row over (this one's lease ran out): the attempt that
+  // counts now is theirs.
   return c
       ->Exec("UPDATE outbox SET attempts = attempts + 1, next_attempt_us = $2, last_error = $3,"
-             " lease_owner = NULL, lease_until_us = NULL WHERE outbox_id = $1 AND state = 'pending'",
-             Params().Int(outbox_id).Int(ToMicros(next_attempt_at)).Text(error.substr(0, 500)),
+             " lease_owner = NULL, lease_until_us = NULL WHERE outbox_id = $1 AND state = 'pending'"
+             " AND (lease_owner IS NULL OR lease_owner = $4)",
+             Params().Int(outbox_id).Int(ToMicros(next_attempt_at)).Text(error.substr(0, 500)).Text(replica_id_),
              "record failed attempt")
       .status();
 }
@@ -1217,11 +1225,13 @@ absl::StatusOr<bool> PostgresReferralStore::RecordFailedAttemptOrDeadLetter(int6
         .Int(ToMicros(now))
         .Text(text)
         .Int(static_cast<int64_t>(limits.max_attempts))
-        .Int(absl::ToInt64Microseconds(limits.max_age));
+        .Int(absl::ToInt64Microseconds(limits.max_age))
+        .Text(replica_id_);
     FRONTDOOR_ASSIGN_OR_RETURN(
         Result dead, c.Exec("UPDATE outbox SET state = 'dead', dead_us = $2, attempts = attempts + 1,"
                             " last_error = $3, lease_owner = NULL, lease_until_us = NULL"
-                            " WHERE outbox_id = $1 AND state = 'pending' AND ("
+                            " WHERE outbox_id = $1 AND state = 'pending'"
+                            " AND (lease_owner IS NULL OR lease_owner = $6) AND ("
                             "   ($4 > 0 AND attempts + 1 - replay_base >= $4)"
                             "   OR ($5 > 0 AND $2 - COALESCE(replayed_us, created_us) >= $5))",
                             p, "dead-letter"));
@@ -1231,8 +1241,10 @@ absl::StatusOr<bool> PostgresReferralStore::RecordFailedAttemptOrDeadLetter(int6
     }
     return c
         .Exec("UPDATE outbox SET attempts = attempts + 1, next_attempt_us = $2, last_error = $3,"
-              " lease_owner = NULL, lease_until_us = NULL WHERE outbox_id = $1 AND state = 'pending'",
-              Params().Int(outbox_id).Int(ToMicros(next_attempt_at)).Text(text), "record failed attempt")
+              " lease_owner = NULL, lease_until_us = NULL WHERE outbox_id = $1 AND state = 'pending'"
+              " AND (lease_owner IS NULL OR lease_owner = $4)",
+              Params().Int(outbox_id).Int(ToMicros(next_attempt_at)).Text(text).Text(replica_id_),
+              "record failed attempt")
         .status();
   });
   if (!s.ok()) return s;

@@ -124,6 +124,22 @@ TEST_F(PostgresReferralStoreTest, AFailedAttemptReleasesTheLeaseForTheRetry) {
   EXPECT_EQ((*retry)[0].attempts, 1u);
 }
 
+TEST_F(PostgresReferralStoreTest, AFailureRecordedLateDoesNotTakeTheRowFromTheReplicaThatTookItOver) {
+  OpenedStore a = db_->Open("replica-a", absl::Seconds(30));
+  OpenedStore b = db_->Open("replica-b", absl::Seconds(30));
+  OpenedStore c = db_->Open("replica-c", absl::Seconds(30));
+  ASSERT_TRUE(a->RecordReferrals(One(Accepted("r1", "m1"))).ok());
+  const int64_t id = a->DueDeliveries(kEndpoint, kT0, 10)->at(0).outbox_id;
+  ASSERT_EQ(b->DueDeliveries(kEndpoint, kT0 + absl::Seconds(30), 10)->size(), 1u);  // a's lease ran out
+  // replica-a's call finally times out; b's attempt is under way and keeps its lease.
+  ASSERT_TRUE(a->RecordFailedAttempt(id, kT0 + absl::Seconds(31), "4 deadline exceeded").ok());
+  EXPECT_FALSE(*a->RecordFailedAttemptOrDeadLetter(id, kT0 + absl::Seconds(31), "4 deadline exceeded",
+                                                   DeadLetterLimits{1, absl::ZeroDuration()}, kT0 + absl::Seconds(31)));
+  EXPECT_TRUE(c->DueDeliveries(kEndpoint, kT0 + absl::Seconds(45), 10)->empty()) << "still replica-b's";
+  EXPECT_EQ((*c->GetReferral("r1"))->delivery_attempts, 0u);
+  EXPECT_EQ((*c->GetReferral("r1"))->delivery_state, v1::DELIVERY_PENDING) << "not dead-lettered by a stale replica";
+}
+
 TEST_F(PostgresReferralStoreTest, ADeliveredRowIsDoneForEveryReplica) {
   OpenedStore a = db_->Open("replica-a", absl::Seconds(1));
   OpenedStore b = db_->Open("replica-b", absl::Seconds(1));
