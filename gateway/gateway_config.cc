@@ -1,5 +1,4 @@
 #include "gateway/gateway_config.h"
-#include "gateway/store_selection.h"
 
 #include <filesystem>
 #include <fstream>
@@ -9,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 #include "gateway/caller_identity.h"
+#include "gateway/store_selection.h"
 #include "google/protobuf/io/tokenizer.h"
 #include "google/protobuf/text_format.h"
 

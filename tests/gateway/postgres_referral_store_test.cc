@@ -14,6 +14,7 @@
 #include "audit/log_verification.h"
 #include "gateway/audit_checkpointer.h"
 #include "gateway/clock.h"
+#include "gateway/gateway_config.h"
 #include "gateway/store_selection.h"
 #include "gtest/gtest.h"
 #include "tests/support/postgres_server.h"
@@ -343,6 +344,16 @@ TEST(StoreConfigTest, APasswordInTheConfigurationIsRefusedAndNeverEchoed) {
   EXPECT_NE(s.message().find("PGPASSWORD"), std::string::npos);
   EXPECT_EQ(s.message().find("s3cr3t-value"), std::string::npos);
   EXPECT_EQ(RedactConninfo("host=db password=s3cr3t-value").find("s3cr3t-value"), std::string::npos);
+}
+
+TEST(StoreConfigTest, TheGatewayRefusesAConfigurationFileWithADatabasePassword) {
+  frontdoor::testing::TempDir dir;
+  const std::string path = frontdoor::testing::WriteBulkTestConfig(
+      dir.path(), "store { postgres { conninfo: \"host=db.internal password=s3cr3t-value\" } }");
+  absl::StatusOr<LoadedConfig> loaded = LoadGatewayConfig(path);
+  ASSERT_FALSE(loaded.ok());
+  EXPECT_EQ(loaded.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(loaded.status().message().find("s3cr3t-value"), std::string::npos);
 }
 
 TEST(StoreConfigTest, OutOfRangeSettingsAreClearErrors) {
