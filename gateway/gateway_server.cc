@@ -91,6 +91,10 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(const Gatewa
   parts->audit_store = opened.audit;
   // Another replica's feedback wakes no one here: watchers poll the shared database too.
   const absl::Duration feedback_poll = opened.shared ? absl::Seconds(1) : absl::InfiniteDuration();
+  if (opened.shared && parts->config->config.audit().signing_key_path().empty()) {
+    std::fprintf(stderr, "warning: replicas sharing a database must share one audit signing key "
+                         "(audit.signing_key_path); this one signs with its own in the data directory\n");
+  }
 
   DeliveryDispatcher::StubMap stubs;
   for (const auto& [endpoint_id, address] : addresses) {
