@@ -125,8 +125,8 @@ class RefusedWatchReactor final : public grpc::ServerWriteReactor<v1::FeedbackEv
 
 }  // namespace
 
-FeedbackStreamHub::FeedbackStreamHub(ReferralStore* store, int page_size)
-    : store_(store), page_size_(page_size > 0 ? page_size : 64) {
+FeedbackStreamHub::FeedbackStreamHub(ReferralStore* store, int page_size, absl::Duration poll)
+    : store_(store), page_size_(page_size > 0 ? page_size : 64), poll_(poll) {
   reader_ = std::thread([this] { Run(); });
 }
 
@@ -200,11 +200,13 @@ void FeedbackStreamHub::Run() {
     std::set<std::shared_ptr<Subscription>> batch;
     {
       absl::MutexLock lock(&mu_);
-      mu_.Await(absl::Condition(
+      const absl::Condition woken(
           +[](FeedbackStreamHub* self) ABSL_NO_THREAD_SAFETY_ANALYSIS {
             return self->stopping_ || self->notify_all_ || !self->to_fetch_.empty();
           },
-          this));
+          this);
+      // A poll that times out looks again for every stream, as a Notify would.
+      if (!mu_.AwaitWithTimeout(woken, poll_)) notify_all_ = true;
       if (stopping_) return;
       if (notify_all_) {
         notify_all_ = false;

@@ -37,8 +37,11 @@ namespace frontdoor::gateway {
 
 class FeedbackStreamHub {
  public:
-  // `page_size`: events read per store query and held per stream at most.
-  explicit FeedbackStreamHub(ReferralStore* store, int page_size = 64);
+  // `page_size`: events read per store query and held per stream at most. `poll`: every stream also
+  // looks again this often, for feedback that other gateway replicas commit to a shared database
+  // (no Notify reaches this process for it); infinite: only on Notify.
+  explicit FeedbackStreamHub(ReferralStore* store, int page_size = 64,
+                             absl::Duration poll = absl::InfiniteDuration());
   ~FeedbackStreamHub();  // Calls Shutdown.
 
   // A stream of every feedback event on `sender_ods`'s referrals with seq > `after_seq`, then of
@@ -73,6 +76,7 @@ class FeedbackStreamHub {
   bool notify_all_ ABSL_GUARDED_BY(mu_) = false;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::function<void(absl::Duration)> lag_observer_ ABSL_GUARDED_BY(mu_);
+  const absl::Duration poll_;
   std::thread reader_;
 };
 

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 #include "gateway/caller_identity.h"
+#include "gateway/store_selection.h"
 #include "google/protobuf/io/tokenizer.h"
 #include "google/protobuf/text_format.h"
 
@@ -88,6 +89,7 @@ absl::StatusOr<LoadedConfig> LoadGatewayConfig(const std::string& path) {
       }
     }
   }
+  FRONTDOOR_RETURN_IF_ERROR(ValidateStoreConfig(config.store()));
   return LoadedConfig{std::move(config), *std::move(network)};
 }
 

@@ -23,6 +23,7 @@
 #include "gateway/gateway_tls.h"
 #include "gateway/referral_service.h"
 #include "gateway/sqlite_referral_store.h"
+#include "gateway/store_selection.h"
 #include "gateway/store_work_queue.h"
 #include "gateway/submission_committer.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
@@ -69,7 +70,8 @@ struct GatewayServer::Parts {
   // Per-identity limits; declared before `server`, which must go first.
   std::unique_ptr<CallerLimiter> limiter;
   std::unique_ptr<CallAdmission> admission;
-  std::unique_ptr<SqliteReferralStore> store;
+  std::unique_ptr<ReferralStore> store;  // SQLite or PostgreSQL, by the config's `store` block
+  AuditStore* audit_store = nullptr;     // the same object's audit log
   std::unique_ptr<DeliveryDispatcher> dispatcher;
   std::unique_ptr<SubmissionCommitter> committer;
   std::unique_ptr<AuditCheckpointer> checkpointer;  // IG-9: signed checkpoints, retention
@@ -130,7 +132,16 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(const Gatewa
   if (ec) {
     return absl::UnavailableError(absl::StrCat("cannot create data directory ", options.data_dir, ": ", ec.message()));
   }
-  FRONTDOOR_ASSIGN_OR_RETURN(parts->store, SqliteReferralStore::Open(options.data_dir + "/frontdoor.db"));
+  FRONTDOOR_ASSIGN_OR_RETURN(ConfiguredStore opened, OpenConfiguredStore(parts->config->config.store(), options.data_dir));
+  std::fprintf(stderr, "store: %s\n", opened.description.c_str());
+  parts->store = std::move(opened.store);
+  parts->audit_store = opened.audit;
+  // Another replica's feedback wakes no one here: watchers poll the shared database too.
+  const absl::Duration feedback_poll = opened.shared ? absl::Seconds(1) : absl::InfiniteDuration();
+  if (opened.shared && parts->config->config.audit().signing_key_path().empty()) {
+    std::fprintf(stderr, "warning: replicas sharing a database must share one audit signing key "
+                         "(audit.signing_key_path); this one signs with its own in the data directory\n");
+  }
 
   DeliveryDispatcher::StubMap stubs;
   for (const auto& [endpoint_id, address] : addresses) {
@@ -180,7 +191,7 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(const Gatewa
 
   FRONTDOOR_ASSIGN_OR_RETURN(std::unique_ptr<audit::CheckpointSigner> signer,
                              audit::CheckpointSigner::LoadOrCreate(AuditSigningKeyPath(parts->config->config, options.data_dir)));
-  parts->checkpointer = std::make_unique<AuditCheckpointer>(parts->store.get(), std::move(signer), clock,
+  parts->checkpointer = std::make_unique<AuditCheckpointer>(parts->audit_store, std::move(signer), clock,
                                                             AuditPolicyFrom(parts->config->config));
   AuditCheckpointer* checkpointer = parts->checkpointer.get();
   parts->committer = std::make_unique<SubmissionCommitter>(parts->store.get(), [dispatcher, checkpointer] {
@@ -210,7 +221,7 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(const Gatewa
   deps.clock = clock;
   deps.identity_source = tls.insecure_plaintext ? IdentitySource::kPlaintextMetadata : IdentitySource::kTlsCertificate;
   deps.wake_delivery = [dispatcher] { dispatcher->Wake(); };
-  parts->feedback_hub = std::make_unique<FeedbackStreamHub>(parts->store.get());
+  parts->feedback_hub = std::make_unique<FeedbackStreamHub>(parts->store.get(), 64, feedback_poll);
   observability::GatewayMetrics* metrics = parts->metrics.get();
   parts->feedback_hub->SetLagObserver([metrics](absl::Duration lag) { metrics->ObserveFeedbackLag(absl::ToDoubleSeconds(lag)); });
   deps.feedback_hub = parts->feedback_hub.get();
@@ -218,7 +229,7 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(const Gatewa
   deps.calls = parts->calls.get();
   parts->referral_service = std::make_unique<ReferralServiceImpl>(deps);
   parts->audit_service = std::make_unique<AuditServiceImpl>(AuditServiceDeps{
-      parts->authorizer.get(), parts->store.get(), parts->checkpointer.get(), clock, deps.identity_source,
+      parts->authorizer.get(), parts->audit_store, parts->checkpointer.get(), clock, deps.identity_source,
       parts->admission.get()});
 
   parts->work = std::make_unique<StoreWorkQueue>();

@@ -7,8 +7,8 @@
 //   std::vector<RecordOutcome> out = *store->RecordReferrals(std::move(batch));  // one commit
 //   for (OutboxItem& item : *store->DueDeliveries("ageuk-oldham", absl::Now(), 32)) { ... }
 //
-// Implementations: SqliteReferralStore (embedded, one gateway). The interface is what a PostgreSQL
-// store for several replicas implements too.
+// Implementations: SqliteReferralStore (embedded, one gateway) and PostgresReferralStore (several
+// replicas on one database: DueDeliveries leases the rows it returns to the calling replica).
 // Thread-safety: every method may be called from any thread.
 #ifndef FRONTDOOR_GATEWAY_REFERRAL_STORE_H_
 #define FRONTDOOR_GATEWAY_REFERRAL_STORE_H_
@@ -190,11 +190,11 @@ class ReferralStore {
   // The referral, or nullopt when there is none with that id.
   virtual absl::StatusOr<std::optional<StoredReferral>> GetReferral(std::string_view referral_id) = 0;
 
-  // Up to `limit` pending outbox rows for `endpoint_id` whose next attempt is due at `now`, oldest
-  // first, leaving out any row behind an earlier pending row of the same referral.
+  // Up to `limit` due pending outbox rows for `endpoint_id` (next attempt at or before `now`), oldest
+  // first, none behind an earlier pending or dead row of its referral; a shared store leases them.
   virtual absl::StatusOr<std::vector<OutboxItem>> DueDeliveries(std::string_view endpoint_id, absl::Time now,
                                                                int limit) = 0;
-  // The earliest next-attempt time of any pending row for the endpoint; nullopt when none is pending.
+  // When the endpoint's next pending row is due (one leased elsewhere: when its lease ends); nullopt: none.
   virtual absl::StatusOr<std::optional<absl::Time>> NextDeliveryDue(std::string_view endpoint_id) = 0;
 
   // Queues a CeaseProcessing for a referral (IG-7), sent after every earlier row of that referral.

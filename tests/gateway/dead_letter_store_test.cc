@@ -1,8 +1,7 @@
-// Dead letters in the SQLite store: when a failing row becomes one, what a dead row holds back,
-// and replay with a fresh budget.
-#include "gateway/sqlite_referral_store.h"
-
+// Dead letters in the store (both backends): when a failing row becomes one, what a dead row holds
+// back, and replay with a fresh budget.
 #include "gtest/gtest.h"
+#include "tests/support/store_backends.h"
 #include "tests/support/test_support.h"
 
 namespace frontdoor::gateway {
@@ -12,9 +11,14 @@ namespace v1 = ::frontdoor::v1;
 
 const absl::Time kT0 = absl::FromUnixSeconds(1738577700);
 
-class DeadLetterStoreTest : public ::testing::Test {
+class DeadLetterStoreTest : public ::testing::TestWithParam<frontdoor::testing::StoreBackend> {
  protected:
-  void SetUp() override { store_ = *SqliteReferralStore::Open(dir_.path() + "/frontdoor.db"); }
+  void SetUp() override {
+    FRONTDOOR_SKIP_IF_BACKEND_UNAVAILABLE(GetParam());
+    db_ = std::make_unique<frontdoor::testing::TestDatabase>(GetParam());
+    store_ = db_->Open();
+    ASSERT_TRUE(store_);
+  }
 
   void Record(const std::string& id, const std::string& endpoint_id, absl::Time at = kT0) {
     NewReferral r;
@@ -39,11 +43,14 @@ class DeadLetterStoreTest : public ::testing::Test {
     return due.ok() && !due->empty() ? due->front().outbox_id : -1;
   }
 
-  frontdoor::testing::TempDir dir_;
-  std::unique_ptr<SqliteReferralStore> store_;
+  std::unique_ptr<frontdoor::testing::TestDatabase> db_;
+  frontdoor::testing::OpenedStore store_;
 };
 
-TEST_F(DeadLetterStoreTest, ARowBecomesADeadLetterAtTheAttemptLimit) {
+INSTANTIATE_TEST_SUITE_P(Backends, DeadLetterStoreTest, frontdoor::testing::AllStoreBackends(),
+                         frontdoor::testing::StoreBackendName);
+
+TEST_P(DeadLetterStoreTest, ARowBecomesADeadLetterAtTheAttemptLimit) {
   Record("r1", "mind-oldham");
   const int64_t id = DueId("mind-oldham", kT0);
   const DeadLetterLimits limits{3, absl::ZeroDuration()};
@@ -62,7 +69,7 @@ TEST_F(DeadLetterStoreTest, ARowBecomesADeadLetterAtTheAttemptLimit) {
   EXPECT_EQ(dead[0].attempts, 3u);
 }
 
-TEST_F(DeadLetterStoreTest, WithdrawingADeadLetteredReferralStopsItAndSendsTheCeaseAtOnce) {
+TEST_P(DeadLetterStoreTest, WithdrawingADeadLetteredReferralStopsItAndSendsTheCeaseAtOnce) {
   Record("r1", "mind-oldham");
   const int64_t id = DueId("mind-oldham", kT0);
   ASSERT_TRUE(*store_->RecordFailedAttemptOrDeadLetter(id, kT0, "14 unavailable", {1, absl::ZeroDuration()}, kT0));
@@ -85,7 +92,7 @@ TEST_F(DeadLetterStoreTest, WithdrawingADeadLetteredReferralStopsItAndSendsTheCe
   EXPECT_EQ((*store_->GetReferral("r1"))->delivery_state, v1::DELIVERY_CANCELLED);
 }
 
-TEST_F(DeadLetterStoreTest, ARowBecomesADeadLetterAtTheAgeLimit) {
+TEST_P(DeadLetterStoreTest, ARowBecomesADeadLetterAtTheAgeLimit) {
   Record("r1", "mind-oldham");
   const int64_t id = DueId("mind-oldham", kT0);
   const DeadLetterLimits limits{0, absl::Minutes(10)};
@@ -93,7 +100,7 @@ TEST_F(DeadLetterStoreTest, ARowBecomesADeadLetterAtTheAgeLimit) {
   EXPECT_TRUE(*store_->RecordFailedAttemptOrDeadLetter(id, kT0, "e", limits, kT0 + absl::Minutes(10)));
 }
 
-TEST_F(DeadLetterStoreTest, ExpiredRowsOfAnUnreachableEndpointAreDeadLetteredTogether) {
+TEST_P(DeadLetterStoreTest, ExpiredRowsOfAnUnreachableEndpointAreDeadLetteredTogether) {
   Record("old1", "mind-oldham", kT0);
   Record("old2", "mind-oldham", kT0);
   Record("young", "mind-oldham", kT0 + absl::Minutes(5));
@@ -105,7 +112,7 @@ TEST_F(DeadLetterStoreTest, ExpiredRowsOfAnUnreachableEndpointAreDeadLetteredTog
   EXPECT_EQ(store_->ListDeadLetters(DeadLetterFilter{{}, "", "mind-oldham"}, 10)->size(), 2u);
 }
 
-TEST_F(DeadLetterStoreTest, ACeaseBehindADeadDeliveryWaitsForIt) {
+TEST_P(DeadLetterStoreTest, ACeaseBehindADeadDeliveryWaitsForIt) {
   Record("r1", "mind-oldham");
   v1::CeaseProcessingRequest cease;
   cease.set_idempotency_key("cease:r1");
@@ -119,7 +126,7 @@ TEST_F(DeadLetterStoreTest, ACeaseBehindADeadDeliveryWaitsForIt) {
   EXPECT_EQ(due[0].kind, OutboxKind::kDeliver);
 }
 
-TEST_F(DeadLetterStoreTest, ReplayMakesRowsDueAgainWithAFreshBudget) {
+TEST_P(DeadLetterStoreTest, ReplayMakesRowsDueAgainWithAFreshBudget) {
   Record("r1", "mind-oldham");
   const int64_t id = DueId("mind-oldham", kT0);
   const DeadLetterLimits limits{2, absl::Minutes(10)};
@@ -135,7 +142,7 @@ TEST_F(DeadLetterStoreTest, ReplayMakesRowsDueAgainWithAFreshBudget) {
   EXPECT_EQ((*store_->GetReferral("r1"))->delivery_attempts, 4u) << "attempts count over the row's whole life";
 }
 
-TEST_F(DeadLetterStoreTest, ReplayTouchesOnlyTheSelectedDeadRows) {
+TEST_P(DeadLetterStoreTest, ReplayTouchesOnlyTheSelectedDeadRows) {
   Record("a", "mind-oldham");
   Record("b", "ageuk-oldham");
   Record("c", "ageuk-oldham");
@@ -149,7 +156,7 @@ TEST_F(DeadLetterStoreTest, ReplayTouchesOnlyTheSelectedDeadRows) {
   EXPECT_EQ(*store_->ReplayDeadLetters(DeadLetterFilter{}, kT0), 1);
 }
 
-TEST_F(DeadLetterStoreTest, OutboxDepthsCountPendingAndDeadRowsPerEndpoint) {
+TEST_P(DeadLetterStoreTest, OutboxDepthsCountPendingAndDeadRowsPerEndpoint) {
   Record("r1", "mind-oldham");
   Record("r2", "mind-oldham");
   Record("r3", "ageuk-oldham");

@@ -10,6 +10,7 @@
 #include "gateway/gateway_server.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
+#include "tests/support/store_backends.h"
 #include "tests/support/test_support.h"
 
 namespace frontdoor::gateway {
@@ -48,10 +49,13 @@ v1::ReportProgressRequest Report(const std::string& referral_id, v1::ProgressSta
   return r;
 }
 
-class FeedbackServiceTest : public ::testing::Test {
+class FeedbackServiceTest : public ::testing::TestWithParam<frontdoor::testing::StoreBackend> {
  protected:
   void SetUp() override {
+    FRONTDOOR_SKIP_IF_BACKEND_UNAVAILABLE(GetParam());
+    db_ = std::make_unique<frontdoor::testing::TestDatabase>(GetParam());
     GatewayOptions options;
+    options.config_path = frontdoor::testing::WriteBulkTestConfig(dir_.path(), db_->ConfigBlock());
     options.listen = "127.0.0.1:0";
     options.data_dir = dir_.path() + "/data";
     options.insecure_plaintext = true;
@@ -125,6 +129,7 @@ class FeedbackServiceTest : public ::testing::Test {
   }
 
   frontdoor::testing::TempDir dir_;
+  std::unique_ptr<frontdoor::testing::TestDatabase> db_;  // SQLite file or PostgreSQL database
   frontdoor::testing::RecordingConnector connector_;
   SystemClock clock_;
   std::unique_ptr<GatewayServer> server_;
@@ -132,7 +137,10 @@ class FeedbackServiceTest : public ::testing::Test {
   std::unique_ptr<v1::FeedbackService::Stub> feedback_;
 };
 
-TEST_F(FeedbackServiceTest, ProgressFromTheRoutedOrganisationShowsInGetReferral) {
+INSTANTIATE_TEST_SUITE_P(Backends, FeedbackServiceTest, frontdoor::testing::AllStoreBackends(),
+                         frontdoor::testing::StoreBackendName);
+
+TEST_P(FeedbackServiceTest, ProgressFromTheRoutedOrganisationShowsInGetReferral) {
   const std::string id = SubmitRoyton("fb-1");
   v1::ReportProgressResponse resp;
   ASSERT_TRUE(ReportAs("action-together-oldham", Report(id, v1::PROGRESS_RECEIVED, "k1"), &resp).ok());
@@ -150,7 +158,7 @@ TEST_F(FeedbackServiceTest, ProgressFromTheRoutedOrganisationShowsInGetReferral)
   EXPECT_TRUE(got.history(1).fhir_task_json().empty()) << "a typed referrer gets the typed form";
 }
 
-TEST_F(FeedbackServiceTest, OnlyTheOrganisationTheReferralWasRoutedToMayReport) {
+TEST_P(FeedbackServiceTest, OnlyTheOrganisationTheReferralWasRoutedToMayReport) {
   const std::string id = SubmitRoyton("fb-2");
   EXPECT_EQ(ReportAs("ageuk-oldham", Report(id, v1::PROGRESS_RECEIVED, "k1")).error_code(),
             grpc::StatusCode::PERMISSION_DENIED);
@@ -161,7 +169,7 @@ TEST_F(FeedbackServiceTest, OnlyTheOrganisationTheReferralWasRoutedToMayReport) 
             grpc::StatusCode::NOT_FOUND);
 }
 
-TEST_F(FeedbackServiceTest, AResendWithTheSameKeyIsRecordedOnce) {
+TEST_P(FeedbackServiceTest, AResendWithTheSameKeyIsRecordedOnce) {
   const std::string id = SubmitRoyton("fb-3");
   const v1::ReportProgressRequest report = Report(id, v1::PROGRESS_RECEIVED, "once");
   v1::ReportProgressResponse first, second;
@@ -177,7 +185,7 @@ TEST_F(FeedbackServiceTest, AResendWithTheSameKeyIsRecordedOnce) {
   EXPECT_EQ(got.history_size(), 1);
 }
 
-TEST_F(FeedbackServiceTest, InvalidReportsAndImpossibleTransitionsAreRefused) {
+TEST_P(FeedbackServiceTest, InvalidReportsAndImpossibleTransitionsAreRefused) {
   const std::string id = SubmitRoyton("fb-4");
   v1::ReportProgressRequest connected = Report(id, v1::PROGRESS_CONNECTED, "k1");
   connected.clear_connected_to();
@@ -187,7 +195,7 @@ TEST_F(FeedbackServiceTest, InvalidReportsAndImpossibleTransitionsAreRefused) {
             grpc::StatusCode::FAILED_PRECONDITION);
 }
 
-TEST_F(FeedbackServiceTest, FhirAndHl7ReferrersGetTheFeedbackInTheirOwnFormat) {
+TEST_P(FeedbackServiceTest, FhirAndHl7ReferrersGetTheFeedbackInTheirOwnFormat) {
   v1::SubmitReferralRequest fhir;
   fhir.set_fhir_json(ReadFile(std::string(FRONTDOOR_SOURCE_DIR) + "/tests/data/samples/01-fhir-oldham-wellbeing.json"));
   const v1::SubmitReferralResponse f = SubmitDelivered(fhir, "P85901");
@@ -215,7 +223,7 @@ TEST_F(FeedbackServiceTest, FhirAndHl7ReferrersGetTheFeedbackInTheirOwnFormat) {
   EXPECT_NE(rri.find("OBX|2|ST|CONNECTED^Connected to^L||Royton walking club"), std::string::npos) << rri;
 }
 
-TEST_F(FeedbackServiceTest, WatchStreamsOnlyTheCallersOwnReferralsInOrder) {
+TEST_P(FeedbackServiceTest, WatchStreamsOnlyTheCallersOwnReferralsInOrder) {
   const std::string mine = SubmitRoyton("w-1", "P85901");
   const std::string theirs = SubmitRoyton("w-2", "P85902");
   ASSERT_TRUE(ReportAs("action-together-oldham", Report(theirs, v1::PROGRESS_RECEIVED, "t1")).ok());
@@ -231,7 +239,7 @@ TEST_F(FeedbackServiceTest, WatchStreamsOnlyTheCallersOwnReferralsInOrder) {
   EXPECT_EQ(others[0].referral_id(), theirs);
 }
 
-TEST_F(FeedbackServiceTest, OnlyReferrersWatchAndOnlyWithACursorTheGatewayGave) {
+TEST_P(FeedbackServiceTest, OnlyReferrersWatchAndOnlyWithACursorTheGatewayGave) {
   grpc::Status status;
   Watch("action-together-oldham", "", 1, &status);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
@@ -241,7 +249,7 @@ TEST_F(FeedbackServiceTest, OnlyReferrersWatchAndOnlyWithACursorTheGatewayGave) 
 
 // The stream test of issue 5: reports keep arriving while a referrer's stream is dropped and
 // resumed from its last cursor, twice; the referrer sees every event once, in order.
-TEST_F(FeedbackServiceTest, AStreamDroppedMidFlowAndResumedFromItsCursorMissesAndRepeatsNothing) {
+TEST_P(FeedbackServiceTest, AStreamDroppedMidFlowAndResumedFromItsCursorMissesAndRepeatsNothing) {
   constexpr int kReferrals = 6;
   const v1::ProgressStatus kSteps[] = {v1::PROGRESS_RECEIVED, v1::PROGRESS_CONTACTED,
                                        v1::PROGRESS_FIRST_CONVERSATION_HELD, v1::PROGRESS_CONNECTED,
@@ -294,7 +302,7 @@ TEST_F(FeedbackServiceTest, AStreamDroppedMidFlowAndResumedFromItsCursorMissesAn
   EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
 }
 
-TEST_F(FeedbackServiceTest, AWatcherSeesNewFeedbackAsItIsCommitted) {
+TEST_P(FeedbackServiceTest, AWatcherSeesNewFeedbackAsItIsCommitted) {
   const std::string id = SubmitRoyton("live-1");
   std::vector<v1::FeedbackEvent> events;
   std::thread watcher([&] { events = Watch("P85901", "", 1); });

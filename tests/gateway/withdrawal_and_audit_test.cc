@@ -11,6 +11,7 @@
 #include "gateway/gateway_server.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
+#include "tests/support/store_backends.h"
 #include "tests/support/test_support.h"
 
 namespace frontdoor::gateway {
@@ -22,10 +23,13 @@ using frontdoor::testing::RoytonReferral;
 constexpr char kReferrer[] = "P85901";
 constexpr char kOfficer[] = "ig-officer-oldham";
 
-class WithdrawalAndAuditTest : public ::testing::Test {
+class WithdrawalAndAuditTest : public ::testing::TestWithParam<frontdoor::testing::StoreBackend> {
  protected:
   void SetUp() override {
+    FRONTDOOR_SKIP_IF_BACKEND_UNAVAILABLE(GetParam());
+    db_ = std::make_unique<frontdoor::testing::TestDatabase>(GetParam());
     GatewayOptions options;
+    options.config_path = frontdoor::testing::WriteBulkTestConfig(dir_.path(), db_->ConfigBlock());
     options.listen = "127.0.0.1:0";
     options.data_dir = dir_.path() + "/data";
     options.insecure_plaintext = true;
@@ -90,6 +94,7 @@ class WithdrawalAndAuditTest : public ::testing::Test {
   }
 
   frontdoor::testing::TempDir dir_;
+  std::unique_ptr<frontdoor::testing::TestDatabase> db_;  // SQLite file or PostgreSQL database
   frontdoor::testing::RecordingConnector connector_;
   ManualClock clock_{absl::FromCivil(absl::CivilSecond(2025, 6, 10, 9, 0, 0), absl::UTCTimeZone())};
   std::unique_ptr<GatewayServer> server_;
@@ -97,7 +102,10 @@ class WithdrawalAndAuditTest : public ::testing::Test {
   std::unique_ptr<v1::AuditService::Stub> audit_;
 };
 
-TEST_F(WithdrawalAndAuditTest, CancellingADeliveredReferralSendsCeaseAfterTheDelivery) {
+INSTANTIATE_TEST_SUITE_P(Backends, WithdrawalAndAuditTest, frontdoor::testing::AllStoreBackends(),
+                         frontdoor::testing::StoreBackendName);
+
+TEST_P(WithdrawalAndAuditTest, CancellingADeliveredReferralSendsCeaseAfterTheDelivery) {
   const v1::SubmitReferralResponse accepted = Submit(RoytonReferral("w1"));
   ASSERT_EQ(accepted.disposition(), v1::ACCEPTED);
   ASSERT_TRUE(Eventually([&] { return Get(accepted.referral_id()).delivery_state() == v1::DELIVERED; }));
@@ -116,7 +124,7 @@ TEST_F(WithdrawalAndAuditTest, CancellingADeliveredReferralSendsCeaseAfterTheDel
   EXPECT_EQ(got.delivery_state(), v1::DELIVERED);
 }
 
-TEST_F(WithdrawalAndAuditTest, CancellingAPendingDeliveryStopsItAndStillSendsCease) {
+TEST_P(WithdrawalAndAuditTest, CancellingAPendingDeliveryStopsItAndStillSendsCease) {
   connector_.FailNext(1);  // the first attempt fails; the retry waits on the manual clock
   const v1::SubmitReferralResponse accepted = Submit(RoytonReferral("w2"));
   ASSERT_TRUE(Eventually([&] { return connector_.failed_calls() == 1; }));
@@ -132,7 +140,7 @@ TEST_F(WithdrawalAndAuditTest, CancellingAPendingDeliveryStopsItAndStillSendsCea
   EXPECT_EQ(Get(accepted.referral_id()).cancel_reason(), v1::ENTERED_IN_ERROR);
 }
 
-TEST_F(WithdrawalAndAuditTest, CancellingTwiceGivesTheSameAnswerAndOneCease) {
+TEST_P(WithdrawalAndAuditTest, CancellingTwiceGivesTheSameAnswerAndOneCease) {
   const v1::SubmitReferralResponse accepted = Submit(RoytonReferral("w3"));
   ASSERT_TRUE(Eventually([&] { return Get(accepted.referral_id()).delivery_state() == v1::DELIVERED; }));
   v1::CancelReferralResponse first, second;
@@ -146,14 +154,14 @@ TEST_F(WithdrawalAndAuditTest, CancellingTwiceGivesTheSameAnswerAndOneCease) {
   EXPECT_EQ(connector_.calls_per_key().at("cease:" + accepted.referral_id()), 1);
 }
 
-TEST_F(WithdrawalAndAuditTest, OnlyTheReferringOrganisationMayCancel) {
+TEST_P(WithdrawalAndAuditTest, OnlyTheReferringOrganisationMayCancel) {
   const v1::SubmitReferralResponse accepted = Submit(RoytonReferral("w4"));
   v1::CancelReferralResponse resp;
   EXPECT_EQ(Cancel(accepted.referral_id(), &resp, "P85902").error_code(), grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_EQ(Cancel(accepted.referral_id(), &resp, kOfficer).error_code(), grpc::StatusCode::PERMISSION_DENIED);
 }
 
-TEST_F(WithdrawalAndAuditTest, UnknownRefusedOrReasonlessCancellationsAreClearErrors) {
+TEST_P(WithdrawalAndAuditTest, UnknownRefusedOrReasonlessCancellationsAreClearErrors) {
   v1::CancelReferralResponse resp;
   EXPECT_EQ(Cancel("no-such-referral", &resp).error_code(), grpc::StatusCode::NOT_FOUND);
   v1::Referral refused = RoytonReferral("w5");
@@ -165,7 +173,7 @@ TEST_F(WithdrawalAndAuditTest, UnknownRefusedOrReasonlessCancellationsAreClearEr
             grpc::StatusCode::INVALID_ARGUMENT);
 }
 
-TEST_F(WithdrawalAndAuditTest, QueryAuditByNonIgOfficerIsPermissionDenied) {
+TEST_P(WithdrawalAndAuditTest, QueryAuditByNonIgOfficerIsPermissionDenied) {
   grpc::Status status;
   Query(v1::QueryAuditRequest(), &status, kReferrer);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
@@ -176,7 +184,7 @@ TEST_F(WithdrawalAndAuditTest, QueryAuditByNonIgOfficerIsPermissionDenied) {
             grpc::StatusCode::PERMISSION_DENIED);
 }
 
-TEST_F(WithdrawalAndAuditTest, EveryDisclosureAboutAPersonIsListedWithConsentAndRules) {
+TEST_P(WithdrawalAndAuditTest, EveryDisclosureAboutAPersonIsListedWithConsentAndRules) {
   v1::Referral referral = RoytonReferral("w6");
   v1::Coding* hiv = referral.add_reasons();
   hiv->set_system("http://snomed.info/sct");
@@ -229,7 +237,7 @@ TEST_F(WithdrawalAndAuditTest, EveryDisclosureAboutAPersonIsListedWithConsentAnd
   EXPECT_EQ(audited.front().nhs_number(), referral.person().nhs_number());
 }
 
-TEST_F(WithdrawalAndAuditTest, RuleAndRecipientFiltersNarrowTheAnswer) {
+TEST_P(WithdrawalAndAuditTest, RuleAndRecipientFiltersNarrowTheAnswer) {
   v1::Referral refused = RoytonReferral("w7");
   refused.clear_consents();
   Submit(refused);
@@ -251,7 +259,7 @@ TEST_F(WithdrawalAndAuditTest, RuleAndRecipientFiltersNarrowTheAnswer) {
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
 }
 
-TEST_F(WithdrawalAndAuditTest, UntouchedLogVerifiesAndAProofChecksOfflineWithThePublicKey) {
+TEST_P(WithdrawalAndAuditTest, UntouchedLogVerifiesAndAProofChecksOfflineWithThePublicKey) {
   Submit(RoytonReferral("w9"));
   ASSERT_TRUE(Eventually([&] { return connector_.WaitForDistinct(1, absl::Milliseconds(1)) == 1; }));
   v1::VerifyAuditResponse verify;

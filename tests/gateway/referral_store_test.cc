@@ -1,8 +1,10 @@
-#include "gateway/sqlite_referral_store.h"
-
+// The ReferralStore contract, run against both backends (an SQLite file and a database on a real
+// PostgreSQL server), plus what is particular to the SQLite file.
 #include <sqlite3.h>
 
+#include "gateway/sqlite_referral_store.h"
 #include "gtest/gtest.h"
+#include "tests/support/store_backends.h"
 #include "tests/support/test_support.h"
 
 namespace frontdoor::gateway {
@@ -47,6 +49,23 @@ std::vector<NewReferral> One(NewReferral r) {
   return v;
 }
 
+using frontdoor::testing::OpenedStore;
+using frontdoor::testing::StoreBackend;
+
+class ReferralStoreTest : public ::testing::TestWithParam<StoreBackend> {
+ protected:
+  void SetUp() override {
+    FRONTDOOR_SKIP_IF_BACKEND_UNAVAILABLE(GetParam());
+    db_ = std::make_unique<frontdoor::testing::TestDatabase>(GetParam());
+  }
+  OpenedStore OpenStore() { return db_->Open(); }
+  std::unique_ptr<frontdoor::testing::TestDatabase> db_;
+};
+
+INSTANTIATE_TEST_SUITE_P(Backends, ReferralStoreTest, frontdoor::testing::AllStoreBackends(),
+                         frontdoor::testing::StoreBackendName);
+
+// The SQLite file itself.
 class SqliteReferralStoreTest : public ::testing::Test {
  protected:
   std::string DbPath() const { return dir_.path() + "/frontdoor.db"; }
@@ -58,7 +77,7 @@ class SqliteReferralStoreTest : public ::testing::Test {
   frontdoor::testing::TempDir dir_;
 };
 
-TEST_F(SqliteReferralStoreTest, RecordsAnAcceptedReferralWithItsOutboxRow) {
+TEST_P(ReferralStoreTest, RecordsAnAcceptedReferralWithItsOutboxRow) {
   auto store = OpenStore();
   auto out = store->RecordReferrals(One(Accepted("r1", "P85901", "m1")));
   ASSERT_TRUE(out.ok()) << out.status();
@@ -76,7 +95,7 @@ TEST_F(SqliteReferralStoreTest, RecordsAnAcceptedReferralWithItsOutboxRow) {
   EXPECT_EQ((*due)[0].deliver.idempotency_key(), "deliver:r1");
 }
 
-TEST_F(SqliteReferralStoreTest, SameSenderAndMessageIdIsADuplicateWithTheFirstDecision) {
+TEST_P(ReferralStoreTest, SameSenderAndMessageIdIsADuplicateWithTheFirstDecision) {
   auto store = OpenStore();
   ASSERT_TRUE(store->RecordReferrals(One(Accepted("r1", "P85901", "m1"))).ok());
   auto again = store->RecordReferrals(One(Accepted("r2", "P85901", "m1")));
@@ -90,7 +109,7 @@ TEST_F(SqliteReferralStoreTest, SameSenderAndMessageIdIsADuplicateWithTheFirstDe
   EXPECT_EQ(due->size(), 1u) << "a duplicate must not be delivered twice";
 }
 
-TEST_F(SqliteReferralStoreTest, DuplicateInsideOneBatchIsRecognised) {
+TEST_P(ReferralStoreTest, DuplicateInsideOneBatchIsRecognised) {
   auto store = OpenStore();
   std::vector<NewReferral> batch;
   batch.push_back(Accepted("r1", "P85901", "m1"));
@@ -102,7 +121,7 @@ TEST_F(SqliteReferralStoreTest, DuplicateInsideOneBatchIsRecognised) {
   EXPECT_EQ((*out)[1].decision.referral_id(), "r1");
 }
 
-TEST_F(SqliteReferralStoreTest, SameMessageIdFromAnotherSenderIsNotADuplicate) {
+TEST_P(ReferralStoreTest, SameMessageIdFromAnotherSenderIsNotADuplicate) {
   auto store = OpenStore();
   ASSERT_TRUE(store->RecordReferrals(One(Accepted("r1", "P85901", "m1"))).ok());
   auto other = store->RecordReferrals(One(Accepted("r2", "P85902", "m1")));
@@ -110,7 +129,7 @@ TEST_F(SqliteReferralStoreTest, SameMessageIdFromAnotherSenderIsNotADuplicate) {
   EXPECT_FALSE((*other)[0].duplicate);
 }
 
-TEST_F(SqliteReferralStoreTest, RefusedReferralIsRememberedButNeverQueued) {
+TEST_P(ReferralStoreTest, RefusedReferralIsRememberedButNeverQueued) {
   auto store = OpenStore();
   ASSERT_TRUE(store->RecordReferrals(One(Refused("r1", "m1"))).ok());
   auto got = store->GetReferral("r1");
@@ -120,7 +139,7 @@ TEST_F(SqliteReferralStoreTest, RefusedReferralIsRememberedButNeverQueued) {
   EXPECT_TRUE(store->RecordReferrals(One(Refused("r2", "m1"))).value()[0].duplicate);
 }
 
-TEST_F(SqliteReferralStoreTest, EverythingRecordedSurvivesReopeningTheFile) {
+TEST_P(ReferralStoreTest, EverythingRecordedSurvivesReopeningTheStore) {
   {
     auto store = OpenStore();
     ASSERT_TRUE(store->RecordReferrals(One(Accepted("r1", "P85901", "m1"))).ok());
@@ -132,7 +151,7 @@ TEST_F(SqliteReferralStoreTest, EverythingRecordedSurvivesReopeningTheFile) {
   EXPECT_EQ(reopened->DueDeliveries("action-together-oldham", kT0, 10)->size(), 1u);
 }
 
-TEST_F(SqliteReferralStoreTest, DeliveredRowIsNotDueAgain) {
+TEST_P(ReferralStoreTest, DeliveredRowIsNotDueAgain) {
   auto store = OpenStore();
   ASSERT_TRUE(store->RecordReferrals(One(Accepted("r1", "P85901", "m1"))).ok());
   const int64_t id = store->DueDeliveries("action-together-oldham", kT0, 10)->at(0).outbox_id;
@@ -145,7 +164,7 @@ TEST_F(SqliteReferralStoreTest, DeliveredRowIsNotDueAgain) {
   EXPECT_FALSE(store->NextDeliveryDue("action-together-oldham")->has_value());
 }
 
-TEST_F(SqliteReferralStoreTest, FailedAttemptIsRetriedOnlyWhenDue) {
+TEST_P(ReferralStoreTest, FailedAttemptIsRetriedOnlyWhenDue) {
   auto store = OpenStore();
   ASSERT_TRUE(store->RecordReferrals(One(Accepted("r1", "P85901", "m1"))).ok());
   const int64_t id = store->DueDeliveries("action-together-oldham", kT0, 10)->at(0).outbox_id;
@@ -157,7 +176,7 @@ TEST_F(SqliteReferralStoreTest, FailedAttemptIsRetriedOnlyWhenDue) {
   EXPECT_EQ(**store->NextDeliveryDue("action-together-oldham"), kT0 + absl::Seconds(30));
 }
 
-TEST_F(SqliteReferralStoreTest, DueDeliveriesAreOnlyThatEndpointsOldestFirst) {
+TEST_P(ReferralStoreTest, DueDeliveriesAreOnlyThatEndpointsOldestFirst) {
   auto store = OpenStore();
   std::vector<NewReferral> batch;
   for (int i = 0; i < 3; ++i) batch.push_back(Accepted("r" + std::to_string(i), "P85901", "m" + std::to_string(i)));
@@ -172,7 +191,7 @@ TEST_F(SqliteReferralStoreTest, DueDeliveriesAreOnlyThatEndpointsOldestFirst) {
   EXPECT_EQ(store->DueDeliveries("mind-oldham", kT0, 10)->size(), 1u);
 }
 
-TEST_F(SqliteReferralStoreTest, CeaseIsNotDueWhileItsDeliveryIsPending) {
+TEST_P(ReferralStoreTest, CeaseIsNotDueWhileItsDeliveryIsPending) {
   auto store = OpenStore();
   ASSERT_TRUE(store->RecordReferrals(One(Accepted("r1", "P85901", "m1"))).ok());
   v1::CeaseProcessingRequest cease;
@@ -193,11 +212,31 @@ TEST_F(SqliteReferralStoreTest, CeaseIsNotDueWhileItsDeliveryIsPending) {
   EXPECT_EQ((*due)[0].cease.idempotency_key(), "cease:r1");
 }
 
-TEST_F(SqliteReferralStoreTest, CeaseForAnUnknownReferralIsNotFound) {
+TEST_P(ReferralStoreTest, CeaseForAnUnknownReferralIsNotFound) {
   auto store = OpenStore();
   v1::CeaseProcessingRequest cease;
   cease.set_idempotency_key("cease:x");
   EXPECT_EQ(store->EnqueueCeaseProcessing("x", "ageuk-oldham", cease, kT0).code(), absl::StatusCode::kNotFound);
+}
+
+TEST_P(ReferralStoreTest, FreeTextWithANulByteIsStoredRatherThanFailingTheCommit) {
+  auto store = OpenStore();
+  NewReferral r = Accepted("r1", "P85901", "m1");
+  v1::AuditRecord decision;
+  decision.set_time("2025-02-03T10:15:00Z");
+  decision.set_action("decide");
+  decision.set_consent_reference(std::string("consent\0id", 10));  // a Consent.id from the sender
+  r.audit.push_back(decision);
+  std::vector<NewReferral> batch;
+  batch.push_back(std::move(r));
+  batch.push_back(Accepted("r2", "P85901", "m2"));
+  auto out = store->RecordReferrals(std::move(batch));
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_TRUE(store->GetReferral("r2")->has_value()) << "the rest of the batch is committed";
+  const int64_t id = store->DueDeliveries("action-together-oldham", kT0, 10)->at(0).outbox_id;
+  // A connector's error text is the connector's to choose.
+  EXPECT_TRUE(store->RecordFailedAttempt(id, kT0 + absl::Seconds(5), std::string("14 down\0now", 11)).ok());
+  EXPECT_EQ(**store->NextDeliveryDue("action-together-oldham"), kT0);  // r2's row is still due now
 }
 
 TEST_F(SqliteReferralStoreTest, SchemaIsVersioned) {
