@@ -11,6 +11,7 @@
 #   refuse    values that cannot work fail to render, each with its reason
 #   network   the chart's demo network is config/demo/network's, file for file
 #   image     the default image is what the README says to build, and the Dockerfile builds it
+#   docs      every value is commented in values.yaml and has a row in the chart's README
 set -euo pipefail
 check="$1"
 src="$2"
@@ -150,6 +151,9 @@ if problems:
     sys.exit(1)
 print(f"the chart's default image {image} is the one the README builds from the Dockerfile")
 EOF
+    ;;
+  docs)
+    "$python" "$(dirname "$0")/check_values_docs.py" "$chart"
     ;;
   *)
     fail "unknown check '$check'"
