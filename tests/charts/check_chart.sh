@@ -114,6 +114,10 @@ case "$check" in
     refuses "an unknown store" "store.type must be" --set store.type=mysql
     refuses "a ServiceMonitor without metrics" "serviceMonitor.enabled needs metrics.enabled" \
       --set serviceMonitor.enabled=true --set metrics.enabled=false
+    refuses "a headless LoadBalancer" "service.headless needs service.type ClusterIP" \
+      --set service.headless=true --set service.type=LoadBalancer
+    refuses "a CPU target without a CPU request" "needs resources.requests.cpu" "${postgres[@]}" \
+      --set autoscaling.enabled=true --set resources.requests.cpu=null
     refuses "a connector address without a port" "must end in :PORT" \
       --set 'gateway.connectors[0].endpointId=mind-oldham' --set 'gateway.connectors[0].address=mind.example'
     ;;

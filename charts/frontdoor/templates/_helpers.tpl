@@ -178,6 +178,15 @@ so the gateway's default applies.
 {{- fail "podDisruptionBudget: set minAvailable or maxUnavailable, not both" }}
 {{- end }}
 {{- end }}
+{{- if and $v.service.headless (ne $v.service.type "ClusterIP") }}
+{{- fail "service.headless needs service.type ClusterIP" }}
+{{- end }}
+{{- if and $v.autoscaling.enabled (not (kindIs "invalid" $v.autoscaling.targetCPUUtilizationPercentage)) (not (($v.resources).requests).cpu) }}
+{{- fail "autoscaling.targetCPUUtilizationPercentage needs resources.requests.cpu (utilisation is a share of the request)" }}
+{{- end }}
+{{- if and $v.autoscaling.enabled (not (kindIs "invalid" $v.autoscaling.targetMemoryUtilizationPercentage)) (not (($v.resources).requests).memory) }}
+{{- fail "autoscaling.targetMemoryUtilizationPercentage needs resources.requests.memory (utilisation is a share of the request)" }}
+{{- end }}
 {{- if and $v.serviceMonitor.enabled (not $v.metrics.enabled) }}
 {{- fail "serviceMonitor.enabled needs metrics.enabled" }}
 {{- end }}
