@@ -133,14 +133,15 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(const Gatewa
     return absl::UnavailableError(absl::StrCat("cannot create data directory ", options.data_dir, ": ", ec.message()));
   }
   FRONTDOOR_ASSIGN_OR_RETURN(ConfiguredStore opened, OpenConfiguredStore(parts->config->config.store(), options.data_dir));
-  std::fprintf(stderr, "store: %s\n", opened.description.c_str());
+  Log(LogLevel::kInfo, "startup", "store opened", {{"store", opened.description}});
   parts->store = std::move(opened.store);
   parts->audit_store = opened.audit;
   // Another replica's feedback wakes no one here: watchers poll the shared database too.
   const absl::Duration feedback_poll = opened.shared ? absl::Seconds(1) : absl::InfiniteDuration();
   if (opened.shared && parts->config->config.audit().signing_key_path().empty()) {
-    std::fprintf(stderr, "warning: replicas sharing a database must share one audit signing key "
-                         "(audit.signing_key_path); this one signs with its own in the data directory\n");
+    Log(LogLevel::kWarning, "startup",
+        "replicas sharing a database must share one audit signing key (audit.signing_key_path); "
+        "this one signs with its own in the data directory");
   }
 
   DeliveryDispatcher::StubMap stubs;

@@ -942,25 +942,32 @@ absl::Status PostgresReferralStore::EnqueueCeaseProcessing(std::string_view refe
 }
 
 absl::Status PostgresReferralStore::MarkDelivered(int64_t outbox_id, absl::Time at) {
+  return MarkDeliveredMany({outbox_id}, at);
+}
+
+absl::Status PostgresReferralStore::MarkDeliveredMany(const std::vector<int64_t>& outbox_ids, absl::Time at) {
+  if (outbox_ids.empty()) return absl::OkStatus();
   return InTransaction(pool_.get(), [&](Connection& c, bool*) -> absl::Status {
-    // The acknowledgement and its audit record (IG-9) commit together.
+    // The acknowledgements and their audit records (IG-9) commit together, in one commit.
     FRONTDOOR_RETURN_IF_ERROR(LockAuditHead(c));
-    const Params p = Params().Int(outbox_id).Int(ToMicros(at));
-    FRONTDOOR_ASSIGN_OR_RETURN(
-        Result done, c.Exec("UPDATE outbox SET state = 'delivered', delivered_us = $2, attempts = attempts + 1,"
-                            " last_error = '', lease_owner = NULL, lease_until_us = NULL"
-                            " WHERE outbox_id = $1 AND state = 'pending'",
-                            p, "mark delivered"));
-    int64_t changed = done.Affected();
-    if (changed == 0) {
-      // A delivery in flight when it was withdrawn (IG-7) still reached the connector: keep its time.
+    for (const int64_t outbox_id : outbox_ids) {
+      const Params p = Params().Int(outbox_id).Int(ToMicros(at));
       FRONTDOOR_ASSIGN_OR_RETURN(
-          Result in_flight, c.Exec("UPDATE outbox SET delivered_us = $2, lease_owner = NULL, lease_until_us = NULL"
-                                   " WHERE outbox_id = $1 AND state = 'cancelled' AND delivered_us IS NULL",
-                                   p, "mark delivered"));
-      changed = in_flight.Affected();
+          Result done, c.Exec("UPDATE outbox SET state = 'delivered', delivered_us = $2, attempts = attempts + 1,"
+                              " last_error = '', lease_owner = NULL, lease_until_us = NULL"
+                              " WHERE outbox_id = $1 AND state = 'pending'",
+                              p, "mark delivered"));
+      int64_t changed = done.Affected();
+      if (changed == 0) {
+        // A delivery in flight when it was withdrawn (IG-7) still reached the connector: keep its time.
+        FRONTDOOR_ASSIGN_OR_RETURN(
+            Result in_flight, c.Exec("UPDATE outbox SET delivered_us = $2, lease_owner = NULL, lease_until_us = NULL"
+                                     " WHERE outbox_id = $1 AND state = 'cancelled' AND delivered_us IS NULL",
+                                     p, "mark delivered"));
+        changed = in_flight.Affected();
+      }
+      if (changed > 0) FRONTDOOR_RETURN_IF_ERROR(RecordAcknowledgedAudit(c, outbox_id, at));
     }
-    if (changed > 0) FRONTDOOR_RETURN_IF_ERROR(RecordAcknowledgedAudit(c, outbox_id, at));
     return absl::OkStatus();
   });
 }

@@ -164,6 +164,27 @@ TEST_P(ReferralStoreTest, DeliveredRowIsNotDueAgain) {
   EXPECT_FALSE(store->NextDeliveryDue("action-together-oldham")->has_value());
 }
 
+TEST_P(ReferralStoreTest, MarkDeliveredManyMarksEveryRowWithItsOwnAuditRecord) {
+  auto store = OpenStore();
+  std::vector<NewReferral> batch;
+  for (int i = 0; i < 3; ++i) batch.push_back(Accepted("r" + std::to_string(i), "P85901", "m" + std::to_string(i)));
+  ASSERT_TRUE(store->RecordReferrals(std::move(batch)).ok());
+  std::vector<int64_t> ids;
+  const auto due = store->DueDeliveries("action-together-oldham", kT0, 10);
+  for (const OutboxItem& item : *due) ids.push_back(item.outbox_id);
+  ASSERT_EQ(ids.size(), 3u);
+  const uint64_t before = *store.audit()->AuditTreeSize();
+  ASSERT_TRUE(store->MarkDeliveredMany(ids, kT0 + absl::Seconds(1)).ok());
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ((*store->GetReferral("r" + std::to_string(i)))->delivery_state, v1::DELIVERED) << i;
+  }
+  EXPECT_EQ(*store.audit()->AuditTreeSize(), before + 3) << "one disclosure record per delivery";
+  EXPECT_TRUE(store->DueDeliveries("action-together-oldham", kT0 + absl::Hours(1), 10)->empty());
+  // Marking again changes nothing and records nothing.
+  ASSERT_TRUE(store->MarkDeliveredMany(ids, kT0 + absl::Seconds(2)).ok());
+  EXPECT_EQ(*store.audit()->AuditTreeSize(), before + 3);
+}
+
 TEST_P(ReferralStoreTest, FailedAttemptIsRetriedOnlyWhenDue) {
   auto store = OpenStore();
   ASSERT_TRUE(store->RecordReferrals(One(Accepted("r1", "P85901", "m1"))).ok());
