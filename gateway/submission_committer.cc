@@ -57,7 +57,7 @@ void SubmissionCommitter::Run() {
       referrals.push_back(std::move(p.referral));
     }
     absl::StatusOr<std::vector<RecordOutcome>> outcomes = store_->RecordReferrals(std::move(referrals));
-    if (outcomes.ok() && any_delivery && on_committed_) on_committed_();
+    const bool wake = outcomes.ok() && any_delivery && on_committed_;
     for (size_t i = 0; i < batch.size(); ++i) {
       if (outcomes.ok()) {
         batch[i].done(std::move((*outcomes)[i]));
@@ -65,6 +65,8 @@ void SubmissionCommitter::Run() {
         batch[i].done(outcomes.status());
       }
     }
+    // The answers first: the woken delivery workers then compete with the next batch, not this one.
+    if (wake) on_committed_();
   }
 }
 
