@@ -411,6 +411,15 @@ TEST(FhirHostileInputTest, NulByteIsMalformed) {
   ExpectMalformed(R"({"resourceType": "Bundle", "id": "x", "b": ["ok", "\u0000"]})");  // a later string
 }
 
+TEST(FhirHostileInputTest, AnUnescapedControlCharacterInAStringIsMalformed) {
+  // JSON strings must escape U+0000..U+001F. Long strings too: the SIMD scan takes 16 bytes at a time.
+  ExpectMalformed(std::string("{\"resourceType\": \"Bun\x1a" "dle\"}"));
+  ExpectMalformed(std::string("{\"resourceType\": \"Bundle\", \"id\": \"https://referrers.example.or\x1a/P85903/fhir\"}"));
+  ExpectMalformed(std::string("{\"resourceType\": \"Bundle\", \"id\": \"") + std::string(40, 'a') + "\x01" +
+                  std::string(40, 'b') + "\"}");
+  ExpectMalformed(std::string("{\"resourceType\": \"Bundle\", \"k\x1f\": 1}"));
+}
+
 TEST(FhirHostileInputTest, DuplicateKeyAtTheTopIsMalformed) {
   ParsedReferral parsed = Parse(R"({"resourceType": "Bundle", "resourceType": "Patient"})");
   ASSERT_THAT(parsed.issues, ElementsAre(IssueIs("MALFORMED", "")));
