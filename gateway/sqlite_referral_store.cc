@@ -333,13 +333,52 @@ absl::StatusOr<std::unique_ptr<SqliteReferralStore>> SqliteReferralStore::Open(c
     CloseConnection(writer);
     return reader.status();
   }
-  return std::unique_ptr<SqliteReferralStore>(new SqliteReferralStore(writer, *reader, version));
+  // WAL checkpoints (copying committed pages into the database file, with its fsync) run on a
+  // connection and thread of their own, so a commit that answers referrers never does that work:
+  // it was a source of long tails at steady load (docs/PERFORMANCE.md).
+  absl::StatusOr<sqlite3*> checkpointer = OpenConnection(path, SQLITE_OPEN_READWRITE);
+  if (checkpointer.ok()) {
+    absl::Status set = Exec(writer, "PRAGMA wal_autocheckpoint = 0");
+    if (set.ok()) set = Exec(*checkpointer, "PRAGMA synchronous = FULL");
+    if (!set.ok()) {
+      CloseConnection(*checkpointer);
+      checkpointer = set;
+    }
+  }
+  if (!checkpointer.ok()) {
+    CloseConnection(*reader);
+    CloseConnection(writer);
+    return checkpointer.status();
+  }
+  return std::unique_ptr<SqliteReferralStore>(new SqliteReferralStore(writer, *reader, *checkpointer, version));
 }
 
-SqliteReferralStore::SqliteReferralStore(sqlite3* writer, sqlite3* reader, int schema_version)
-    : writer_(writer), reader_(reader), schema_version_(schema_version) {}
+SqliteReferralStore::SqliteReferralStore(sqlite3* writer, sqlite3* reader, sqlite3* checkpointer, int schema_version)
+    : writer_(writer), reader_(reader), checkpointer_(checkpointer), schema_version_(schema_version) {
+  wal_thread_ = std::thread([this] { RunWalCheckpoints(); });
+}
+
+void SqliteReferralStore::RunWalCheckpoints() {
+  for (;;) {
+    {
+      absl::MutexLock lock(&wal_mu_);
+      wal_mu_.AwaitWithTimeout(absl::Condition(&stopping_), absl::Milliseconds(100));
+      if (stopping_) return;
+    }
+    // PASSIVE: copies what no reader still needs and never waits for, or blocks, the writer.
+    sqlite3_wal_checkpoint_v2(checkpointer_, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+  }
+}
 
 SqliteReferralStore::~SqliteReferralStore() {
+  {
+    absl::MutexLock lock(&wal_mu_);
+    stopping_ = true;
+  }
+  wal_thread_.join();
+  // The last committed pages go into the database file now rather than at the next start.
+  sqlite3_wal_checkpoint_v2(checkpointer_, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+  CloseConnection(checkpointer_);
   absl::MutexLock w(&write_mu_);
   absl::MutexLock r(&read_mu_);
   CloseConnection(reader_);

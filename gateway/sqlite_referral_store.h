@@ -14,6 +14,7 @@
 
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
@@ -79,7 +80,9 @@ class SqliteReferralStore final : public ReferralStore, public AuditStore {
   int schema_version() const { return schema_version_; }
 
  private:
-  SqliteReferralStore(sqlite3* writer, sqlite3* reader, int schema_version);
+  SqliteReferralStore(sqlite3* writer, sqlite3* reader, sqlite3* checkpointer, int schema_version);
+  // Runs PASSIVE WAL checkpoints every 100 ms on `checkpointer_` until the store closes.
+  void RunWalCheckpoints();
   // Inside an open write transaction on `db`: appends `records` (assigning index and leaf hash).
   static absl::Status AppendAuditInTransaction(sqlite3* db, std::vector<frontdoor::v1::AuditRecord>* records);
   // Inside an open write transaction: the audit records of NewReferral batch entries, and their
@@ -95,6 +98,10 @@ class SqliteReferralStore final : public ReferralStore, public AuditStore {
   sqlite3* writer_ ABSL_GUARDED_BY(write_mu_);
   absl::Mutex read_mu_;
   sqlite3* reader_ ABSL_GUARDED_BY(read_mu_);
+  sqlite3* const checkpointer_;  // used by wal_thread_ only
+  absl::Mutex wal_mu_;
+  bool stopping_ ABSL_GUARDED_BY(wal_mu_) = false;
+  std::thread wal_thread_;
   const int schema_version_;
 };
 

@@ -2,6 +2,8 @@
 // PostgreSQL server), plus what is particular to the SQLite file.
 #include <sqlite3.h>
 
+#include <filesystem>
+
 #include "gateway/sqlite_referral_store.h"
 #include "gtest/gtest.h"
 #include "tests/support/store_backends.h"
@@ -258,6 +260,21 @@ TEST_P(ReferralStoreTest, FreeTextWithANulByteIsStoredRatherThanFailingTheCommit
   // A connector's error text is the connector's to choose.
   EXPECT_TRUE(store->RecordFailedAttempt(id, kT0 + absl::Seconds(5), std::string("14 down\0now", 11)).ok());
   EXPECT_EQ(**store->NextDeliveryDue("action-together-oldham"), kT0);  // r2's row is still due now
+}
+
+TEST_F(SqliteReferralStoreTest, CommittedPagesReachTheDatabaseFileWithoutAnotherCommit) {
+  // Commits never checkpoint the WAL themselves (no tail for the referrers who wait on them); a
+  // background checkpoint copies their pages into the database file shortly after.
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  const auto file_size = [&] { return std::filesystem::file_size(DbPath()); };
+  const uintmax_t before = file_size();
+  std::vector<NewReferral> batch;
+  for (int i = 0; i < 50; ++i) batch.push_back(Accepted("r" + std::to_string(i), "P85901", "m" + std::to_string(i)));
+  ASSERT_TRUE(store->RecordReferrals(std::move(batch)).ok());
+  const absl::Time deadline = absl::Now() + absl::Seconds(5);
+  while (file_size() <= before && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(20));
+  EXPECT_GT(file_size(), before) << "the committed pages are still only in the WAL";
 }
 
 TEST_F(SqliteReferralStoreTest, SchemaIsVersioned) {
