@@ -16,8 +16,17 @@
 #include "absl/synchronization/mutex.h"
 #include "audit/audit_record.h"
 #include "common/status_macros.h"
+#include "gateway/store_rows.h"
 
 namespace frontdoor::gateway {
+
+using store_rows::AuditTimeMicros;
+using store_rows::AuditTimeText;
+using store_rows::CancelReasonText;
+using store_rows::FromMicros;
+using store_rows::ParseRecord;
+using store_rows::ToMicros;
+
 namespace {
 
 // Forward migrations; entry i takes the schema from version i to i + 1. Never edit a released
@@ -131,8 +140,6 @@ constexpr unsigned kTextOid = 25;
 constexpr unsigned kByteaOid = 17;
 constexpr unsigned kInt8Oid = 20;
 
-int64_t ToMicros(absl::Time t) { return absl::ToUnixMicros(t); }
-absl::Time FromMicros(int64_t us) { return absl::FromUnixMicros(us); }
 
 // PostgreSQL text cannot hold a NUL byte (SQLite's can): it becomes U+FFFD, so that free text from
 // outside (a connector's error message, a consent id) is stored rather than failing a whole group
@@ -458,38 +465,6 @@ absl::Status InTransaction(PostgresConnectionPool* pool,
 // audit log (or records feedback), so such transactions take their locks in one order.
 absl::Status LockAuditHead(Connection& c) {
   return c.Exec("SELECT next_index FROM audit_head FOR UPDATE", Params(), "lock audit head").status();
-}
-
-std::string AuditTimeText(absl::Time t) { return absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", t, absl::UTCTimeZone()); }
-
-absl::StatusOr<int64_t> AuditTimeMicros(const std::string& text) {
-  absl::Time t;
-  std::string error;
-  if (!absl::ParseTime(absl::RFC3339_full, text, &t, &error)) {
-    return absl::InvalidArgumentError("an audit record's time is not RFC 3339");
-  }
-  return ToMicros(t);
-}
-
-absl::StatusOr<frontdoor::v1::AuditRecord> ParseRecord(const std::string& blob, int64_t index,
-                                                       const std::string& leaf_hash) {
-  frontdoor::v1::AuditRecord r;
-  if (!r.ParseFromString(blob)) return absl::DataLossError(absl::StrCat("audit record ", index, " does not parse"));
-  r.set_leaf_hash_hex(leaf_hash);
-  return r;
-}
-
-const char* CancelReasonText(frontdoor::v1::CancelReason reason) {
-  switch (reason) {
-    case frontdoor::v1::CONSENT_WITHDRAWN:
-      return "consent withdrawn";
-    case frontdoor::v1::ENTERED_IN_ERROR:
-      return "entered in error";
-    case frontdoor::v1::NO_LONGER_NEEDED:
-      return "no longer needed";
-    default:
-      return "unspecified";
-  }
 }
 
 // Inside a transaction holding the audit head lock: appends `records` at the next indexes.
@@ -874,18 +849,7 @@ absl::StatusOr<std::vector<OutboxItem>> PostgresReferralStore::DueDeliveries(std
     item.endpoint_id = std::string(endpoint_id);
     item.attempts = static_cast<uint32_t>(r.Int(i, 2));
     if (!r.IsNull(i, 5)) item.created_at = FromMicros(r.Int(i, 5));  // delivery latency (metrics)
-    const std::string kind = r.Text(i, 4);
-    bool parsed = false;
-    if (kind == "deliver") {
-      item.kind = OutboxKind::kDeliver;
-      parsed = item.deliver.ParseFromString(r.Bytes(i, 3));
-    } else if (kind == "cease") {
-      item.kind = OutboxKind::kCease;
-      parsed = item.cease.ParseFromString(r.Bytes(i, 3));
-    }
-    if (!parsed) {
-      return absl::InternalError(absl::StrCat("outbox row ", item.outbox_id, " (", kind, ") does not parse"));
-    }
+    FRONTDOOR_RETURN_IF_ERROR(store_rows::ParseOutboxPayload(r.Text(i, 4), r.Bytes(i, 3), &item));
     items.push_back(std::move(item));
   }
   // RETURNING has no order: oldest first, as promised.

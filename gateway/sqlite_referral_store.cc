@@ -13,8 +13,17 @@
 #include "absl/strings/str_split.h"
 #include "audit/audit_record.h"
 #include "common/status_macros.h"
+#include "gateway/store_rows.h"
 
 namespace frontdoor::gateway {
+
+using store_rows::AuditTimeMicros;
+using store_rows::AuditTimeText;
+using store_rows::CancelReasonText;
+using store_rows::FromMicros;
+using store_rows::ParseRecord;
+using store_rows::ToMicros;
+
 namespace {
 
 // 1 -> 2: withdrawal (IG-7) and the tamper-evident audit log (IG-9). audit_log rows are
@@ -120,8 +129,6 @@ CREATE INDEX outbox_by_referral ON outbox (referral_id);
     kDeadLettersAndFeedbackSql,
 };
 
-int64_t ToMicros(absl::Time t) { return absl::ToUnixMicros(t); }
-absl::Time FromMicros(int64_t us) { return absl::FromUnixMicros(us); }
 
 absl::Status SqliteError(sqlite3* db, int rc, std::string_view what) {
   const std::string text = absl::StrCat(std::string(what), ": ", sqlite3_errstr(rc), " (", db ? sqlite3_errmsg(db) : "", ")");
@@ -510,18 +517,7 @@ absl::StatusOr<std::vector<OutboxItem>> SqliteReferralStore::DueDeliveries(std::
     item.endpoint_id = std::string(endpoint_id);
     item.attempts = static_cast<uint32_t>(st.Int(2));
     item.created_at = FromMicros(st.Int(5));
-    const std::string kind = st.Text(4);
-    bool parsed = false;
-    if (kind == "deliver") {
-      item.kind = OutboxKind::kDeliver;
-      parsed = item.deliver.ParseFromString(st.Blob(3));
-    } else if (kind == "cease") {
-      item.kind = OutboxKind::kCease;
-      parsed = item.cease.ParseFromString(st.Blob(3));
-    }
-    if (!parsed) {
-      return absl::InternalError(absl::StrCat("outbox row ", item.outbox_id, " (", kind, ") does not parse"));
-    }
+    FRONTDOOR_RETURN_IF_ERROR(store_rows::ParseOutboxPayload(st.Text(4), st.Blob(3), &item));
     items.push_back(std::move(item));
   }
   if (rc != SQLITE_DONE) return SqliteError(reader_, rc, "read outbox");
@@ -636,42 +632,9 @@ absl::Status SqliteReferralStore::RecordFailedAttempt(int64_t outbox_id, absl::T
   return absl::OkStatus();
 }
 
-
 // --- IG-7 and IG-9 --------------------------------------------------------------------------------
 
 namespace {
-
-std::string AuditTimeText(absl::Time t) { return absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", t, absl::UTCTimeZone()); }
-
-absl::StatusOr<int64_t> AuditTimeMicros(const std::string& text) {
-  absl::Time t;
-  std::string error;
-  if (!absl::ParseTime(absl::RFC3339_full, text, &t, &error)) {
-    return absl::InvalidArgumentError("an audit record's time is not RFC 3339");
-  }
-  return ToMicros(t);
-}
-
-absl::StatusOr<frontdoor::v1::AuditRecord> ParseRecord(const std::string& blob, int64_t index,
-                                                       const std::string& leaf_hash) {
-  frontdoor::v1::AuditRecord r;
-  if (!r.ParseFromString(blob)) return absl::DataLossError(absl::StrCat("audit record ", index, " does not parse"));
-  r.set_leaf_hash_hex(leaf_hash);
-  return r;
-}
-
-const char* CancelReasonText(frontdoor::v1::CancelReason reason) {
-  switch (reason) {
-    case frontdoor::v1::CONSENT_WITHDRAWN:
-      return "consent withdrawn";
-    case frontdoor::v1::ENTERED_IN_ERROR:
-      return "entered in error";
-    case frontdoor::v1::NO_LONGER_NEEDED:
-      return "no longer needed";
-    default:
-      return "unspecified";
-  }
-}
 
 // Copies the referral's audit context into `record` (who it is about, consent, referrer, rules).
 absl::Status FillFromContext(sqlite3* db, const std::string& referral_id, frontdoor::v1::AuditRecord* record) {

@@ -1,0 +1,54 @@
+#include "gateway/store_rows.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace frontdoor::gateway::store_rows {
+
+std::string AuditTimeText(absl::Time t) { return absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", t, absl::UTCTimeZone()); }
+
+absl::StatusOr<int64_t> AuditTimeMicros(const std::string& text) {
+  absl::Time t;
+  std::string error;
+  if (!absl::ParseTime(absl::RFC3339_full, text, &t, &error)) {
+    return absl::InvalidArgumentError("an audit record's time is not RFC 3339");
+  }
+  return ToMicros(t);
+}
+
+absl::StatusOr<frontdoor::v1::AuditRecord> ParseRecord(const std::string& blob, int64_t index,
+                                                       const std::string& leaf_hash) {
+  frontdoor::v1::AuditRecord r;
+  if (!r.ParseFromString(blob)) return absl::DataLossError(absl::StrCat("audit record ", index, " does not parse"));
+  r.set_leaf_hash_hex(leaf_hash);
+  return r;
+}
+
+const char* CancelReasonText(frontdoor::v1::CancelReason reason) {
+  switch (reason) {
+    case frontdoor::v1::CONSENT_WITHDRAWN:
+      return "consent withdrawn";
+    case frontdoor::v1::ENTERED_IN_ERROR:
+      return "entered in error";
+    case frontdoor::v1::NO_LONGER_NEEDED:
+      return "no longer needed";
+    default:
+      return "unspecified";
+  }
+}
+
+absl::Status ParseOutboxPayload(const std::string& kind, const std::string& payload, OutboxItem* item) {
+  bool parsed = false;
+  if (kind == "deliver") {
+    item->kind = OutboxKind::kDeliver;
+    parsed = item->deliver.ParseFromString(payload);
+  } else if (kind == "cease") {
+    item->kind = OutboxKind::kCease;
+    parsed = item->cease.ParseFromString(payload);
+  }
+  if (!parsed) {
+    return absl::InternalError(absl::StrCat("outbox row ", item->outbox_id, " (", kind, ") does not parse"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace frontdoor::gateway::store_rows

@@ -1,0 +1,40 @@
+// What the SQLite and PostgreSQL stores share in turning rows into values and back: times as
+// microseconds, the audit log's time text, stored audit records, withdrawal reasons, and outbox
+// payloads. Pure; thread-safe.
+#ifndef FRONTDOOR_GATEWAY_STORE_ROWS_H_
+#define FRONTDOOR_GATEWAY_STORE_ROWS_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "frontdoor/v1/audit_service.pb.h"
+#include "frontdoor/v1/referral_service.pb.h"
+#include "gateway/referral_store.h"
+
+namespace frontdoor::gateway::store_rows {
+
+inline int64_t ToMicros(absl::Time t) { return absl::ToUnixMicros(t); }
+inline absl::Time FromMicros(int64_t us) { return absl::FromUnixMicros(us); }
+
+// An audit record's time as it is written into the record (RFC 3339, UTC, microseconds).
+std::string AuditTimeText(absl::Time t);
+// Back to microseconds; INVALID_ARGUMENT when it is not RFC 3339.
+absl::StatusOr<int64_t> AuditTimeMicros(const std::string& text);
+
+// A stored audit record with its stored leaf hash; DATA_LOSS when it does not parse.
+absl::StatusOr<frontdoor::v1::AuditRecord> ParseRecord(const std::string& blob, int64_t index,
+                                                       const std::string& leaf_hash);
+
+// The words a withdrawal's audit record uses for its reason.
+const char* CancelReasonText(frontdoor::v1::CancelReason reason);
+
+// Fills `item`'s kind and request from an outbox row's `kind` column ("deliver" | "cease") and
+// payload; INTERNAL when either is unreadable (item->outbox_id names the row).
+absl::Status ParseOutboxPayload(const std::string& kind, const std::string& payload, OutboxItem* item);
+
+}  // namespace frontdoor::gateway::store_rows
+
+#endif  // FRONTDOOR_GATEWAY_STORE_ROWS_H_
