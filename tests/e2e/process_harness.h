@@ -47,6 +47,13 @@ CommandResult RunCommand(const std::vector<std::string>& argv);
 
 std::string ReadFileOrEmpty(const std::string& path);
 
+// A TCP port on 127.0.0.1 that was free a moment ago (for processes that must be told theirs).
+int FreePort();
+
+// The value of `name` in one flat JSON line as the simulator records it (string or number text);
+// empty when absent.
+std::string JsonField(const std::string& line, const std::string& name);
+
 }  // namespace frontdoor::testing
 
 #endif  // FRONTDOOR_TESTS_E2E_PROCESS_HARNESS_H_

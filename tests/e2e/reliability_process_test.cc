@@ -5,9 +5,7 @@
 // dead letters that an operator replays.
 //
 // FRONTDOOR_OUTAGE_SECONDS sets the outage (default 60, as the issue asks; CI keeps it).
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -37,40 +35,12 @@ const char* const kEndpoints[] = {"action-together-oldham", "ageuk-oldham", "min
 constexpr char kOldham[] = "action-together-oldham";    // RoytonReferral goes here
 constexpr char kTameside[] = "action-together-tameside";  // TamesideReferral goes here
 
-int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
-
-v1::Referral TamesideReferral(const std::string& message_id) {
-  v1::Referral r = RoytonReferral(message_id);
-  r.mutable_person()->mutable_home_address()->set_postcode("OL6 7AB");  // Ashton: tameside-ashton-all
-  return r;
-}
-
 // One delivery as the simulator recorded it.
 struct Delivery {
   std::string endpoint_id, referral_id, key;
   bool duplicate = false;
   int64_t received_unix_ms = 0;
 };
-
-std::string JsonField(const std::string& line, const std::string& name) {
-  const std::string quoted = "\"" + name + "\":";
-  size_t at = line.find(quoted);
-  if (at == std::string::npos) return "";
-  at += quoted.size();
-  if (line[at] == '"') return line.substr(at + 1, line.find('"', at + 1) - at - 1);
-  return line.substr(at, line.find_first_of(",}", at) - at);
-}
 
 class ReliabilityProcessTest : public ::testing::Test {
  protected:

@@ -4,9 +4,7 @@
 // the connector simulator records new deliveries by idempotency key): the survivor takes over the
 // dead replica's outbox rows when their leases expire, and a message resent to the survivor after
 // the kill is recognised as the one the dead replica recorded.
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -33,34 +31,6 @@ namespace v1 = ::frontdoor::v1;
 
 const char* const kEndpoints[] = {"action-together-oldham", "ageuk-oldham", "mind-oldham", "action-together-tameside"};
 constexpr int kLeaseSeconds = 3;
-
-int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
-
-v1::Referral TamesideReferral(const std::string& message_id) {
-  v1::Referral r = RoytonReferral(message_id);
-  r.mutable_person()->mutable_home_address()->set_postcode("OL6 7AB");  // Ashton: action-together-tameside
-  return r;
-}
-
-std::string JsonField(const std::string& line, const std::string& name) {
-  const std::string quoted = "\"" + name + "\":";
-  size_t at = line.find(quoted);
-  if (at == std::string::npos) return "";
-  at += quoted.size();
-  if (line[at] == '"') return line.substr(at + 1, line.find('"', at + 1) - at - 1);
-  return line.substr(at, line.find_first_of(",}", at) - at);
-}
 
 // Submits referrals to several gateway replicas, round robin, as referring systems behind a load
 // balancer would: a call that fails is resent (the same message) to the next replica. Thread-safe.

@@ -77,6 +77,12 @@ v1::Referral RoytonReferral(const std::string& message_id) {
   return r;
 }
 
+v1::Referral TamesideReferral(const std::string& message_id) {
+  v1::Referral r = RoytonReferral(message_id);
+  r.mutable_person()->mutable_home_address()->set_postcode("OL6 7AB");
+  return r;
+}
+
 RecordingConnector::RecordingConnector() {
   grpc::ServerBuilder builder;
   int port = 0;

@@ -39,6 +39,8 @@ std::string WriteBulkTestConfig(const std::string& dir, const std::string& extra
 // A valid, permitted Oldham referral: 45-year-old, feeling lonely, postcode OL2 6LB (Royton), from
 // practice P85901, referral date 2025-02-03, an active permit. Routes to oldham-north-royton-wellbeing.
 frontdoor::v1::Referral RoytonReferral(const std::string& message_id);
+// RoytonReferral living in Ashton (OL6 7AB): routes to Tameside, action-together-tameside.
+frontdoor::v1::Referral TamesideReferral(const std::string& message_id);
 
 // A ConnectorService served on 127.0.0.1 (port chosen by the system), recording every delivery.
 class RecordingConnector final : public frontdoor::v1::ConnectorService::CallbackService {
