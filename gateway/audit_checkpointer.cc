@@ -2,6 +2,7 @@
 
 #include <cstdio>
 
+#include "common/thread_name.h"
 #include "gateway/audit_records.h"
 #include "observability/structured_log.h"
 
@@ -81,6 +82,7 @@ absl::StatusOr<frontdoor::v1::SignedCheckpoint> AuditCheckpointer::CheckpointNow
 }
 
 void AuditCheckpointer::Run() {
+  NameThisThread("fd-audit-ckpt");
   absl::Time first_unsigned_seen = absl::InfiniteFuture();
   for (;;) {
     uint64_t generation;

@@ -6,6 +6,7 @@
 #include <random>
 
 #include "absl/strings/str_cat.h"
+#include "common/thread_name.h"
 #include "grpcpp/client_context.h"
 #include "observability/structured_log.h"
 
@@ -83,6 +84,7 @@ bool DeliveryDispatcher::SleepUntil(absl::Time deadline, std::optional<uint64_t>
 }
 
 void DeliveryDispatcher::RunEndpoint(Endpoint* endpoint) {
+  NameThisThread("fd-deliver");
   std::mt19937_64 rng(std::random_device{}());
   std::uniform_real_distribution<double> jitter(0.5, 1.0);
   CircuitBreaker& breaker = *endpoint->breaker;

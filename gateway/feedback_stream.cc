@@ -5,6 +5,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/thread_name.h"
 #include "gateway/feedback_view.h"
 #include "observability/structured_log.h"
 
@@ -196,6 +197,7 @@ void FeedbackStreamHub::Shutdown() {
 }
 
 void FeedbackStreamHub::Run() {
+  NameThisThread("fd-feedback");
   for (;;) {
     std::set<std::shared_ptr<Subscription>> batch;
     {

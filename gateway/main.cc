@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 
 #include "absl/synchronization/mutex.h"
+#include "common/thread_name.h"
 #include "gateway/clock.h"
 #include "gateway/gateway_server.h"
 #include "observability/structured_log.h"
@@ -136,6 +137,7 @@ int main(int argc, char** argv) {
   }
 
   std::thread signal_thread([&] {
+  frontdoor::NameThisThread("fd-signals");
     int sig = 0;
     while (sigwait(&signals, &sig) == 0 && sig == SIGHUP) {
       Log(LogLevel::kInfo, "signal",

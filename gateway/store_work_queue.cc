@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "common/thread_name.h"
+
 namespace frontdoor::gateway {
 
 StoreWorkQueue::StoreWorkQueue() { worker_ = std::thread([this] { Run(); }); }
@@ -28,6 +30,7 @@ void StoreWorkQueue::Shutdown() {
 }
 
 void StoreWorkQueue::Run() {
+  NameThisThread("fd-store-work");
   for (;;) {
     Job job;
     {

@@ -3,6 +3,8 @@
 #include <utility>
 #include <vector>
 
+#include "common/thread_name.h"
+
 namespace frontdoor::gateway {
 
 SubmissionCommitter::SubmissionCommitter(ReferralStore* store, std::function<void()> on_committed,
@@ -34,6 +36,7 @@ void SubmissionCommitter::Shutdown() {
 }
 
 void SubmissionCommitter::Run() {
+  NameThisThread("fd-commit");
   for (;;) {
     std::vector<Pending> batch;
     {
