@@ -125,8 +125,10 @@ std::string NewReferralId() {
     std::fprintf(stderr, "fatal: RAND_bytes failed\n");
     std::abort();
   }
-  b[6] = (b[6] & 0x0f) | 0x40;  // version 4
-  b[8] = (b[8] & 0x3f) | 0x80;  // RFC 4122 variant
+  const int64_t unix_ms = absl::ToUnixMillis(absl::Now());
+  for (int i = 0; i < 6; ++i) b[i] = static_cast<unsigned char>(static_cast<uint64_t>(unix_ms) >> (8 * (5 - i)));
+  b[6] = (b[6] & 0x0f) | 0x70;  // version 7
+  b[8] = (b[8] & 0x3f) | 0x80;  // RFC 9562 variant
   char out[37];
   std::snprintf(out, sizeof out, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
                 b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);

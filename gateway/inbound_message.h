@@ -37,7 +37,10 @@ absl::StatusOr<adapters::ParsedReferral> ParseSubmission(const frontdoor::v1::Su
 void AttachSenderReply(const adapters::ParsedReferral& parsed, absl::Time now,
                        frontdoor::v1::SubmitReferralResponse* response);
 
-// A new random referral id (UUID version 4 from OpenSSL's CSPRNG).
+// A new referral id: a UUID version 7 (RFC 9562), the Unix time in milliseconds then 74 bits from
+// OpenSSL's CSPRNG. Ids made later sort after earlier ones (to the millisecond), so the store's
+// indexes keyed by referral id grow at their right-hand end instead of dirtying a random page per
+// referral; the random bits keep ids unguessable.
 std::string NewReferralId();
 
 // RFC 3339 in UTC, seconds precision.

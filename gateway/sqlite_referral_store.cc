@@ -8,11 +8,12 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/synchronization/mutex.h"
 #include "audit/audit_record.h"
 #include "common/status_macros.h"
+#include "common/thread_name.h"
 #include "gateway/store_rows.h"
 
 namespace frontdoor::gateway {
@@ -328,7 +329,10 @@ absl::StatusOr<std::unique_ptr<SqliteReferralStore>> SqliteReferralStore::Open(c
   FRONTDOOR_ASSIGN_OR_RETURN(sqlite3 * writer,
                              OpenConnection(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE));
   // WAL: readers never block the writer; FULL: a commit is durable when it returns.
-  absl::Status s = Exec(writer, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;");
+  // cache_size: 8 MiB of pages per connection (SQLite's default is 2 MiB): the right-hand ends of
+  // the tables and the hot index pages stay in memory instead of being read again with pread.
+  absl::Status s = Exec(writer, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;"
+                                " PRAGMA cache_size = -8192;");
   int version = 0;
   if (s.ok()) s = Migrate(writer, &version);
   if (!s.ok()) {
@@ -336,6 +340,12 @@ absl::StatusOr<std::unique_ptr<SqliteReferralStore>> SqliteReferralStore::Open(c
     return s;
   }
   absl::StatusOr<sqlite3*> reader = OpenConnection(path, SQLITE_OPEN_READONLY);
+  if (reader.ok()) {
+    if (absl::Status set = Exec(*reader, "PRAGMA cache_size = -8192"); !set.ok()) {
+      CloseConnection(*reader);
+      reader = set;
+    }
+  }
   if (!reader.ok()) {
     CloseConnection(writer);
     return reader.status();
@@ -366,6 +376,7 @@ SqliteReferralStore::SqliteReferralStore(sqlite3* writer, sqlite3* reader, sqlit
 }
 
 void SqliteReferralStore::RunWalCheckpoints() {
+  NameThisThread("fd-wal-ckpt");
   for (;;) {
     {
       absl::MutexLock lock(&wal_mu_);
@@ -910,7 +921,10 @@ absl::StatusOr<std::vector<frontdoor::v1::AuditRecord>> SqliteReferralStore::Que
 
 absl::StatusOr<uint64_t> SqliteReferralStore::AuditTreeSize() {
   absl::MutexLock lock(&read_mu_);
-  Statement st(reader_, "SELECT COUNT(*) FROM audit_log");
+  // Leaf indexes run from 0 without gaps (rows are never deleted, only their bodies pruned), so
+  // the size is the largest index + 1: a lookup on the primary key. COUNT(*) would walk the whole
+  // log, and the checkpointer asks after every group commit.
+  Statement st(reader_, "SELECT COALESCE(MAX(leaf_index) + 1, 0) FROM audit_log");
   FRONTDOOR_RETURN_IF_ERROR(st.status());
   if (int rc = st.Step(); rc != SQLITE_ROW) return SqliteError(reader_, rc, "count audit log");
   return static_cast<uint64_t>(st.Int(0));

@@ -1,0 +1,52 @@
+// Referral ids: UUID version 7, unique, and ordered by the time they were made (the store's
+// indexes keyed by referral id rely on that to stay compact).
+#include <set>
+#include <string>
+
+#include "absl/strings/numbers.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "gateway/inbound_message.h"
+#include "gtest/gtest.h"
+
+namespace frontdoor::gateway {
+namespace {
+
+bool IsLowerHex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); }
+
+TEST(ReferralIdTest, IsAVersion7UuidCarryingItsCreationTime) {
+  const int64_t before = absl::ToUnixMillis(absl::Now());
+  const std::string id = NewReferralId();
+  const int64_t after = absl::ToUnixMillis(absl::Now());
+  ASSERT_EQ(id.size(), 36u) << id;
+  for (size_t i = 0; i < id.size(); ++i) {
+    if (i == 8 || i == 13 || i == 18 || i == 23) {
+      EXPECT_EQ(id[i], '-') << id;
+    } else {
+      EXPECT_TRUE(IsLowerHex(id[i])) << id;
+    }
+  }
+  EXPECT_EQ(id[14], '7') << "version nibble: " << id;
+  EXPECT_NE(std::string("89ab").find(id[19]), std::string::npos) << "RFC 9562 variant: " << id;
+  uint64_t millis = 0;
+  ASSERT_TRUE(absl::SimpleHexAtoi(id.substr(0, 8) + id.substr(9, 4), &millis)) << id;
+  EXPECT_GE(static_cast<int64_t>(millis), before);
+  EXPECT_LE(static_cast<int64_t>(millis), after);
+}
+
+TEST(ReferralIdTest, LaterIdsSortAfterEarlierOnesAndNoneRepeat) {
+  std::set<std::string> seen;
+  std::string previous_ms_last;
+  for (int round = 0; round < 5; ++round) {
+    const std::string first = NewReferralId();
+    if (!previous_ms_last.empty()) EXPECT_LT(previous_ms_last, first) << "made a few milliseconds later";
+    seen.insert(first);
+    for (int i = 0; i < 2000; ++i) EXPECT_TRUE(seen.insert(NewReferralId()).second) << "an id repeated";
+    previous_ms_last = NewReferralId();
+    seen.insert(previous_ms_last);
+    absl::SleepFor(absl::Milliseconds(3));
+  }
+}
+
+}  // namespace
+}  // namespace frontdoor::gateway
