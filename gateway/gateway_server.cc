@@ -199,6 +199,7 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(const Gatewa
     dispatcher->Wake();
     checkpointer->Wake();
   });
+  parts->committer->SetMetrics(parts->metrics.get());
 
   const auto& cfg = parts->config->config;
   parts->authorizer = std::make_unique<Authorizer>(

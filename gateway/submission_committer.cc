@@ -19,7 +19,7 @@ void SubmissionCommitter::Submit(NewReferral referral, Completion done) {
   {
     absl::MutexLock lock(&mu_);
     if (!stopping_) {
-      queue_.push_back(Pending{std::move(referral), std::move(done)});
+      queue_.push_back(Pending{std::move(referral), std::move(done), absl::Now()});
       return;
     }
   }
@@ -59,7 +59,12 @@ void SubmissionCommitter::Run() {
       any_delivery = any_delivery || p.referral.delivery.has_value();
       referrals.push_back(std::move(p.referral));
     }
+    const absl::Time begin = absl::Now();
     absl::StatusOr<std::vector<RecordOutcome>> outcomes = store_->RecordReferrals(std::move(referrals));
+    if (metrics_ != nullptr) {
+      metrics_->ObserveGroupCommit(batch.size(), absl::ToDoubleSeconds(begin - batch.front().queued),
+                                   absl::ToDoubleSeconds(absl::Now() - begin));
+    }
     const bool wake = outcomes.ok() && any_delivery && on_committed_;
     for (size_t i = 0; i < batch.size(); ++i) {
       if (outcomes.ok()) {

@@ -18,7 +18,9 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
 #include "gateway/referral_store.h"
+#include "observability/gateway_metrics.h"
 
 namespace frontdoor::gateway {
 
@@ -31,6 +33,9 @@ class SubmissionCommitter {
   SubmissionCommitter(ReferralStore* store, std::function<void()> on_committed, size_t max_batch = 512);
   ~SubmissionCommitter();  // Calls Shutdown.
 
+  // Group commits are observed in `metrics` (may be null; set before the first Submit).
+  void SetMetrics(observability::GatewayMetrics* metrics) { metrics_ = metrics; }
+
   void Submit(NewReferral referral, Completion done);
   void Shutdown();
 
@@ -38,12 +43,14 @@ class SubmissionCommitter {
   struct Pending {
     NewReferral referral;
     Completion done;
+    absl::Time queued;
   };
   void Run();
 
   ReferralStore* const store_;
   const std::function<void()> on_committed_;
   const size_t max_batch_;
+  observability::GatewayMetrics* metrics_ = nullptr;
   absl::Mutex mu_;
   std::deque<Pending> queue_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;

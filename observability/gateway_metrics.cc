@@ -37,6 +37,17 @@ const prometheus::Histogram::BucketBoundaries& DeliveryBuckets() {
   return *b;
 }
 
+const prometheus::Histogram::BucketBoundaries& CommitBuckets() {
+  static const auto* b = new prometheus::Histogram::BucketBoundaries{
+      0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10};
+  return *b;
+}
+
+const prometheus::Histogram::BucketBoundaries& BatchBuckets() {
+  static const auto* b = new prometheus::Histogram::BucketBoundaries{1, 2, 4, 8, 16, 32, 64, 128, 256, 512};
+  return *b;
+}
+
 }  // namespace
 
 std::string GrpcCodeName(int code) {
@@ -145,6 +156,21 @@ GatewayMetrics::GatewayMetrics(std::shared_ptr<prometheus::Registry> registry, O
                         .Help("From a progress report's commit to its write on a referrer's live WatchFeedback stream")
                         .Register(*registry_)
                         .Add({}, DeliveryBuckets())),
+      commit_batch_(prometheus::BuildHistogram()
+                        .Name("frontdoor_commit_batch_referrals")
+                        .Help("Referrals recorded by one group commit")
+                        .Register(*registry_)
+                        .Add({}, BatchBuckets())),
+      commit_wait_(prometheus::BuildHistogram()
+                       .Name("frontdoor_commit_wait_seconds")
+                       .Help("How long a group commit's oldest referral waited for the writer")
+                       .Register(*registry_)
+                       .Add({}, CommitBuckets())),
+      commit_(prometheus::BuildHistogram()
+                  .Name("frontdoor_commit_seconds")
+                  .Help("One group commit's transaction, from BEGIN to the durable COMMIT")
+                  .Register(*registry_)
+                  .Add({}, CommitBuckets())),
       grpc_handled_(prometheus::BuildCounter()
                         .Name("frontdoor_grpc_server_handled_total")
                         .Help("gRPC calls finished, per method and status code")
@@ -197,6 +223,12 @@ void GatewayMetrics::CountExpiredDeadLetters(const std::string& endpoint_id, int
 }
 
 void GatewayMetrics::ObserveFeedbackLag(double seconds) { feedback_lag_.Observe(seconds < 0 ? 0 : seconds); }
+
+void GatewayMetrics::ObserveGroupCommit(size_t referrals, double oldest_wait_seconds, double commit_seconds) {
+  commit_batch_.Observe(static_cast<double>(referrals));
+  commit_wait_.Observe(oldest_wait_seconds < 0 ? 0 : oldest_wait_seconds);
+  commit_.Observe(commit_seconds < 0 ? 0 : commit_seconds);
+}
 
 std::string GatewayMetrics::BoundedMethod(const std::string& method) {
   const std::string bounded = Bounded(method, "unknown");

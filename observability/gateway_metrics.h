@@ -73,6 +73,10 @@ class GatewayMetrics {
   // A feedback event written to a referrer's live WatchFeedback stream, `seconds` after the
   // connector's report was recorded.
   void ObserveFeedbackLag(double seconds);
+  // One group commit of submitted referrals: how many it held, how long the oldest of them waited
+  // for the writer (from its hand-over to the transaction's start), and the transaction itself
+  // (BEGIN to the durable COMMIT). Referrers' answers wait for both.
+  void ObserveGroupCommit(size_t referrals, double oldest_wait_seconds, double commit_seconds);
   // One finished gRPC call: `method` is the full name (/frontdoor.v1.ReferralService/SubmitReferral).
   void ObserveGrpcCall(const std::string& method, const std::string& code, double seconds);
 
@@ -91,6 +95,9 @@ class GatewayMetrics {
   prometheus::Family<prometheus::Histogram>& delivery_latency_;
   prometheus::Family<prometheus::Counter>& dead_letters_;
   prometheus::Histogram& feedback_lag_;
+  prometheus::Histogram& commit_batch_;
+  prometheus::Histogram& commit_wait_;
+  prometheus::Histogram& commit_;
   prometheus::Family<prometheus::Counter>& grpc_handled_;
   prometheus::Family<prometheus::Histogram>& grpc_latency_;
   absl::Mutex mu_;

@@ -131,6 +131,20 @@ TEST_F(GatewayObservabilityTest, FeedbackLagIsObservedForEventsRecordedWhileTheS
   reader->Finish();
 }
 
+TEST_F(GatewayObservabilityTest, EachGroupCommitIsObservedWithItsSizeWaitAndDuration) {
+  EXPECT_EQ(Read(*registry_, "frontdoor_commit_seconds", {}), 0);
+  SubmitDelivered("commit-1");
+  SubmitDelivered("commit-2");
+  // One referral at a time: two commits of one referral each.
+  EXPECT_EQ(Read(*registry_, "frontdoor_commit_batch_referrals", {}), 2);
+  EXPECT_EQ(Read(*registry_, "frontdoor_commit_wait_seconds", {}), 2);
+  EXPECT_EQ(Read(*registry_, "frontdoor_commit_seconds", {}), 2);
+  for (const prometheus::MetricFamily& family : registry_->Collect()) {
+    if (family.name != "frontdoor_commit_batch_referrals") continue;
+    EXPECT_DOUBLE_EQ(family.metric.at(0).histogram.sample_sum, 2.0) << "two referrals in all";
+  }
+}
+
 TEST_F(GatewayObservabilityTest, RefusedCallsAreCountedWithTheirStatusCode) {
   grpc::ClientContext ctx;
   ctx.AddMetadata("x-frontdoor-client", "NOT-A-MEMBER");
