@@ -54,7 +54,26 @@ void DeliveryDispatcher::Start() {
 
 void DeliveryDispatcher::Wake() {
   absl::MutexLock lock(&mu_);
-  ++generation_;
+  for (auto& endpoint : endpoints_) ++endpoint->generation;
+}
+
+void DeliveryDispatcher::Wake(const std::string& endpoint_id) {
+  absl::MutexLock lock(&mu_);
+  bool found = false;
+  for (auto& endpoint : endpoints_) {
+    if (endpoint->endpoint_id == endpoint_id) {
+      ++endpoint->generation;
+      found = true;
+    }
+  }
+  if (!found) {
+    for (auto& endpoint : endpoints_) ++endpoint->generation;
+  }
+}
+
+uint64_t DeliveryDispatcher::GenerationOf(const Endpoint* endpoint) const {
+  absl::MutexLock lock(&mu_);
+  return endpoint->generation;
 }
 
 void DeliveryDispatcher::Shutdown() {
@@ -72,10 +91,11 @@ int64_t DeliveryDispatcher::delivered_count() const {
   return delivered_;
 }
 
-bool DeliveryDispatcher::SleepUntil(absl::Time deadline, std::optional<uint64_t> seen_generation) {
+bool DeliveryDispatcher::SleepUntil(const Endpoint* endpoint, absl::Time deadline,
+                                    std::optional<uint64_t> seen_generation) {
   absl::MutexLock lock(&mu_);
-  auto woken = [this, seen_generation]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return stopping_ || (seen_generation.has_value() && generation_ != *seen_generation);
+  auto woken = [this, endpoint, seen_generation]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return stopping_ || (seen_generation.has_value() && endpoint->generation != *seen_generation);
   };
   // The deadline is on the injected clock; waiting is on the real one, bounded by idle_poll.
   const absl::Duration wait = std::clamp(deadline - clock_->Now(), absl::ZeroDuration(), policy_.idle_poll);
@@ -93,12 +113,19 @@ void DeliveryDispatcher::RunEndpoint(Endpoint* endpoint) {
   // breaker opens after exactly its threshold (slow start, as TCP does).
   int window = 1;
 
+  bool woken_from_idle = false;
   for (;;) {
+    if (woken_from_idle && policy_.gather > absl::ZeroDuration()) {
+      // Let the commits right behind the one that woke us land, to send and mark them together.
+      absl::MutexLock lock(&mu_);
+      mu_.AwaitWithTimeout(absl::Condition(&stopping_), policy_.gather);
+    }
+    woken_from_idle = false;
     uint64_t generation;
     {
       absl::MutexLock lock(&mu_);
       if (stopping_) return;
-      generation = generation_;
+      generation = endpoint->generation;
     }
     const absl::Time now = clock_->Now();
     if (breaker.state(now) == CircuitBreaker::State::kOpen) {
@@ -115,7 +142,7 @@ void DeliveryDispatcher::RunEndpoint(Endpoint* endpoint) {
         dead_lettered_ += *expired;
       }
       // Only Shutdown ends this pause early: a Wake must not turn a dead endpoint into a busy loop.
-      if (!SleepUntil(breaker.retry_at(), std::nullopt)) return;
+      if (!SleepUntil(endpoint, breaker.retry_at(), std::nullopt)) return;
       continue;
     }
     absl::StatusOr<std::vector<OutboxItem>> due =
@@ -123,7 +150,7 @@ void DeliveryDispatcher::RunEndpoint(Endpoint* endpoint) {
     if (!due.ok()) {
       Log(LogLevel::kError, "delivery", "cannot read the outbox",
           {{"endpoint_id", endpoint->endpoint_id}, {"error", std::string(due.status().message())}});
-      if (!SleepUntil(now + policy_.initial_backoff, generation)) return;
+      if (!SleepUntil(endpoint, now + policy_.initial_backoff, generation)) return;
       continue;
     }
 
@@ -269,7 +296,8 @@ void DeliveryDispatcher::RunEndpoint(Endpoint* endpoint) {
         n.ok() && n->has_value()) {
       next = std::min(next, **n);
     }
-    if (!SleepUntil(next, generation)) return;
+    if (!SleepUntil(endpoint, next, generation)) return;
+    woken_from_idle = GenerationOf(endpoint) != generation;
   }
 }
 

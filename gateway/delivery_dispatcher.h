@@ -48,6 +48,11 @@ struct DeliveryPolicy {
   int batch_size = 32;
   // Longest sleep with nothing due, as a safety net should a wake-up be missed.
   absl::Duration idle_poll = absl::Seconds(2);
+  // An idle endpoint woken by a commit waits this long (real time) before reading the outbox, so
+  // that referrals committed meanwhile go out in the same batch and are marked delivered in one
+  // transaction instead of one each: fewer transactions competing with the commits that answer
+  // referrers. Zero: read at once.
+  absl::Duration gather = absl::Milliseconds(5);
   // When a failing row becomes a dead letter (DeliveryConfig.dead_letter_after_*).
   DeadLetterLimits dead_letter{/*max_attempts=*/0, /*max_age=*/absl::Hours(72)};
   // Per endpoint (DeliveryConfig.breaker_*).
@@ -76,8 +81,10 @@ class DeliveryDispatcher {
   // must outlive the dispatcher. Optional.
   void SetMetrics(observability::GatewayMetrics* metrics);
   void Start();
-  // New rows were committed: look again now rather than at the next poll.
+  // New rows were committed: look again now rather than at the next poll. Wake(endpoint_id) wakes
+  // only that endpoint's worker (every worker when the id is not one of them).
   void Wake();
+  void Wake(const std::string& endpoint_id);
   // Stops the workers; an attempt in flight ends within its deadline.
   void Shutdown();
 
@@ -92,11 +99,13 @@ class DeliveryDispatcher {
     std::unique_ptr<frontdoor::v1::ConnectorService::StubInterface> stub;
     std::unique_ptr<CircuitBreaker> breaker;  // used by `worker` only
     std::thread worker;
+    uint64_t generation = 0;  // guarded by the dispatcher's mu_: bumped by Wake
   };
   void RunEndpoint(Endpoint* endpoint);
-  // Sleeps until `deadline` or Shutdown, and also until a Wake after `seen_generation` when one is
-  // given. Returns false when shutting down.
-  bool SleepUntil(absl::Time deadline, std::optional<uint64_t> seen_generation);
+  // Sleeps until `deadline` or Shutdown, and also until a Wake of `endpoint` after `seen_generation`
+  // when one is given. Returns false when shutting down.
+  bool SleepUntil(const Endpoint* endpoint, absl::Time deadline, std::optional<uint64_t> seen_generation);
+  uint64_t GenerationOf(const Endpoint* endpoint) const;
 
   ReferralStore* const store_;
   const Clock* const clock_;
@@ -106,7 +115,6 @@ class DeliveryDispatcher {
   mutable absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   bool started_ ABSL_GUARDED_BY(mu_) = false;
-  uint64_t generation_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t delivered_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t dead_lettered_ ABSL_GUARDED_BY(mu_) = 0;
 };

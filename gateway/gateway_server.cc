@@ -195,10 +195,11 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(const Gatewa
   parts->checkpointer = std::make_unique<AuditCheckpointer>(parts->audit_store, std::move(signer), clock,
                                                             AuditPolicyFrom(parts->config->config));
   AuditCheckpointer* checkpointer = parts->checkpointer.get();
-  parts->committer = std::make_unique<SubmissionCommitter>(parts->store.get(), [dispatcher, checkpointer] {
-    dispatcher->Wake();
-    checkpointer->Wake();
-  });
+  parts->committer = std::make_unique<SubmissionCommitter>(
+      parts->store.get(), [dispatcher, checkpointer](const std::vector<std::string>& endpoints) {
+        for (const std::string& endpoint : endpoints) dispatcher->Wake(endpoint);
+        checkpointer->Wake();
+      });
   parts->committer->SetMetrics(parts->metrics.get());
 
   const auto& cfg = parts->config->config;

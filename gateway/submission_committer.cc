@@ -1,5 +1,6 @@
 #include "gateway/submission_committer.h"
 
+#include <algorithm>
 #include <utility>
 #include <vector>
 
@@ -7,8 +8,7 @@
 
 namespace frontdoor::gateway {
 
-SubmissionCommitter::SubmissionCommitter(ReferralStore* store, std::function<void()> on_committed,
-                                         size_t max_batch)
+SubmissionCommitter::SubmissionCommitter(ReferralStore* store, OnCommitted on_committed, size_t max_batch)
     : store_(store), on_committed_(std::move(on_committed)), max_batch_(max_batch) {
   writer_ = std::thread([this] { Run(); });
 }
@@ -54,9 +54,12 @@ void SubmissionCommitter::Run() {
     }
     std::vector<NewReferral> referrals;
     referrals.reserve(batch.size());
-    bool any_delivery = false;
+    std::vector<std::string> endpoints;
     for (Pending& p : batch) {
-      any_delivery = any_delivery || p.referral.delivery.has_value();
+      if (p.referral.delivery.has_value() &&
+          std::find(endpoints.begin(), endpoints.end(), p.referral.delivery->endpoint_id) == endpoints.end()) {
+        endpoints.push_back(p.referral.delivery->endpoint_id);
+      }
       referrals.push_back(std::move(p.referral));
     }
     const absl::Time begin = absl::Now();
@@ -65,7 +68,7 @@ void SubmissionCommitter::Run() {
       metrics_->ObserveGroupCommit(batch.size(), absl::ToDoubleSeconds(begin - batch.front().queued),
                                    absl::ToDoubleSeconds(absl::Now() - begin));
     }
-    const bool wake = outcomes.ok() && any_delivery && on_committed_;
+    const bool wake = outcomes.ok() && !endpoints.empty() && on_committed_;
     for (size_t i = 0; i < batch.size(); ++i) {
       if (outcomes.ok()) {
         batch[i].done(std::move((*outcomes)[i]));
@@ -74,7 +77,7 @@ void SubmissionCommitter::Run() {
       }
     }
     // The answers first: the woken delivery workers then compete with the next batch, not this one.
-    if (wake) on_committed_();
+    if (wake) on_committed_(endpoints);
   }
 }
 

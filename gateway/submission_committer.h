@@ -14,7 +14,9 @@
 
 #include <deque>
 #include <functional>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
@@ -27,10 +29,12 @@ namespace frontdoor::gateway {
 class SubmissionCommitter {
  public:
   using Completion = std::function<void(absl::StatusOr<RecordOutcome>)>;
+  // The endpoints (distinct, in first-seen order) that a committed batch queued deliveries for.
+  using OnCommitted = std::function<void(const std::vector<std::string>& endpoints)>;
 
   // `store` must outlive this object. `on_committed` runs on the writer thread after each durable
-  // batch that recorded at least one delivery.
-  SubmissionCommitter(ReferralStore* store, std::function<void()> on_committed, size_t max_batch = 512);
+  // batch that recorded at least one delivery, after the batch's completions.
+  SubmissionCommitter(ReferralStore* store, OnCommitted on_committed, size_t max_batch = 512);
   ~SubmissionCommitter();  // Calls Shutdown.
 
   // Group commits are observed in `metrics` (may be null; set before the first Submit).
@@ -48,7 +52,7 @@ class SubmissionCommitter {
   void Run();
 
   ReferralStore* const store_;
-  const std::function<void()> on_committed_;
+  const OnCommitted on_committed_;
   const size_t max_batch_;
   observability::GatewayMetrics* metrics_ = nullptr;
   absl::Mutex mu_;

@@ -86,15 +86,21 @@ TEST(SubmissionCommitterTest, ShutdownFinishesWhatIsQueuedThenRefusesMore) {
   EXPECT_FALSE(store->GetReferral("late").value().has_value());
 }
 
-TEST(SubmissionCommitterTest, TellsTheDispatcherAfterCommittingADelivery) {
+TEST(SubmissionCommitterTest, TellsTheDispatcherWhichEndpointsGotDeliveriesAfterCommitting) {
   frontdoor::testing::TempDir dir;
   auto store = *SqliteReferralStore::Open(dir.path() + "/db");
   absl::Notification woken;
-  SubmissionCommitter committer(store.get(), [&] {
-    if (!woken.HasBeenNotified()) woken.Notify();
+  std::vector<std::string> told;
+  SubmissionCommitter committer(store.get(), [&](const std::vector<std::string>& endpoints) {
+    if (woken.HasBeenNotified()) return;
+    told = endpoints;
+    // Only after the commit: the row the dispatcher will look for is already there.
+    EXPECT_TRUE(store->GetReferral("r1").value().has_value());
+    woken.Notify();
   });
   committer.Submit(Decided("r1", "m1"), [](absl::StatusOr<RecordOutcome>) {});
-  EXPECT_TRUE(woken.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  ASSERT_TRUE(woken.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  EXPECT_EQ(told, std::vector<std::string>{"action-together-oldham"});
 }
 
 }  // namespace
