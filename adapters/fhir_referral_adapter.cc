@@ -24,6 +24,8 @@
 #include "rapidjson/document.h"
 #include "rapidjson/error/en.h"
 #include "rapidjson/reader.h"
+// simdjson: the fast path (see "Reading, the fast path" below).
+#include "simdjson.h"
 
 namespace frontdoor::adapters {
 namespace {
@@ -43,6 +45,11 @@ constexpr char kConfidentialitySystem[] =
     "http://terminology.hl7.org/CodeSystem/v3-Confidentiality";
 // A hostile message could carry one problem per entry; the sender needs the first few.
 constexpr size_t kMaxIssues = 50;
+// Duplicate keys: an object's keys are compared one by one up to this many, hashed past it.
+constexpr size_t kLinearKeys = 16;
+// Nesting up to this depth is read by recursive code (the parsers, the key check); a caller's
+// higher max_depth is read by RapidJSON's iterative parser, with a flat call stack.
+constexpr int kMaxRecursion = 256;
 
 // ---------------------------------------------------------------------------------------------
 // Reading: a SAX handler that guards a rapidjson::Document.
@@ -110,7 +117,6 @@ class GuardedDocumentBuilder {
   // Keys are views into the in-situ buffer, which outlives the parse. An object's keys are
   // compared one by one while it has few (FHIR objects have a handful); past kLinearKeys a hash
   // set takes over, so a hostile object with many keys costs linear time, not quadratic.
-  static constexpr size_t kLinearKeys = 16;
   struct OpenObject {
     size_t first_key;
     std::unique_ptr<std::unordered_set<std::string_view>> many;
@@ -192,7 +198,6 @@ std::optional<std::string> ReadGuarded(std::string_view json, const FhirLimits& 
     // The recursive parser is the faster one; its depth is bounded by the builder, which refuses
     // the object or array past max_depth before the parser descends into it. Past kMaxRecursion
     // (a caller's own limits) the iterative parser keeps the call stack flat whatever the depth.
-    constexpr int kMaxRecursion = 256;
     if (limits.max_depth <= kMaxRecursion) {
       result = reader.Parse<rapidjson::kParseInsituFlag>(stream, builder);
     } else {
@@ -208,6 +213,130 @@ std::optional<std::string> ReadGuarded(std::string_view json, const FhirLimits& 
   }
   return absl::StrCat("not JSON: ", rapidjson::GetParseError_En(result.Code()), " (at byte ",
                       result.Offset(), ")");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading, the fast path: simdjson's DOM parser.
+//
+// simdjson (Debian libsimdjson-dev) parses a typical referral in a fraction of RapidJSON's time
+// and validates all of it (UTF-8, unescaped control characters, numbers, structure, depth). It
+// does not refuse everything ReadGuarded refuses, nor explain errors the same way, so it is only a
+// fast path: what it accepts is checked for what it lets through (duplicate keys below; U+0000 by
+// never trying a message with a \u0000 escape), and on any error or doubt the message is read
+// again by ReadGuarded, whose answers (messages, byte offsets) senders get.
+// tests/adapters/fuzz/fhir_reader_differential_fuzzer checks that the two agree.
+
+// Messages up to this size use a parser the thread keeps (its buffers, about ten times the
+// message, stay allocated for the next); larger ones get a parser of their own, freed after.
+constexpr size_t kThreadParserBytes = 64 << 10;
+
+// simdjson's tape, read directly: the DOM accessors check types and errors at every step and cost
+// more than the parse itself. The format is simdjson's documented one (doc/tape.md, unchanged
+// since 0.3): one 64-bit word per value in document order, its type character in the top byte;
+// `{` and `[` hold the index after their closing word in the low 32 bits and their number of
+// elements (saturating at 2^24 - 1) in bits 32..55; a string holds an offset into the string
+// buffer, where a 32-bit length, the unescaped bytes and a NUL lie; an integer or double takes a
+// second word for its value. Only tapes simdjson built without error are read.
+class Tape {
+ public:
+  explicit Tape(const simdjson::dom::document& document)
+      : words_(document.tape.get()), strings_(document.string_buf.get()) {}
+
+  char Type(size_t at) const { return static_cast<char>(words_[at] >> 56); }
+  // The index of the value after the one at `at`.
+  size_t After(size_t at) const {
+    switch (Type(at)) {
+      case '{':
+      case '[':
+        return static_cast<uint32_t>(words_[at]);
+      case 'l':
+      case 'u':
+      case 'd':
+        return at + 2;
+      default:
+        return at + 1;
+    }
+  }
+  // Of a `{` or `[`: the index of its closing word, and its number of elements.
+  size_t Close(size_t at) const { return static_cast<uint32_t>(words_[at]) - 1; }
+  size_t Count(size_t at) const { return static_cast<size_t>((words_[at] >> 32) & 0xFFFFFF); }
+  std::string_view String(size_t at) const {
+    const uint8_t* text = strings_ + (words_[at] & kPayload);
+    uint32_t length;
+    std::memcpy(&length, text, sizeof length);
+    return std::string_view(reinterpret_cast<const char*>(text + sizeof length), length);
+  }
+  int64_t Int64(size_t at) const {
+    int64_t value;
+    std::memcpy(&value, &words_[at + 1], sizeof value);
+    return value;
+  }
+
+ private:
+  static constexpr uint64_t kPayload = (uint64_t{1} << 56) - 1;
+  const uint64_t* words_;
+  const uint8_t* strings_;
+};
+
+// What ReadGuarded refuses and simdjson lets through, checked on the tape: true when no object has
+// a key twice (unescaped keys compared, as ReadGuarded compares them) and nothing is nested deeper
+// than `max_depth` (the root object is depth 1, as in the guard; simdjson's own limit counts
+// differently). One pass in document order: at each `{` its own keys are compared (one by one up
+// to kLinearKeys, hashed past that); nested objects are met later in the same pass.
+bool PassesTheGuard(const Tape& tape, size_t root, size_t max_depth) {
+  const size_t end = tape.After(root);
+  std::string_view few[kLinearKeys];
+  size_t depth = 0;
+  for (size_t at = root; at < end;) {
+    const char type = tape.Type(at);
+    if (type == '}' || type == ']') --depth;
+    if ((type == '{' || type == '[') && ++depth > max_depth) return false;
+    if (type == '{') {
+      const size_t close = tape.Close(at);
+      if (tape.Count(at) <= kLinearKeys) {
+        size_t n = 0;
+        for (size_t key = at + 1; key < close; key = tape.After(key + 1)) {
+          const std::string_view name = tape.String(key);
+          for (size_t i = 0; i < n; ++i) {
+            if (few[i] == name) return false;
+          }
+          few[n++] = name;
+        }
+      } else {
+        std::unordered_set<std::string_view> many;
+        for (size_t key = at + 1; key < close; key = tape.After(key + 1)) {
+          if (!many.insert(tape.String(key)).second) return false;
+        }
+      }
+    }
+    at = (type == 'l' || type == 'u' || type == 'd') ? at + 2 : at + 1;
+  }
+  return true;
+}
+
+// The tape index of the root object of `json` parsed by `parser` (into parser.doc), or nullopt
+// when simdjson refuses it or it holds something ReadGuarded would refuse that simdjson lets
+// through.
+std::optional<size_t> ReadFast(std::string_view json, const FhirLimits& limits,
+                                               simdjson::dom::parser& parser) {
+  // Past 2^24 bytes an array could have more elements than the tape counts.
+  if (json.empty() || json.size() > limits.max_bytes || json.size() >= (size_t{1} << 24)) return std::nullopt;
+  if (limits.max_depth < 1 || limits.max_depth > kMaxRecursion) return std::nullopt;
+  // simdjson keeps U+0000 in strings; ReadGuarded refuses it. Such a message takes the slow path.
+  if (json.find("\\u0000") != std::string_view::npos) return std::nullopt;
+  // A level more than the guard allows: PassesTheGuard applies the guard's own rule.
+  const size_t depth = static_cast<size_t>(limits.max_depth) + 1;
+  if (parser.max_depth() != depth || parser.capacity() < json.size()) {
+    if (parser.allocate(std::max(parser.capacity(), json.size()), depth) != simdjson::SUCCESS) return std::nullopt;
+  }
+  simdjson::dom::element root;
+  // Copied into the parser's own padded buffer (simdjson reads up to 64 bytes past the end).
+  if (parser.parse(json.data(), json.size(), true).get(root) != simdjson::SUCCESS) return std::nullopt;
+  if (!root.is_object()) return std::nullopt;
+  // The tape opens with a root word; the root value follows it.
+  constexpr size_t kRootValue = 1;
+  if (!PassesTheGuard(Tape(parser.doc), kRootValue, static_cast<size_t>(limits.max_depth))) return std::nullopt;
+  return kRootValue;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -273,13 +402,16 @@ class ElementPath {
 
 constexpr ElementPath kBundlePath("Bundle");
 
-// An element of the parsed message as the mapper sees it: absent (no such member, or a member
-// asked of something that is not an object), or a JSON value of the tree. Strings are views of the
-// parser's buffer, valid while the tree is.
-class Node {
+// The mapper reads either tree (see ParseFhirReferral) through one of two small adaptors with the
+// same members: an element is absent (no such member, or a member asked of something that is not
+// an object) or a JSON value of the tree. Strings are views of the parser's buffer, valid while the
+// tree is.
+
+// An element of a RapidJSON tree.
+class RapidNode {
  public:
-  Node() = default;
-  explicit Node(const JsonValue* value) : value_(value) {}
+  RapidNode() = default;
+  explicit RapidNode(const JsonValue* value) : value_(value) {}
 
   bool Present() const { return value_ != nullptr; }
   bool IsNull() const { return value_ != nullptr && value_->IsNull(); }
@@ -296,18 +428,18 @@ class Node {
     if (value_ == nullptr || !value_->IsUint()) return std::nullopt;
     return value_->GetUint();
   }
-  Node Member(std::string_view key) const {
-    if (!IsObject()) return Node();
+  RapidNode Member(std::string_view key) const {
+    if (!IsObject()) return RapidNode();
     auto it = value_->FindMember(JsonValue(rapidjson::StringRef(key.data(), key.size())));
-    return it == value_->MemberEnd() ? Node() : Node(&it->value);
+    return it == value_->MemberEnd() ? RapidNode() : RapidNode(&it->value);
   }
   // Arrays: their size (0 for anything else), an element (`i` < Size()), all their elements.
   size_t Size() const { return IsArray() ? value_->Size() : 0; }
-  Node At(size_t i) const { return Node(&(*value_)[static_cast<rapidjson::SizeType>(i)]); }
+  RapidNode At(size_t i) const { return RapidNode(&(*value_)[static_cast<rapidjson::SizeType>(i)]); }
   class Iterator {
    public:
     explicit Iterator(const JsonValue* at) : at_(at) {}
-    Node operator*() const { return Node(at_); }
+    RapidNode operator*() const { return RapidNode(at_); }
     Iterator& operator++() {
       ++at_;
       return *this;
@@ -331,7 +463,75 @@ class Node {
   const JsonValue* value_ = nullptr;
 };
 
-struct Entry {
+// An element of a simdjson tape.
+class TapeNode {
+ public:
+  TapeNode() = default;
+  TapeNode(const Tape& tape, size_t at) : tape_(&tape), at_(at) {}
+
+  bool Present() const { return tape_ != nullptr; }
+  bool IsNull() const { return Is('n'); }
+  bool IsString() const { return Is('"'); }
+  bool IsObject() const { return Is('{'); }
+  bool IsArray() const { return Is('['); }
+  bool IsBool() const { return Is('t') || Is('f'); }
+  bool GetBool() const { return Is('t'); }
+  std::string_view GetString() const { return tape_->String(at_); }
+  // As RapidJSON's IsUint: simdjson keeps numbers without fraction or exponent as integers ('l';
+  // 'u' only above INT64_MAX, so above UINT32_MAX too).
+  std::optional<uint32_t> GetUint32() const {
+    if (!Is('l')) return std::nullopt;
+    const int64_t value = tape_->Int64(at_);
+    if (value < 0 || value > int64_t{UINT32_MAX}) return std::nullopt;
+    return static_cast<uint32_t>(value);
+  }
+  TapeNode Member(std::string_view key) const {
+    if (!IsObject()) return TapeNode();
+    const size_t close = tape_->Close(at_);
+    for (size_t name = at_ + 1; name < close; name = tape_->After(name + 1)) {
+      if (tape_->String(name) == key) return TapeNode(*tape_, name + 1);
+    }
+    return TapeNode();
+  }
+  size_t Size() const { return IsArray() ? tape_->Count(at_) : 0; }
+  TapeNode At(size_t i) const {
+    size_t item = at_ + 1;
+    while (i-- > 0) item = tape_->After(item);
+    return TapeNode(*tape_, item);
+  }
+  class Iterator {
+   public:
+    Iterator(const Tape* tape, size_t at) : tape_(tape), at_(at) {}
+    TapeNode operator*() const { return TapeNode(*tape_, at_); }
+    Iterator& operator++() {
+      at_ = tape_->After(at_);
+      return *this;
+    }
+    bool operator!=(const Iterator& other) const { return at_ != other.at_; }
+
+   private:
+    const Tape* tape_;
+    size_t at_;
+  };
+  struct Items {
+    Iterator first, last;
+    Iterator begin() const { return first; }
+    Iterator end() const { return last; }
+  };
+  Items Elements() const {
+    if (!IsArray()) return Items{Iterator(nullptr, 0), Iterator(nullptr, 0)};
+    return Items{Iterator(tape_, at_ + 1), Iterator(tape_, tape_->Close(at_))};
+  }
+
+ private:
+  bool Is(char type) const { return tape_ != nullptr && tape_->Type(at_) == type; }
+
+  const Tape* tape_ = nullptr;
+  size_t at_ = 0;
+};
+
+template <typename Node>
+struct MappedEntry {
   Node resource;  // Absent when the entry has none.
   std::string_view type;  // resourceType
   std::string_view full_url;
@@ -342,6 +542,7 @@ struct Entry {
 // Bundle.entry[i].resource of an entry.
 class ResourcePath {
  public:
+  template <typename Entry>
   explicit ResourcePath(const Entry& entry) : entry_(kBundlePath, "entry", entry.index), resource_(entry_, "resource") {}
   ResourcePath(const ResourcePath&) = delete;
   ResourcePath& operator=(const ResourcePath&) = delete;
@@ -353,14 +554,18 @@ class ResourcePath {
 };
 
 // `Type/id`, a relative reference to `entry`.
+template <typename Entry>
 bool IsRelativeReferenceTo(std::string_view reference, const Entry& entry) {
   const size_t type = entry.type.size();
   return reference.size() == type + 1 + entry.id.size() && reference.substr(0, type) == entry.type &&
          reference[type] == '/' && reference.substr(type + 1) == entry.id;
 }
 
+// Node: RapidNode or TapeNode.
+template <typename Node>
 class FhirMapper {
  public:
+  using Entry = MappedEntry<Node>;
   explicit FhirMapper(ParsedReferral& out) : out_(out), referral_(out.referral) {}
 
   void Map(Node root);
@@ -464,7 +669,8 @@ class FhirMapper {
   const Entry* requester_ = nullptr;
 };
 
-std::string_view FhirMapper::DatePart(Node object, const char* key, const ElementPath& path,
+template <typename Node>
+std::string_view FhirMapper<Node>::DatePart(Node object, const char* key, const ElementPath& path,
                                       std::string* value_path) {
   std::optional<std::string_view> text = String(object, key, path);
   *value_path = ElementPath(path, key).Render();
@@ -479,7 +685,8 @@ std::string_view FhirMapper::DatePart(Node object, const char* key, const Elemen
   return text->substr(0, 10);
 }
 
-void FhirMapper::ReadCodings(Node concept_holder, const char* key, const ElementPath& path,
+template <typename Node>
+void FhirMapper<Node>::ReadCodings(Node concept_holder, const char* key, const ElementPath& path,
                              google::protobuf::RepeatedPtrField<Coding>* codes, std::string_view* text) {
   Node concept_value = Object(concept_holder, key, path);
   if (!concept_value.Present()) return;
@@ -498,7 +705,8 @@ void FhirMapper::ReadCodings(Node concept_holder, const char* key, const Element
   if (text != nullptr && text->empty()) *text = StringOr(concept_value, "text", concept_path);
 }
 
-void FhirMapper::ReadHumanName(Node name, const ElementPath& path, frontdoor::v1::HumanName* out) {
+template <typename Node>
+void FhirMapper<Node>::ReadHumanName(Node name, const ElementPath& path, frontdoor::v1::HumanName* out) {
   std::string_view family = StringOr(name, "family", path);
   out->set_family(family.data(), family.size());
   size_t i = 0;
@@ -518,7 +726,8 @@ void FhirMapper::ReadHumanName(Node name, const ElementPath& path, frontdoor::v1
   }
 }
 
-void FhirMapper::ReadTelecom(Node holder, const ElementPath& path,
+template <typename Node>
+void FhirMapper<Node>::ReadTelecom(Node holder, const ElementPath& path,
                              google::protobuf::RepeatedPtrField<ContactPoint>* out) {
   size_t i = 0;
   for (Node telecom : Array(holder, "telecom", path).Elements()) {
@@ -537,7 +746,8 @@ void FhirMapper::ReadTelecom(Node holder, const ElementPath& path,
   }
 }
 
-std::string_view FhirMapper::OdsOf(Node reference, const ElementPath& reference_path, std::string* value_path) {
+template <typename Node>
+std::string_view FhirMapper<Node>::OdsOf(Node reference, const ElementPath& reference_path, std::string* value_path) {
   if (!reference.Present()) return std::string_view();
   // A logical reference, as PDS sends generalPractitioner: {"type": ..., "identifier": {...}}.
   if (Node identifier = Object(reference, "identifier", reference_path); identifier.Present()) {
@@ -570,7 +780,8 @@ std::string_view FhirMapper::OdsOf(Node reference, const ElementPath& reference_
   return std::string_view();
 }
 
-bool FhirMapper::ReadEntries(Node bundle) {
+template <typename Node>
+bool FhirMapper<Node>::ReadEntries(Node bundle) {
   Node entries = bundle.Member("entry");
   if (entries.Present() && !entries.IsArray()) {
     AddIssue(kInvalidValue, "Bundle.entry", "expected a JSON array here");
@@ -621,7 +832,8 @@ bool FhirMapper::ReadEntries(Node bundle) {
   return ok;
 }
 
-void FhirMapper::Map(Node root) {
+template <typename Node>
+void FhirMapper<Node>::Map(Node root) {
   Node resource_type = root.Member("resourceType");
   if (resource_type.Present() && !resource_type.IsString()) {
     AddIssue(kInvalidValue, "resourceType", "expected a JSON string here");
@@ -668,7 +880,8 @@ void FhirMapper::Map(Node root) {
   }
 }
 
-void FhirMapper::MapHeader(const Entry& header, const Entry** service_request) {
+template <typename Node>
+void FhirMapper<Node>::MapHeader(const Entry& header, const Entry** service_request) {
   ResourcePath where(header);
   const ElementPath& path = where.path();
   Node resource = header.resource;
@@ -715,7 +928,8 @@ void FhirMapper::MapHeader(const Entry& header, const Entry** service_request) {
   *service_request = target;
 }
 
-void FhirMapper::MapServiceRequest(const Entry& request) {
+template <typename Node>
+void FhirMapper<Node>::MapServiceRequest(const Entry& request) {
   ResourcePath where(request);
   const ElementPath& path = where.path();
   Node resource = request.resource;
@@ -787,7 +1001,8 @@ void FhirMapper::MapServiceRequest(const Entry& request) {
   }
 }
 
-void FhirMapper::MapPatient(const Entry& patient) {
+template <typename Node>
+void FhirMapper<Node>::MapPatient(const Entry& patient) {
   ResourcePath where(patient);
   const ElementPath& path = where.path();
   Node resource = patient.resource;
@@ -968,7 +1183,8 @@ void FhirMapper::MapPatient(const Entry& patient) {
   }
 }
 
-void FhirMapper::MapRequester(const Entry& requester) {
+template <typename Node>
+void FhirMapper<Node>::MapRequester(const Entry& requester) {
   frontdoor::v1::Requester& out = *referral_.mutable_requester();
   const Entry* practitioner = nullptr;
   const Entry* organization = nullptr;
@@ -1018,7 +1234,8 @@ void FhirMapper::MapRequester(const Entry& requester) {
   }
 }
 
-void FhirMapper::MapConsent(const Entry& consent) {
+template <typename Node>
+void FhirMapper<Node>::MapConsent(const Entry& consent) {
   ResourcePath where(consent);
   const ElementPath& path = where.path();
   Node resource = consent.resource;
@@ -1068,7 +1285,8 @@ void FhirMapper::MapConsent(const Entry& consent) {
   }
 }
 
-void FhirMapper::MapOtherResource(const Entry& entry) {
+template <typename Node>
+void FhirMapper<Node>::MapOtherResource(const Entry& entry) {
   // The participants of the referral itself are not clinical content.
   if (entry.type == "Practitioner" || entry.type == "PractitionerRole" || entry.type == "Organization" ||
       entry.type == "Patient" || entry.type == "MessageHeader") {
@@ -1126,6 +1344,24 @@ void FhirMapper::MapOtherResource(const Entry& entry) {
 }  // namespace
 
 ParsedReferral ParseFhirReferral(std::string_view json, const FhirLimits& limits) {
+  if (std::optional<ParsedReferral> parsed = ParseFhirReferralWithSimdjson(json, limits)) return std::move(*parsed);
+  return ParseFhirReferralWithRapidJson(json, limits);
+}
+
+std::optional<ParsedReferral> ParseFhirReferralWithSimdjson(std::string_view json, const FhirLimits& limits) {
+  static thread_local simdjson::dom::parser thread_parser;
+  std::optional<simdjson::dom::parser> own_parser;
+  simdjson::dom::parser& parser = json.size() <= kThreadParserBytes ? thread_parser : own_parser.emplace();
+  std::optional<size_t> root = ReadFast(json, limits, parser);
+  if (!root) return std::nullopt;
+  ParsedReferral parsed;
+  parsed.format = MessageFormat::kFhir;
+  const Tape tape(parser.doc);
+  FhirMapper<TapeNode>(parsed).Map(TapeNode(tape, *root));
+  return parsed;
+}
+
+ParsedReferral ParseFhirReferralWithRapidJson(std::string_view json, const FhirLimits& limits) {
   ParsedReferral parsed;
   parsed.format = MessageFormat::kFhir;
   std::string buffer;
@@ -1148,7 +1384,7 @@ ParsedReferral ParseFhirReferral(std::string_view json, const FhirLimits& limits
     issue.set_severity(Issue::ERROR);
     return parsed;
   }
-  FhirMapper(parsed).Map(Node(&document));
+  FhirMapper<RapidNode>(parsed).Map(RapidNode(&document));
   return parsed;
 }
 
