@@ -17,14 +17,15 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "common/utf8.h"
-// RapidJSON is the chosen JSON library: header-only, and its SAX Reader lets this adapter refuse
+// RapidJSON is the reference reader: header-only, and its SAX Reader lets this adapter refuse
 // hostile input while reading it: duplicate keys (any level), nesting depth, numbers a double
 // cannot hold, invalid UTF-8. The guard below sits between the Reader and a rapidjson::Document,
 // so no DOM is built past the first problem and nothing recurses deeper than the depth limit.
+// simdjson reads first, as a fast path that answers only when the reference would answer the
+// same (see "Reading, the fast path").
 #include "rapidjson/document.h"
 #include "rapidjson/error/en.h"
 #include "rapidjson/reader.h"
-// simdjson: the fast path (see "Reading, the fast path" below).
 #include "simdjson.h"
 
 namespace frontdoor::adapters {
@@ -244,18 +245,11 @@ class Tape {
 
   char Type(size_t at) const { return static_cast<char>(words_[at] >> 56); }
   // The index of the value after the one at `at`.
-  size_t After(size_t at) const {
-    switch (Type(at)) {
-      case '{':
-      case '[':
-        return static_cast<uint32_t>(words_[at]);
-      case 'l':
-      case 'u':
-      case 'd':
-        return at + 2;
-      default:
-        return at + 1;
-    }
+  [[gnu::always_inline]] size_t After(size_t at) const {
+    const uint64_t word = words_[at];
+    const char type = static_cast<char>(word >> 56);
+    if (type == '{' || type == '[') return static_cast<uint32_t>(word);
+    return at + ((type == 'l' || type == 'u' || type == 'd') ? 2 : 1);
   }
   // Of a `{` or `[`: the index of its closing word, and its number of elements.
   size_t Close(size_t at) const { return static_cast<uint32_t>(words_[at]) - 1; }
@@ -265,6 +259,16 @@ class Tape {
     uint32_t length;
     std::memcpy(&length, text, sizeof length);
     return std::string_view(reinterpret_cast<const char*>(text + sizeof length), length);
+  }
+  // The same as String(at) == expected; most keys of another name differ in length or first byte,
+  // so those are compared before memcmp is called.
+  [[gnu::always_inline]] bool StringIs(size_t at, std::string_view expected) const {
+    const uint8_t* text = strings_ + (words_[at] & kPayload);
+    uint32_t length;
+    std::memcpy(&length, text, sizeof length);
+    return length == expected.size() &&
+           (length == 0 || (static_cast<char>(text[sizeof length]) == expected[0] &&
+                            std::memcmp(text + sizeof length, expected.data(), length) == 0));
   }
   int64_t Int64(size_t at) const {
     int64_t value;
@@ -287,29 +291,42 @@ bool PassesTheGuard(const Tape& tape, size_t root, size_t max_depth) {
   const size_t end = tape.After(root);
   std::string_view few[kLinearKeys];
   size_t depth = 0;
-  for (size_t at = root; at < end;) {
-    const char type = tape.Type(at);
-    if (type == '}' || type == ']') --depth;
-    if ((type == '{' || type == '[') && ++depth > max_depth) return false;
-    if (type == '{') {
-      const size_t close = tape.Close(at);
-      if (tape.Count(at) <= kLinearKeys) {
-        size_t n = 0;
-        for (size_t key = at + 1; key < close; key = tape.After(key + 1)) {
-          const std::string_view name = tape.String(key);
-          for (size_t i = 0; i < n; ++i) {
-            if (few[i] == name) return false;
+  for (size_t at = root; at < end; ++at) {
+    switch (tape.Type(at)) {
+      case '[':
+        if (++depth > max_depth) return false;
+        break;
+      case '{': {
+        if (++depth > max_depth) return false;
+        const size_t close = tape.Close(at);
+        if (tape.Count(at) <= kLinearKeys) {
+          size_t n = 0;
+          for (size_t key = at + 1; key < close; key = tape.After(key + 1)) {
+            for (size_t i = 0; i < n; ++i) {
+              if (tape.StringIs(key, few[i])) return false;
+            }
+            few[n++] = tape.String(key);
           }
-          few[n++] = name;
+        } else {
+          std::unordered_set<std::string_view> many;
+          for (size_t key = at + 1; key < close; key = tape.After(key + 1)) {
+            if (!many.insert(tape.String(key)).second) return false;
+          }
         }
-      } else {
-        std::unordered_set<std::string_view> many;
-        for (size_t key = at + 1; key < close; key = tape.After(key + 1)) {
-          if (!many.insert(tape.String(key)).second) return false;
-        }
+        break;
       }
+      case '}':
+      case ']':
+        --depth;
+        break;
+      case 'l':
+      case 'u':
+      case 'd':
+        ++at;  // The number's second word.
+        break;
+      default:
+        break;
     }
-    at = (type == 'l' || type == 'u' || type == 'd') ? at + 2 : at + 1;
   }
   return true;
 }
@@ -366,15 +383,17 @@ bool StartsWithFullDate(std::string_view text) {
 class ElementPath {
  public:
   static constexpr size_t kNoIndex = ~size_t{0};
-  constexpr explicit ElementPath(const char* root) : parent_(nullptr), name_(root), index_(kNoIndex) {}
-  // `parent` must outlive this node (a local or a temporary of the same full expression).
-  constexpr ElementPath(const ElementPath& parent, const char* name, size_t index = kNoIndex)
+  constexpr explicit ElementPath(std::string_view root) : parent_(nullptr), name_(root), index_(kNoIndex) {}
+  // `parent` must outlive this node (a local or a temporary of the same full expression); `name`
+  // is a literal.
+  constexpr ElementPath(const ElementPath& parent, std::string_view name, size_t index = kNoIndex)
       : parent_(&parent), name_(name), index_(index) {}
   ElementPath(const ElementPath&) = delete;
   ElementPath& operator=(const ElementPath&) = delete;
 
   std::string Render() const {
     std::string text;
+    text.reserve(64);  // Most paths fit: one allocation.
     AppendTo(text);
     return text;
   }
@@ -396,7 +415,7 @@ class ElementPath {
   }
 
   const ElementPath* parent_;
-  const char* name_;
+  std::string_view name_;
   size_t index_;
 };
 
@@ -489,7 +508,7 @@ class TapeNode {
     if (!IsObject()) return TapeNode();
     const size_t close = tape_->Close(at_);
     for (size_t name = at_ + 1; name < close; name = tape_->After(name + 1)) {
-      if (tape_->String(name) == key) return TapeNode(*tape_, name + 1);
+      if (tape_->StringIs(name, key)) return TapeNode(*tape_, name + 1);
     }
     return TapeNode();
   }
@@ -587,7 +606,7 @@ class FhirMapper {
 
   // Typed member access. Absent or null -> nullopt/absent silently; present but of the wrong JSON
   // type -> INVALID_VALUE at `path`.`key` and nullopt/absent.
-  std::optional<std::string_view> String(Node object, const char* key, const ElementPath& path) {
+  std::optional<std::string_view> String(Node object, std::string_view key, const ElementPath& path) {
     Node value = object.Member(key);
     if (!value.Present() || value.IsNull()) return std::nullopt;
     if (!value.IsString()) {
@@ -596,10 +615,10 @@ class FhirMapper {
     }
     return value.GetString();
   }
-  std::string_view StringOr(Node object, const char* key, const ElementPath& path) {
+  std::string_view StringOr(Node object, std::string_view key, const ElementPath& path) {
     return String(object, key, path).value_or(std::string_view());
   }
-  Node Object(Node object, const char* key, const ElementPath& path) {
+  Node Object(Node object, std::string_view key, const ElementPath& path) {
     Node value = object.Member(key);
     if (!value.Present() || value.IsNull()) return Node();
     if (!value.IsObject()) {
@@ -609,7 +628,7 @@ class FhirMapper {
     return value;
   }
   // An array member; absent (no elements) when absent or unusable.
-  Node Array(Node object, const char* key, const ElementPath& path) {
+  Node Array(Node object, std::string_view key, const ElementPath& path) {
     Node value = object.Member(key);
     if (value.Present() && !value.IsNull() && !value.IsArray()) {
       AddIssue(kInvalidValue, ElementPath(path, key), "expected a JSON array here");
@@ -643,7 +662,7 @@ class FhirMapper {
   }
 
   // Content. Protobuf string fields are set straight from the parser's buffer: one copy.
-  void ReadCodings(Node concept_holder, const char* key, const ElementPath& path,
+  void ReadCodings(Node concept_holder, std::string_view key, const ElementPath& path,
                    google::protobuf::RepeatedPtrField<Coding>* codes, std::string_view* text);
   void ReadHumanName(Node name, const ElementPath& path, frontdoor::v1::HumanName* out);
   void ReadTelecom(Node holder, const ElementPath& path, google::protobuf::RepeatedPtrField<ContactPoint>* out);
@@ -651,7 +670,7 @@ class FhirMapper {
   std::string_view OdsOf(Node reference, const ElementPath& reference_path, std::string* value_path);
   // A date element; partial -> INVALID_VALUE. Returns the date part (or the partial text, so the
   // validator sees it too) and sets `*value_path`.
-  std::string_view DatePart(Node object, const char* key, const ElementPath& path, std::string* value_path);
+  std::string_view DatePart(Node object, std::string_view key, const ElementPath& path, std::string* value_path);
 
   bool ReadEntries(Node bundle);
   void MapHeader(const Entry& header, const Entry** service_request);
@@ -670,7 +689,7 @@ class FhirMapper {
 };
 
 template <typename Node>
-std::string_view FhirMapper<Node>::DatePart(Node object, const char* key, const ElementPath& path,
+std::string_view FhirMapper<Node>::DatePart(Node object, std::string_view key, const ElementPath& path,
                                       std::string* value_path) {
   std::optional<std::string_view> text = String(object, key, path);
   *value_path = ElementPath(path, key).Render();
@@ -686,7 +705,7 @@ std::string_view FhirMapper<Node>::DatePart(Node object, const char* key, const 
 }
 
 template <typename Node>
-void FhirMapper<Node>::ReadCodings(Node concept_holder, const char* key, const ElementPath& path,
+void FhirMapper<Node>::ReadCodings(Node concept_holder, std::string_view key, const ElementPath& path,
                              google::protobuf::RepeatedPtrField<Coding>* codes, std::string_view* text) {
   Node concept_value = Object(concept_holder, key, path);
   if (!concept_value.Present()) return;
