@@ -227,8 +227,9 @@ std::optional<std::string> ReadGuarded(std::string_view json, const FhirLimits& 
 // again by ReadGuarded, whose answers (messages, byte offsets) senders get.
 // tests/adapters/fuzz/fhir_reader_differential_fuzzer checks that the two agree.
 
-// Messages up to this size use a parser the thread keeps (its buffers, about ten times the
-// message, stay allocated for the next); larger ones get a parser of their own, freed after.
+// Messages up to this size use a parser the thread keeps: its buffers (about 15 bytes per byte of
+// the largest message the thread has read, so at most about 1 MB) stay allocated for the next.
+// Larger messages get a parser of their own, freed after.
 constexpr size_t kThreadParserBytes = 64 << 10;
 
 // simdjson's tape, read directly: the DOM accessors check types and errors at every step and cost

@@ -33,8 +33,9 @@
 // RapidJSON. Both trees are mapped by the same code.
 //
 // Pure and thread-safe: no I/O, no shared state (each thread keeps a simdjson parser for messages
-// up to 64 KiB). Memory is bounded by a small multiple of `limits.max_bytes`; nothing recurses
-// deeper than `limits.max_depth` (or 256 levels when it is higher).
+// up to 64 KiB: at most about 1 MB, held for the thread's life). Memory is bounded by a small
+// multiple of `limits.max_bytes`; nothing recurses deeper than `limits.max_depth` (or 256 levels
+// when it is higher).
 #ifndef FRONTDOOR_ADAPTERS_FHIR_REFERRAL_ADAPTER_H_
 #define FRONTDOOR_ADAPTERS_FHIR_REFERRAL_ADAPTER_H_
 
