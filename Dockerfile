@@ -14,7 +14,7 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       build-essential cmake ninja-build pkg-config \
       libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler \
-      libabsl-dev libssl-dev libsqlite3-dev rapidjson-dev \
+      libabsl-dev libssl-dev libsqlite3-dev rapidjson-dev libsimdjson-dev \
       libpq-dev prometheus-cpp-dev libjemalloc-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
@@ -29,7 +29,7 @@ ARG DEBIAN_FRONTEND=noninteractive
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       libgrpc++1.51 libgrpc29 libprotobuf32 libabsl20220623 libssl3 libsqlite3-0 libpq5 \
-      libprometheus-cpp-core1.0 libprometheus-cpp-pull1.0 libjemalloc2 ca-certificates \
+      libprometheus-cpp-core1.0 libprometheus-cpp-pull1.0 libjemalloc2 libsimdjson14 ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 frontdoor \
  && useradd --system --uid 10001 --gid 10001 --home-dir /var/lib/frontdoor --no-create-home \

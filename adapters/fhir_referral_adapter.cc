@@ -1,10 +1,13 @@
 #include "adapters/fhir_referral_adapter.h"
 
 #include <algorithm>
+#include <charconv>
+#include <cstdint>
 #include <cstring>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
@@ -14,13 +17,16 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "common/utf8.h"
-// RapidJSON is the chosen JSON library: header-only, and its SAX Reader lets this adapter refuse
+// RapidJSON is the reference reader: header-only, and its SAX Reader lets this adapter refuse
 // hostile input while reading it: duplicate keys (any level), nesting depth, numbers a double
 // cannot hold, invalid UTF-8. The guard below sits between the Reader and a rapidjson::Document,
 // so no DOM is built past the first problem and nothing recurses deeper than the depth limit.
+// simdjson reads first, as a fast path that answers only when the reference would answer the
+// same (see "Reading, the fast path").
 #include "rapidjson/document.h"
 #include "rapidjson/error/en.h"
 #include "rapidjson/reader.h"
+#include "simdjson.h"
 
 namespace frontdoor::adapters {
 namespace {
@@ -40,6 +46,11 @@ constexpr char kConfidentialitySystem[] =
     "http://terminology.hl7.org/CodeSystem/v3-Confidentiality";
 // A hostile message could carry one problem per entry; the sender needs the first few.
 constexpr size_t kMaxIssues = 50;
+// Duplicate keys: an object's keys are compared one by one up to this many, hashed past it.
+constexpr size_t kLinearKeys = 16;
+// Nesting up to this depth is read by recursive code (the parsers, the key check); a caller's
+// higher max_depth is read by RapidJSON's iterative parser, with a flat call stack.
+constexpr int kMaxRecursion = 256;
 
 // ---------------------------------------------------------------------------------------------
 // Reading: a SAX handler that guards a rapidjson::Document.
@@ -107,7 +118,6 @@ class GuardedDocumentBuilder {
   // Keys are views into the in-situ buffer, which outlives the parse. An object's keys are
   // compared one by one while it has few (FHIR objects have a handful); past kLinearKeys a hash
   // set takes over, so a hostile object with many keys costs linear time, not quadratic.
-  static constexpr size_t kLinearKeys = 16;
   struct OpenObject {
     size_t first_key;
     std::unique_ptr<std::unordered_set<std::string_view>> many;
@@ -189,7 +199,6 @@ std::optional<std::string> ReadGuarded(std::string_view json, const FhirLimits& 
     // The recursive parser is the faster one; its depth is bounded by the builder, which refuses
     // the object or array past max_depth before the parser descends into it. Past kMaxRecursion
     // (a caller's own limits) the iterative parser keeps the call stack flat whatever the depth.
-    constexpr int kMaxRecursion = 256;
     if (limits.max_depth <= kMaxRecursion) {
       result = reader.Parse<rapidjson::kParseInsituFlag>(stream, builder);
     } else {
@@ -205,6 +214,149 @@ std::optional<std::string> ReadGuarded(std::string_view json, const FhirLimits& 
   }
   return absl::StrCat("not JSON: ", rapidjson::GetParseError_En(result.Code()), " (at byte ",
                       result.Offset(), ")");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading, the fast path: simdjson's DOM parser.
+//
+// simdjson (Debian libsimdjson-dev) parses a typical referral in a fraction of RapidJSON's time
+// and validates all of it (UTF-8, unescaped control characters, numbers, structure, depth). It
+// does not refuse everything ReadGuarded refuses, nor explain errors the same way, so it is only a
+// fast path: what it accepts is checked for what it lets through (duplicate keys below; U+0000 by
+// never trying a message with a \u0000 escape), and on any error or doubt the message is read
+// again by ReadGuarded, whose answers (messages, byte offsets) senders get.
+// tests/adapters/fuzz/fhir_reader_differential_fuzzer checks that the two agree.
+
+// Messages up to this size use a parser the thread keeps: its buffers (about 15 bytes per byte of
+// the largest message the thread has read, so at most about 1 MB) stay allocated for the next.
+// Larger messages get a parser of their own, freed after.
+constexpr size_t kThreadParserBytes = 64 << 10;
+
+// simdjson's tape, read directly: the DOM accessors check types and errors at every step and cost
+// more than the parse itself. The format is simdjson's documented one (doc/tape.md, unchanged
+// since 0.3): one 64-bit word per value in document order, its type character in the top byte;
+// `{` and `[` hold the index after their closing word in the low 32 bits and their number of
+// elements (saturating at 2^24 - 1) in bits 32..55; a string holds an offset into the string
+// buffer, where a 32-bit length, the unescaped bytes and a NUL lie; an integer or double takes a
+// second word for its value. Only tapes simdjson built without error are read.
+class Tape {
+ public:
+  explicit Tape(const simdjson::dom::document& document)
+      : words_(document.tape.get()), strings_(document.string_buf.get()) {}
+
+  char Type(size_t at) const { return static_cast<char>(words_[at] >> 56); }
+  // The index of the value after the one at `at`.
+  [[gnu::always_inline]] size_t After(size_t at) const {
+    const uint64_t word = words_[at];
+    const char type = static_cast<char>(word >> 56);
+    if (type == '{' || type == '[') return static_cast<uint32_t>(word);
+    return at + ((type == 'l' || type == 'u' || type == 'd') ? 2 : 1);
+  }
+  // Of a `{` or `[`: the index of its closing word, and its number of elements.
+  size_t Close(size_t at) const { return static_cast<uint32_t>(words_[at]) - 1; }
+  size_t Count(size_t at) const { return static_cast<size_t>((words_[at] >> 32) & 0xFFFFFF); }
+  std::string_view String(size_t at) const {
+    const uint8_t* text = strings_ + (words_[at] & kPayload);
+    uint32_t length;
+    std::memcpy(&length, text, sizeof length);
+    return std::string_view(reinterpret_cast<const char*>(text + sizeof length), length);
+  }
+  // The same as String(at) == expected; most keys of another name differ in length or first byte,
+  // so those are compared before memcmp is called.
+  [[gnu::always_inline]] bool StringIs(size_t at, std::string_view expected) const {
+    const uint8_t* text = strings_ + (words_[at] & kPayload);
+    uint32_t length;
+    std::memcpy(&length, text, sizeof length);
+    return length == expected.size() &&
+           (length == 0 || (static_cast<char>(text[sizeof length]) == expected[0] &&
+                            std::memcmp(text + sizeof length, expected.data(), length) == 0));
+  }
+  int64_t Int64(size_t at) const {
+    int64_t value;
+    std::memcpy(&value, &words_[at + 1], sizeof value);
+    return value;
+  }
+
+ private:
+  static constexpr uint64_t kPayload = (uint64_t{1} << 56) - 1;
+  const uint64_t* words_;
+  const uint8_t* strings_;
+};
+
+// What ReadGuarded refuses and simdjson lets through, checked on the tape: true when no object has
+// a key twice (unescaped keys compared, as ReadGuarded compares them) and nothing is nested deeper
+// than `max_depth` (the root object is depth 1, as in the guard; simdjson's own limit counts
+// differently). One pass in document order: at each `{` its own keys are compared (one by one up
+// to kLinearKeys, hashed past that); nested objects are met later in the same pass.
+bool PassesTheGuard(const Tape& tape, size_t root, size_t max_depth) {
+  const size_t end = tape.After(root);
+  std::string_view few[kLinearKeys];
+  size_t depth = 0;
+  for (size_t at = root; at < end; ++at) {
+    switch (tape.Type(at)) {
+      case '[':
+        if (++depth > max_depth) return false;
+        break;
+      case '{': {
+        if (++depth > max_depth) return false;
+        const size_t close = tape.Close(at);
+        if (tape.Count(at) <= kLinearKeys) {
+          size_t n = 0;
+          for (size_t key = at + 1; key < close; key = tape.After(key + 1)) {
+            // The count is simdjson's (its object::size()); should it ever fall short, decline.
+            if (n == kLinearKeys) return false;
+            for (size_t i = 0; i < n; ++i) {
+              if (tape.StringIs(key, few[i])) return false;
+            }
+            few[n++] = tape.String(key);
+          }
+        } else {
+          std::unordered_set<std::string_view> many;
+          for (size_t key = at + 1; key < close; key = tape.After(key + 1)) {
+            if (!many.insert(tape.String(key)).second) return false;
+          }
+        }
+        break;
+      }
+      case '}':
+      case ']':
+        --depth;
+        break;
+      case 'l':
+      case 'u':
+      case 'd':
+        ++at;  // The number's second word.
+        break;
+      default:
+        break;
+    }
+  }
+  return true;
+}
+
+// The tape index of the root object of `json` parsed by `parser` (into parser.doc), or nullopt
+// when simdjson refuses it or it holds something ReadGuarded would refuse that simdjson lets
+// through.
+std::optional<size_t> ReadFast(std::string_view json, const FhirLimits& limits,
+                                               simdjson::dom::parser& parser) {
+  // Past 2^24 bytes an array could have more elements than the tape counts.
+  if (json.empty() || json.size() > limits.max_bytes || json.size() >= (size_t{1} << 24)) return std::nullopt;
+  if (limits.max_depth < 1 || limits.max_depth > kMaxRecursion) return std::nullopt;
+  // simdjson keeps U+0000 in strings; ReadGuarded refuses it. Such a message takes the slow path.
+  if (json.find("\\u0000") != std::string_view::npos) return std::nullopt;
+  // A level more than the guard allows: PassesTheGuard applies the guard's own rule.
+  const size_t depth = static_cast<size_t>(limits.max_depth) + 1;
+  if (parser.max_depth() != depth || parser.capacity() < json.size()) {
+    if (parser.allocate(std::max(parser.capacity(), json.size()), depth) != simdjson::SUCCESS) return std::nullopt;
+  }
+  simdjson::dom::element root;
+  // Copied into the parser's own padded buffer (simdjson reads up to 64 bytes past the end).
+  if (parser.parse(json.data(), json.size(), true).get(root) != simdjson::SUCCESS) return std::nullopt;
+  if (!root.is_object()) return std::nullopt;
+  // The tape opens with a root word; the root value follows it.
+  constexpr size_t kRootValue = 1;
+  if (!PassesTheGuard(Tape(parser.doc), kRootValue, static_cast<size_t>(limits.max_depth))) return std::nullopt;
+  return kRootValue;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -227,103 +379,303 @@ bool StartsWithFullDate(std::string_view text) {
   return text.size() >= 10 && IsFullDate(text.substr(0, 10)) && (text.size() == 10 || text[10] == 'T');
 }
 
-struct Entry {
-  const JsonValue* resource = nullptr;
-  std::string type;       // resourceType
-  std::string path;       // Bundle.entry[i].resource
-  std::string full_url;
-  std::string id;
+// Where an element sits in the message, as a FHIRPath (`Bundle.entry[2].resource.name[0]`): a
+// chain of nodes on the stack of the code reading the message, each naming its parent. It becomes
+// text only when something names it (an issue, or ReferralSourcePaths), so reading the many
+// elements no issue is ever raised about builds no string.
+class ElementPath {
+ public:
+  static constexpr size_t kNoIndex = ~size_t{0};
+  constexpr explicit ElementPath(std::string_view root) : parent_(nullptr), name_(root), index_(kNoIndex) {}
+  // `parent` must outlive this node (a local or a temporary of the same full expression); `name`
+  // is a literal.
+  constexpr ElementPath(const ElementPath& parent, std::string_view name, size_t index = kNoIndex)
+      : parent_(&parent), name_(name), index_(index) {}
+  ElementPath(const ElementPath&) = delete;
+  ElementPath& operator=(const ElementPath&) = delete;
+
+  std::string Render() const {
+    std::string text;
+    text.reserve(64);  // Most paths fit: one allocation.
+    AppendTo(text);
+    return text;
+  }
+
+ private:
+  void AppendTo(std::string& text) const {
+    if (parent_ != nullptr) {
+      parent_->AppendTo(text);
+      text += '.';
+    }
+    text += name_;
+    if (index_ != kNoIndex) {
+      char digits[24];
+      const char* end = std::to_chars(digits, digits + sizeof digits, index_).ptr;
+      text += '[';
+      text.append(digits, static_cast<size_t>(end - digits));
+      text += ']';
+    }
+  }
+
+  const ElementPath* parent_;
+  std::string_view name_;
+  size_t index_;
+};
+
+constexpr ElementPath kBundlePath("Bundle");
+
+// The mapper reads either tree (see ParseFhirReferral) through one of two small adaptors with the
+// same members: an element is absent (no such member, or a member asked of something that is not
+// an object) or a JSON value of the tree. Strings are views of the parser's buffer, valid while the
+// tree is.
+
+// An element of a RapidJSON tree.
+class RapidNode {
+ public:
+  RapidNode() = default;
+  explicit RapidNode(const JsonValue* value) : value_(value) {}
+
+  bool Present() const { return value_ != nullptr; }
+  bool IsNull() const { return value_ != nullptr && value_->IsNull(); }
+  bool IsString() const { return value_ != nullptr && value_->IsString(); }
+  bool IsObject() const { return value_ != nullptr && value_->IsObject(); }
+  bool IsArray() const { return value_ != nullptr && value_->IsArray(); }
+  bool IsBool() const { return value_ != nullptr && value_->IsBool(); }
+  bool GetBool() const { return value_->GetBool(); }              // Only when IsBool().
+  std::string_view GetString() const {                           // Only when IsString().
+    return std::string_view(value_->GetString(), value_->GetStringLength());
+  }
+  // A number written without fraction or exponent, from 0 to 2^32 - 1; nullopt for anything else.
+  std::optional<uint32_t> GetUint32() const {
+    if (value_ == nullptr || !value_->IsUint()) return std::nullopt;
+    return value_->GetUint();
+  }
+  RapidNode Member(std::string_view key) const {
+    if (!IsObject()) return RapidNode();
+    auto it = value_->FindMember(JsonValue(rapidjson::StringRef(key.data(), key.size())));
+    return it == value_->MemberEnd() ? RapidNode() : RapidNode(&it->value);
+  }
+  // Arrays: their size (0 for anything else), an element (`i` < Size()), all their elements.
+  size_t Size() const { return IsArray() ? value_->Size() : 0; }
+  RapidNode At(size_t i) const { return RapidNode(&(*value_)[static_cast<rapidjson::SizeType>(i)]); }
+  class Iterator {
+   public:
+    explicit Iterator(const JsonValue* at) : at_(at) {}
+    RapidNode operator*() const { return RapidNode(at_); }
+    Iterator& operator++() {
+      ++at_;
+      return *this;
+    }
+    bool operator!=(const Iterator& other) const { return at_ != other.at_; }
+
+   private:
+    const JsonValue* at_;
+  };
+  struct Items {
+    Iterator first, last;
+    Iterator begin() const { return first; }
+    Iterator end() const { return last; }
+  };
+  Items Elements() const {
+    if (!IsArray()) return Items{Iterator(nullptr), Iterator(nullptr)};
+    return Items{Iterator(value_->Begin()), Iterator(value_->End())};
+  }
+
+ private:
+  const JsonValue* value_ = nullptr;
+};
+
+// An element of a simdjson tape.
+class TapeNode {
+ public:
+  TapeNode() = default;
+  TapeNode(const Tape& tape, size_t at) : tape_(&tape), at_(at) {}
+
+  bool Present() const { return tape_ != nullptr; }
+  bool IsNull() const { return Is('n'); }
+  bool IsString() const { return Is('"'); }
+  bool IsObject() const { return Is('{'); }
+  bool IsArray() const { return Is('['); }
+  bool IsBool() const { return Is('t') || Is('f'); }
+  bool GetBool() const { return Is('t'); }
+  std::string_view GetString() const { return tape_->String(at_); }
+  // As RapidJSON's IsUint: simdjson keeps numbers without fraction or exponent as integers ('l';
+  // 'u' only above INT64_MAX, so above UINT32_MAX too).
+  std::optional<uint32_t> GetUint32() const {
+    if (!Is('l')) return std::nullopt;
+    const int64_t value = tape_->Int64(at_);
+    if (value < 0 || value > int64_t{UINT32_MAX}) return std::nullopt;
+    return static_cast<uint32_t>(value);
+  }
+  TapeNode Member(std::string_view key) const {
+    if (!IsObject()) return TapeNode();
+    const size_t close = tape_->Close(at_);
+    for (size_t name = at_ + 1; name < close; name = tape_->After(name + 1)) {
+      if (tape_->StringIs(name, key)) return TapeNode(*tape_, name + 1);
+    }
+    return TapeNode();
+  }
+  size_t Size() const { return IsArray() ? tape_->Count(at_) : 0; }
+  TapeNode At(size_t i) const {
+    size_t item = at_ + 1;
+    while (i-- > 0) item = tape_->After(item);
+    return TapeNode(*tape_, item);
+  }
+  class Iterator {
+   public:
+    Iterator(const Tape* tape, size_t at) : tape_(tape), at_(at) {}
+    TapeNode operator*() const { return TapeNode(*tape_, at_); }
+    Iterator& operator++() {
+      at_ = tape_->After(at_);
+      return *this;
+    }
+    bool operator!=(const Iterator& other) const { return at_ != other.at_; }
+
+   private:
+    const Tape* tape_;
+    size_t at_;
+  };
+  struct Items {
+    Iterator first, last;
+    Iterator begin() const { return first; }
+    Iterator end() const { return last; }
+  };
+  Items Elements() const {
+    if (!IsArray()) return Items{Iterator(nullptr, 0), Iterator(nullptr, 0)};
+    return Items{Iterator(tape_, at_ + 1), Iterator(tape_, tape_->Close(at_))};
+  }
+
+ private:
+  bool Is(char type) const { return tape_ != nullptr && tape_->Type(at_) == type; }
+
+  const Tape* tape_ = nullptr;
+  size_t at_ = 0;
+};
+
+template <typename Node>
+struct MappedEntry {
+  Node resource;  // Absent when the entry has none.
+  std::string_view type;  // resourceType
+  std::string_view full_url;
+  std::string_view id;
   size_t index = 0;
 };
 
+// Bundle.entry[i].resource of an entry.
+class ResourcePath {
+ public:
+  template <typename Entry>
+  explicit ResourcePath(const Entry& entry) : entry_(kBundlePath, "entry", entry.index), resource_(entry_, "resource") {}
+  ResourcePath(const ResourcePath&) = delete;
+  ResourcePath& operator=(const ResourcePath&) = delete;
+  const ElementPath& path() const { return resource_; }
+
+ private:
+  ElementPath entry_;
+  ElementPath resource_;
+};
+
+// `Type/id`, a relative reference to `entry`.
+template <typename Entry>
+bool IsRelativeReferenceTo(std::string_view reference, const Entry& entry) {
+  const size_t type = entry.type.size();
+  return reference.size() == type + 1 + entry.id.size() && reference.substr(0, type) == entry.type &&
+         reference[type] == '/' && reference.substr(type + 1) == entry.id;
+}
+
+// Node: RapidNode or TapeNode.
+template <typename Node>
 class FhirMapper {
  public:
+  using Entry = MappedEntry<Node>;
   explicit FhirMapper(ParsedReferral& out) : out_(out), referral_(out.referral) {}
 
-  void Map(const JsonValue& root);
+  void Map(Node root);
 
  private:
   // Issues.
-  void AddIssue(const char* code, std::string path, std::string message) {
+  void AddIssue(const char* code, std::string path, const char* message) {
     if (out_.issues.size() >= kMaxIssues) return;
     Issue& issue = out_.issues.emplace_back();
     issue.set_code(code);
     issue.set_path(std::move(path));
-    issue.set_message(out_.issues.size() == kMaxIssues
-                          ? "further problems were found and not listed"
-                          : std::move(message));
+    issue.set_message(out_.issues.size() == kMaxIssues ? "further problems were found and not listed" : message);
     issue.set_severity(Issue::ERROR);
   }
-
-  // Typed member access. Absent -> nullptr/nullopt silently; present but of the wrong JSON type
-  // -> INVALID_VALUE at `path` and nullptr/nullopt.
-  static const JsonValue* Find(const JsonValue* object, const char* key) {
-    if (object == nullptr || !object->IsObject()) return nullptr;
-    auto it = object->FindMember(key);
-    return it == object->MemberEnd() ? nullptr : &it->value;
+  void AddIssue(const char* code, const ElementPath& path, const char* message) {
+    if (out_.issues.size() >= kMaxIssues) return;
+    AddIssue(code, path.Render(), message);
   }
-  std::optional<std::string> String(const JsonValue* object, const char* key, const std::string& path) {
-    const JsonValue* value = Find(object, key);
-    if (value == nullptr || value->IsNull()) return std::nullopt;
-    if (!value->IsString()) {
-      AddIssue(kInvalidValue, absl::StrCat(path, ".", key), "expected a JSON string here");
+
+  // Typed member access. Absent or null -> nullopt/absent silently; present but of the wrong JSON
+  // type -> INVALID_VALUE at `path`.`key` and nullopt/absent.
+  std::optional<std::string_view> String(Node object, std::string_view key, const ElementPath& path) {
+    Node value = object.Member(key);
+    if (!value.Present() || value.IsNull()) return std::nullopt;
+    if (!value.IsString()) {
+      AddIssue(kInvalidValue, ElementPath(path, key), "expected a JSON string here");
       return std::nullopt;
     }
-    return std::string(value->GetString(), value->GetStringLength());
+    return value.GetString();
   }
-  std::string StringOr(const JsonValue* object, const char* key, const std::string& path) {
-    return String(object, key, path).value_or("");
+  std::string_view StringOr(Node object, std::string_view key, const ElementPath& path) {
+    return String(object, key, path).value_or(std::string_view());
   }
-  const JsonValue* Object(const JsonValue* object, const char* key, const std::string& path) {
-    const JsonValue* value = Find(object, key);
-    if (value == nullptr || value->IsNull()) return nullptr;
-    if (!value->IsObject()) {
-      AddIssue(kInvalidValue, absl::StrCat(path, ".", key), "expected a JSON object here");
-      return nullptr;
+  Node Object(Node object, std::string_view key, const ElementPath& path) {
+    Node value = object.Member(key);
+    if (!value.Present() || value.IsNull()) return Node();
+    if (!value.IsObject()) {
+      AddIssue(kInvalidValue, ElementPath(path, key), "expected a JSON object here");
+      return Node();
     }
     return value;
   }
-  // An array member; an empty array when absent or unusable.
-  const JsonValue::ConstArray Array(const JsonValue* object, const char* key, const std::string& path) {
-    const JsonValue* value = Find(object, key);
-    if (value != nullptr && !value->IsNull() && !value->IsArray()) {
-      AddIssue(kInvalidValue, absl::StrCat(path, ".", key), "expected a JSON array here");
+  // An array member; absent (no elements) when absent or unusable.
+  Node Array(Node object, std::string_view key, const ElementPath& path) {
+    Node value = object.Member(key);
+    if (value.Present() && !value.IsNull() && !value.IsArray()) {
+      AddIssue(kInvalidValue, ElementPath(path, key), "expected a JSON array here");
     }
-    if (value == nullptr || !value->IsArray()) return kEmptyArray().GetArray();
-    return value->GetArray();
-  }
-  static std::string Index(const std::string& path, const char* key, size_t i) {
-    return absl::StrCat(path, ".", key, "[", i, "]");
+    return value.IsArray() ? value : Node();
   }
 
-  // References.
-  const Entry* Resolve(const JsonValue* reference_holder, const std::string& path) {
-    std::optional<std::string> reference = String(reference_holder, "reference", path);
+  // References: a fullUrl, else a relative `Type/id`.
+  const Entry* Resolve(Node reference_holder, const ElementPath& path) {
+    std::optional<std::string_view> reference = String(reference_holder, "reference", path);
     if (!reference || reference->empty()) return nullptr;
-    auto it = by_full_url_.find(*reference);
-    if (it != by_full_url_.end()) return &entries_[it->second];
-    // A relative reference `Type/id` to an entry in the Bundle.
+    if (const Entry* entry = EntryWithFullUrl(*reference)) return entry;
     for (const Entry& entry : entries_) {
-      if (!entry.id.empty() && *reference == absl::StrCat(entry.type, "/", entry.id)) return &entry;
+      if (!entry.id.empty() && IsRelativeReferenceTo(*reference, entry)) return &entry;
+    }
+    return nullptr;
+  }
+  // The first entry with a resource and this fullUrl. A referral has a handful of entries, compared
+  // one by one; a Bundle with more than kLinearEntries is indexed, so a hostile one with many
+  // entries and references costs linear time, not quadratic.
+  static constexpr size_t kLinearEntries = 16;
+  const Entry* EntryWithFullUrl(std::string_view full_url) const {
+    if (by_full_url_ != nullptr) {
+      auto it = by_full_url_->find(full_url);
+      return it == by_full_url_->end() ? nullptr : &entries_[it->second];
+    }
+    for (const Entry& entry : entries_) {
+      if (entry.resource.Present() && entry.full_url == full_url) return &entry;
     }
     return nullptr;
   }
 
-  // Content.
-  void ReadCodings(const JsonValue* concept_holder, const char* key, const std::string& path,
-                   google::protobuf::RepeatedPtrField<Coding>* codes, std::string* text);
-  void ReadHumanName(const JsonValue* name, const std::string& path, frontdoor::v1::HumanName* out);
-  void ReadTelecom(const JsonValue* holder, const std::string& path,
-                   google::protobuf::RepeatedPtrField<ContactPoint>* out);
+  // Content. Protobuf string fields are set straight from the parser's buffer: one copy.
+  void ReadCodings(Node concept_holder, std::string_view key, const ElementPath& path,
+                   google::protobuf::RepeatedPtrField<Coding>* codes, std::string_view* text);
+  void ReadHumanName(Node name, const ElementPath& path, frontdoor::v1::HumanName* out);
+  void ReadTelecom(Node holder, const ElementPath& path, google::protobuf::RepeatedPtrField<ContactPoint>* out);
   // The ODS code of an Organization entry, or of a logical reference with an ODS identifier.
-  std::string OdsOf(const JsonValue* reference, const std::string& reference_path,
-                    std::string* value_path);
+  std::string_view OdsOf(Node reference, const ElementPath& reference_path, std::string* value_path);
   // A date element; partial -> INVALID_VALUE. Returns the date part (or the partial text, so the
   // validator sees it too) and sets `*value_path`.
-  std::string DatePart(const JsonValue* object, const char* key, const std::string& path,
-                       std::string* value_path);
+  std::string_view DatePart(Node object, std::string_view key, const ElementPath& path, std::string* value_path);
 
-  bool ReadEntries(const JsonValue& bundle);
+  bool ReadEntries(Node bundle);
   void MapHeader(const Entry& header, const Entry** service_request);
   void MapServiceRequest(const Entry& request);
   void MapPatient(const Entry& patient);
@@ -334,20 +686,17 @@ class FhirMapper {
   ParsedReferral& out_;
   Referral& referral_;
   std::vector<Entry> entries_;
-  std::unordered_map<std::string, size_t> by_full_url_;
-  static const JsonValue& kEmptyArray() {
-    static const JsonValue* const empty = new JsonValue(rapidjson::kArrayType);
-    return *empty;
-  }
+  std::unique_ptr<std::unordered_map<std::string_view, size_t>> by_full_url_;
   const Entry* patient_ = nullptr;
   const Entry* requester_ = nullptr;
 };
 
-std::string FhirMapper::DatePart(const JsonValue* object, const char* key, const std::string& path,
-                                 std::string* value_path) {
-  std::optional<std::string> text = String(object, key, path);
-  *value_path = absl::StrCat(path, ".", key);
-  if (!text || text->empty()) return "";
+template <typename Node>
+std::string_view FhirMapper<Node>::DatePart(Node object, std::string_view key, const ElementPath& path,
+                                      std::string* value_path) {
+  std::optional<std::string_view> text = String(object, key, path);
+  *value_path = ElementPath(path, key).Render();
+  if (!text || text->empty()) return std::string_view();
   if (!StartsWithFullDate(*text)) {
     AddIssue(kInvalidValue, *value_path, "not a full date (YYYY-MM-DD)");
     // Kept (cut to at most 10 bytes on a character boundary) so the validator sees it too.
@@ -358,151 +707,172 @@ std::string FhirMapper::DatePart(const JsonValue* object, const char* key, const
   return text->substr(0, 10);
 }
 
-void FhirMapper::ReadCodings(const JsonValue* concept_holder, const char* key,
-                             const std::string& path,
-                             google::protobuf::RepeatedPtrField<Coding>* codes, std::string* text) {
-  const JsonValue* concept_value = Object(concept_holder, key, path);
-  if (concept_value == nullptr) return;
-  std::string concept_path = absl::StrCat(path, ".", key);
+template <typename Node>
+void FhirMapper<Node>::ReadCodings(Node concept_holder, std::string_view key, const ElementPath& path,
+                             google::protobuf::RepeatedPtrField<Coding>* codes, std::string_view* text) {
+  Node concept_value = Object(concept_holder, key, path);
+  if (!concept_value.Present()) return;
+  ElementPath concept_path(path, key);
   size_t i = 0;
-  for (const JsonValue& coding : Array(concept_value, "coding", concept_path)) {
-    std::string coding_path = Index(concept_path, "coding", i++);
+  for (Node coding : Array(concept_value, "coding", concept_path).Elements()) {
+    ElementPath coding_path(concept_path, "coding", i++);
     Coding* out = codes->Add();
-    out->set_system(StringOr(&coding, "system", coding_path));
-    out->set_code(StringOr(&coding, "code", coding_path));
-    out->set_display(StringOr(&coding, "display", coding_path));
+    std::string_view system = StringOr(coding, "system", coding_path);
+    std::string_view code = StringOr(coding, "code", coding_path);
+    std::string_view display = StringOr(coding, "display", coding_path);
+    out->set_system(system.data(), system.size());
+    out->set_code(code.data(), code.size());
+    out->set_display(display.data(), display.size());
   }
   if (text != nullptr && text->empty()) *text = StringOr(concept_value, "text", concept_path);
 }
 
-void FhirMapper::ReadHumanName(const JsonValue* name, const std::string& path,
-                               frontdoor::v1::HumanName* out) {
-  out->set_family(StringOr(name, "family", path));
+template <typename Node>
+void FhirMapper<Node>::ReadHumanName(Node name, const ElementPath& path, frontdoor::v1::HumanName* out) {
+  std::string_view family = StringOr(name, "family", path);
+  out->set_family(family.data(), family.size());
   size_t i = 0;
-  for (const JsonValue& given : Array(name, "given", path)) {
+  for (Node given : Array(name, "given", path).Elements()) {
     if (given.IsString()) {
-      out->add_given(std::string(given.GetString(), given.GetStringLength()));
+      std::string_view text = given.GetString();
+      out->add_given(text.data(), text.size());
     } else {
-      AddIssue(kInvalidValue, Index(path, "given", i), "expected a JSON string here");
+      AddIssue(kInvalidValue, ElementPath(path, "given", i), "expected a JSON string here");
     }
     ++i;
   }
-  auto prefixes = Array(name, "prefix", path);
-  if (!prefixes.Empty() && prefixes[0].IsString()) {
-    out->set_prefix(std::string(prefixes[0].GetString(), prefixes[0].GetStringLength()));
+  Node prefixes = Array(name, "prefix", path);
+  if (prefixes.Size() > 0 && prefixes.At(0).IsString()) {
+    std::string_view prefix = prefixes.At(0).GetString();
+    out->set_prefix(prefix.data(), prefix.size());
   }
 }
 
-void FhirMapper::ReadTelecom(const JsonValue* holder, const std::string& path,
+template <typename Node>
+void FhirMapper<Node>::ReadTelecom(Node holder, const ElementPath& path,
                              google::protobuf::RepeatedPtrField<ContactPoint>* out) {
   size_t i = 0;
-  for (const JsonValue& telecom : Array(holder, "telecom", path)) {
-    std::string telecom_path = Index(path, "telecom", i++);
-    std::string system = StringOr(&telecom, "system", telecom_path);
-    std::string value = StringOr(&telecom, "value", telecom_path);
+  for (Node telecom : Array(holder, "telecom", path).Elements()) {
+    ElementPath telecom_path(path, "telecom", i++);
+    std::string_view system = StringOr(telecom, "system", telecom_path);
+    std::string_view value = StringOr(telecom, "value", telecom_path);
     if (value.empty()) continue;
     ContactPoint* point = out->Add();
     if (system == "phone") point->set_system(ContactPoint::PHONE);
     if (system == "email") point->set_system(ContactPoint::EMAIL);
     if (system == "sms") point->set_system(ContactPoint::SMS);
-    point->set_value(std::move(value));
-    point->set_use(StringOr(&telecom, "use", telecom_path));
-    if (const JsonValue* rank = Find(&telecom, "rank"); rank != nullptr && rank->IsUint()) {
-      point->set_rank(rank->GetUint());
-    }
+    point->set_value(value.data(), value.size());
+    std::string_view use = StringOr(telecom, "use", telecom_path);
+    point->set_use(use.data(), use.size());
+    if (std::optional<uint32_t> rank = telecom.Member("rank").GetUint32()) point->set_rank(*rank);
   }
 }
 
-std::string FhirMapper::OdsOf(const JsonValue* reference, const std::string& reference_path,
-                              std::string* value_path) {
-  if (reference == nullptr) return "";
+template <typename Node>
+std::string_view FhirMapper<Node>::OdsOf(Node reference, const ElementPath& reference_path, std::string* value_path) {
+  if (!reference.Present()) return std::string_view();
   // A logical reference, as PDS sends generalPractitioner: {"type": ..., "identifier": {...}}.
-  if (const JsonValue* identifier = Object(reference, "identifier", reference_path)) {
-    std::string identifier_path = absl::StrCat(reference_path, ".identifier");
+  if (Node identifier = Object(reference, "identifier", reference_path); identifier.Present()) {
+    ElementPath identifier_path(reference_path, "identifier");
     if (StringOr(identifier, "system", identifier_path) == kOdsSystem) {
-      *value_path = absl::StrCat(identifier_path, ".value");
+      *value_path = ElementPath(identifier_path, "value").Render();
       return StringOr(identifier, "value", identifier_path);
     }
   }
   const Entry* target = Resolve(reference, reference_path);
-  if (target == nullptr) return "";
+  if (target == nullptr) return std::string_view();
   if (target->type == "PractitionerRole") {
     // A practice named through its role: PractitionerRole.organization.
-    const JsonValue* organization = Object(target->resource, "organization", target->path);
-    target = Resolve(organization, absl::StrCat(target->path, ".organization"));
-    if (target == nullptr) return "";
+    ResourcePath role(*target);
+    Node organization = Object(target->resource, "organization", role.path());
+    target = Resolve(organization, ElementPath(role.path(), "organization"));
+    if (target == nullptr) return std::string_view();
   }
-  if (target->type != "Organization") return "";
+  if (target->type != "Organization") return std::string_view();
+  ResourcePath where(*target);
   size_t i = 0;
-  for (const JsonValue& identifier : Array(target->resource, "identifier", target->path)) {
-    std::string identifier_path = Index(target->path, "identifier", i++);
-    if (StringOr(&identifier, "system", identifier_path) == kOdsSystem) {
-      *value_path = absl::StrCat(identifier_path, ".value");
-      return StringOr(&identifier, "value", identifier_path);
+  for (Node identifier : Array(target->resource, "identifier", where.path()).Elements()) {
+    ElementPath identifier_path(where.path(), "identifier", i++);
+    if (StringOr(identifier, "system", identifier_path) == kOdsSystem) {
+      *value_path = ElementPath(identifier_path, "value").Render();
+      return StringOr(identifier, "value", identifier_path);
     }
   }
-  *value_path = absl::StrCat(target->path, ".identifier");
-  return "";
+  *value_path = ElementPath(where.path(), "identifier").Render();
+  return std::string_view();
 }
 
-bool FhirMapper::ReadEntries(const JsonValue& bundle) {
-  const JsonValue* entries = Find(&bundle, "entry");
-  if (entries != nullptr && !entries->IsArray()) {
+template <typename Node>
+bool FhirMapper<Node>::ReadEntries(Node bundle) {
+  Node entries = bundle.Member("entry");
+  if (entries.Present() && !entries.IsArray()) {
     AddIssue(kInvalidValue, "Bundle.entry", "expected a JSON array here");
     return false;
   }
-  if (entries == nullptr || entries->Empty()) {
+  if (entries.Size() == 0) {
     AddIssue(kMissingElement, "Bundle.entry[0].resource", "the Bundle has no entries");
     return false;
   }
+  // Sized once: entries are referred to by address from here on.
+  entries_.reserve(entries.Size());
+  if (entries.Size() > kLinearEntries) {
+    by_full_url_ = std::make_unique<std::unordered_map<std::string_view, size_t>>();
+  }
   bool ok = true;
-  for (rapidjson::SizeType i = 0; i < entries->Size(); ++i) {
-    const JsonValue& entry = (*entries)[i];
-    std::string entry_path = absl::StrCat("Bundle.entry[", i, "]");
-    Entry& mapped = entries_.emplace_back();
-    mapped.index = i;
-    mapped.path = absl::StrCat(entry_path, ".resource");
+  size_t i = 0;
+  for (Node entry : entries.Elements()) {
+    ElementPath entry_path(kBundlePath, "entry", i);
+    Entry mapped;
+    mapped.index = i++;
     if (!entry.IsObject()) {
       AddIssue(kInvalidValue, entry_path, "expected a JSON object here");
       ok = false;
+      entries_.push_back(mapped);
       continue;
     }
-    mapped.full_url = StringOr(&entry, "fullUrl", entry_path);
-    mapped.resource = Object(&entry, "resource", entry_path);
-    if (mapped.resource == nullptr) {
-      AddIssue(kMissingElement, mapped.path, "an entry without a resource");
+    mapped.full_url = StringOr(entry, "fullUrl", entry_path);
+    mapped.resource = Object(entry, "resource", entry_path);
+    ElementPath resource_path(entry_path, "resource");
+    if (!mapped.resource.Present()) {
+      AddIssue(kMissingElement, resource_path, "an entry without a resource");
+      entries_.push_back(mapped);
       continue;
     }
-    mapped.type = StringOr(mapped.resource, "resourceType", mapped.path);
-    mapped.id = StringOr(mapped.resource, "id", mapped.path);
-    if (!mapped.full_url.empty() && !by_full_url_.emplace(mapped.full_url, i).second) {
-      AddIssue(kInvalidValue, absl::StrCat(entry_path, ".fullUrl"),
-               "this fullUrl is used by an earlier entry; references would be ambiguous");
-      ok = false;
+    mapped.type = StringOr(mapped.resource, "resourceType", resource_path);
+    mapped.id = StringOr(mapped.resource, "id", resource_path);
+    if (!mapped.full_url.empty()) {
+      if (EntryWithFullUrl(mapped.full_url) != nullptr) {
+        AddIssue(kInvalidValue, ElementPath(entry_path, "fullUrl"),
+                 "this fullUrl is used by an earlier entry; references would be ambiguous");
+        ok = false;
+      } else if (by_full_url_ != nullptr) {
+        by_full_url_->emplace(mapped.full_url, mapped.index);
+      }
     }
+    entries_.push_back(mapped);
   }
   return ok;
 }
 
-void FhirMapper::Map(const JsonValue& root) {
-  const JsonValue* resource_type = Find(&root, "resourceType");
-  if (resource_type != nullptr && !resource_type->IsString()) {
+template <typename Node>
+void FhirMapper<Node>::Map(Node root) {
+  Node resource_type = root.Member("resourceType");
+  if (resource_type.Present() && !resource_type.IsString()) {
     AddIssue(kInvalidValue, "resourceType", "expected a JSON string here");
     return;
   }
-  if (resource_type == nullptr || std::string_view(resource_type->GetString()) != "Bundle") {
-    AddIssue(kUnsupportedMessage, "resourceType",
-             "not a FHIR Bundle: a referral is a BaRS message Bundle");
+  if (!resource_type.Present() || resource_type.GetString() != "Bundle") {
+    AddIssue(kUnsupportedMessage, "resourceType", "not a FHIR Bundle: a referral is a BaRS message Bundle");
     return;
   }
-  std::optional<std::string> bundle_id = String(&root, "id", "Bundle");
-  referral_.set_message_id(bundle_id.value_or(""));
-  out_.reply.bundle_id = bundle_id.value_or("");
+  std::string_view bundle_id = StringOr(root, "id", kBundlePath);
+  referral_.set_message_id(bundle_id.data(), bundle_id.size());
+  out_.reply.bundle_id = bundle_id;
   out_.paths.message_id = "Bundle.id";
   if (referral_.message_id().empty()) {
     AddIssue(kMissingElement, "Bundle.id", "the Bundle has no id (the message id)");
   }
-  std::optional<std::string> bundle_type = String(&root, "type", "Bundle");
+  std::optional<std::string_view> bundle_type = String(root, "type", kBundlePath);
   if (!bundle_type || *bundle_type != "message") {
     AddIssue(kUnsupportedMessage, "Bundle.type", "the Bundle is not a message (type = message)");
     return;
@@ -511,7 +881,7 @@ void FhirMapper::Map(const JsonValue& root) {
 
   const Entry& header = entries_[0];
   if (header.type != "MessageHeader") {
-    AddIssue(kMissingElement, header.path, "the first entry must be the MessageHeader");
+    AddIssue(kMissingElement, ResourcePath(header).path(), "the first entry must be the MessageHeader");
     return;
   }
   const Entry* service_request = nullptr;
@@ -520,8 +890,8 @@ void FhirMapper::Map(const JsonValue& root) {
   MapServiceRequest(*service_request);
 
   for (const Entry& entry : entries_) {
-    if (entry.resource == nullptr || &entry == &header || &entry == service_request ||
-        &entry == patient_ || &entry == requester_) {
+    if (!entry.resource.Present() || &entry == &header || &entry == service_request || &entry == patient_ ||
+        &entry == requester_) {
       continue;
     }
     if (entry.type == "Consent") {
@@ -532,11 +902,14 @@ void FhirMapper::Map(const JsonValue& root) {
   }
 }
 
-void FhirMapper::MapHeader(const Entry& header, const Entry** service_request) {
-  const JsonValue* resource = header.resource;
-  const JsonValue* event = Object(resource, "eventCoding", header.path);
-  std::string event_path = absl::StrCat(header.path, ".eventCoding");
-  if (event == nullptr) {
+template <typename Node>
+void FhirMapper<Node>::MapHeader(const Entry& header, const Entry** service_request) {
+  ResourcePath where(header);
+  const ElementPath& path = where.path();
+  Node resource = header.resource;
+  Node event = Object(resource, "eventCoding", path);
+  ElementPath event_path(path, "eventCoding");
+  if (!event.Present()) {
     AddIssue(kMissingElement, event_path, "the MessageHeader has no eventCoding");
     return;
   }
@@ -546,91 +919,103 @@ void FhirMapper::MapHeader(const Entry& header, const Entry** service_request) {
              "not a BaRS servicerequest-request message: this gateway accepts referrals only");
     return;
   }
-  if (const JsonValue* source = Object(resource, "source", header.path)) {
-    out_.reply.source_endpoint = StringOr(source, "endpoint", absl::StrCat(header.path, ".source"));
+  if (Node source = Object(resource, "source", path); source.Present()) {
+    out_.reply.source_endpoint = StringOr(source, "endpoint", ElementPath(path, "source"));
   }
 
-  std::string sender_path = absl::StrCat(header.path, ".sender");
-  const JsonValue* sender = Object(resource, "sender", header.path);
-  out_.paths.sender_ods = sender_path;
-  if (sender == nullptr) {
-    AddIssue(kMissingElement, sender_path, "the MessageHeader has no sender");
+  ElementPath sender_path(path, "sender");
+  Node sender = Object(resource, "sender", path);
+  out_.paths.sender_ods = sender_path.Render();
+  if (!sender.Present()) {
+    AddIssue(kMissingElement, out_.paths.sender_ods, "the MessageHeader has no sender");
   } else {
-    referral_.set_sender_ods(OdsOf(sender, sender_path, &out_.paths.sender_ods));
+    std::string_view ods = OdsOf(sender, sender_path, &out_.paths.sender_ods);
+    referral_.set_sender_ods(ods.data(), ods.size());
     if (referral_.sender_ods().empty()) {
-      AddIssue(kMissingElement, out_.paths.sender_ods,
-               "the sender is not an Organization with an ODS code");
+      AddIssue(kMissingElement, out_.paths.sender_ods, "the sender is not an Organization with an ODS code");
     }
   }
 
-  auto focus = Array(resource, "focus", header.path);
-  std::string focus_path = absl::StrCat(header.path, ".focus[0]");
-  const Entry* target = focus.Empty() ? nullptr : Resolve(&focus[0], focus_path);
+  Node focus = Array(resource, "focus", path);
+  ElementPath focus_path(path, "focus", 0);
+  const Entry* target = focus.Size() == 0 ? nullptr : Resolve(focus.At(0), focus_path);
   if (target == nullptr || target->type != "ServiceRequest") {
-    AddIssue(kMissingElement, focus_path,
-             "MessageHeader.focus[0] does not reference a ServiceRequest entry");
-    out_.paths.referral_date = focus_path;
-    out_.paths.nhs_number = focus_path;
-    out_.paths.birth_date = focus_path;
+    std::string focus_text = focus_path.Render();
+    AddIssue(kMissingElement, focus_text, "MessageHeader.focus[0] does not reference a ServiceRequest entry");
+    out_.paths.referral_date = focus_text;
+    out_.paths.nhs_number = focus_text;
+    out_.paths.birth_date = focus_text;
     return;
   }
   *service_request = target;
 }
 
-void FhirMapper::MapServiceRequest(const Entry& request) {
-  const JsonValue* resource = request.resource;
-  const std::string& path = request.path;
+template <typename Node>
+void FhirMapper<Node>::MapServiceRequest(const Entry& request) {
+  ResourcePath where(request);
+  const ElementPath& path = where.path();
+  Node resource = request.resource;
 
-  auto identifiers = Array(resource, "identifier", path);
-  if (!identifiers.Empty()) {
-    referral_.set_referrer_reference(StringOr(&identifiers[0], "value", Index(path, "identifier", 0)));
+  Node identifiers = Array(resource, "identifier", path);
+  if (identifiers.Size() > 0) {
+    std::string_view reference = StringOr(identifiers.At(0), "value", ElementPath(path, "identifier", 0));
+    referral_.set_referrer_reference(reference.data(), reference.size());
   }
 
-  referral_.set_referral_date(DatePart(resource, "authoredOn", path, &out_.paths.referral_date));
+  std::string_view referral_date = DatePart(resource, "authoredOn", path, &out_.paths.referral_date);
+  referral_.set_referral_date(referral_date.data(), referral_date.size());
   if (referral_.referral_date().empty()) {
-    AddIssue(kMissingElement, out_.paths.referral_date,
-             "the ServiceRequest has no authoredOn (the referral date)");
+    AddIssue(kMissingElement, out_.paths.referral_date, "the ServiceRequest has no authoredOn (the referral date)");
   }
 
   size_t i = 0;
-  for (const JsonValue& reason : Array(resource, "reasonCode", path)) {
-    std::string reason_path = Index(path, "reasonCode", i++);
+  for (Node reason : Array(resource, "reasonCode", path).Elements()) {
+    ElementPath reason_path(path, "reasonCode", i++);
     size_t j = 0;
-    for (const JsonValue& coding : Array(&reason, "coding", reason_path)) {
-      std::string coding_path = Index(reason_path, "coding", j++);
-      if (StringOr(&coding, "system", coding_path) != kSnomedSystem) continue;
+    for (Node coding : Array(reason, "coding", reason_path).Elements()) {
+      ElementPath coding_path(reason_path, "coding", j++);
+      if (StringOr(coding, "system", coding_path) != kSnomedSystem) continue;
       Coding* out = referral_.add_reasons();
       out->set_system(kSnomedSystem);
-      out->set_code(StringOr(&coding, "code", coding_path));
-      out->set_display(StringOr(&coding, "display", coding_path));
-      out_.paths.reasons.push_back(absl::StrCat(coding_path, ".code"));
+      std::string_view code = StringOr(coding, "code", coding_path);
+      std::string_view display = StringOr(coding, "display", coding_path);
+      out->set_code(code.data(), code.size());
+      out->set_display(display.data(), display.size());
+      out_.paths.reasons.push_back(ElementPath(coding_path, "code").Render());
     }
   }
 
-  auto notes = Array(resource, "note", path);
-  if (notes.Size() > 0) referral_.set_referrer_text(StringOr(&notes[0], "text", Index(path, "note", 0)));
-  if (notes.Size() > 1) referral_.set_what_matters(StringOr(&notes[1], "text", Index(path, "note", 1)));
+  Node notes = Array(resource, "note", path);
+  if (notes.Size() > 0) {
+    std::string_view text = StringOr(notes.At(0), "text", ElementPath(path, "note", 0));
+    referral_.set_referrer_text(text.data(), text.size());
+  }
+  if (notes.Size() > 1) {
+    std::string_view text = StringOr(notes.At(1), "text", ElementPath(path, "note", 1));
+    referral_.set_what_matters(text.data(), text.size());
+  }
 
-  const JsonValue* subject = Object(resource, "subject", path);
-  const JsonValue* requester = Object(resource, "requester", path);
-  std::string subject_path = absl::StrCat(path, ".subject");
-  std::string subject_reference = StringOr(subject, "reference", subject_path);
-  std::string requester_reference =
-      StringOr(requester, "reference", absl::StrCat(path, ".requester"));
+  Node subject = Object(resource, "subject", path);
+  Node requester = Object(resource, "requester", path);
+  ElementPath subject_path(path, "subject");
+  ElementPath requester_path(path, "requester");
+  std::string_view subject_reference = StringOr(subject, "reference", subject_path);
+  std::string_view requester_reference = StringOr(requester, "reference", requester_path);
   referral_.set_self_referral(!subject_reference.empty() && subject_reference == requester_reference);
 
   const Entry* patient = Resolve(subject, subject_path);
   if (patient == nullptr || patient->type != "Patient") {
-    AddIssue(kMissingElement, subject_path, "ServiceRequest.subject does not reference a Patient entry");
-    out_.paths.nhs_number = subject_path;
-    out_.paths.birth_date = subject_path;
+    std::string subject_text = subject_path.Render();
+    AddIssue(kMissingElement, subject_text, "ServiceRequest.subject does not reference a Patient entry");
+    out_.paths.nhs_number = subject_text;
+    out_.paths.birth_date = subject_text;
   } else {
     patient_ = patient;
     MapPatient(*patient);
   }
 
-  if (!referral_.self_referral() && requester != nullptr) {
-    const Entry* target = Resolve(requester, absl::StrCat(path, ".requester"));
+  if (!referral_.self_referral() && requester.Present()) {
+    const Entry* target = Resolve(requester, requester_path);
     if (target != nullptr) {
       requester_ = target;
       MapRequester(*target);
@@ -638,95 +1023,116 @@ void FhirMapper::MapServiceRequest(const Entry& request) {
   }
 }
 
-void FhirMapper::MapPatient(const Entry& patient) {
-  const JsonValue* resource = patient.resource;
-  const std::string& path = patient.path;
+template <typename Node>
+void FhirMapper<Node>::MapPatient(const Entry& patient) {
+  ResourcePath where(patient);
+  const ElementPath& path = where.path();
+  Node resource = patient.resource;
   frontdoor::v1::Person& person = *referral_.mutable_person();
 
   size_t nhs_numbers = 0;
   size_t i = 0;
-  for (const JsonValue& identifier : Array(resource, "identifier", path)) {
-    std::string identifier_path = Index(path, "identifier", i++);
-    if (StringOr(&identifier, "system", identifier_path) != kNhsNumberSystem) continue;
-    std::string value_path = absl::StrCat(identifier_path, ".value");
+  for (Node identifier : Array(resource, "identifier", path).Elements()) {
+    ElementPath identifier_path(path, "identifier", i++);
+    if (StringOr(identifier, "system", identifier_path) != kNhsNumberSystem) continue;
+    ElementPath value_path(identifier_path, "value");
     if (++nhs_numbers > 1) {
       AddIssue(kInvalidValue, value_path, "the Patient has more than one NHS number");
       continue;
     }
-    person.set_nhs_number(StringOr(&identifier, "value", identifier_path));
-    out_.paths.nhs_number = value_path;
+    std::string_view nhs_number = StringOr(identifier, "value", identifier_path);
+    person.set_nhs_number(nhs_number.data(), nhs_number.size());
+    out_.paths.nhs_number = value_path.Render();
   }
   if (nhs_numbers == 0) {
-    out_.paths.nhs_number = absl::StrCat(path, ".identifier");
+    out_.paths.nhs_number = ElementPath(path, "identifier").Render();
     AddIssue(kMissingElement, out_.paths.nhs_number, "the Patient has no NHS number");
   } else if (person.nhs_number().empty()) {
     AddIssue(kMissingElement, out_.paths.nhs_number, "the NHS number identifier has no value");
   }
 
-  person.set_birth_date(DatePart(resource, "birthDate", path, &out_.paths.birth_date));
+  std::string_view birth_date = DatePart(resource, "birthDate", path, &out_.paths.birth_date);
+  person.set_birth_date(birth_date.data(), birth_date.size());
   if (person.birth_date().empty()) {
     AddIssue(kMissingElement, out_.paths.birth_date, "the Patient has no birthDate");
   }
-  person.set_gender(StringOr(resource, "gender", path));
+  std::string_view gender = StringOr(resource, "gender", path);
+  person.set_gender(gender.data(), gender.size());
 
-  auto names = Array(resource, "name", path);
-  for (rapidjson::SizeType n = 0; n < names.Size(); ++n) {
-    std::string name_path = Index(path, "name", n);
-    if (n == 0) ReadHumanName(&names[n], name_path, person.mutable_name());
-    if (StringOr(&names[n], "use", name_path) == "usual" && person.name().preferred_name().empty()) {
-      auto given = Array(&names[n], "given", name_path);
-      if (!given.Empty() && given[0].IsString()) {
-        person.mutable_name()->set_preferred_name(given[0].GetString());
+  size_t n = 0;
+  for (Node name : Array(resource, "name", path).Elements()) {
+    ElementPath name_path(path, "name", n);
+    if (n == 0) ReadHumanName(name, name_path, person.mutable_name());
+    if (StringOr(name, "use", name_path) == "usual" && person.name().preferred_name().empty()) {
+      Node given = Array(name, "given", name_path);
+      if (given.Size() > 0 && given.At(0).IsString()) {
+        std::string_view preferred = given.At(0).GetString();
+        person.mutable_name()->set_preferred_name(preferred.data(), preferred.size());
       }
     }
+    ++n;
   }
 
   // Home: the first address with use=home, else the first without use; old/temp/work/billing
   // addresses are never the home.
-  auto addresses = Array(resource, "address", path);
-  std::optional<rapidjson::SizeType> home;
-  for (rapidjson::SizeType a = 0; a < addresses.Size() && !home; ++a) {
-    if (StringOr(&addresses[a], "use", Index(path, "address", a)) == "home") home = a;
+  Node addresses = Array(resource, "address", path);
+  std::optional<size_t> home;
+  size_t a = 0;
+  for (Node address : addresses.Elements()) {
+    if (StringOr(address, "use", ElementPath(path, "address", a)) == "home") {
+      home = a;
+      break;
+    }
+    ++a;
   }
-  for (rapidjson::SizeType a = 0; a < addresses.Size() && !home; ++a) {
-    if (addresses[a].IsObject() && Find(&addresses[a], "use") == nullptr) home = a;
+  a = 0;
+  for (Node address : addresses.Elements()) {
+    if (home) break;
+    if (address.IsObject() && !address.Member("use").Present()) home = a;
+    ++a;
   }
   if (home) {
-    std::string address_path = Index(path, "address", *home);
-    const JsonValue* address = &addresses[*home];
+    ElementPath address_path(path, "address", *home);
+    Node address = addresses.At(*home);
     frontdoor::v1::Address& out = *person.mutable_home_address();
     size_t l = 0;
-    for (const JsonValue& line : Array(address, "line", address_path)) {
+    for (Node line : Array(address, "line", address_path).Elements()) {
       if (line.IsString()) {
-        out.add_lines(line.GetString());
+        std::string_view text = line.GetString();
+        out.add_lines(text.data(), text.size());
       } else {
-        AddIssue(kInvalidValue, Index(address_path, "line", l), "expected a JSON string here");
+        AddIssue(kInvalidValue, ElementPath(address_path, "line", l), "expected a JSON string here");
       }
       ++l;
     }
-    out.set_city(StringOr(address, "city", address_path));
-    out.set_district(StringOr(address, "district", address_path));
-    out.set_postcode(StringOr(address, "postalCode", address_path));
-    if (!out.postcode().empty()) out_.paths.postcode = absl::StrCat(address_path, ".postalCode");
+    std::string_view city = StringOr(address, "city", address_path);
+    out.set_city(city.data(), city.size());
+    std::string_view district = StringOr(address, "district", address_path);
+    out.set_district(district.data(), district.size());
+    std::string_view postcode = StringOr(address, "postalCode", address_path);
+    out.set_postcode(postcode.data(), postcode.size());
+    if (!out.postcode().empty()) out_.paths.postcode = ElementPath(address_path, "postalCode").Render();
   }
 
   ReadTelecom(resource, path, person.mutable_telecom());
 
   // Preferred language: the preferred communication, else the first.
-  auto communications = Array(resource, "communication", path);
-  std::optional<rapidjson::SizeType> chosen;
-  for (rapidjson::SizeType c = 0; c < communications.Size(); ++c) {
-    const JsonValue* preferred = Find(&communications[c], "preferred");
-    if (preferred != nullptr && preferred->IsBool() && preferred->GetBool()) {
+  Node communications = Array(resource, "communication", path);
+  std::optional<size_t> chosen;
+  size_t c = 0;
+  for (Node communication : communications.Elements()) {
+    Node preferred = communication.Member("preferred");
+    if (preferred.IsBool() && preferred.GetBool()) {
       chosen = c;
       break;
     }
     if (!chosen) chosen = c;
+    ++c;
   }
   if (chosen) {
-    std::string communication_path = Index(path, "communication", *chosen);
+    ElementPath communication_path(path, "communication", *chosen);
     google::protobuf::RepeatedPtrField<Coding> languages;
-    ReadCodings(&communications[*chosen], "language", communication_path, &languages, nullptr);
+    ReadCodings(communications.At(*chosen), "language", communication_path, &languages, nullptr);
     for (const Coding& language : languages) {
       if (!language.code().empty()) {
         person.set_language(language.code());
@@ -738,35 +1144,35 @@ void FhirMapper::MapPatient(const Entry& patient) {
   // UK Core / NHS extensions that carry communication needs. Only their presence and coded values
   // are read; unknown extensions are ignored.
   size_t e = 0;
-  for (const JsonValue& extension : Array(resource, "extension", path)) {
-    std::string extension_path = Index(path, "extension", e++);
-    std::string url = StringOr(&extension, "url", extension_path);
-    if (url.find("InterpreterRequired") != std::string::npos) {
-      const JsonValue* flag = Find(&extension, "valueBoolean");
-      if (flag != nullptr && flag->IsBool()) person.set_interpreter_required(flag->GetBool());
+  for (Node extension : Array(resource, "extension", path).Elements()) {
+    ElementPath extension_path(path, "extension", e++);
+    std::string_view url = StringOr(extension, "url", extension_path);
+    if (url.find("InterpreterRequired") != std::string_view::npos) {
+      Node flag = extension.Member("valueBoolean");
+      if (flag.IsBool()) person.set_interpreter_required(flag.GetBool());
     }
-    if (url.find("NHSCommunication") != std::string::npos) {
-      for (const JsonValue& inner : Array(&extension, "extension", extension_path)) {
-        if (StringOr(&inner, "url", extension_path) != "interpreterRequired") continue;
-        const JsonValue* flag = Find(&inner, "valueBoolean");
-        if (flag != nullptr && flag->IsBool()) person.set_interpreter_required(flag->GetBool());
+    if (url.find("NHSCommunication") != std::string_view::npos) {
+      for (Node inner : Array(extension, "extension", extension_path).Elements()) {
+        if (StringOr(inner, "url", extension_path) != "interpreterRequired") continue;
+        Node flag = inner.Member("valueBoolean");
+        if (flag.IsBool()) person.set_interpreter_required(flag.GetBool());
       }
     }
-    if (url.find("ReasonableAdjustment") != std::string::npos ||
-        url.find("Accessibility") != std::string::npos) {
-      std::string need = StringOr(&extension, "valueString", extension_path);
+    if (url.find("ReasonableAdjustment") != std::string_view::npos ||
+        url.find("Accessibility") != std::string_view::npos) {
+      std::string_view need = StringOr(extension, "valueString", extension_path);
+      google::protobuf::RepeatedPtrField<Coding> codes;
       if (need.empty()) {
-        google::protobuf::RepeatedPtrField<Coding> codes;
-        ReadCodings(&extension, "valueCodeableConcept", extension_path, &codes, &need);
+        ReadCodings(extension, "valueCodeableConcept", extension_path, &codes, &need);
         if (need.empty() && !codes.empty()) need = codes[0].display();
       }
-      if (!need.empty()) person.add_accessibility_needs(need);
+      if (!need.empty()) person.add_accessibility_needs(need.data(), need.size());
     }
-    if (url.find("ContactPreference") != std::string::npos) {
-      for (const JsonValue& inner : Array(&extension, "extension", extension_path)) {
-        if (StringOr(&inner, "url", extension_path) != "PreferredContactMethod") continue;
+    if (url.find("ContactPreference") != std::string_view::npos) {
+      for (Node inner : Array(extension, "extension", extension_path).Elements()) {
+        if (StringOr(inner, "url", extension_path) != "PreferredContactMethod") continue;
         google::protobuf::RepeatedPtrField<Coding> codes;
-        ReadCodings(&inner, "valueCodeableConcept", extension_path, &codes, nullptr);
+        ReadCodings(inner, "valueCodeableConcept", extension_path, &codes, nullptr);
         for (const Coding& code : codes) {
           // NHS ContactPreference codes: 1 letter, 3 telephone, 4 email (plus plain words).
           std::string c = absl::AsciiStrToLower(code.code());
@@ -779,78 +1185,85 @@ void FhirMapper::MapPatient(const Entry& patient) {
     }
   }
 
-  auto practitioners = Array(resource, "generalPractitioner", path);
-  if (!practitioners.Empty()) {
+  Node practitioners = Array(resource, "generalPractitioner", path);
+  if (practitioners.Size() > 0) {
     std::string value_path;
-    person.set_registered_practice_ods(
-        OdsOf(&practitioners[0], Index(path, "generalPractitioner", 0), &value_path));
-    if (!person.registered_practice_ods().empty()) out_.paths.registered_practice_ods = value_path;
+    std::string_view ods = OdsOf(practitioners.At(0), ElementPath(path, "generalPractitioner", 0), &value_path);
+    person.set_registered_practice_ods(ods.data(), ods.size());
+    if (!person.registered_practice_ods().empty()) out_.paths.registered_practice_ods = std::move(value_path);
   }
 
   // S-flag: meta.security v3-Confidentiality R or V (PDS "restricted").
-  const JsonValue* meta = Object(resource, "meta", path);
-  std::string meta_path = absl::StrCat(path, ".meta");
+  Node meta = Object(resource, "meta", path);
+  ElementPath meta_path(path, "meta");
   size_t s = 0;
-  for (const JsonValue& security : Array(meta, "security", meta_path)) {
-    std::string security_path = Index(meta_path, "security", s++);
-    if (StringOr(&security, "system", security_path) != kConfidentialitySystem) continue;
-    std::string code = StringOr(&security, "code", security_path);
+  for (Node security : Array(meta, "security", meta_path).Elements()) {
+    ElementPath security_path(meta_path, "security", s++);
+    if (StringOr(security, "system", security_path) != kConfidentialitySystem) continue;
+    std::string_view code = StringOr(security, "code", security_path);
     if (code == "R" || code == "V") person.set_demographics_restricted(true);
   }
 }
 
-void FhirMapper::MapRequester(const Entry& requester) {
+template <typename Node>
+void FhirMapper<Node>::MapRequester(const Entry& requester) {
   frontdoor::v1::Requester& out = *referral_.mutable_requester();
   const Entry* practitioner = nullptr;
   const Entry* organization = nullptr;
   if (requester.type == "PractitionerRole") {
-    const JsonValue* role = requester.resource;
-    auto codes = Array(role, "code", requester.path);
-    if (!codes.Empty()) {
+    ResourcePath where(requester);
+    const ElementPath& path = where.path();
+    Node role = requester.resource;
+    Node codes = Array(role, "code", path);
+    if (codes.Size() > 0) {
       // PractitionerRole.code[0]: its text, else its first coding's display.
-      const JsonValue& first = codes[0];
-      std::string concept_path = Index(requester.path, "code", 0);
-      std::string text = StringOr(&first, "text", concept_path);
+      Node first = codes.At(0);
+      ElementPath concept_path(path, "code", 0);
+      std::string_view text = StringOr(first, "text", concept_path);
       if (text.empty()) {
-        auto coding = Array(&first, "coding", concept_path);
-        if (!coding.Empty()) text = StringOr(&coding[0], "display", Index(concept_path, "coding", 0));
+        Node coding = Array(first, "coding", concept_path);
+        if (coding.Size() > 0) text = StringOr(coding.At(0), "display", ElementPath(concept_path, "coding", 0));
       }
-      out.set_role(text);
+      out.set_role(text.data(), text.size());
     }
-    ReadTelecom(role, requester.path, out.mutable_telecom());
-    practitioner = Resolve(Object(role, "practitioner", requester.path),
-                           absl::StrCat(requester.path, ".practitioner"));
-    organization = Resolve(Object(role, "organization", requester.path),
-                           absl::StrCat(requester.path, ".organization"));
+    ReadTelecom(role, path, out.mutable_telecom());
+    practitioner = Resolve(Object(role, "practitioner", path), ElementPath(path, "practitioner"));
+    organization = Resolve(Object(role, "organization", path), ElementPath(path, "organization"));
   } else if (requester.type == "Practitioner") {
     practitioner = &requester;
   } else if (requester.type == "Organization") {
     organization = &requester;
   }
   if (practitioner != nullptr && practitioner->type == "Practitioner") {
-    auto names = Array(practitioner->resource, "name", practitioner->path);
-    if (!names.Empty()) ReadHumanName(&names[0], Index(practitioner->path, "name", 0), out.mutable_name());
-    ReadTelecom(practitioner->resource, practitioner->path, out.mutable_telecom());
+    ResourcePath where(*practitioner);
+    Node names = Array(practitioner->resource, "name", where.path());
+    if (names.Size() > 0) ReadHumanName(names.At(0), ElementPath(where.path(), "name", 0), out.mutable_name());
+    ReadTelecom(practitioner->resource, where.path(), out.mutable_telecom());
   }
   if (organization != nullptr && organization->type == "Organization") {
-    out.set_organisation_name(StringOr(organization->resource, "name", organization->path));
+    ResourcePath where(*organization);
+    std::string_view name = StringOr(organization->resource, "name", where.path());
+    out.set_organisation_name(name.data(), name.size());
     size_t i = 0;
-    for (const JsonValue& identifier : Array(organization->resource, "identifier", organization->path)) {
-      std::string identifier_path = Index(organization->path, "identifier", i++);
-      if (StringOr(&identifier, "system", identifier_path) == kOdsSystem) {
-        out.set_organisation_ods(StringOr(&identifier, "value", identifier_path));
+    for (Node identifier : Array(organization->resource, "identifier", where.path()).Elements()) {
+      ElementPath identifier_path(where.path(), "identifier", i++);
+      if (StringOr(identifier, "system", identifier_path) == kOdsSystem) {
+        std::string_view ods = StringOr(identifier, "value", identifier_path);
+        out.set_organisation_ods(ods.data(), ods.size());
         break;
       }
     }
   }
 }
 
-void FhirMapper::MapConsent(const Entry& consent) {
-  const JsonValue* resource = consent.resource;
-  const std::string& path = consent.path;
+template <typename Node>
+void FhirMapper<Node>::MapConsent(const Entry& consent) {
+  ResourcePath where(consent);
+  const ElementPath& path = where.path();
+  Node resource = consent.resource;
   frontdoor::v1::Consent& out = *referral_.add_consents();
-  out.set_id(consent.id);
-  std::string status = StringOr(resource, "status", path);
+  out.set_id(consent.id.data(), consent.id.size());
+  std::string_view status = StringOr(resource, "status", path);
   using C = frontdoor::v1::Consent;
   if (status == "draft") out.set_status(C::DRAFT);
   if (status == "proposed") out.set_status(C::PROPOSED);
@@ -860,48 +1273,53 @@ void FhirMapper::MapConsent(const Entry& consent) {
   if (status == "entered-in-error") out.set_status(C::ENTERED_IN_ERROR);
 
   std::string date_path;
-  out.set_date(DatePart(resource, "dateTime", path, &date_path));
-  out_.paths.consent_dates.push_back(date_path);
+  std::string_view date = DatePart(resource, "dateTime", path, &date_path);
+  out.set_date(date.data(), date.size());
+  out_.paths.consent_dates.push_back(std::move(date_path));
 
-  const JsonValue* provision = Object(resource, "provision", path);
-  std::string provision_path = absl::StrCat(path, ".provision");
-  std::string type = StringOr(provision, "type", provision_path);
+  Node provision = Object(resource, "provision", path);
+  ElementPath provision_path(path, "provision");
+  std::string_view type = StringOr(provision, "type", provision_path);
   if (type == "permit") out.set_provision(C::PERMIT);
   if (type == "deny") out.set_provision(C::DENY);
-  const JsonValue* period = Object(provision, "period", provision_path);
-  std::string period_path = absl::StrCat(provision_path, ".period");
+  Node period = Object(provision, "period", provision_path);
+  ElementPath period_path(provision_path, "period");
   std::string start_path;
   std::string end_path;
-  out.set_period_start(DatePart(period, "start", period_path, &start_path));
-  out.set_period_end(DatePart(period, "end", period_path, &end_path));
-  out_.paths.consent_starts.push_back(start_path);
-  out_.paths.consent_ends.push_back(end_path);
+  std::string_view start = DatePart(period, "start", period_path, &start_path);
+  out.set_period_start(start.data(), start.size());
+  std::string_view end = DatePart(period, "end", period_path, &end_path);
+  out.set_period_end(end.data(), end.size());
+  out_.paths.consent_starts.push_back(std::move(start_path));
+  out_.paths.consent_ends.push_back(std::move(end_path));
 
-  auto categories = Array(resource, "category", path);
-  if (!categories.Empty()) {
-    std::string holder = Index(path, "category", 0);
+  Node categories = Array(resource, "category", path);
+  if (categories.Size() > 0) {
+    ElementPath holder(path, "category", 0);
     size_t j = 0;
-    for (const JsonValue& coding : Array(&categories[0], "coding", holder)) {
-      std::string code = StringOr(&coding, "code", Index(holder, "coding", j++));
+    for (Node coding : Array(categories.At(0), "coding", holder).Elements()) {
+      std::string_view code = StringOr(coding, "code", ElementPath(holder, "coding", j++));
       if (!code.empty()) {
-        out.set_category(code);
+        out.set_category(code.data(), code.size());
         break;
       }
     }
   }
 }
 
-void FhirMapper::MapOtherResource(const Entry& entry) {
+template <typename Node>
+void FhirMapper<Node>::MapOtherResource(const Entry& entry) {
   // The participants of the referral itself are not clinical content.
-  if (entry.type == "Practitioner" || entry.type == "PractitionerRole" ||
-      entry.type == "Organization" || entry.type == "Patient" || entry.type == "MessageHeader") {
+  if (entry.type == "Practitioner" || entry.type == "PractitionerRole" || entry.type == "Organization" ||
+      entry.type == "Patient" || entry.type == "MessageHeader") {
     return;
   }
-  const JsonValue* resource = entry.resource;
-  const std::string& path = entry.path;
+  ResourcePath where(entry);
+  const ElementPath& path = where.path();
+  Node resource = entry.resource;
   ClinicalContent& out = *referral_.add_clinical_content();
-  out.set_source_type(entry.type);
-  std::string text;
+  out.set_source_type(entry.type.data(), entry.type.size());
+  std::string_view text;
   if (entry.type == "MedicationStatement" || entry.type == "MedicationRequest") {
     out.set_kind(ClinicalContent::MEDICATION);
     ReadCodings(resource, "medicationCodeableConcept", path, out.mutable_codes(), &text);
@@ -913,40 +1331,59 @@ void FhirMapper::MapOtherResource(const Entry& entry) {
     ReadCodings(resource, "code", path, out.mutable_codes(), &text);
   }
   // status is a code in most resources; Condition carries a CodeableConcept clinicalStatus.
-  const JsonValue* status = Find(resource, "status");
-  if (status != nullptr && status->IsString()) out.set_status(status->GetString());
+  Node status = resource.Member("status");
+  if (status.IsString()) {
+    std::string_view value = status.GetString();
+    out.set_status(value.data(), value.size());
+  }
   if (out.status().empty()) {
     google::protobuf::RepeatedPtrField<Coding> clinical_status;
     ReadCodings(resource, "clinicalStatus", path, &clinical_status, nullptr);
     if (!clinical_status.empty()) out.set_status(clinical_status[0].code());
   }
   // category: a CodeableConcept in some resources, a list of them in others (Flag).
-  const JsonValue* category = Find(resource, "category");
-  const JsonValue* first_category = nullptr;
-  if (category != nullptr && category->IsArray() && !category->Empty()) first_category = &(*category)[0];
-  if (category != nullptr && category->IsObject()) first_category = category;
-  if (first_category != nullptr && first_category->IsObject()) {
-    const JsonValue* codings = Find(first_category, "coding");
-    if (codings != nullptr && codings->IsArray()) {
-      for (const JsonValue& coding : codings->GetArray()) {
-        const JsonValue* code = Find(&coding, "code");
-        if (code != nullptr && code->IsString()) {
-          out.set_category(code->GetString());
-          break;
-        }
+  Node category = resource.Member("category");
+  Node first_category;
+  if (category.Size() > 0) first_category = category.At(0);
+  if (category.IsObject()) first_category = category;
+  if (first_category.IsObject()) {
+    for (Node coding : first_category.Member("coding").Elements()) {
+      Node code = coding.Member("code");
+      if (code.IsString()) {
+        std::string_view value = code.GetString();
+        out.set_category(value.data(), value.size());
+        break;
       }
     }
   }
   if (text.empty()) {
-    auto notes = Array(resource, "note", path);
-    if (!notes.Empty()) text = StringOr(&notes[0], "text", Index(path, "note", 0));
+    Node notes = Array(resource, "note", path);
+    if (notes.Size() > 0) text = StringOr(notes.At(0), "text", ElementPath(path, "note", 0));
   }
-  out.set_text(std::move(text));
+  out.set_text(text.data(), text.size());
 }
 
 }  // namespace
 
 ParsedReferral ParseFhirReferral(std::string_view json, const FhirLimits& limits) {
+  if (std::optional<ParsedReferral> parsed = ParseFhirReferralWithSimdjson(json, limits)) return std::move(*parsed);
+  return ParseFhirReferralWithRapidJson(json, limits);
+}
+
+std::optional<ParsedReferral> ParseFhirReferralWithSimdjson(std::string_view json, const FhirLimits& limits) {
+  static thread_local simdjson::dom::parser thread_parser;
+  std::optional<simdjson::dom::parser> own_parser;
+  simdjson::dom::parser& parser = json.size() <= kThreadParserBytes ? thread_parser : own_parser.emplace();
+  std::optional<size_t> root = ReadFast(json, limits, parser);
+  if (!root) return std::nullopt;
+  ParsedReferral parsed;
+  parsed.format = MessageFormat::kFhir;
+  const Tape tape(parser.doc);
+  FhirMapper<TapeNode>(parsed).Map(TapeNode(tape, *root));
+  return parsed;
+}
+
+ParsedReferral ParseFhirReferralWithRapidJson(std::string_view json, const FhirLimits& limits) {
   ParsedReferral parsed;
   parsed.format = MessageFormat::kFhir;
   std::string buffer;
@@ -969,7 +1406,7 @@ ParsedReferral ParseFhirReferral(std::string_view json, const FhirLimits& limits
     issue.set_severity(Issue::ERROR);
     return parsed;
   }
-  FhirMapper(parsed).Map(document);
+  FhirMapper<RapidNode>(parsed).Map(RapidNode(&document));
   return parsed;
 }
 

@@ -27,12 +27,20 @@
 // Observation, Flag, any other resource) becomes Referral.clinical_content so IG-4 can show it
 // was kept back; a Flag keeps its category (`SG` is safeguarding, IG-5).
 //
-// Pure and thread-safe: no I/O, no globals. Memory is bounded by a small multiple of
-// `limits.max_bytes`; the parser never recurses deeper than `limits.max_depth`.
+// The JSON is read by simdjson when it can (a fast path) and otherwise by RapidJSON's SAX Reader,
+// whose answers (error messages, byte offsets) senders get: whatever simdjson refuses, or accepts
+// but the RapidJSON reader would refuse (duplicate keys, a \u0000 escape), is read again by
+// RapidJSON. Both trees are mapped by the same code.
+//
+// Pure and thread-safe: no I/O, no shared state (each thread keeps a simdjson parser for messages
+// up to 64 KiB: at most about 1 MB, held for the thread's life). Memory is bounded by a small
+// multiple of `limits.max_bytes`; nothing recurses deeper than `limits.max_depth` (or 256 levels
+// when it is higher).
 #ifndef FRONTDOOR_ADAPTERS_FHIR_REFERRAL_ADAPTER_H_
 #define FRONTDOOR_ADAPTERS_FHIR_REFERRAL_ADAPTER_H_
 
 #include <cstddef>
+#include <optional>
 #include <string_view>
 
 #include "adapters/parsed_referral.h"
@@ -49,6 +57,13 @@ struct FhirLimits {
 // is MessageFormat::kFhir; `reply.bundle_id` is Bundle.id whenever it could be read and
 // `reply.source_endpoint` is MessageHeader.source.endpoint.
 ParsedReferral ParseFhirReferral(std::string_view json, const FhirLimits& limits);
+
+// The two readers behind ParseFhirReferral, for tests and the differential fuzzer (which checks
+// that whatever the first returns, the second returns too):
+//  - the fast path alone: nullopt whenever ParseFhirReferral would fall back to RapidJSON;
+//  - the RapidJSON reader alone, the reference for every answer.
+std::optional<ParsedReferral> ParseFhirReferralWithSimdjson(std::string_view json, const FhirLimits& limits);
+ParsedReferral ParseFhirReferralWithRapidJson(std::string_view json, const FhirLimits& limits);
 
 }  // namespace frontdoor::adapters
 

@@ -53,35 +53,49 @@ Issue Error(std::string_view code, std::string path, std::string message) {
   return issue;
 }
 
-// The path at `index` of a per-entry path list, or the typed path when the adapter gave fewer
-// paths than entries (a caller bug, but the issue should still say where).
-std::string PathAt(const std::vector<std::string>& paths, size_t index, std::string fallback) {
-  if (index < paths.size() && !paths[index].empty()) return paths[index];
-  return fallback;
-}
+// Where a datum sat in the sender's message: the adapter's path, or (when it gave none) the typed
+// path (TypedReferralPaths), which says where the datum belongs. Rendered only when an issue names
+// it: most referrals raise none.
+class DatumPath {
+ public:
+  DatumPath(const std::string& given, const char* typed) : given_(&given), typed_(typed) {}
+  // Entry `index` of a per-entry list: `referral.<list>[index].<field>` when the adapter gave fewer
+  // paths than entries (a caller bug, but the issue should still say where).
+  DatumPath(const std::vector<std::string>& given, size_t index, const char* list, const char* field)
+      : given_(index < given.size() ? &given[index] : nullptr), list_(list), field_(field), index_(index) {}
 
-std::string PathOr(const std::string& path, std::string fallback) {
-  return path.empty() ? std::move(fallback) : path;
-}
+  std::string Render() const {
+    if (given_ != nullptr && !given_->empty()) return *given_;
+    if (typed_ != nullptr) return typed_;
+    return absl::StrCat("referral.", list_, "[", index_, "].", field_);
+  }
+
+ private:
+  const std::string* given_ = nullptr;
+  const char* typed_ = nullptr;
+  const char* list_ = nullptr;
+  const char* field_ = nullptr;
+  size_t index_ = 0;
+};
 
 // Checks a required date: present, a real YYYY-MM-DD day, not after `today`. Adds at most one issue
 // and returns the date when it is usable.
-std::optional<CalendarDate> CheckRequiredDate(std::string_view value, const std::string& path,
+std::optional<CalendarDate> CheckRequiredDate(std::string_view value, const DatumPath& path,
                                               const char* what, const CalendarDate& today,
                                               std::vector<Issue>* issues) {
   if (value.empty()) {
-    issues->push_back(Error(kMissingElement, path, absl::StrCat("the ", what, " is missing")));
+    issues->push_back(Error(kMissingElement, path.Render(), absl::StrCat("the ", what, " is missing")));
     return std::nullopt;
   }
   std::optional<CalendarDate> date = CalendarDate::Parse(value);
   if (!date.has_value()) {
     issues->push_back(
-        Error(kInvalidValue, path,
+        Error(kInvalidValue, path.Render(),
               absl::StrCat("the ", what, " is not a full date (YYYY-MM-DD) naming a real day")));
     return std::nullopt;
   }
   if (*date > today) {
-    issues->push_back(Error(kInvalidValue, path, absl::StrCat("the ", what, " is in the future")));
+    issues->push_back(Error(kInvalidValue, path.Render(), absl::StrCat("the ", what, " is in the future")));
     return std::nullopt;
   }
   return date;
@@ -90,26 +104,26 @@ std::optional<CalendarDate> CheckRequiredDate(std::string_view value, const std:
 // Checks an optional consent date: absent is fine; present must be a real day. When
 // `not_after_today`, it must also not be in the future (a consent cannot be recorded tomorrow; a
 // period may well end after today).
-void CheckOptionalDate(std::string_view value, const std::string& path, const char* what,
+void CheckOptionalDate(std::string_view value, const DatumPath& path, const char* what,
                        bool not_after_today, const CalendarDate& today,
                        std::vector<Issue>* issues) {
   if (value.empty()) return;
   std::optional<CalendarDate> date = CalendarDate::Parse(value);
   if (!date.has_value()) {
     issues->push_back(
-        Error(kInvalidValue, path,
+        Error(kInvalidValue, path.Render(),
               absl::StrCat("the ", what, " is not a full date (YYYY-MM-DD) naming a real day")));
     return;
   }
   if (not_after_today && *date > today) {
-    issues->push_back(Error(kInvalidValue, path, absl::StrCat("the ", what, " is in the future")));
+    issues->push_back(Error(kInvalidValue, path.Render(), absl::StrCat("the ", what, " is in the future")));
   }
 }
 
-void CheckOdsCode(std::string_view value, const std::string& path, const char* what,
+void CheckOdsCode(std::string_view value, const DatumPath& path, const char* what,
                   std::vector<Issue>* issues) {
   if (!IsWellFormedOdsCode(value)) {
-    issues->push_back(Error(kInvalidValue, path,
+    issues->push_back(Error(kInvalidValue, path.Render(),
                             absl::StrCat("the ", what,
                                          " is not an ODS code (3 to 6 upper-case letters and "
                                          "digits)")));
@@ -183,51 +197,51 @@ ReferralSourcePaths TypedReferralPaths(const Referral& referral) {
 
 std::vector<Issue> ValidateReferral(const Referral& referral, const ReferralSourcePaths& paths,
                                     const CalendarDate& today) {
-  // The typed paths name where each datum belongs when the adapter's paths fall short.
-  const ReferralSourcePaths typed = TypedReferralPaths(referral);
+  // Where the adapter's paths fall short, the typed paths (TypedReferralPaths) name where each
+  // datum belongs.
   std::vector<Issue> issues;
 
-  const std::string message_id_path = PathOr(paths.message_id, typed.message_id);
+  const DatumPath message_id_path(paths.message_id, "referral.message_id");
   if (referral.message_id().empty()) {
-    issues.push_back(Error(kMissingElement, message_id_path, "the message id is missing"));
+    issues.push_back(Error(kMissingElement, message_id_path.Render(), "the message id is missing"));
   } else if (!IsWellFormedMessageId(referral.message_id())) {
-    issues.push_back(Error(kInvalidValue, message_id_path,
+    issues.push_back(Error(kInvalidValue, message_id_path.Render(),
                            "the message id must be 1 to 64 letters, digits, '.', '-' or '_'"));
   }
 
-  const std::string sender_path = PathOr(paths.sender_ods, typed.sender_ods);
+  const DatumPath sender_path(paths.sender_ods, "referral.sender_ods");
   if (referral.sender_ods().empty()) {
-    issues.push_back(Error(kMissingElement, sender_path, "the sender's ODS code is missing"));
+    issues.push_back(Error(kMissingElement, sender_path.Render(), "the sender's ODS code is missing"));
   } else {
     CheckOdsCode(referral.sender_ods(), sender_path, "sender's ODS code", &issues);
   }
 
   const std::optional<CalendarDate> referral_date =
-      CheckRequiredDate(referral.referral_date(), PathOr(paths.referral_date, typed.referral_date),
+      CheckRequiredDate(referral.referral_date(), DatumPath(paths.referral_date, "referral.referral_date"),
                         "referral date", today, &issues);
 
   const v1::Person& person = referral.person();
-  const std::string nhs_path = PathOr(paths.nhs_number, typed.nhs_number);
+  const DatumPath nhs_path(paths.nhs_number, "referral.person.nhs_number");
   if (person.nhs_number().empty()) {
-    issues.push_back(Error(kMissingElement, nhs_path, "the NHS number is missing"));
+    issues.push_back(Error(kMissingElement, nhs_path.Render(), "the NHS number is missing"));
   } else if (person.nhs_number().size() != 10 || !AllAsciiDigits(person.nhs_number())) {
     issues.push_back(
-        Error(kInvalidNhsNumber, nhs_path, "the NHS number must be exactly 10 digits"));
+        Error(kInvalidNhsNumber, nhs_path.Render(), "the NHS number must be exactly 10 digits"));
   } else if (!IsValidNhsNumber(person.nhs_number())) {
     issues.push_back(
-        Error(kInvalidNhsNumber, nhs_path, "the NHS number fails the Modulus 11 check"));
+        Error(kInvalidNhsNumber, nhs_path.Render(), "the NHS number fails the Modulus 11 check"));
   }
 
-  const std::string birth_path = PathOr(paths.birth_date, typed.birth_date);
+  const DatumPath birth_path(paths.birth_date, "referral.person.birth_date");
   const std::optional<CalendarDate> birth_date =
       CheckRequiredDate(person.birth_date(), birth_path, "birth date", today, &issues);
   if (birth_date.has_value() && referral_date.has_value() && *birth_date > *referral_date) {
-    issues.push_back(Error(kInvalidValue, birth_path, "the birth date is after the referral date"));
+    issues.push_back(Error(kInvalidValue, birth_path.Render(), "the birth date is after the referral date"));
   }
 
   if (!person.registered_practice_ods().empty()) {
     CheckOdsCode(person.registered_practice_ods(),
-                 PathOr(paths.registered_practice_ods, typed.registered_practice_ods),
+                 DatumPath(paths.registered_practice_ods, "referral.person.registered_practice_ods"),
                  "registered practice's ODS code", &issues);
   }
 
@@ -235,19 +249,18 @@ std::vector<Issue> ValidateReferral(const Referral& referral, const ReferralSour
     const v1::Coding& reason = referral.reasons(i);
     if (reason.system() != kSnomedSystem) continue;  // Not a reason; never checked.
     if (!IsWellFormedSnomedConceptId(reason.code())) {
-      issues.push_back(Error(kInvalidValue, PathAt(paths.reasons, i, typed.reasons[i]),
+      issues.push_back(Error(kInvalidValue, DatumPath(paths.reasons, i, "reasons", "code").Render(),
                              "the reason code is not a well-formed SNOMED CT concept id"));
     }
   }
 
   for (int i = 0; i < referral.consents_size(); ++i) {
     const v1::Consent& consent = referral.consents(i);
-    CheckOptionalDate(consent.date(), PathAt(paths.consent_dates, i, typed.consent_dates[i]),
-                      "consent date", /*not_after_today=*/true, today, &issues);
-    CheckOptionalDate(consent.period_start(),
-                      PathAt(paths.consent_starts, i, typed.consent_starts[i]),
+    CheckOptionalDate(consent.date(), DatumPath(paths.consent_dates, i, "consents", "date"), "consent date",
+                      /*not_after_today=*/true, today, &issues);
+    CheckOptionalDate(consent.period_start(), DatumPath(paths.consent_starts, i, "consents", "period_start"),
                       "consent period start", /*not_after_today=*/false, today, &issues);
-    CheckOptionalDate(consent.period_end(), PathAt(paths.consent_ends, i, typed.consent_ends[i]),
+    CheckOptionalDate(consent.period_end(), DatumPath(paths.consent_ends, i, "consents", "period_end"),
                       "consent period end", /*not_after_today=*/false, today, &issues);
   }
 

@@ -38,11 +38,19 @@ size_t ValidSequenceLength(std::string_view text, size_t i) {
 
 std::optional<size_t> FirstInvalidUtf8Offset(std::string_view text) {
   for (size_t i = 0; i < text.size();) {
-    // Runs of ASCII, the bulk of every message, eight bytes at a time.
+    // Runs of ASCII, the bulk of every message: 32 bytes at a time (four words OR'd, which the
+    // compiler keeps in registers or vectorises), then eight.
+    constexpr uint64_t kHighBits = 0x8080808080808080ULL;
+    while (i + 32 <= text.size()) {
+      uint64_t words[4];
+      std::memcpy(words, text.data() + i, sizeof words);
+      if (((words[0] | words[1] | words[2] | words[3]) & kHighBits) != 0) break;
+      i += 32;
+    }
     while (i + 8 <= text.size()) {
       uint64_t word;
       std::memcpy(&word, text.data() + i, sizeof word);
-      if ((word & 0x8080808080808080ULL) != 0) break;
+      if ((word & kHighBits) != 0) break;
       i += 8;
     }
     if (i >= text.size()) break;
