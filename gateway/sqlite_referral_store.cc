@@ -331,8 +331,10 @@ absl::StatusOr<std::unique_ptr<SqliteReferralStore>> SqliteReferralStore::Open(c
   // WAL: readers never block the writer; FULL: a commit is durable when it returns.
   // cache_size: 8 MiB of pages per connection (SQLite's default is 2 MiB): the right-hand ends of
   // the tables and the hot index pages stay in memory instead of being read again with pread.
+  // journal_size_limit: when the WAL starts again from its beginning, a file grown past 64 MiB (a
+  // burst, an outage's backlog) is cut back to that.
   absl::Status s = Exec(writer, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;"
-                                " PRAGMA cache_size = -8192;");
+                                " PRAGMA cache_size = -8192; PRAGMA journal_size_limit = 67108864;");
   int version = 0;
   if (s.ok()) s = Migrate(writer, &version);
   if (!s.ok()) {
@@ -383,9 +385,30 @@ void SqliteReferralStore::RunWalCheckpoints() {
       wal_mu_.AwaitWithTimeout(absl::Condition(&stopping_), absl::Milliseconds(100));
       if (stopping_) return;
     }
-    // PASSIVE: copies what no reader still needs and never waits for, or blocks, the writer.
-    sqlite3_wal_checkpoint_v2(checkpointer_, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    CheckpointWal();
   }
+}
+
+void SqliteReferralStore::CheckpointWal() {
+  // PASSIVE: copies what no reader still needs and never waits for, or blocks, the writer. Under
+  // steady writes that alone never catches up (frames keep arriving while it copies), so the WAL
+  // would never start again from its beginning and would grow for as long as the load lasts (it
+  // did: 740 MB in ten seconds at 1,000 referrals/s). So: passes without the writer until what is
+  // left is small, then one more holding write_mu_ so that no frame arrives during it. Then the
+  // whole WAL is in the database file, and the writer's next transaction starts the WAL again at
+  // its beginning, overwriting it in place (journal_size_limit trims it after a burst).
+  constexpr int kSmallRemainder = 64;  // frames (4 KiB pages): a few milliseconds of writes
+  int frames = 0;
+  int copied = 0;
+  for (int pass = 0; pass < 4; ++pass) {
+    if (sqlite3_wal_checkpoint_v2(checkpointer_, nullptr, SQLITE_CHECKPOINT_PASSIVE, &frames, &copied) != SQLITE_OK) {
+      return;  // busy or failing: the next round tries again
+    }
+    if (frames - copied <= kSmallRemainder) break;
+  }
+  if (frames <= 0 || frames - copied > kSmallRemainder) return;
+  absl::MutexLock lock(&write_mu_);
+  sqlite3_wal_checkpoint_v2(checkpointer_, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
 }
 
 SqliteReferralStore::~SqliteReferralStore() {

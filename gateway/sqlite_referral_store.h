@@ -81,8 +81,11 @@ class SqliteReferralStore final : public ReferralStore, public AuditStore {
 
  private:
   SqliteReferralStore(sqlite3* writer, sqlite3* reader, sqlite3* checkpointer, int schema_version);
-  // Runs PASSIVE WAL checkpoints every 100 ms on `checkpointer_` until the store closes.
+  // Runs CheckpointWal every 100 ms on `checkpointer_` until the store closes.
   void RunWalCheckpoints();
+  // Copies the WAL into the database file without blocking the writer, except for a final short
+  // pass under write_mu_ that lets the WAL start again from its beginning (see the .cc).
+  void CheckpointWal() ABSL_LOCKS_EXCLUDED(write_mu_);
   // Inside an open write transaction on `db`: appends `records` (assigning index and leaf hash).
   static absl::Status AppendAuditInTransaction(sqlite3* db, std::vector<frontdoor::v1::AuditRecord>* records);
   // Inside an open write transaction: the audit records of NewReferral batch entries, and their

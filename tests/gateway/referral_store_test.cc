@@ -277,6 +277,22 @@ TEST_F(SqliteReferralStoreTest, CommittedPagesReachTheDatabaseFileWithoutAnother
   EXPECT_GT(file_size(), before) << "the committed pages are still only in the WAL";
 }
 
+TEST_F(SqliteReferralStoreTest, TheWalStaysBoundedUnderSteadyCommits) {
+  // One referral per commit without a pause, as at steady load: the background checkpoint must let
+  // the WAL start again from its beginning, or it grows for as long as the load lasts (each of
+  // these commits appends about ten pages; 3,000 of them are over 100 MiB).
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  const std::string wal = DbPath() + "-wal";
+  uintmax_t largest = 0;
+  for (int i = 0; i < 3000; ++i) {
+    ASSERT_TRUE(store->RecordReferrals(One(Accepted("r" + std::to_string(i), "P85901", "m" + std::to_string(i)))).ok());
+    if (i % 100 == 99) largest = std::max(largest, std::filesystem::file_size(wal));
+  }
+  EXPECT_LT(largest, uintmax_t{32} << 20) << "the WAL kept growing: it never started again";
+  EXPECT_EQ(store->GetReferral("r2999")->value().referral_id, "r2999");
+}
+
 TEST_F(SqliteReferralStoreTest, SchemaIsVersioned) {
   auto store = OpenStore();
   EXPECT_EQ(store->schema_version(), SqliteReferralStore::kSchemaVersion);
