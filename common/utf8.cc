@@ -62,18 +62,20 @@ std::optional<size_t> FirstInvalidUtf8Offset(std::string_view text) {
 }
 
 std::string ToValidUtf8(std::string_view text) {
+  // Almost always valid already (it is how replies echo ids): one fast scan, one copy.
+  std::optional<size_t> bad = FirstInvalidUtf8Offset(text);
+  if (!bad.has_value()) return std::string(text);
   std::string out;
-  out.reserve(text.size());
-  for (size_t i = 0; i < text.size();) {
-    const size_t n = ValidSequenceLength(text, i);
-    if (n == 0) {
-      out += "\xEF\xBF\xBD";
-      ++i;
-    } else {
-      out.append(text.substr(i, n));
-      i += n;
-    }
+  out.reserve(text.size() + 8);
+  size_t i = 0;
+  while (bad.has_value()) {
+    out.append(text.substr(i, *bad - i));
+    out += "\xEF\xBF\xBD";
+    i = *bad + 1;
+    const std::optional<size_t> next = FirstInvalidUtf8Offset(text.substr(i));
+    bad = next.has_value() ? std::optional<size_t>(i + *next) : std::nullopt;
   }
+  out.append(text.substr(i));
   return out;
 }
 
