@@ -1,7 +1,8 @@
 #include "observability/request_ids.h"
 
-#include <cstdio>
 #include <random>
+
+#include "common/uuid.h"
 
 namespace frontdoor::observability {
 
@@ -24,10 +25,7 @@ std::string NewRequestId() {
   }
   b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x40);  // version 4
   b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);  // RFC 4122 variant
-  char out[37];
-  std::snprintf(out, sizeof out, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
-                b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
-  return out;
+  return FormatUuid(b);
 }
 
 CallIds ResolveCallIds(const std::optional<std::string_view>& request_id,
