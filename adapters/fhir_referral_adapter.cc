@@ -271,6 +271,40 @@ class Tape {
            (length == 0 || (static_cast<char>(text[sizeof length]) == expected[0] &&
                             std::memcmp(text + sizeof length, expected.data(), length) == 0));
   }
+  // Of the object at `at`: the tape index of its member `key`'s value, or 0 when it has none.
+  // Each key's 32-bit length and first four bytes, as they lie in the string buffer, are compared
+  // with `key`'s as one 64-bit word, so a key of another name costs a load and a compare; memcmp
+  // runs only for the rest of a key that matched so far. Reading eight bytes at a string is in
+  // bounds: a string takes at least five (length and NUL), and simdjson allocates the buffer
+  // SIMDJSON_PADDING bytes beyond the most its strings can take. Bytes past a short key are masked.
+  size_t Find(size_t at, std::string_view key) const {
+    unsigned char want_bytes[8] = {};
+    unsigned char mask_bytes[8] = {0xFF, 0xFF, 0xFF, 0xFF};
+    const uint32_t length = static_cast<uint32_t>(key.size());
+    std::memcpy(want_bytes, &length, sizeof length);
+    // Byte by byte, not memcpy: a call with a variable size costs more than the scan it speeds.
+    for (size_t i = 0; i < 4 && i < key.size(); ++i) {
+      want_bytes[sizeof length + i] = static_cast<unsigned char>(key[i]);
+      mask_bytes[sizeof length + i] = 0xFF;
+    }
+    uint64_t want;
+    uint64_t mask;
+    std::memcpy(&want, want_bytes, sizeof want);
+    std::memcpy(&mask, mask_bytes, sizeof mask);
+    if (key.size() != length) return 0;  // Longer than any string simdjson holds.
+    const size_t close = Close(at);
+    for (size_t name = at + 1; name < close; name = After(name + 1)) {
+      const uint8_t* text = strings_ + (words_[name] & kPayload);
+      uint64_t word;
+      std::memcpy(&word, text, sizeof word);
+      if ((word & mask) != want) continue;
+      if (key.size() <= 4 ||
+          std::memcmp(text + sizeof length + 4, key.data() + 4, key.size() - 4) == 0) {
+        return name + 1;
+      }
+    }
+    return 0;
+  }
   int64_t Int64(size_t at) const {
     int64_t value;
     std::memcpy(&value, &words_[at + 1], sizeof value);
@@ -394,27 +428,35 @@ class ElementPath {
   ElementPath(const ElementPath&) = delete;
   ElementPath& operator=(const ElementPath&) = delete;
 
+  // Sized first, then written from the end back to the root: one allocation, no recursion.
   std::string Render() const {
-    std::string text;
-    text.reserve(64);  // Most paths fit: one allocation.
-    AppendTo(text);
+    char digits[24];
+    size_t size = 0;
+    for (const ElementPath* node = this; node != nullptr; node = node->parent_) {
+      size += node->name_.size() + (node->parent_ != nullptr ? 1 : 0);
+      if (node->index_ != kNoIndex) size += 2 + IndexDigits(node->index_, digits);
+    }
+    std::string text(size, '\0');
+    char* end = text.data() + size;
+    for (const ElementPath* node = this; node != nullptr; node = node->parent_) {
+      if (node->index_ != kNoIndex) {
+        const size_t n = IndexDigits(node->index_, digits);
+        *--end = ']';
+        end -= n;
+        std::memcpy(end, digits, n);
+        *--end = '[';
+      }
+      end -= node->name_.size();
+      std::memcpy(end, node->name_.data(), node->name_.size());
+      if (node->parent_ != nullptr) *--end = '.';
+    }
     return text;
   }
 
  private:
-  void AppendTo(std::string& text) const {
-    if (parent_ != nullptr) {
-      parent_->AppendTo(text);
-      text += '.';
-    }
-    text += name_;
-    if (index_ != kNoIndex) {
-      char digits[24];
-      const char* end = std::to_chars(digits, digits + sizeof digits, index_).ptr;
-      text += '[';
-      text.append(digits, static_cast<size_t>(end - digits));
-      text += ']';
-    }
+  // Writes `index` in decimal to `digits` (24 bytes); returns how many digits.
+  static size_t IndexDigits(size_t index, char* digits) {
+    return static_cast<size_t>(std::to_chars(digits, digits + 24, index).ptr - digits);
   }
 
   const ElementPath* parent_;
@@ -509,11 +551,8 @@ class TapeNode {
   }
   TapeNode Member(std::string_view key) const {
     if (!IsObject()) return TapeNode();
-    const size_t close = tape_->Close(at_);
-    for (size_t name = at_ + 1; name < close; name = tape_->After(name + 1)) {
-      if (tape_->StringIs(name, key)) return TapeNode(*tape_, name + 1);
-    }
-    return TapeNode();
+    const size_t value = tape_->Find(at_, key);
+    return value == 0 ? TapeNode() : TapeNode(*tape_, value);
   }
   size_t Size() const { return IsArray() ? tape_->Count(at_) : 0; }
   TapeNode At(size_t i) const {
