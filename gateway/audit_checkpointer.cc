@@ -2,7 +2,7 @@
 
 #include <cstdio>
 
-#include "common/thread_name.h"
+#include "common/threads.h"
 #include "gateway/audit_records.h"
 #include "observability/structured_log.h"
 
@@ -83,6 +83,7 @@ absl::StatusOr<frontdoor::v1::SignedCheckpoint> AuditCheckpointer::CheckpointNow
 
 void AuditCheckpointer::Run() {
   NameThisThread("fd-audit-ckpt");
+  LowerThisThreadPriority(10);  // background: never ahead of the threads answering referrers
   absl::Time first_unsigned_seen = absl::InfiniteFuture();
   for (;;) {
     uint64_t generation;

@@ -5,7 +5,7 @@
 #include <utility>
 #include <vector>
 
-#include "common/thread_name.h"
+#include "common/threads.h"
 #include "gateway/feedback_view.h"
 #include "observability/structured_log.h"
 

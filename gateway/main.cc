@@ -12,7 +12,7 @@
 #include "absl/strings/str_cat.h"
 
 #include "absl/synchronization/mutex.h"
-#include "common/thread_name.h"
+#include "common/threads.h"
 #include "gateway/clock.h"
 #include "gateway/gateway_server.h"
 #include "observability/structured_log.h"

@@ -13,7 +13,7 @@
 #include "absl/synchronization/mutex.h"
 #include "audit/audit_record.h"
 #include "common/status_macros.h"
-#include "common/thread_name.h"
+#include "common/threads.h"
 #include "gateway/store_rows.h"
 
 namespace frontdoor::gateway {
@@ -379,6 +379,7 @@ SqliteReferralStore::SqliteReferralStore(sqlite3* writer, sqlite3* reader, sqlit
 
 void SqliteReferralStore::RunWalCheckpoints() {
   NameThisThread("fd-wal-ckpt");
+  LowerThisThreadPriority(10);  // background: never ahead of the threads answering referrers
   for (;;) {
     {
       absl::MutexLock lock(&wal_mu_);

@@ -4,7 +4,7 @@
 #include <utility>
 #include <vector>
 
-#include "common/thread_name.h"
+#include "common/threads.h"
 
 namespace frontdoor::gateway {
 
