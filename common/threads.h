@@ -10,11 +10,10 @@ namespace frontdoor {
 // cut. Best effort: a failure changes nothing else.
 void NameThisThread(std::string_view name);
 
-// Lowers the calling thread's scheduling priority to `nice` (1..19; Linux nice values are per
-// thread). For background work (WAL and audit checkpoints, deliveries) that must not delay the
-// threads answering referrers when the CPUs are busy; it still runs, at a smaller share. Best
-// effort, like NameThisThread.
-void LowerThisThreadPriority(int nice);
+// Not provided on purpose: lowering a background thread's priority (nice). Every background thread
+// here (WAL and audit checkpoints, delivery workers) takes the store's write mutex at times, and a
+// low-priority holder starved by busy CPUs would stall every commit behind it (priority
+// inversion); an unprivileged thread cannot raise its priority back while it holds the lock.
 
 }  // namespace frontdoor
 

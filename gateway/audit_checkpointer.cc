@@ -83,7 +83,6 @@ absl::StatusOr<frontdoor::v1::SignedCheckpoint> AuditCheckpointer::CheckpointNow
 
 void AuditCheckpointer::Run() {
   NameThisThread("fd-audit-ckpt");
-  LowerThisThreadPriority(10);  // background: never ahead of the threads answering referrers
   absl::Time first_unsigned_seen = absl::InfiniteFuture();
   for (;;) {
     uint64_t generation;

@@ -105,9 +105,6 @@ bool DeliveryDispatcher::SleepUntil(const Endpoint* endpoint, absl::Time deadlin
 
 void DeliveryDispatcher::RunEndpoint(Endpoint* endpoint) {
   NameThisThread("fd-deliver");
-  // Deliveries take minutes to matter; answers to referrers take milliseconds. A smaller share
-  // when the CPUs are busy, never none.
-  LowerThisThreadPriority(5);
   std::mt19937_64 rng(std::random_device{}());
   std::uniform_real_distribution<double> jitter(0.5, 1.0);
   CircuitBreaker& breaker = *endpoint->breaker;

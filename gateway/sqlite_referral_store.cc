@@ -379,7 +379,6 @@ SqliteReferralStore::SqliteReferralStore(sqlite3* writer, sqlite3* reader, sqlit
 
 void SqliteReferralStore::RunWalCheckpoints() {
   NameThisThread("fd-wal-ckpt");
-  LowerThisThreadPriority(10);  // background: never ahead of the threads answering referrers
   for (;;) {
     {
       absl::MutexLock lock(&wal_mu_);
