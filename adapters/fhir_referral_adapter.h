@@ -58,10 +58,13 @@ struct FhirLimits {
 // `reply.source_endpoint` is MessageHeader.source.endpoint.
 ParsedReferral ParseFhirReferral(std::string_view json, const FhirLimits& limits);
 
-// The two readers behind ParseFhirReferral, for tests and the differential fuzzer (which checks
-// that whatever the first returns, the second returns too):
-//  - the fast path alone: nullopt whenever ParseFhirReferral would fall back to RapidJSON;
+// The two readers behind ParseFhirReferral (which is exactly "the first, else the second"):
+//  - the fast path alone: nullopt whenever ParseFhirReferral would fall back to RapidJSON. It
+//    validates the whole message as UTF-8, so the gateway's ParseText tries it on the raw bytes
+//    before its own UTF-8 pass and calls the second only for what it declines (after that pass,
+//    on repaired text); that is the one other place this choice is made;
 //  - the RapidJSON reader alone, the reference for every answer.
+// Tests and the differential fuzzer (whatever the first returns, the second returns too) use both.
 std::optional<ParsedReferral> ParseFhirReferralWithSimdjson(std::string_view json, const FhirLimits& limits);
 ParsedReferral ParseFhirReferralWithRapidJson(std::string_view json, const FhirLimits& limits);
 
