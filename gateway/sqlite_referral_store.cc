@@ -5,6 +5,7 @@
 #include <string>
 #include <unordered_map>
 #include <utility>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
@@ -493,8 +494,87 @@ absl::StatusOr<std::vector<RecordOutcome>> SqliteReferralStore::RecordReferrals(
     out.decision = std::move(r.decision);
     outcomes.push_back(std::move(out));
   }
-  if (absl::Status s = Run(db, "COMMIT"); !s.ok()) return fail(s);
+  // Acknowledgements and checkpoints waiting for the write lock share this commit's fsync. Taken
+  // last, once the batch's own work has succeeded, so that they never fail a submission.
+  if (before_shared_writes_hook_) before_shared_writes_hook_();
+  const std::vector<SharedWrite*> shared = ApplySharedWrites(db);
+  absl::Status committed = Run(db, "COMMIT");
+  if (!committed.ok()) Run(db, "ROLLBACK").IgnoreError();
+  FinishSharedWrites(shared, committed);
+  if (!committed.ok()) return committed;
   return outcomes;
+}
+
+absl::Status SqliteReferralStore::WriteShared(SharedWrite* write) {
+  {
+    absl::MutexLock queue(&shared_mu_);
+    shared_queue_.push_back(write);
+  }
+  absl::MutexLock lock(&write_mu_);
+  {
+    // Whoever held the write lock while this waited for it finished the transaction it took this
+    // write into (commit or rollback) before letting go.
+    absl::MutexLock queue(&shared_mu_);
+    if (write->done) {
+      ++shared_counts_.carried;
+      return write->result;
+    }
+  }
+  sqlite3* db = writer_;
+  absl::Status begun = Run(db, "BEGIN IMMEDIATE");
+  if (!begun.ok()) {
+    // Nothing was taken: this write (and any queued behind it) fails or waits for the next one.
+    absl::MutexLock queue(&shared_mu_);
+    std::erase(shared_queue_, write);
+    return begun;
+  }
+  const std::vector<SharedWrite*> shared = ApplySharedWrites(db);
+  absl::Status committed = Run(db, "COMMIT");
+  if (!committed.ok()) Run(db, "ROLLBACK").IgnoreError();
+  FinishSharedWrites(shared, committed);
+  absl::MutexLock queue(&shared_mu_);
+  ++shared_counts_.own_transactions;
+  return write->result;
+}
+
+SqliteReferralStore::SharedWriteCounts SqliteReferralStore::shared_write_counts() {
+  absl::MutexLock queue(&shared_mu_);
+  return shared_counts_;
+}
+
+void SqliteReferralStore::SetBeforeSharedWritesHookForTest(std::function<void()> hook) {
+  absl::MutexLock lock(&write_mu_);
+  before_shared_writes_hook_ = std::move(hook);
+}
+
+size_t SqliteReferralStore::SharedWritesQueuedForTest() {
+  absl::MutexLock queue(&shared_mu_);
+  return shared_queue_.size();
+}
+
+std::vector<SqliteReferralStore::SharedWrite*> SqliteReferralStore::ApplySharedWrites(sqlite3* db) {
+  std::vector<SharedWrite*> taken;
+  {
+    absl::MutexLock queue(&shared_mu_);
+    taken.swap(shared_queue_);
+  }
+  for (SharedWrite* w : taken) {
+    w->result = Run(db, "SAVEPOINT shared_write");
+    if (!w->result.ok()) continue;
+    w->result = w->apply(db);
+    if (!w->result.ok()) Run(db, "ROLLBACK TO shared_write").IgnoreError();
+    // RELEASE after ROLLBACK TO ends the savepoint; the enclosing transaction stays open.
+    Run(db, "RELEASE shared_write").IgnoreError();
+  }
+  return taken;
+}
+
+void SqliteReferralStore::FinishSharedWrites(const std::vector<SharedWrite*>& taken, const absl::Status& committed) {
+  absl::MutexLock queue(&shared_mu_);
+  for (SharedWrite* w : taken) {
+    if (!committed.ok()) w->result = committed;
+    w->done = true;
+  }
 }
 
 absl::StatusOr<std::optional<StoredReferral>> SqliteReferralStore::GetReferral(std::string_view referral_id) {
@@ -613,43 +693,38 @@ absl::Status SqliteReferralStore::MarkDelivered(int64_t outbox_id, absl::Time at
 
 absl::Status SqliteReferralStore::MarkDeliveredMany(const std::vector<int64_t>& outbox_ids, absl::Time at) {
   if (outbox_ids.empty()) return absl::OkStatus();
-  absl::MutexLock lock(&write_mu_);
-  Statement st(writer_,
-               "UPDATE outbox SET state = 'delivered', delivered_us = ?2, attempts = attempts + 1, last_error = ''"
-               " WHERE outbox_id = ?1 AND state = 'pending'");
-  FRONTDOOR_RETURN_IF_ERROR(st.status());
-  // A delivery that was in flight when it was withdrawn (IG-7) still reached the connector: keep
-  // its time (the row stays 'cancelled') so the audit log records the disclosure.
-  Statement in_flight(writer_,
-                      "UPDATE outbox SET delivered_us = ?2 WHERE outbox_id = ?1 AND state = 'cancelled'"
-                      " AND delivered_us IS NULL");
-  FRONTDOOR_RETURN_IF_ERROR(in_flight.status());
-  // The acknowledgements and their audit records (IG-9) commit together, in one fsync.
-  sqlite3* db = writer_;
-  FRONTDOOR_RETURN_IF_ERROR(Run(db, "BEGIN IMMEDIATE"));
-  auto fail = [db](absl::Status s) {
-    Run(db, "ROLLBACK").IgnoreError();
-    return s;
+  // The acknowledgements and their audit records (IG-9) commit together, in one fsync: often the
+  // fsync of a group commit of submissions that is running anyway.
+  SharedWrite write;
+  write.apply = [&outbox_ids, at](sqlite3* db) -> absl::Status {
+    Statement st(db,
+                 "UPDATE outbox SET state = 'delivered', delivered_us = ?2, attempts = attempts + 1, last_error = ''"
+                 " WHERE outbox_id = ?1 AND state = 'pending'");
+    FRONTDOOR_RETURN_IF_ERROR(st.status());
+    // A delivery that was in flight when it was withdrawn (IG-7) still reached the connector: keep
+    // its time (the row stays 'cancelled') so the audit log records the disclosure.
+    Statement in_flight(db,
+                        "UPDATE outbox SET delivered_us = ?2 WHERE outbox_id = ?1 AND state = 'cancelled'"
+                        " AND delivered_us IS NULL");
+    FRONTDOOR_RETURN_IF_ERROR(in_flight.status());
+    for (const int64_t outbox_id : outbox_ids) {
+      st.Reset();
+      st.Bind(1, outbox_id);
+      st.Bind(2, ToMicros(at));
+      if (int rc = st.Step(); rc != SQLITE_DONE) return SqliteError(db, rc, "mark delivered");
+      int changed = sqlite3_changes(db);
+      if (changed == 0) {
+        in_flight.Reset();
+        in_flight.Bind(1, outbox_id);
+        in_flight.Bind(2, ToMicros(at));
+        if (int rc = in_flight.Step(); rc != SQLITE_DONE) return SqliteError(db, rc, "mark delivered");
+        changed = sqlite3_changes(db);
+      }
+      if (changed > 0) FRONTDOOR_RETURN_IF_ERROR(RecordAcknowledgedAudit(db, outbox_id, at));
+    }
+    return absl::OkStatus();
   };
-  for (const int64_t outbox_id : outbox_ids) {
-    st.Reset();
-    st.Bind(1, outbox_id);
-    st.Bind(2, ToMicros(at));
-    if (int rc = st.Step(); rc != SQLITE_DONE) return fail(SqliteError(writer_, rc, "mark delivered"));
-    int changed = sqlite3_changes(writer_);
-    if (changed == 0) {
-      in_flight.Reset();
-      in_flight.Bind(1, outbox_id);
-      in_flight.Bind(2, ToMicros(at));
-      if (int rc = in_flight.Step(); rc != SQLITE_DONE) return fail(SqliteError(writer_, rc, "mark delivered"));
-      changed = sqlite3_changes(writer_);
-    }
-    if (changed > 0) {
-      if (absl::Status s = RecordAcknowledgedAudit(writer_, outbox_id, at); !s.ok()) return fail(s);
-    }
-  }
-  if (absl::Status s = Run(writer_, "COMMIT"); !s.ok()) return fail(s);
-  return absl::OkStatus();
+  return WriteShared(&write);
 }
 
 absl::Status SqliteReferralStore::RecordFailedAttempt(int64_t outbox_id, absl::Time next_attempt_at,
@@ -1019,13 +1094,17 @@ absl::StatusOr<std::vector<audit::StoredLeaf>> SqliteReferralStore::ReadAuditLea
 }
 
 absl::Status SqliteReferralStore::RecordCheckpoint(const frontdoor::v1::SignedCheckpoint& checkpoint) {
-  absl::MutexLock lock(&write_mu_);
-  Statement st(writer_, "INSERT OR IGNORE INTO audit_checkpoints (tree_size, checkpoint) VALUES (?1, ?2)");
-  FRONTDOOR_RETURN_IF_ERROR(st.status());
-  st.Bind(1, static_cast<int64_t>(checkpoint.tree_size()));
-  st.BindBlob(2, checkpoint.SerializeAsString());
-  if (int rc = st.Step(); rc != SQLITE_DONE) return SqliteError(writer_, rc, "record checkpoint");
-  return absl::OkStatus();
+  // A checkpoint only states what is already committed, so it may share the next commit's fsync.
+  SharedWrite write;
+  write.apply = [&checkpoint](sqlite3* db) -> absl::Status {
+    Statement st(db, "INSERT OR IGNORE INTO audit_checkpoints (tree_size, checkpoint) VALUES (?1, ?2)");
+    FRONTDOOR_RETURN_IF_ERROR(st.status());
+    st.Bind(1, static_cast<int64_t>(checkpoint.tree_size()));
+    st.BindBlob(2, checkpoint.SerializeAsString());
+    if (int rc = st.Step(); rc != SQLITE_DONE) return SqliteError(db, rc, "record checkpoint");
+    return absl::OkStatus();
+  };
+  return WriteShared(&write);
 }
 
 absl::StatusOr<std::vector<frontdoor::v1::SignedCheckpoint>> SqliteReferralStore::AuditCheckpoints() {

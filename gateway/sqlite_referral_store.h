@@ -12,9 +12,11 @@
 #ifndef FRONTDOOR_GATEWAY_SQLITE_REFERRAL_STORE_H_
 #define FRONTDOOR_GATEWAY_SQLITE_REFERRAL_STORE_H_
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
@@ -79,6 +81,19 @@ class SqliteReferralStore final : public ReferralStore, public AuditStore {
 
   int schema_version() const { return schema_version_; }
 
+  // Delivery marks and checkpoints (shared writes, below): how many committed in a transaction of
+  // their own, and how many rode in another's (a group commit of submissions, or another shared
+  // write's).
+  struct SharedWriteCounts {
+    int64_t own_transactions = 0;
+    int64_t carried = 0;
+  };
+  SharedWriteCounts shared_write_counts() ABSL_LOCKS_EXCLUDED(shared_mu_);
+  // For tests that need a shared write queued while a group commit is running: `hook` runs on the
+  // committing thread, holding the write lock, just before the commit takes the queued writes in.
+  void SetBeforeSharedWritesHookForTest(std::function<void()> hook) ABSL_LOCKS_EXCLUDED(write_mu_);
+  size_t SharedWritesQueuedForTest() ABSL_LOCKS_EXCLUDED(shared_mu_);
+
  private:
   SqliteReferralStore(sqlite3* writer, sqlite3* reader, sqlite3* checkpointer, int schema_version);
   // Runs CheckpointWal every 100 ms on `checkpointer_` until the store closes.
@@ -97,8 +112,34 @@ class SqliteReferralStore final : public ReferralStore, public AuditStore {
   // Fills the IG-7 fields of `out` from the cancellations table.
   static absl::Status ReadCancellation(sqlite3* db, StoredReferral* out);
 
+  // Writes that may ride in another's transaction: delivery marks and audit checkpoints. A caller
+  // queues one, then takes write_mu_; if the transaction that held it meanwhile took the write in
+  // and committed it, the caller is done without a transaction (and fsync) of its own. Otherwise it
+  // commits whatever is queued itself. The group commit of submissions takes them in too, so at
+  // steady load acknowledgements share the submissions' fsync instead of queueing for the write
+  // lock between them (docs/PERFORMANCE.md).
+  struct SharedWrite {
+    std::function<absl::Status(sqlite3*)> apply;  // inside an open transaction, under a savepoint
+    absl::Status result;
+    bool done = false;
+  };
+  // Queues `write`, then applies it in the next write transaction (possibly its own) and returns
+  // its result once that transaction committed or failed.
+  absl::Status WriteShared(SharedWrite* write) ABSL_LOCKS_EXCLUDED(write_mu_, shared_mu_);
+  // Inside an open write transaction: applies every queued shared write, each under a savepoint so
+  // that one failing leaves the others (and the transaction) intact. Returns the writes taken.
+  std::vector<SharedWrite*> ApplySharedWrites(sqlite3* db) ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_)
+      ABSL_LOCKS_EXCLUDED(shared_mu_);
+  // After the transaction that applied `taken` committed (`committed` OK) or failed: their results.
+  void FinishSharedWrites(const std::vector<SharedWrite*>& taken, const absl::Status& committed)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_) ABSL_LOCKS_EXCLUDED(shared_mu_);
+
   absl::Mutex write_mu_;
   sqlite3* writer_ ABSL_GUARDED_BY(write_mu_);
+  absl::Mutex shared_mu_ ABSL_ACQUIRED_AFTER(write_mu_);  // only the queue: never held across SQL
+  std::vector<SharedWrite*> shared_queue_ ABSL_GUARDED_BY(shared_mu_);
+  SharedWriteCounts shared_counts_ ABSL_GUARDED_BY(shared_mu_);
+  std::function<void()> before_shared_writes_hook_ ABSL_GUARDED_BY(write_mu_);
   absl::Mutex read_mu_;
   sqlite3* reader_ ABSL_GUARDED_BY(read_mu_);
   sqlite3* const checkpointer_;  // used by wal_thread_ only

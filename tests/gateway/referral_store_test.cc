@@ -3,6 +3,7 @@
 #include <sqlite3.h>
 
 #include <filesystem>
+#include <thread>
 
 #include "gateway/sqlite_referral_store.h"
 #include "gtest/gtest.h"
@@ -291,6 +292,68 @@ TEST_F(SqliteReferralStoreTest, TheWalStaysBoundedUnderSteadyCommits) {
   }
   EXPECT_LT(largest, uintmax_t{32} << 20) << "the WAL kept growing: it never started again";
   EXPECT_EQ(store->GetReferral("r2999")->value().referral_id, "r2999");
+}
+
+TEST_F(SqliteReferralStoreTest, AnAcknowledgementQueuedDuringAGroupCommitSharesItsTransaction) {
+  // At steady load a delivery mark arrives while a group commit of submissions holds the write
+  // lock: it must ride in that commit (one fsync for both), durable when MarkDeliveredMany returns.
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->RecordReferrals(One(Accepted("r1", "P85901", "m1"))).ok());
+  const int64_t id = store->DueDeliveries("action-together-oldham", kT0, 10)->at(0).outbox_id;
+  const uint64_t before = *store->AuditTreeSize();
+  const SqliteReferralStore::SharedWriteCounts counts_before = store->shared_write_counts();
+
+  std::thread marker;
+  absl::Status marked = absl::UnknownError("not run");
+  bool hooked = false;
+  store->SetBeforeSharedWritesHookForTest([&] {
+    if (hooked) return;
+    hooked = true;
+    marker = std::thread([&] { marked = store->MarkDeliveredMany({id}, kT0 + absl::Seconds(2)); });
+    const absl::Time deadline = absl::Now() + absl::Seconds(30);
+    while (store->SharedWritesQueuedForTest() == 0 && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(1));
+  });
+  ASSERT_TRUE(store->RecordReferrals(One(Accepted("r2", "P85901", "m2"))).ok());
+  marker.join();
+  store->SetBeforeSharedWritesHookForTest(nullptr);
+  ASSERT_TRUE(hooked);
+  ASSERT_TRUE(marked.ok()) << marked;
+
+  const SqliteReferralStore::SharedWriteCounts counts = store->shared_write_counts();
+  EXPECT_EQ(counts.carried - counts_before.carried, 1) << "the mark did not ride in the group commit";
+  EXPECT_EQ(counts.own_transactions, counts_before.own_transactions) << "the mark made a transaction of its own";
+  EXPECT_EQ((*store->GetReferral("r1"))->delivery_state, v1::DELIVERED);
+  const auto r2_due = store->DueDeliveries("action-together-oldham", kT0 + absl::Hours(1), 10);
+  ASSERT_EQ(r2_due->size(), 1u);
+  EXPECT_EQ(r2_due->at(0).referral_id, "r2");
+  const uint64_t after = *store->AuditTreeSize();
+  // r1's disclosure record, once, with no gap in the log (AuditLeafHashes refuses one).
+  EXPECT_EQ(after, before + 1);
+  ASSERT_TRUE(store->AuditLeafHashes(0, after).ok());
+
+  // Durable: both survive reopening the file.
+  store.reset();
+  store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ((*store->GetReferral("r1"))->delivery_state, v1::DELIVERED);
+  EXPECT_EQ((*store->GetReferral("r2"))->delivery_state, v1::DELIVERY_PENDING);
+  EXPECT_EQ(*store->AuditTreeSize(), after);
+}
+
+TEST_F(SqliteReferralStoreTest, AnAcknowledgementWithNoCommitRunningCommitsOnItsOwn) {
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->RecordReferrals(One(Accepted("r1", "P85901", "m1"))).ok());
+  const int64_t id = store->DueDeliveries("action-together-oldham", kT0, 10)->at(0).outbox_id;
+  const SqliteReferralStore::SharedWriteCounts before = store->shared_write_counts();
+  ASSERT_TRUE(store->MarkDeliveredMany({id}, kT0 + absl::Seconds(1)).ok());
+  const SqliteReferralStore::SharedWriteCounts after = store->shared_write_counts();
+  EXPECT_EQ(after.own_transactions - before.own_transactions, 1);
+  EXPECT_EQ(after.carried, before.carried);
+  store.reset();
+  store = OpenStore();
+  EXPECT_EQ((*store->GetReferral("r1"))->delivery_state, v1::DELIVERED);
 }
 
 TEST_F(SqliteReferralStoreTest, SchemaIsVersioned) {
