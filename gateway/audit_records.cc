@@ -5,12 +5,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/time_text.h"
 
 namespace frontdoor::gateway {
 
 namespace v1 = ::frontdoor::v1;
 
-std::string AuditTime(absl::Time t) { return absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", t, absl::UTCTimeZone()); }
+std::string AuditTime(absl::Time t) { return FormatRfc3339Utc(t, 6); }
 
 std::string ActorOrganisation(const Caller& caller) {
   switch (caller.kind) {

@@ -12,6 +12,7 @@
 #include "adapters/hl7v2_referral_adapter.h"
 #include "adapters/referral_validation.h"
 #include "adapters/sender_replies.h"
+#include "common/time_text.h"
 #include "common/utf8.h"
 #include "common/uuid.h"
 
@@ -143,6 +144,6 @@ std::string NewReferralId() {
   return FormatUuid(b);
 }
 
-std::string FormatRfc3339(absl::Time t) { return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone()); }
+std::string FormatRfc3339(absl::Time t) { return FormatRfc3339Utc(t, 0); }
 
 }  // namespace frontdoor::gateway

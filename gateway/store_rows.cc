@@ -1,15 +1,15 @@
 #include "gateway/store_rows.h"
 
 #include "absl/strings/str_cat.h"
+#include "common/time_text.h"
 
 namespace frontdoor::gateway::store_rows {
 
-std::string AuditTimeText(absl::Time t) { return absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", t, absl::UTCTimeZone()); }
+std::string AuditTimeText(absl::Time t) { return FormatRfc3339Utc(t, 6); }
 
 absl::StatusOr<int64_t> AuditTimeMicros(const std::string& text) {
   absl::Time t;
-  std::string error;
-  if (!absl::ParseTime(absl::RFC3339_full, text, &t, &error)) {
+  if (!ParseRfc3339(text, &t)) {
     return absl::InvalidArgumentError("an audit record's time is not RFC 3339");
   }
   return ToMicros(t);

@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "common/time_text.h"
 #include "grpc/support/log.h"
 #include "rapidjson/stringbuffer.h"
 #include "rapidjson/writer.h"
@@ -68,7 +69,7 @@ LogFormat CurrentLogFormat() { return g_format.load(); }
 
 std::string FormatLogLine(LogFormat format, absl::Time time, LogLevel level, const std::string& event,
                           const std::string& msg, const std::vector<LogField>& fields) {
-  const std::string when = absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", time, absl::UTCTimeZone());
+  const std::string when = FormatRfc3339Utc(time, 3);
   if (format == LogFormat::kText) {
     std::string out = absl::StrCat(when, " ", LevelName(level), " ", event, ": ");
     for (unsigned char c : msg) out.push_back(c < 0x20 || c == 0x7f ? '?' : static_cast<char>(c));
