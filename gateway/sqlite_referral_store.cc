@@ -442,8 +442,15 @@ absl::StatusOr<std::vector<RecordOutcome>> SqliteReferralStore::RecordReferrals(
   FRONTDOOR_RETURN_IF_ERROR(outbox.status());
 
   FRONTDOOR_RETURN_IF_ERROR(Run(db, "BEGIN IMMEDIATE"));
-  auto fail = [db](absl::Status s) {
+  // Acknowledgements and checkpoints that queued for the write lock during the last commit share
+  // this one's fsync. First, while no page is dirty yet (see TakeSharedWritesInto).
+  if (before_shared_writes_hook_) before_shared_writes_hook_();
+  absl::StatusOr<std::vector<SharedWrite*>> shared = TakeSharedWritesInto(db);
+  if (!shared.ok()) return shared.status();
+  auto fail = [this, db, &shared](absl::Status s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_) {
     Run(db, "ROLLBACK").IgnoreError();
+    // The writes this batch carried must not fail with it.
+    CommitEachAlone(db, *shared);
     return s;
   };
 
@@ -494,13 +501,9 @@ absl::StatusOr<std::vector<RecordOutcome>> SqliteReferralStore::RecordReferrals(
     out.decision = std::move(r.decision);
     outcomes.push_back(std::move(out));
   }
-  // Acknowledgements and checkpoints waiting for the write lock share this commit's fsync. Taken
-  // last, once the batch's own work has succeeded, so that they never fail a submission.
-  if (before_shared_writes_hook_) before_shared_writes_hook_();
-  const std::vector<SharedWrite*> shared = ApplySharedWrites(db);
   absl::Status committed = Run(db, "COMMIT");
   if (!committed.ok()) Run(db, "ROLLBACK").IgnoreError();
-  FinishSharedWrites(shared, committed);
+  FinishSharedWrites(*shared, committed);
   if (!committed.ok()) return committed;
   return outcomes;
 }
@@ -516,24 +519,25 @@ absl::Status SqliteReferralStore::WriteShared(SharedWrite* write) {
     // write into (commit or rollback) before letting go.
     absl::MutexLock queue(&shared_mu_);
     if (write->done) {
-      ++shared_counts_.carried;
+      if (write->carried) ++shared_counts_.carried;
       return write->result;
     }
   }
   sqlite3* db = writer_;
   absl::Status begun = Run(db, "BEGIN IMMEDIATE");
   if (!begun.ok()) {
-    // Nothing was taken: this write (and any queued behind it) fails or waits for the next one.
+    // Nothing was taken: this write fails; any queued behind it try for themselves.
     absl::MutexLock queue(&shared_mu_);
     std::erase(shared_queue_, write);
     return begun;
   }
-  const std::vector<SharedWrite*> shared = ApplySharedWrites(db);
-  absl::Status committed = Run(db, "COMMIT");
+  absl::StatusOr<std::vector<SharedWrite*>> shared = TakeSharedWritesInto(db);
+  if (!shared.ok()) return write->result;  // this write was committed (or refused) on its own
+  const absl::Status committed = Run(db, "COMMIT");
   if (!committed.ok()) Run(db, "ROLLBACK").IgnoreError();
-  FinishSharedWrites(shared, committed);
+  FinishSharedWrites(*shared, committed);
   absl::MutexLock queue(&shared_mu_);
-  ++shared_counts_.own_transactions;
+  if (write->carried) ++shared_counts_.own_transactions;
   return write->result;
 }
 
@@ -552,21 +556,40 @@ size_t SqliteReferralStore::SharedWritesQueuedForTest() {
   return shared_queue_.size();
 }
 
-std::vector<SqliteReferralStore::SharedWrite*> SqliteReferralStore::ApplySharedWrites(sqlite3* db) {
+absl::StatusOr<std::vector<SqliteReferralStore::SharedWrite*>> SqliteReferralStore::TakeSharedWritesInto(sqlite3* db) {
   std::vector<SharedWrite*> taken;
   {
     absl::MutexLock queue(&shared_mu_);
     taken.swap(shared_queue_);
   }
   for (SharedWrite* w : taken) {
-    w->result = Run(db, "SAVEPOINT shared_write");
-    if (!w->result.ok()) continue;
     w->result = w->apply(db);
-    if (!w->result.ok()) Run(db, "ROLLBACK TO shared_write").IgnoreError();
-    // RELEASE after ROLLBACK TO ends the savepoint; the enclosing transaction stays open.
-    Run(db, "RELEASE shared_write").IgnoreError();
+    if (!w->result.ok()) {
+      // None of them may commit half-done, and the caller's own work must not fail with one of
+      // them: roll back, let each commit (or fail) on its own, and begin again.
+      Run(db, "ROLLBACK").IgnoreError();
+      CommitEachAlone(db, taken);
+      FRONTDOOR_RETURN_IF_ERROR(Run(db, "BEGIN IMMEDIATE"));
+      return std::vector<SharedWrite*>();
+    }
   }
   return taken;
+}
+
+void SqliteReferralStore::CommitEachAlone(sqlite3* db, const std::vector<SharedWrite*>& writes) {
+  for (SharedWrite* w : writes) {
+    absl::Status s = Run(db, "BEGIN IMMEDIATE");
+    if (s.ok()) {
+      s = w->apply(db);
+      if (s.ok()) s = Run(db, "COMMIT");
+      if (!s.ok()) Run(db, "ROLLBACK").IgnoreError();
+    }
+    w->result = s;
+    w->carried = false;
+  }
+  absl::MutexLock queue(&shared_mu_);
+  shared_counts_.own_transactions += static_cast<int64_t>(writes.size());
+  for (SharedWrite* w : writes) w->done = true;
 }
 
 void SqliteReferralStore::FinishSharedWrites(const std::vector<SharedWrite*>& taken, const absl::Status& committed) {

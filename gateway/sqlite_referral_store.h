@@ -90,7 +90,8 @@ class SqliteReferralStore final : public ReferralStore, public AuditStore {
   };
   SharedWriteCounts shared_write_counts() ABSL_LOCKS_EXCLUDED(shared_mu_);
   // For tests that need a shared write queued while a group commit is running: `hook` runs on the
-  // committing thread, holding the write lock, just before the commit takes the queued writes in.
+  // committing thread, holding the write lock, just before the commit takes the queued writes in
+  // (right after its BEGIN).
   void SetBeforeSharedWritesHookForTest(std::function<void()> hook) ABSL_LOCKS_EXCLUDED(write_mu_);
   size_t SharedWritesQueuedForTest() ABSL_LOCKS_EXCLUDED(shared_mu_);
 
@@ -119,18 +120,26 @@ class SqliteReferralStore final : public ReferralStore, public AuditStore {
   // steady load acknowledgements share the submissions' fsync instead of queueing for the write
   // lock between them (docs/PERFORMANCE.md).
   struct SharedWrite {
-    std::function<absl::Status(sqlite3*)> apply;  // inside an open transaction, under a savepoint
+    std::function<absl::Status(sqlite3*)> apply;  // inside an open write transaction
     absl::Status result;
-    bool done = false;
+    bool done = false;     // result is final
+    bool carried = true;   // false once committed in a transaction of its own after a failure
   };
   // Queues `write`, then applies it in the next write transaction (possibly its own) and returns
   // its result once that transaction committed or failed.
   absl::Status WriteShared(SharedWrite* write) ABSL_LOCKS_EXCLUDED(write_mu_, shared_mu_);
-  // Inside an open write transaction: applies every queued shared write, each under a savepoint so
-  // that one failing leaves the others (and the transaction) intact. Returns the writes taken.
-  std::vector<SharedWrite*> ApplySharedWrites(sqlite3* db) ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_)
+  // Right after BEGIN on `db`: takes every queued shared write and applies it. First, and without
+  // a savepoint each: a savepoint copies every page it touches into a statement journal (about
+  // 28k instructions a mark). So if one fails, the transaction is rolled back, each write commits
+  // (or fails) in a transaction of its own, and a new transaction is begun for the caller. Returns
+  // the writes inside the open transaction (to finish once it ends); an error only when no
+  // transaction could be begun again.
+  absl::StatusOr<std::vector<SharedWrite*>> TakeSharedWritesInto(sqlite3* db) ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_)
       ABSL_LOCKS_EXCLUDED(shared_mu_);
-  // After the transaction that applied `taken` committed (`committed` OK) or failed: their results.
+  // With no transaction open: each of `writes` in a transaction of its own, each with its result.
+  void CommitEachAlone(sqlite3* db, const std::vector<SharedWrite*>& writes) ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_)
+      ABSL_LOCKS_EXCLUDED(shared_mu_);
+  // After the transaction that carried `taken` committed (`committed` OK) or failed: their results.
   void FinishSharedWrites(const std::vector<SharedWrite*>& taken, const absl::Status& committed)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_) ABSL_LOCKS_EXCLUDED(shared_mu_);
 

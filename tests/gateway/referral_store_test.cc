@@ -341,6 +341,58 @@ TEST_F(SqliteReferralStoreTest, AnAcknowledgementQueuedDuringAGroupCommitSharesI
   EXPECT_EQ(*store->AuditTreeSize(), after);
 }
 
+TEST_F(SqliteReferralStoreTest, AFailingAcknowledgementFailsNeitherTheGroupCommitNorTheOthersItRidesWith) {
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  std::vector<NewReferral> batch;
+  for (int i = 1; i <= 2; ++i) batch.push_back(Accepted("r" + std::to_string(i), "P85901", "m" + std::to_string(i)));
+  ASSERT_TRUE(store->RecordReferrals(std::move(batch)).ok());
+  const auto due = store->DueDeliveries("action-together-oldham", kT0, 10);
+  ASSERT_EQ(due->size(), 2u);
+  const int64_t good = due->at(0).outbox_id;
+  const int64_t bad = due->at(1).outbox_id;
+  {
+    // A real fault in the real file: marking r2's row delivered is refused by the database.
+    sqlite3* other = nullptr;
+    ASSERT_EQ(sqlite3_open(DbPath().c_str(), &other), SQLITE_OK);
+    const std::string trigger = "CREATE TRIGGER refuse_mark BEFORE UPDATE ON outbox WHEN NEW.outbox_id = " +
+                                std::to_string(bad) + " BEGIN SELECT RAISE(ABORT, 'refused for the test'); END";
+    ASSERT_EQ(sqlite3_exec(other, trigger.c_str(), nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(other);
+    sqlite3_close(other);
+  }
+  const uint64_t before = *store->AuditTreeSize();
+
+  std::thread mark_good;
+  std::thread mark_bad;
+  absl::Status good_marked = absl::UnknownError("not run");
+  absl::Status bad_marked = absl::UnknownError("not run");
+  bool hooked = false;
+  store->SetBeforeSharedWritesHookForTest([&] {
+    if (hooked) return;
+    hooked = true;
+    mark_good = std::thread([&] { good_marked = store->MarkDeliveredMany({good}, kT0 + absl::Seconds(2)); });
+    mark_bad = std::thread([&] { bad_marked = store->MarkDeliveredMany({bad}, kT0 + absl::Seconds(2)); });
+    const absl::Time deadline = absl::Now() + absl::Seconds(30);
+    while (store->SharedWritesQueuedForTest() < 2 && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(1));
+  });
+  const auto recorded = store->RecordReferrals(One(Accepted("r3", "P85901", "m3")));
+  mark_good.join();
+  mark_bad.join();
+  store->SetBeforeSharedWritesHookForTest(nullptr);
+  ASSERT_TRUE(hooked);
+
+  EXPECT_TRUE(recorded.ok()) << recorded.status();
+  EXPECT_TRUE(good_marked.ok()) << good_marked;
+  EXPECT_FALSE(bad_marked.ok());
+  EXPECT_EQ((*store->GetReferral("r1"))->delivery_state, v1::DELIVERED);
+  EXPECT_EQ((*store->GetReferral("r2"))->delivery_state, v1::DELIVERY_PENDING);
+  EXPECT_EQ((*store->GetReferral("r3"))->delivery_state, v1::DELIVERY_PENDING);
+  // r1's disclosure record only, and no gap where r2's would have been.
+  const uint64_t after = *store->AuditTreeSize();
+  EXPECT_EQ(after, before + 1);
+  EXPECT_TRUE(store->AuditLeafHashes(0, after).ok());
+}
+
 TEST_F(SqliteReferralStoreTest, AnAcknowledgementWithNoCommitRunningCommitsOnItsOwn) {
   auto store = OpenStore();
   ASSERT_NE(store, nullptr);
