@@ -11,6 +11,7 @@
 #include <memory>
 #include <set>
 #include <sstream>
+#include <vector>
 
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
@@ -99,22 +100,28 @@ class CommitQueueBoundTest : public ::testing::Test {
         grpc::CreateChannel("127.0.0.1:" + std::to_string(server_->port()), grpc::InsecureChannelCredentials()));
   }
   void TearDown() override {
+    // A failed assertion may leave calls in flight: they must end before their buffers go.
+    for (const auto& call : calls_) {
+      call->context.TryCancel();
+      call->done.WaitForNotificationWithTimeout(absl::Seconds(30));
+    }
     if (server_) server_->Shutdown();
   }
 
   std::string DatabasePath() const { return dir_.path() + "/data/frontdoor.db"; }
 
-  std::unique_ptr<PendingCall> Start(v1::SubmitReferralRequest request, const std::string& as) {
-    auto call = std::make_unique<PendingCall>();
-    call->request = std::move(request);
-    call->context.AddMetadata("x-frontdoor-client", as);
-    call->context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
-    PendingCall* c = call.get();
+  // Starts a submission without waiting for it; the fixture owns the call.
+  PendingCall* Start(v1::SubmitReferralRequest request, const std::string& as) {
+    calls_.push_back(std::make_unique<PendingCall>());
+    PendingCall* c = calls_.back().get();
+    c->request = std::move(request);
+    c->context.AddMetadata("x-frontdoor-client", as);
+    c->context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
     stub_->async()->SubmitReferral(&c->context, &c->request, &c->response, [c](grpc::Status s) {
       c->status = std::move(s);
       c->done.Notify();
     });
-    return call;
+    return c;
   }
 
   // A blocking submission; `retry_after_ms` gets the trailing metadata when there is one.
@@ -147,6 +154,7 @@ class CommitQueueBoundTest : public ::testing::Test {
   std::shared_ptr<prometheus::Registry> registry_ = std::make_shared<prometheus::Registry>();
   std::unique_ptr<GatewayServer> server_;
   std::unique_ptr<v1::ReferralService::Stub> stub_;
+  std::vector<std::unique_ptr<PendingCall>> calls_;
 };
 
 v1::SubmitReferralRequest Typed(const std::string& message_id) {
@@ -164,7 +172,7 @@ TEST_F(CommitQueueBoundTest, PastTheBoundEveryFormatIsRefusedWithRetryAfterAndIt
   const std::vector<std::pair<v1::SubmitReferralRequest, std::string>> over = {
       {fhir, "P85901"}, {hl7, "R9T01"}, {Typed("over-typed"), "P85901"}};
 
-  std::vector<std::unique_ptr<PendingCall>> held;
+  std::vector<PendingCall*> held;
   {
     WriteLockHolder lock(DatabasePath());
     const absl::Time locked = absl::Now();
@@ -172,7 +180,7 @@ TEST_F(CommitQueueBoundTest, PastTheBoundEveryFormatIsRefusedWithRetryAfterAndIt
     ASSERT_TRUE(WaitForMetric("frontdoor_commit_queue_referrals", kMaxQueued, absl::Seconds(3)))
         << "the gateway should hold all " << kMaxQueued << " submissions while the store is locked; it holds "
         << Read(*registry_, "frontdoor_commit_queue_referrals");
-    for (const auto& call : held) EXPECT_FALSE(call->done.HasBeenNotified()) << "answered before it was recorded";
+    for (PendingCall* call : held) EXPECT_FALSE(call->done.HasBeenNotified()) << "answered before it was recorded";
 
     for (const auto& [request, as] : over) {
       v1::SubmitReferralResponse response;
@@ -195,7 +203,7 @@ TEST_F(CommitQueueBoundTest, PastTheBoundEveryFormatIsRefusedWithRetryAfterAndIt
   }  // the lock is released: the writer's BEGIN IMMEDIATE goes through
 
   std::set<std::string> ids;
-  for (const auto& call : held) {
+  for (PendingCall* call : held) {
     ASSERT_TRUE(call->done.WaitForNotificationWithTimeout(absl::Seconds(30)));
     ASSERT_TRUE(call->status.ok()) << call->status.error_message();
     EXPECT_EQ(call->response.disposition(), v1::ACCEPTED);
@@ -234,11 +242,14 @@ TEST_F(CommitQueueBoundTest, PastTheBoundEveryFormatIsRefusedWithRetryAfterAndIt
 TEST_F(CommitQueueBoundTest, ReadsAreServedWhileSubmissionsAreRefused) {
   v1::SubmitReferralResponse before;
   ASSERT_TRUE(Submit(Typed("before"), "P85901", &before).ok());
-  std::vector<std::unique_ptr<PendingCall>> held;
+  // Its room in the bound is given back just after its answer (once what it held is freed).
+  ASSERT_TRUE(WaitForMetric("frontdoor_commit_queue_referrals", 0, absl::Seconds(10)));
+  std::vector<PendingCall*> held;
   {
     WriteLockHolder lock(DatabasePath());
     for (int i = 0; i < kMaxQueued; ++i) held.push_back(Start(Typed("held-" + std::to_string(i)), "P85901"));
-    ASSERT_TRUE(WaitForMetric("frontdoor_commit_queue_referrals", kMaxQueued, absl::Seconds(3)));
+    ASSERT_TRUE(WaitForMetric("frontdoor_commit_queue_referrals", kMaxQueued, absl::Seconds(3)))
+        << Read(*registry_, "frontdoor_commit_queue_referrals");
     v1::SubmitReferralResponse refused;
     EXPECT_EQ(Submit(Typed("over"), "P85901", &refused).error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
     // The bound is on submissions only: a referrer can still read what it sent.
@@ -252,7 +263,7 @@ TEST_F(CommitQueueBoundTest, ReadsAreServedWhileSubmissionsAreRefused) {
     EXPECT_TRUE(read.ok()) << read.error_message();
     EXPECT_EQ(got.message_id(), "before");
   }
-  for (const auto& call : held) {
+  for (PendingCall* call : held) {
     ASSERT_TRUE(call->done.WaitForNotificationWithTimeout(absl::Seconds(30)));
     EXPECT_TRUE(call->status.ok()) << call->status.error_message();
   }
