@@ -145,9 +145,10 @@ grpc::ServerUnaryReactor* ReferralServiceImpl::SubmitReferral(grpc::CallbackServ
     record.delivery = NewDelivery{record.decision.endpoint_id(), std::move(*result.delivery)};
   }
   // The completion owns what the reply needs; `response_bytes` stays valid until Finish.
-  absl::Status queued = deps_.committer->Submit(std::move(record), [this, context, reactor, response_bytes, parsed = std::move(*parsed),
-                                              now, sender = caller->identity, format,
-                                              prepared = std::move(prepared)](absl::StatusOr<RecordOutcome> out) mutable {
+  absl::Status queued = deps_.committer->Submit(
+      std::move(record), [this, context, reactor, response_bytes, parsed = std::move(*parsed), now,
+                          sender = caller->identity, format,
+                          prepared = std::move(prepared)](absl::StatusOr<RecordOutcome> out) mutable {
     if (!out.ok()) {
       reactor->Finish(ToGrpcStatus(absl::UnavailableError(absl::StrCat(
           "the referral could not be recorded; nothing was accepted, send it again (", out.status().message(), ")"))));

@@ -6,15 +6,13 @@
 //   SubmissionCommitter committer(store, /*on_committed=*/[&] { dispatcher.Wake(); });
 //   absl::Status queued =
 //       committer.Submit(std::move(referral), [reactor](absl::StatusOr<RecordOutcome> out) { ... });
+//   if (!queued.ok()) { /* RESOURCE_EXHAUSTED or UNAVAILABLE: answer now; the completion will not run */ }
 //
 // The committer holds at most `max_queued` submissions at once (waiting for the writer, or in the
 // transaction it is running): each holds its referral, and its caller's reply, in memory until it is
 // answered, so when the disk or the machine stalls the queue must not grow with the load. Past the
 // bound Submit refuses at once with RESOURCE_EXHAUSTED (nothing queued, nothing recorded: the caller
 // sends the same message again later and it is a new submission, not a duplicate).
-//
-//   absl::Status queued = committer.Submit(std::move(referral), std::move(done));
-//   if (!queued.ok()) { /* RESOURCE_EXHAUSTED or UNAVAILABLE: answer now; `done` will not run */ }
 //
 // Thread-safety: Submit may be called from any thread. Completions run on the writer thread and must
 // not block. After Shutdown, Submit refuses with UNAVAILABLE; Shutdown first finishes everything
