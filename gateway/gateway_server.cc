@@ -195,11 +195,15 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(const Gatewa
   parts->checkpointer = std::make_unique<AuditCheckpointer>(parts->audit_store, std::move(signer), clock,
                                                             AuditPolicyFrom(parts->config->config));
   AuditCheckpointer* checkpointer = parts->checkpointer.get();
+  // Gateway-wide: bounds what a stalled disk or machine can make the gateway hold in memory.
+  const uint32_t max_queued = parts->config->config.limits().max_queued_submissions();
   parts->committer = std::make_unique<SubmissionCommitter>(
-      parts->store.get(), [dispatcher, checkpointer](const std::vector<std::string>& endpoints) {
+      parts->store.get(),
+      [dispatcher, checkpointer](const std::vector<std::string>& endpoints) {
         for (const std::string& endpoint : endpoints) dispatcher->Wake(endpoint);
         checkpointer->Wake();
-      });
+      },
+      max_queued > 0 ? max_queued : SubmissionCommitter::kDefaultMaxQueued);
   parts->committer->SetMetrics(parts->metrics.get());
 
   const auto& cfg = parts->config->config;

@@ -145,9 +145,10 @@ grpc::ServerUnaryReactor* ReferralServiceImpl::SubmitReferral(grpc::CallbackServ
     record.delivery = NewDelivery{record.decision.endpoint_id(), std::move(*result.delivery)};
   }
   // The completion owns what the reply needs; `response_bytes` stays valid until Finish.
-  deps_.committer->Submit(std::move(record), [this, context, reactor, response_bytes, parsed = std::move(*parsed),
-                                              now, sender = caller->identity, format,
-                                              prepared = std::move(prepared)](absl::StatusOr<RecordOutcome> out) mutable {
+  absl::Status queued = deps_.committer->Submit(
+      std::move(record), [this, context, reactor, response_bytes, parsed = std::move(*parsed), now,
+                          sender = caller->identity, format,
+                          prepared = std::move(prepared)](absl::StatusOr<RecordOutcome> out) mutable {
     if (!out.ok()) {
       reactor->Finish(ToGrpcStatus(absl::UnavailableError(absl::StrCat(
           "the referral could not be recorded; nothing was accepted, send it again (", out.status().message(), ")"))));
@@ -168,6 +169,17 @@ grpc::ServerUnaryReactor* ReferralServiceImpl::SubmitReferral(grpc::CallbackServ
     SerializeResponse(response, response_bytes);
     reactor->Finish(grpc::Status::OK);
   });
+  if (!queued.ok()) {
+    // Not queued, so nothing is recorded and the completion will not run. Like the per-identity
+    // limits (gateway/caller_limits.h), a full commit queue is a transport answer in every format:
+    // RESOURCE_EXHAUSTED with retry-after-ms, no FHIR or HL7 reply; the same message id sent again
+    // later is a new submission, not a duplicate.
+    if (queued.code() == absl::StatusCode::kResourceExhausted) {
+      context->AddTrailingMetadata(kRetryAfterMetadataKey,
+                                   std::to_string(absl::ToInt64Milliseconds(SubmissionCommitter::kQueueFullRetryAfter)));
+    }
+    reactor->Finish(ToGrpcStatus(queued));
+  }
   return reactor;
 }
 

@@ -4,26 +4,76 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "common/threads.h"
+#include "observability/structured_log.h"
 
 namespace frontdoor::gateway {
 
-SubmissionCommitter::SubmissionCommitter(ReferralStore* store, OnCommitted on_committed, size_t max_batch)
-    : store_(store), on_committed_(std::move(on_committed)), max_batch_(max_batch) {
+namespace {
+
+constexpr absl::Duration kRefusalLogInterval = absl::Seconds(10);
+
+}  // namespace
+
+SubmissionCommitter::SubmissionCommitter(ReferralStore* store, OnCommitted on_committed, size_t max_queued,
+                                         size_t max_batch)
+    : store_(store),
+      on_committed_(std::move(on_committed)),
+      max_queued_(std::max<size_t>(1, max_queued)),
+      max_batch_(max_batch) {
   writer_ = std::thread([this] { Run(); });
 }
 
 SubmissionCommitter::~SubmissionCommitter() { Shutdown(); }
 
-void SubmissionCommitter::Submit(NewReferral referral, Completion done) {
+void SubmissionCommitter::SetMetrics(observability::GatewayMetrics* metrics) {
+  metrics_ = metrics;
+  if (metrics_ != nullptr) metrics_->SetCommitQueue(0);
+}
+
+absl::Status SubmissionCommitter::Submit(NewReferral referral, Completion done) {
+  RefusalLogLine line;
   {
     absl::MutexLock lock(&mu_);
-    if (!stopping_) {
+    if (stopping_) return absl::UnavailableError("the gateway is shutting down; send the referral again");
+    if (held_ < max_queued_) {
       queue_.push_back(Pending{std::move(referral), std::move(done), absl::Now()});
-      return;
+      ++held_;
+      if (metrics_ != nullptr) metrics_->SetCommitQueue(held_);
+      return absl::OkStatus();
     }
+    line = NoteRefusal();
   }
-  done(absl::UnavailableError("the gateway is shutting down; send the referral again"));
+  if (line.due) {
+    // Counts and times only: which referrals were refused is in each call's own grpc_call line.
+    observability::Log(observability::LogLevel::kWarning, "commit_queue_full",
+                       "submissions refused with RESOURCE_EXHAUSTED: the group commit is not keeping up",
+                       {{"held", line.held},
+                        {"max_queued", static_cast<int64_t>(max_queued_)},
+                        {"refused", line.refused},
+                        {"oldest_wait_ms", line.oldest_wait_ms}});
+  }
+  // Refused before anything was queued: `referral` and `done` are dropped here, never recorded.
+  return absl::ResourceExhaustedError(absl::StrCat(
+      "the gateway already holds ", max_queued_, " referrals waiting to be recorded; nothing was recorded: ",
+      "send the same message again, retry after ", absl::ToInt64Milliseconds(kQueueFullRetryAfter), " ms"));
+}
+
+SubmissionCommitter::RefusalLogLine SubmissionCommitter::NoteRefusal() {
+  if (metrics_ != nullptr) metrics_->CountCommitQueueFull();
+  ++refusals_unlogged_;
+  RefusalLogLine line;
+  const absl::Time now = absl::Now();
+  if (now - last_refusal_log_ < kRefusalLogInterval) return line;
+  const absl::Time oldest = queue_.empty() ? committing_since_ : std::min(committing_since_, queue_.front().queued);
+  line.due = true;
+  line.held = static_cast<int64_t>(held_);
+  line.refused = refusals_unlogged_;
+  line.oldest_wait_ms = oldest < now ? absl::ToInt64Milliseconds(now - oldest) : 0;
+  last_refusal_log_ = now;
+  refusals_unlogged_ = 0;
+  return line;
 }
 
 void SubmissionCommitter::Shutdown() {
@@ -47,6 +97,7 @@ void SubmissionCommitter::Run() {
           },
           this));
       if (queue_.empty()) return;  // stopping, and everything queued is done
+      committing_since_ = queue_.front().queued;
       while (!queue_.empty() && batch.size() < max_batch_) {
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
@@ -75,6 +126,16 @@ void SubmissionCommitter::Run() {
       } else {
         batch[i].done(outcomes.status());
       }
+    }
+    // Answered: what the batch held (the completions and what they captured) is freed before its
+    // room in the bound is given back.
+    const size_t answered = batch.size();
+    batch.clear();
+    {
+      absl::MutexLock lock(&mu_);
+      held_ -= answered;
+      committing_since_ = absl::InfiniteFuture();
+      if (metrics_ != nullptr) metrics_->SetCommitQueue(held_);
     }
     // The answers first: the woken delivery workers then compete with the next batch, not this one.
     if (wake) on_committed_(endpoints);

@@ -171,6 +171,17 @@ GatewayMetrics::GatewayMetrics(std::shared_ptr<prometheus::Registry> registry, O
                   .Help("One group commit's transaction, from BEGIN to the durable COMMIT")
                   .Register(*registry_)
                   .Add({}, CommitBuckets())),
+      commit_queue_(prometheus::BuildGauge()
+                        .Name("frontdoor_commit_queue_referrals")
+                        .Help("Submissions waiting for, or in, the group commit now (at most limits.max_queued_submissions)")
+                        .Register(*registry_)
+                        .Add({})),
+      commit_queue_full_(prometheus::BuildCounter()
+                             .Name("frontdoor_commit_queue_full_total")
+                             .Help("Submissions answered RESOURCE_EXHAUSTED because the group commit already held "
+                                   "limits.max_queued_submissions")
+                             .Register(*registry_)
+                             .Add({})),
       grpc_handled_(prometheus::BuildCounter()
                         .Name("frontdoor_grpc_server_handled_total")
                         .Help("gRPC calls finished, per method and status code")
@@ -229,6 +240,10 @@ void GatewayMetrics::ObserveGroupCommit(size_t referrals, double oldest_wait_sec
   commit_wait_.Observe(oldest_wait_seconds < 0 ? 0 : oldest_wait_seconds);
   commit_.Observe(commit_seconds < 0 ? 0 : commit_seconds);
 }
+
+void GatewayMetrics::SetCommitQueue(size_t referrals) { commit_queue_.Set(static_cast<double>(referrals)); }
+
+void GatewayMetrics::CountCommitQueueFull() { commit_queue_full_.Increment(); }
 
 std::string GatewayMetrics::BoundedMethod(const std::string& method) {
   const std::string bounded = Bounded(method, "unknown");

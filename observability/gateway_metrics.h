@@ -28,6 +28,7 @@
 #include "prometheus/collectable.h"
 #include "prometheus/counter.h"
 #include "prometheus/family.h"
+#include "prometheus/gauge.h"
 #include "prometheus/histogram.h"
 #include "prometheus/registry.h"
 
@@ -77,6 +78,10 @@ class GatewayMetrics {
   // for the writer (from its hand-over to the transaction's start), and the transaction itself
   // (BEGIN to the durable COMMIT). Referrers' answers wait for both.
   void ObserveGroupCommit(size_t referrals, double oldest_wait_seconds, double commit_seconds);
+  // Submissions held by the group commit now (waiting for it or in it).
+  void SetCommitQueue(size_t referrals);
+  // One submission refused because the group commit already held its maximum.
+  void CountCommitQueueFull();
   // One finished gRPC call: `method` is the full name (/frontdoor.v1.ReferralService/SubmitReferral).
   void ObserveGrpcCall(const std::string& method, const std::string& code, double seconds);
 
@@ -98,6 +103,8 @@ class GatewayMetrics {
   prometheus::Histogram& commit_batch_;
   prometheus::Histogram& commit_wait_;
   prometheus::Histogram& commit_;
+  prometheus::Gauge& commit_queue_;
+  prometheus::Counter& commit_queue_full_;
   prometheus::Family<prometheus::Counter>& grpc_handled_;
   prometheus::Family<prometheus::Histogram>& grpc_latency_;
   absl::Mutex mu_;

@@ -1,10 +1,13 @@
 #include "gateway/submission_committer.h"
 
+#include <sqlite3.h>
+
 #include <atomic>
 #include <thread>
 
 #include "absl/synchronization/notification.h"
 #include "gateway/sqlite_referral_store.h"
+#include "observability/structured_log.h"
 #include "gtest/gtest.h"
 #include "tests/support/test_support.h"
 
@@ -33,11 +36,14 @@ TEST(SubmissionCommitterTest, CompletionRunsAfterTheReferralIsReadableFromTheSto
   SubmissionCommitter committer(store.get(), nullptr);
   absl::Notification done;
   bool visible = false;
-  committer.Submit(Decided("r1", "m1"), [&](absl::StatusOr<RecordOutcome> out) {
-    ASSERT_TRUE(out.ok());
-    visible = store->GetReferral("r1").value().has_value();
-    done.Notify();
-  });
+  ASSERT_TRUE(committer
+                  .Submit(Decided("r1", "m1"),
+                          [&](absl::StatusOr<RecordOutcome> out) {
+                            ASSERT_TRUE(out.ok());
+                            visible = store->GetReferral("r1").value().has_value();
+                            done.Notify();
+                          })
+                  .ok());
   ASSERT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(10)));
   EXPECT_TRUE(visible);
 }
@@ -53,12 +59,14 @@ TEST(SubmissionCommitterTest, ConcurrentDuplicatesBecomeOneReferral) {
   std::vector<std::thread> threads;
   for (int i = 0; i < kSenders; ++i) {
     threads.emplace_back([&, i] {
-      committer.Submit(Decided("r" + std::to_string(i), "same-message"), [&, i](absl::StatusOr<RecordOutcome> out) {
-        ASSERT_TRUE(out.ok());
-        (out->duplicate ? duplicates : firsts)++;
-        ids[i] = out->decision.referral_id();
-        if (++completed == kSenders) all_done.Notify();
-      });
+      absl::Status queued =
+          committer.Submit(Decided("r" + std::to_string(i), "same-message"), [&, i](absl::StatusOr<RecordOutcome> out) {
+            ASSERT_TRUE(out.ok());
+            (out->duplicate ? duplicates : firsts)++;
+            ids[i] = out->decision.referral_id();
+            if (++completed == kSenders) all_done.Notify();
+          });
+      EXPECT_TRUE(queued.ok()) << queued;
     });
   }
   for (auto& t : threads) t.join();
@@ -75,14 +83,18 @@ TEST(SubmissionCommitterTest, ShutdownFinishesWhatIsQueuedThenRefusesMore) {
   SubmissionCommitter committer(store.get(), nullptr);
   std::atomic<int> ok{0};
   for (int i = 0; i < 100; ++i) {
-    committer.Submit(Decided("r" + std::to_string(i), "m" + std::to_string(i)),
-                     [&](absl::StatusOr<RecordOutcome> out) { ok += out.ok() ? 1 : 0; });
+    ASSERT_TRUE(committer
+                    .Submit(Decided("r" + std::to_string(i), "m" + std::to_string(i)),
+                            [&](absl::StatusOr<RecordOutcome> out) { ok += out.ok() ? 1 : 0; })
+                    .ok());
   }
   committer.Shutdown();
   EXPECT_EQ(ok.load(), 100);
-  absl::Status late;
-  committer.Submit(Decided("late", "late"), [&](absl::StatusOr<RecordOutcome> out) { late = out.status(); });
+  bool late_completed = false;
+  absl::Status late =
+      committer.Submit(Decided("late", "late"), [&](absl::StatusOr<RecordOutcome>) { late_completed = true; });
   EXPECT_EQ(late.code(), absl::StatusCode::kUnavailable);
+  EXPECT_FALSE(late_completed) << "a refused submission's completion never runs";
   EXPECT_FALSE(store->GetReferral("late").value().has_value());
 }
 
@@ -98,9 +110,107 @@ TEST(SubmissionCommitterTest, TellsTheDispatcherWhichEndpointsGotDeliveriesAfter
     EXPECT_TRUE(store->GetReferral("r1").value().has_value());
     woken.Notify();
   });
-  committer.Submit(Decided("r1", "m1"), [](absl::StatusOr<RecordOutcome>) {});
+  ASSERT_TRUE(committer.Submit(Decided("r1", "m1"), [](absl::StatusOr<RecordOutcome>) {}).ok());
   ASSERT_TRUE(woken.WaitForNotificationWithTimeout(absl::Seconds(10)));
   EXPECT_EQ(told, std::vector<std::string>{"action-together-oldham"});
+}
+
+// Another connection holding the database's write lock (BEGIN EXCLUSIVE), as a backup tool or a
+// stray sqlite3 shell would: the store's writer then really waits in BEGIN IMMEDIATE (its busy
+// timeout is 5 s, so each test releases the lock well within that), and everything handed to the
+// committer meanwhile stays queued.
+class WriteLockHolder {
+ public:
+  explicit WriteLockHolder(const std::string& path) {
+    EXPECT_EQ(sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE, nullptr), SQLITE_OK);
+    sqlite3_busy_timeout(db_, 5000);
+    EXPECT_EQ(sqlite3_exec(db_, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db_);
+  }
+  ~WriteLockHolder() {
+    Release();
+    sqlite3_close(db_);
+  }
+  void Release() {
+    if (held_) EXPECT_EQ(sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db_);
+    held_ = false;
+  }
+
+ private:
+  sqlite3* db_ = nullptr;
+  bool held_ = true;
+};
+
+TEST(SubmissionCommitterBoundTest, PastMaxQueuedARefusalIsImmediateAndNothingOfItIsRecorded) {
+  frontdoor::testing::TempDir dir;
+  auto store = *SqliteReferralStore::Open(dir.path() + "/db");
+  SubmissionCommitter committer(store.get(), nullptr, /*max_queued=*/2);
+  WriteLockHolder lock(dir.path() + "/db");
+
+  std::atomic<int> answered{0}, accepted{0};
+  absl::Notification both;
+  auto count = [&](absl::StatusOr<RecordOutcome> out) {
+    if (out.ok() && !out->duplicate) ++accepted;
+    if (++answered == 2) both.Notify();
+  };
+  ASSERT_TRUE(committer.Submit(Decided("r1", "m1"), count).ok());  // the writer takes it, and waits
+  ASSERT_TRUE(committer.Submit(Decided("r2", "m2"), count).ok());  // queued behind it
+  bool refused_completed = false;
+  absl::Status refused =
+      committer.Submit(Decided("r3", "m3"), [&](absl::StatusOr<RecordOutcome>) { refused_completed = true; });
+  EXPECT_EQ(refused.code(), absl::StatusCode::kResourceExhausted) << refused;
+  EXPECT_NE(refused.message().find("retry after 1000 ms"), std::string::npos) << refused;
+  EXPECT_EQ(answered.load(), 0) << "the store is locked: nothing can have been answered yet";
+
+  lock.Release();
+  ASSERT_TRUE(both.WaitForNotificationWithTimeout(absl::Seconds(20)));
+  EXPECT_EQ(accepted.load(), 2) << "both held submissions were recorded once the store moved again";
+  EXPECT_FALSE(refused_completed);
+  EXPECT_FALSE(store->GetReferral("r3").value().has_value()) << "the refused one was never recorded";
+
+  // Its room given back, the same message is a first submission, not a duplicate.
+  absl::Notification again;
+  absl::StatusOr<RecordOutcome> resent = absl::UnknownError("not answered");
+  ASSERT_TRUE(committer
+                  .Submit(Decided("r3", "m3"),
+                          [&](absl::StatusOr<RecordOutcome> out) {
+                            resent = std::move(out);
+                            again.Notify();
+                          })
+                  .ok());
+  ASSERT_TRUE(again.WaitForNotificationWithTimeout(absl::Seconds(20)));
+  ASSERT_TRUE(resent.ok()) << resent.status();
+  EXPECT_FALSE(resent->duplicate);
+  EXPECT_EQ(resent->decision.referral_id(), "r3");
+}
+
+TEST(SubmissionCommitterBoundTest, RefusalsAreLoggedOnceNotOncePerCall) {
+  std::vector<std::string> lines;
+  absl::Mutex lines_mu;
+  observability::SetLogWriterForTesting([&](const std::string& line) {
+    absl::MutexLock l(&lines_mu);
+    if (line.find("commit_queue_full") != std::string::npos) lines.push_back(line);
+  });
+  {
+    frontdoor::testing::TempDir dir;
+    auto store = *SqliteReferralStore::Open(dir.path() + "/db");
+    SubmissionCommitter committer(store.get(), nullptr, /*max_queued=*/1);
+    WriteLockHolder lock(dir.path() + "/db");
+    absl::Notification answered;
+    ASSERT_TRUE(committer.Submit(Decided("r1", "m1"), [&](absl::StatusOr<RecordOutcome>) { answered.Notify(); }).ok());
+    for (int i = 2; i <= 6; ++i) {
+      EXPECT_EQ(committer.Submit(Decided("r" + std::to_string(i), "m" + std::to_string(i)),
+                                 [](absl::StatusOr<RecordOutcome>) {})
+                    .code(),
+                absl::StatusCode::kResourceExhausted);
+    }
+    lock.Release();
+    ASSERT_TRUE(answered.WaitForNotificationWithTimeout(absl::Seconds(20)));
+  }
+  observability::SetLogWriterForTesting(nullptr);
+  absl::MutexLock l(&lines_mu);
+  ASSERT_EQ(lines.size(), 1u) << "five refusals within seconds are one warning line";
+  EXPECT_NE(lines[0].find("\"max_queued\":1"), std::string::npos) << lines[0];
+  EXPECT_NE(lines[0].find("\"held\":1"), std::string::npos) << lines[0];
 }
 
 }  // namespace
