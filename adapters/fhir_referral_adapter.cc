@@ -433,42 +433,36 @@ class KeyIndex {
 
 size_t Tape::Find(size_t at, const MemberName& key) const { return keys_->Find(*this, at, key); }
 
-// What ReadGuarded refuses and simdjson lets through, checked on the tape: true when no object has
-// a key twice (unescaped keys compared, as ReadGuarded compares them) and nothing is nested deeper
-// than `max_depth` (the root object is depth 1, as in the guard; simdjson's own limit counts
-// differently). One pass in document order, which also fills `keys` (the index `tape` reads):
-// adding a key finds a duplicate. False too when the index declines a key (see KeyIndex).
-bool PassesTheGuard(const Tape& tape, KeyIndex& keys, size_t root, size_t max_depth) {
-  const size_t end = tape.After(root);
-  keys.Start(end);
-  size_t depth = 0;
-  for (size_t at = root; at < end; ++at) {
-    switch (tape.Type(at)) {
-      case '[':
-        if (++depth > max_depth) return false;
-        break;
-      case '{': {
-        if (++depth > max_depth) return false;
-        const size_t close = tape.Close(at);
-        for (size_t key = at + 1; key < close; key = tape.After(key + 1)) {
-          if (!keys.Add(tape, at, key)) return false;
-        }
-        break;
-      }
-      case '}':
-      case ']':
-        --depth;
-        break;
-      case 'l':
-      case 'u':
-      case 'd':
-        ++at;  // The number's second word.
-        break;
-      default:
-        break;
+// The guard below, for the object or array at `at`, nested `depth` levels deep (the root is 1):
+// its members are added to `keys` and each nested object or array is checked the same way, one
+// level deeper. Only containers are stepped into; keys and scalar values are stepped over, so a
+// value costs a type check. Recursion is bounded by max_depth (at most kMaxRecursion).
+bool GuardContainer(const Tape& tape, KeyIndex& keys, size_t at, size_t depth, size_t max_depth) {
+  if (depth > max_depth) return false;
+  const size_t close = tape.Close(at);
+  if (tape.Type(at) == '{') {
+    for (size_t key = at + 1; key < close; key = tape.After(key + 1)) {
+      if (!keys.Add(tape, at, key)) return false;
+      const char type = tape.Type(key + 1);
+      if ((type == '{' || type == '[') && !GuardContainer(tape, keys, key + 1, depth + 1, max_depth)) return false;
+    }
+  } else {
+    for (size_t item = at + 1; item < close; item = tape.After(item)) {
+      const char type = tape.Type(item);
+      if ((type == '{' || type == '[') && !GuardContainer(tape, keys, item, depth + 1, max_depth)) return false;
     }
   }
   return true;
+}
+
+// What ReadGuarded refuses and simdjson lets through, checked on the tape: true when no object has
+// a key twice (unescaped keys compared, as ReadGuarded compares them) and nothing is nested deeper
+// than `max_depth` (the root object is depth 1, as in the guard; simdjson's own limit counts
+// differently). One walk over the objects and arrays, which also fills `keys` (the index `tape`
+// reads): adding a key finds a duplicate. False too when the index declines a key (see KeyIndex).
+bool PassesTheGuard(const Tape& tape, KeyIndex& keys, size_t root, size_t max_depth) {
+  keys.Start(tape.After(root));
+  return GuardContainer(tape, keys, root, 1, max_depth);
 }
 
 // simdjson's parser and the index of its document's keys, kept together: the index is read only
