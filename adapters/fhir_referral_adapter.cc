@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <bit>
-#include <charconv>
 #include <cstdint>
 #include <cstring>
 #include <memory>
@@ -534,22 +533,25 @@ class ElementPath {
   ElementPath(const ElementPath&) = delete;
   ElementPath& operator=(const ElementPath&) = delete;
 
-  // Sized first, then written from the end back to the root: one allocation, no recursion.
+  // Sized first, then written from the end back to the root: one allocation, no recursion. An
+  // index's digits are written last to first as they are worked out (indexes are small: a digit
+  // or two), with no conversion into a buffer and copy out of it.
   std::string Render() const {
-    char digits[24];
     size_t size = 0;
     for (const ElementPath* node = this; node != nullptr; node = node->parent_) {
       size += node->name_.size() + (node->parent_ != nullptr ? 1 : 0);
-      if (node->index_ != kNoIndex) size += 2 + IndexDigits(node->index_, digits);
+      if (node->index_ != kNoIndex) size += 2 + DigitCount(node->index_);
     }
     std::string text(size, '\0');
     char* end = text.data() + size;
     for (const ElementPath* node = this; node != nullptr; node = node->parent_) {
       if (node->index_ != kNoIndex) {
-        const size_t n = IndexDigits(node->index_, digits);
         *--end = ']';
-        end -= n;
-        std::memcpy(end, digits, n);
+        size_t index = node->index_;
+        do {
+          *--end = static_cast<char>('0' + index % 10);
+          index /= 10;
+        } while (index != 0);
         *--end = '[';
       }
       end -= node->name_.size();
@@ -560,9 +562,10 @@ class ElementPath {
   }
 
  private:
-  // Writes `index` in decimal to `digits` (24 bytes); returns how many digits.
-  static size_t IndexDigits(size_t index, char* digits) {
-    return static_cast<size_t>(std::to_chars(digits, digits + 24, index).ptr - digits);
+  static size_t DigitCount(size_t index) {
+    size_t digits = 1;
+    for (; index >= 10; index /= 10) ++digits;
+    return digits;
   }
 
   const ElementPath* parent_;
