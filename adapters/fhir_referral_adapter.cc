@@ -1,7 +1,7 @@
 #include "adapters/fhir_referral_adapter.h"
 
 #include <algorithm>
-#include <charconv>
+#include <bit>
 #include <cstdint>
 #include <cstring>
 #include <memory>
@@ -228,8 +228,9 @@ std::optional<std::string> ReadGuarded(std::string_view json, const FhirLimits& 
 // tests/adapters/fuzz/fhir_reader_differential_fuzzer checks that the two agree.
 
 // Messages up to this size use a parser the thread keeps: its buffers (about 15 bytes per byte of
-// the largest message the thread has read, so at most about 1 MB) stay allocated for the next.
-// Larger messages get a parser of their own, freed after.
+// the largest message the thread has read, so at most about 1 MB) and its key index (12 bytes a
+// slot, at least a slot per tape word: at most 1.5 MB, about 12 KB for a typical referral) stay
+// allocated for the next. Larger messages get a parser and an index of their own, freed after.
 constexpr size_t kThreadParserBytes = 64 << 10;
 
 // simdjson's tape, read directly: the DOM accessors check types and errors at every step and cost
@@ -239,10 +240,14 @@ constexpr size_t kThreadParserBytes = 64 << 10;
 // elements (saturating at 2^24 - 1) in bits 32..55; a string holds an offset into the string
 // buffer, where a 32-bit length, the unescaped bytes and a NUL lie; an integer or double takes a
 // second word for its value. Only tapes simdjson built without error are read.
+class KeyIndex;
+class MemberName;
+
 class Tape {
  public:
-  explicit Tape(const simdjson::dom::document& document)
-      : words_(document.tape.get()), strings_(document.string_buf.get()) {}
+  // `keys` indexes this document's object keys (filled by PassesTheGuard, read by Find).
+  Tape(const simdjson::dom::document& document, const KeyIndex& keys)
+      : words_(document.tape.get()), strings_(document.string_buf.get()), keys_(&keys) {}
 
   char Type(size_t at) const { return static_cast<char>(words_[at] >> 56); }
   // The index of the value after the one at `at`.
@@ -256,55 +261,17 @@ class Tape {
   size_t Close(size_t at) const { return static_cast<uint32_t>(words_[at]) - 1; }
   size_t Count(size_t at) const { return static_cast<size_t>((words_[at] >> 32) & 0xFFFFFF); }
   std::string_view String(size_t at) const {
-    const uint8_t* text = strings_ + (words_[at] & kPayload);
+    const uint8_t* text = StringBytes(at);
     uint32_t length;
     std::memcpy(&length, text, sizeof length);
     return std::string_view(reinterpret_cast<const char*>(text + sizeof length), length);
   }
-  // The same as String(at) == expected; most keys of another name differ in length or first byte,
-  // so those are compared before memcmp is called.
-  [[gnu::always_inline]] bool StringIs(size_t at, std::string_view expected) const {
-    const uint8_t* text = strings_ + (words_[at] & kPayload);
-    uint32_t length;
-    std::memcpy(&length, text, sizeof length);
-    return length == expected.size() &&
-           (length == 0 || (static_cast<char>(text[sizeof length]) == expected[0] &&
-                            std::memcmp(text + sizeof length, expected.data(), length) == 0));
-  }
+  // Where the string at `at` lies in the string buffer: a 32-bit length, the bytes and a NUL.
+  // simdjson allocates that buffer SIMDJSON_PADDING bytes beyond the most its strings can take, so
+  // reading eight bytes at a string (which takes at least five) stays in bounds.
+  const uint8_t* StringBytes(size_t at) const { return strings_ + (words_[at] & kPayload); }
   // Of the object at `at`: the tape index of its member `key`'s value, or 0 when it has none.
-  // Each key's 32-bit length and first four bytes, as they lie in the string buffer, are compared
-  // with `key`'s as one 64-bit word, so a key of another name costs a load and a compare; memcmp
-  // runs only for the rest of a key that matched so far. Reading eight bytes at a string is in
-  // bounds: a string takes at least five (length and NUL), and simdjson allocates the buffer
-  // SIMDJSON_PADDING bytes beyond the most its strings can take. Bytes past a short key are masked.
-  size_t Find(size_t at, std::string_view key) const {
-    unsigned char want_bytes[8] = {};
-    unsigned char mask_bytes[8] = {0xFF, 0xFF, 0xFF, 0xFF};
-    const uint32_t length = static_cast<uint32_t>(key.size());
-    std::memcpy(want_bytes, &length, sizeof length);
-    // Byte by byte, not memcpy: a call with a variable size costs more than the scan it speeds.
-    for (size_t i = 0; i < 4 && i < key.size(); ++i) {
-      want_bytes[sizeof length + i] = static_cast<unsigned char>(key[i]);
-      mask_bytes[sizeof length + i] = 0xFF;
-    }
-    uint64_t want;
-    uint64_t mask;
-    std::memcpy(&want, want_bytes, sizeof want);
-    std::memcpy(&mask, mask_bytes, sizeof mask);
-    if (key.size() != length) return 0;  // Longer than any string simdjson holds.
-    const size_t close = Close(at);
-    for (size_t name = at + 1; name < close; name = After(name + 1)) {
-      const uint8_t* text = strings_ + (words_[name] & kPayload);
-      uint64_t word;
-      std::memcpy(&word, text, sizeof word);
-      if ((word & mask) != want) continue;
-      if (key.size() <= 4 ||
-          std::memcmp(text + sizeof length + 4, key.data() + 4, key.size() - 4) == 0) {
-        return name + 1;
-      }
-    }
-    return 0;
-  }
+  size_t Find(size_t at, const MemberName& key) const;
   int64_t Int64(size_t at) const {
     int64_t value;
     std::memcpy(&value, &words_[at + 1], sizeof value);
@@ -315,64 +282,200 @@ class Tape {
   static constexpr uint64_t kPayload = (uint64_t{1} << 56) - 1;
   const uint64_t* words_;
   const uint8_t* strings_;
+  const KeyIndex* keys_;
 };
 
-// What ReadGuarded refuses and simdjson lets through, checked on the tape: true when no object has
-// a key twice (unescaped keys compared, as ReadGuarded compares them) and nothing is nested deeper
-// than `max_depth` (the root object is depth 1, as in the guard; simdjson's own limit counts
-// differently). One pass in document order: at each `{` its own keys are compared (one by one up
-// to kLinearKeys, hashed past that); nested objects are met later in the same pass.
-bool PassesTheGuard(const Tape& tape, size_t root, size_t max_depth) {
-  const size_t end = tape.After(root);
-  std::string_view few[kLinearKeys];
-  size_t depth = 0;
-  for (size_t at = root; at < end; ++at) {
-    switch (tape.Type(at)) {
-      case '[':
-        if (++depth > max_depth) return false;
-        break;
-      case '{': {
-        if (++depth > max_depth) return false;
-        const size_t close = tape.Close(at);
-        if (tape.Count(at) <= kLinearKeys) {
-          size_t n = 0;
-          for (size_t key = at + 1; key < close; key = tape.After(key + 1)) {
-            // The count is simdjson's (its object::size()); should it ever fall short, decline.
-            if (n == kLinearKeys) return false;
-            for (size_t i = 0; i < n; ++i) {
-              if (tape.StringIs(key, few[i])) return false;
-            }
-            few[n++] = tape.String(key);
-          }
-        } else {
-          std::unordered_set<std::string_view> many;
-          for (size_t key = at + 1; key < close; key = tape.After(key + 1)) {
-            if (!many.insert(tape.String(key)).second) return false;
-          }
-        }
-        break;
+// A key reduced to what the index hashes and compares first: its 32-bit length and first four
+// bytes as one word (`head`, bytes past a shorter key zero), and its last four bytes (`tail`, 0
+// for a key shorter than four), both as a little-endian load from simdjson's string buffer reads
+// them. Keys of up to eight bytes are equal when these are; longer ones are compared in the
+// middle too.
+static_assert(std::endian::native == std::endian::little, "KeyWords reads keys as little-endian words");
+struct KeyWords {
+  uint64_t head = 0;
+  uint32_t tail = 0;
+  uint32_t length = 0;
+  const char* bytes = nullptr;
+
+  // A key in simdjson's string buffer (`text` as Tape::StringBytes returns it).
+  static KeyWords OfTape(const uint8_t* text) {
+    KeyWords key;
+    std::memcpy(&key.length, text, sizeof key.length);
+    std::memcpy(&key.head, text, sizeof key.head);
+    if (key.length < 4) key.head &= (uint64_t{1} << (8 * (4 + key.length))) - 1;
+    if (key.length >= 4) std::memcpy(&key.tail, text + key.length, sizeof key.tail);
+    key.bytes = reinterpret_cast<const char*>(text + sizeof key.length);
+    return key;
+  }
+  // What KeyIndex hashes, with the object.
+  constexpr uint64_t Mix() const { return head ^ (uint64_t{tail} * 0xC2B2AE3D27D4EB4F); }
+  bool operator==(const KeyWords& other) const {
+    if (head != other.head || tail != other.tail) return false;
+    // The bytes between the first four and the last four, eight at a time; the last load ends at
+    // the key's end, so no byte past either key is read.
+    for (uint32_t at = 4; at + 4 < length; at += 8) {
+      const uint32_t from = std::min(at, length - 8);
+      uint64_t mine;
+      uint64_t theirs;
+      std::memcpy(&mine, bytes + from, sizeof mine);
+      std::memcpy(&theirs, other.bytes + from, sizeof theirs);
+      if (mine != theirs) return false;
+    }
+    return true;
+  }
+};
+
+// The name of a member the mapper reads, written as a literal at the call (`StringOr(coding,
+// "system", path)`). The constructor is consteval, so the compiler works out its KeyWords (a
+// lookup starts at the hash) and the views it keeps (in KeyWords and in any ElementPath made from
+// name()) are of an array with static storage: a constant expression cannot point into a local,
+// so a name whose storage could end does not compile.
+class MemberName {
+ public:
+  template <size_t N>
+  consteval MemberName(const char (&literal)[N]) : name_(literal, N - 1) {  // NOLINT: implicit, for literals
+    words_.length = static_cast<uint32_t>(N - 1);
+    words_.head = words_.length;
+    for (size_t i = 0; i < 4 && i < N - 1; ++i) {
+      words_.head |= uint64_t{static_cast<unsigned char>(literal[i])} << (32 + 8 * i);
+    }
+    if (N - 1 >= 4) {
+      for (size_t i = 0; i < 4; ++i) {
+        words_.tail |= uint32_t{static_cast<unsigned char>(literal[N - 5 + i])} << (8 * i);
       }
-      case '}':
-      case ']':
-        --depth;
-        break;
-      case 'l':
-      case 'u':
-      case 'd':
-        ++at;  // The number's second word.
-        break;
-      default:
-        break;
+    }
+    words_.bytes = literal;
+  }
+  std::string_view name() const { return name_; }
+  const KeyWords& words() const { return words_; }
+
+ private:
+  std::string_view name_;
+  KeyWords words_;
+};
+
+// Every object key of one document, hashed by (object, key) in the tape guard's pass over them,
+// so that the mapper's lookups (about 135 a referral, most of them in objects of a handful of
+// members) cost a hash and a compare instead of a scan that steps over each member's value.
+// Open addressing with linear probing; a key that would sit more than kMaxProbes slots from its
+// home makes Add fail, and the message is read by RapidJSON instead: colliding keys (which a
+// hostile sender could choose, as the hash is fixed) cost the slow path, never quadratic time.
+// The same probe finds a duplicate key, so this is also the guard's duplicate-key check.
+//
+// Kept with the simdjson parser whose tape it indexes and reused for the next message: slots are
+// stamped with the message they belong to, so starting one clears nothing. 12 bytes per slot,
+// at least as many slots as tape words (at least two words a key: at most half full).
+class KeyIndex {
+ public:
+  // Empties the index for a tape of `words` words.
+  void Start(size_t words) {
+    size_t bits = 4;
+    while ((size_t{1} << bits) < words) ++bits;
+    if (slots_.size() < (size_t{1} << bits)) {
+      slots_.assign(size_t{1} << bits, Slot{});
+      stamp_ = 0;
+    }
+    if (++stamp_ == 0) {  // After 2^32 messages: stamps would repeat, so clear them once.
+      std::fill(slots_.begin(), slots_.end(), Slot{});
+      stamp_ = 1;
+    }
+    shift_ = 64 - bits;
+    mask_ = (size_t{1} << bits) - 1;
+  }
+  // Adds the key at tape index `key` of the object at `object`; false when the object already has
+  // that key, or when the key's probe runs past kMaxProbes.
+  bool Add(const Tape& tape, size_t object, size_t key) {
+    const KeyWords words = KeyWords::OfTape(tape.StringBytes(key));
+    size_t at = Home(object, words.Mix());
+    for (size_t probe = 0; probe < kMaxProbes; ++probe, at = (at + 1) & mask_) {
+      Slot& slot = slots_[at];
+      if (slot.stamp != stamp_) {
+        slot = Slot{stamp_, static_cast<uint32_t>(object), static_cast<uint32_t>(key)};
+        return true;
+      }
+      if (slot.object == object && KeyWords::OfTape(tape.StringBytes(slot.key)) == words) return false;
+    }
+    return false;
+  }
+  // The tape index of the value of `object`'s member `name`, or 0 when it has none.
+  size_t Find(const Tape& tape, size_t object, const MemberName& name) const {
+    const KeyWords& words = name.words();
+    size_t at = Home(object, words.Mix());
+    for (size_t probe = 0; probe < kMaxProbes; ++probe, at = (at + 1) & mask_) {
+      const Slot& slot = slots_[at];
+      if (slot.stamp != stamp_) return 0;
+      // `words` first: its length is the name's, known to the compiler, so a short name compares no middle.
+      if (slot.object == object && words == KeyWords::OfTape(tape.StringBytes(slot.key))) return slot.key + 1;
+    }
+    return 0;
+  }
+
+ private:
+  static constexpr size_t kMaxProbes = 64;
+  // Tape indexes fit 32 bits: ReadFast reads messages under 2^24 bytes.
+  struct Slot {
+    uint32_t stamp = 0;
+    uint32_t object = 0;
+    uint32_t key = 0;
+  };
+  // Multiply-shift on the top bits: every bit of the object, the length and the key's bytes moves them.
+  size_t Home(size_t object, uint64_t key_mix) const {
+    const uint64_t h = (key_mix + object * 0x9E3779B97F4A7C15) * 0xFF51AFD7ED558CCD;
+    return static_cast<size_t>(h >> shift_);
+  }
+
+  std::vector<Slot> slots_;
+  uint32_t stamp_ = 0;
+  unsigned shift_ = 60;
+  size_t mask_ = 15;
+};
+
+size_t Tape::Find(size_t at, const MemberName& key) const { return keys_->Find(*this, at, key); }
+
+// The guard below, for the object or array at `at`, nested `depth` levels deep (the root is 1):
+// its members are added to `keys` and each nested object or array is checked the same way, one
+// level deeper. Only containers are stepped into; keys and scalar values are stepped over, so a
+// value costs a type check. Recursion is bounded by max_depth (at most kMaxRecursion).
+bool GuardContainer(const Tape& tape, KeyIndex& keys, size_t at, size_t depth, size_t max_depth) {
+  if (depth > max_depth) return false;
+  const size_t close = tape.Close(at);
+  if (tape.Type(at) == '{') {
+    for (size_t key = at + 1; key < close; key = tape.After(key + 1)) {
+      if (!keys.Add(tape, at, key)) return false;
+      const char type = tape.Type(key + 1);
+      if ((type == '{' || type == '[') && !GuardContainer(tape, keys, key + 1, depth + 1, max_depth)) return false;
+    }
+  } else {
+    for (size_t item = at + 1; item < close; item = tape.After(item)) {
+      const char type = tape.Type(item);
+      if ((type == '{' || type == '[') && !GuardContainer(tape, keys, item, depth + 1, max_depth)) return false;
     }
   }
   return true;
 }
 
+// What ReadGuarded refuses and simdjson lets through, checked on the tape: true when no object has
+// a key twice (unescaped keys compared, as ReadGuarded compares them) and nothing is nested deeper
+// than `max_depth` (the root object is depth 1, as in the guard; simdjson's own limit counts
+// differently). One walk over the objects and arrays, which also fills `keys` (the index `tape`
+// reads): adding a key finds a duplicate. False too when the index declines a key (see KeyIndex).
+bool PassesTheGuard(const Tape& tape, KeyIndex& keys, size_t root, size_t max_depth) {
+  keys.Start(tape.After(root));
+  return GuardContainer(tape, keys, root, 1, max_depth);
+}
+
+// simdjson's parser and the index of its document's keys, kept together: the index is read only
+// with the tape it was built from.
+struct FastReader {
+  simdjson::dom::parser parser;
+  KeyIndex keys;
+};
+
 // The tape index of the root object of `json` parsed by `parser` (into parser.doc), or nullopt
 // when simdjson refuses it or it holds something ReadGuarded would refuse that simdjson lets
 // through.
-std::optional<size_t> ReadFast(std::string_view json, const FhirLimits& limits,
-                                               simdjson::dom::parser& parser) {
+std::optional<size_t> ReadFast(std::string_view json, const FhirLimits& limits, FastReader& reader) {
+  simdjson::dom::parser& parser = reader.parser;
   // Past 2^24 bytes an array could have more elements than the tape counts.
   if (json.empty() || json.size() > limits.max_bytes || json.size() >= (size_t{1} << 24)) return std::nullopt;
   if (limits.max_depth < 1 || limits.max_depth > kMaxRecursion) return std::nullopt;
@@ -389,7 +492,9 @@ std::optional<size_t> ReadFast(std::string_view json, const FhirLimits& limits,
   if (!root.is_object()) return std::nullopt;
   // The tape opens with a root word; the root value follows it.
   constexpr size_t kRootValue = 1;
-  if (!PassesTheGuard(Tape(parser.doc), kRootValue, static_cast<size_t>(limits.max_depth))) return std::nullopt;
+  if (!PassesTheGuard(Tape(parser.doc, reader.keys), reader.keys, kRootValue, static_cast<size_t>(limits.max_depth))) {
+    return std::nullopt;
+  }
   return kRootValue;
 }
 
@@ -428,22 +533,25 @@ class ElementPath {
   ElementPath(const ElementPath&) = delete;
   ElementPath& operator=(const ElementPath&) = delete;
 
-  // Sized first, then written from the end back to the root: one allocation, no recursion.
+  // Sized first, then written from the end back to the root: one allocation, no recursion. An
+  // index's digits are written last to first as they are worked out (indexes are small: a digit
+  // or two), with no conversion into a buffer and copy out of it.
   std::string Render() const {
-    char digits[24];
     size_t size = 0;
     for (const ElementPath* node = this; node != nullptr; node = node->parent_) {
       size += node->name_.size() + (node->parent_ != nullptr ? 1 : 0);
-      if (node->index_ != kNoIndex) size += 2 + IndexDigits(node->index_, digits);
+      if (node->index_ != kNoIndex) size += 2 + DigitCount(node->index_);
     }
     std::string text(size, '\0');
     char* end = text.data() + size;
     for (const ElementPath* node = this; node != nullptr; node = node->parent_) {
       if (node->index_ != kNoIndex) {
-        const size_t n = IndexDigits(node->index_, digits);
         *--end = ']';
-        end -= n;
-        std::memcpy(end, digits, n);
+        size_t index = node->index_;
+        do {
+          *--end = static_cast<char>('0' + index % 10);
+          index /= 10;
+        } while (index != 0);
         *--end = '[';
       }
       end -= node->name_.size();
@@ -454,9 +562,10 @@ class ElementPath {
   }
 
  private:
-  // Writes `index` in decimal to `digits` (24 bytes); returns how many digits.
-  static size_t IndexDigits(size_t index, char* digits) {
-    return static_cast<size_t>(std::to_chars(digits, digits + 24, index).ptr - digits);
+  static size_t DigitCount(size_t index) {
+    size_t digits = 1;
+    for (; index >= 10; index /= 10) ++digits;
+    return digits;
   }
 
   const ElementPath* parent_;
@@ -492,9 +601,9 @@ class RapidNode {
     if (value_ == nullptr || !value_->IsUint()) return std::nullopt;
     return value_->GetUint();
   }
-  RapidNode Member(std::string_view key) const {
+  RapidNode Member(const MemberName& key) const {
     if (!IsObject()) return RapidNode();
-    auto it = value_->FindMember(JsonValue(rapidjson::StringRef(key.data(), key.size())));
+    auto it = value_->FindMember(JsonValue(rapidjson::StringRef(key.name().data(), key.name().size())));
     return it == value_->MemberEnd() ? RapidNode() : RapidNode(&it->value);
   }
   // Arrays: their size (0 for anything else), an element (`i` < Size()), all their elements.
@@ -549,7 +658,7 @@ class TapeNode {
     if (value < 0 || value > int64_t{UINT32_MAX}) return std::nullopt;
     return static_cast<uint32_t>(value);
   }
-  TapeNode Member(std::string_view key) const {
+  TapeNode Member(const MemberName& key) const {
     if (!IsObject()) return TapeNode();
     const size_t value = tape_->Find(at_, key);
     return value == 0 ? TapeNode() : TapeNode(*tape_, value);
@@ -648,32 +757,32 @@ class FhirMapper {
 
   // Typed member access. Absent or null -> nullopt/absent silently; present but of the wrong JSON
   // type -> INVALID_VALUE at `path`.`key` and nullopt/absent.
-  std::optional<std::string_view> String(Node object, std::string_view key, const ElementPath& path) {
+  std::optional<std::string_view> String(Node object, const MemberName& key, const ElementPath& path) {
     Node value = object.Member(key);
     if (!value.Present() || value.IsNull()) return std::nullopt;
     if (!value.IsString()) {
-      AddIssue(kInvalidValue, ElementPath(path, key), "expected a JSON string here");
+      AddIssue(kInvalidValue, ElementPath(path, key.name()), "expected a JSON string here");
       return std::nullopt;
     }
     return value.GetString();
   }
-  std::string_view StringOr(Node object, std::string_view key, const ElementPath& path) {
+  std::string_view StringOr(Node object, const MemberName& key, const ElementPath& path) {
     return String(object, key, path).value_or(std::string_view());
   }
-  Node Object(Node object, std::string_view key, const ElementPath& path) {
+  Node Object(Node object, const MemberName& key, const ElementPath& path) {
     Node value = object.Member(key);
     if (!value.Present() || value.IsNull()) return Node();
     if (!value.IsObject()) {
-      AddIssue(kInvalidValue, ElementPath(path, key), "expected a JSON object here");
+      AddIssue(kInvalidValue, ElementPath(path, key.name()), "expected a JSON object here");
       return Node();
     }
     return value;
   }
   // An array member; absent (no elements) when absent or unusable.
-  Node Array(Node object, std::string_view key, const ElementPath& path) {
+  Node Array(Node object, const MemberName& key, const ElementPath& path) {
     Node value = object.Member(key);
     if (value.Present() && !value.IsNull() && !value.IsArray()) {
-      AddIssue(kInvalidValue, ElementPath(path, key), "expected a JSON array here");
+      AddIssue(kInvalidValue, ElementPath(path, key.name()), "expected a JSON array here");
     }
     return value.IsArray() ? value : Node();
   }
@@ -703,8 +812,10 @@ class FhirMapper {
     return nullptr;
   }
 
-  // Content. Protobuf string fields are set straight from the parser's buffer: one copy.
-  void ReadCodings(Node concept_holder, std::string_view key, const ElementPath& path,
+  // Content. Protobuf string fields are set from a std::string built from the parser's buffer and
+  // moved in: one copy. (Protobuf 3.21's set_x(pointer, size) builds a temporary std::string and
+  // copies it again: two copies, and two allocations for a string past 15 bytes.)
+  void ReadCodings(Node concept_holder, const MemberName& key, const ElementPath& path,
                    google::protobuf::RepeatedPtrField<Coding>* codes, std::string_view* text);
   void ReadHumanName(Node name, const ElementPath& path, frontdoor::v1::HumanName* out);
   void ReadTelecom(Node holder, const ElementPath& path, google::protobuf::RepeatedPtrField<ContactPoint>* out);
@@ -712,7 +823,7 @@ class FhirMapper {
   std::string_view OdsOf(Node reference, const ElementPath& reference_path, std::string* value_path);
   // A date element; partial -> INVALID_VALUE. Returns the date part (or the partial text, so the
   // validator sees it too) and sets `*value_path`.
-  std::string_view DatePart(Node object, std::string_view key, const ElementPath& path, std::string* value_path);
+  std::string_view DatePart(Node object, const MemberName& key, const ElementPath& path, std::string* value_path);
 
   bool ReadEntries(Node bundle);
   void MapHeader(const Entry& header, const Entry** service_request);
@@ -731,10 +842,10 @@ class FhirMapper {
 };
 
 template <typename Node>
-std::string_view FhirMapper<Node>::DatePart(Node object, std::string_view key, const ElementPath& path,
+std::string_view FhirMapper<Node>::DatePart(Node object, const MemberName& key, const ElementPath& path,
                                       std::string* value_path) {
   std::optional<std::string_view> text = String(object, key, path);
-  *value_path = ElementPath(path, key).Render();
+  *value_path = ElementPath(path, key.name()).Render();
   if (!text || text->empty()) return std::string_view();
   if (!StartsWithFullDate(*text)) {
     AddIssue(kInvalidValue, *value_path, "not a full date (YYYY-MM-DD)");
@@ -747,11 +858,11 @@ std::string_view FhirMapper<Node>::DatePart(Node object, std::string_view key, c
 }
 
 template <typename Node>
-void FhirMapper<Node>::ReadCodings(Node concept_holder, std::string_view key, const ElementPath& path,
+void FhirMapper<Node>::ReadCodings(Node concept_holder, const MemberName& key, const ElementPath& path,
                              google::protobuf::RepeatedPtrField<Coding>* codes, std::string_view* text) {
   Node concept_value = Object(concept_holder, key, path);
   if (!concept_value.Present()) return;
-  ElementPath concept_path(path, key);
+  ElementPath concept_path(path, key.name());
   size_t i = 0;
   for (Node coding : Array(concept_value, "coding", concept_path).Elements()) {
     ElementPath coding_path(concept_path, "coding", i++);
@@ -759,9 +870,9 @@ void FhirMapper<Node>::ReadCodings(Node concept_holder, std::string_view key, co
     std::string_view system = StringOr(coding, "system", coding_path);
     std::string_view code = StringOr(coding, "code", coding_path);
     std::string_view display = StringOr(coding, "display", coding_path);
-    out->set_system(system.data(), system.size());
-    out->set_code(code.data(), code.size());
-    out->set_display(display.data(), display.size());
+    out->set_system(std::string(system));
+    out->set_code(std::string(code));
+    out->set_display(std::string(display));
   }
   if (text != nullptr && text->empty()) *text = StringOr(concept_value, "text", concept_path);
 }
@@ -769,12 +880,12 @@ void FhirMapper<Node>::ReadCodings(Node concept_holder, std::string_view key, co
 template <typename Node>
 void FhirMapper<Node>::ReadHumanName(Node name, const ElementPath& path, frontdoor::v1::HumanName* out) {
   std::string_view family = StringOr(name, "family", path);
-  out->set_family(family.data(), family.size());
+  out->set_family(std::string(family));
   size_t i = 0;
   for (Node given : Array(name, "given", path).Elements()) {
     if (given.IsString()) {
       std::string_view text = given.GetString();
-      out->add_given(text.data(), text.size());
+      out->add_given(std::string(text));
     } else {
       AddIssue(kInvalidValue, ElementPath(path, "given", i), "expected a JSON string here");
     }
@@ -783,7 +894,7 @@ void FhirMapper<Node>::ReadHumanName(Node name, const ElementPath& path, frontdo
   Node prefixes = Array(name, "prefix", path);
   if (prefixes.Size() > 0 && prefixes.At(0).IsString()) {
     std::string_view prefix = prefixes.At(0).GetString();
-    out->set_prefix(prefix.data(), prefix.size());
+    out->set_prefix(std::string(prefix));
   }
 }
 
@@ -800,9 +911,9 @@ void FhirMapper<Node>::ReadTelecom(Node holder, const ElementPath& path,
     if (system == "phone") point->set_system(ContactPoint::PHONE);
     if (system == "email") point->set_system(ContactPoint::EMAIL);
     if (system == "sms") point->set_system(ContactPoint::SMS);
-    point->set_value(value.data(), value.size());
+    point->set_value(std::string(value));
     std::string_view use = StringOr(telecom, "use", telecom_path);
-    point->set_use(use.data(), use.size());
+    point->set_use(std::string(use));
     if (std::optional<uint32_t> rank = telecom.Member("rank").GetUint32()) point->set_rank(*rank);
   }
 }
@@ -905,7 +1016,7 @@ void FhirMapper<Node>::Map(Node root) {
     return;
   }
   std::string_view bundle_id = StringOr(root, "id", kBundlePath);
-  referral_.set_message_id(bundle_id.data(), bundle_id.size());
+  referral_.set_message_id(std::string(bundle_id));
   out_.reply.bundle_id = bundle_id;
   out_.paths.message_id = "Bundle.id";
   if (referral_.message_id().empty()) {
@@ -969,7 +1080,7 @@ void FhirMapper<Node>::MapHeader(const Entry& header, const Entry** service_requ
     AddIssue(kMissingElement, out_.paths.sender_ods, "the MessageHeader has no sender");
   } else {
     std::string_view ods = OdsOf(sender, sender_path, &out_.paths.sender_ods);
-    referral_.set_sender_ods(ods.data(), ods.size());
+    referral_.set_sender_ods(std::string(ods));
     if (referral_.sender_ods().empty()) {
       AddIssue(kMissingElement, out_.paths.sender_ods, "the sender is not an Organization with an ODS code");
     }
@@ -998,11 +1109,11 @@ void FhirMapper<Node>::MapServiceRequest(const Entry& request) {
   Node identifiers = Array(resource, "identifier", path);
   if (identifiers.Size() > 0) {
     std::string_view reference = StringOr(identifiers.At(0), "value", ElementPath(path, "identifier", 0));
-    referral_.set_referrer_reference(reference.data(), reference.size());
+    referral_.set_referrer_reference(std::string(reference));
   }
 
   std::string_view referral_date = DatePart(resource, "authoredOn", path, &out_.paths.referral_date);
-  referral_.set_referral_date(referral_date.data(), referral_date.size());
+  referral_.set_referral_date(std::string(referral_date));
   if (referral_.referral_date().empty()) {
     AddIssue(kMissingElement, out_.paths.referral_date, "the ServiceRequest has no authoredOn (the referral date)");
   }
@@ -1015,11 +1126,11 @@ void FhirMapper<Node>::MapServiceRequest(const Entry& request) {
       ElementPath coding_path(reason_path, "coding", j++);
       if (StringOr(coding, "system", coding_path) != kSnomedSystem) continue;
       Coding* out = referral_.add_reasons();
-      out->set_system(kSnomedSystem);
+      out->set_system(std::string(kSnomedSystem));
       std::string_view code = StringOr(coding, "code", coding_path);
       std::string_view display = StringOr(coding, "display", coding_path);
-      out->set_code(code.data(), code.size());
-      out->set_display(display.data(), display.size());
+      out->set_code(std::string(code));
+      out->set_display(std::string(display));
       out_.paths.reasons.push_back(ElementPath(coding_path, "code").Render());
     }
   }
@@ -1027,11 +1138,11 @@ void FhirMapper<Node>::MapServiceRequest(const Entry& request) {
   Node notes = Array(resource, "note", path);
   if (notes.Size() > 0) {
     std::string_view text = StringOr(notes.At(0), "text", ElementPath(path, "note", 0));
-    referral_.set_referrer_text(text.data(), text.size());
+    referral_.set_referrer_text(std::string(text));
   }
   if (notes.Size() > 1) {
     std::string_view text = StringOr(notes.At(1), "text", ElementPath(path, "note", 1));
-    referral_.set_what_matters(text.data(), text.size());
+    referral_.set_what_matters(std::string(text));
   }
 
   Node subject = Object(resource, "subject", path);
@@ -1080,7 +1191,7 @@ void FhirMapper<Node>::MapPatient(const Entry& patient) {
       continue;
     }
     std::string_view nhs_number = StringOr(identifier, "value", identifier_path);
-    person.set_nhs_number(nhs_number.data(), nhs_number.size());
+    person.set_nhs_number(std::string(nhs_number));
     out_.paths.nhs_number = value_path.Render();
   }
   if (nhs_numbers == 0) {
@@ -1091,12 +1202,12 @@ void FhirMapper<Node>::MapPatient(const Entry& patient) {
   }
 
   std::string_view birth_date = DatePart(resource, "birthDate", path, &out_.paths.birth_date);
-  person.set_birth_date(birth_date.data(), birth_date.size());
+  person.set_birth_date(std::string(birth_date));
   if (person.birth_date().empty()) {
     AddIssue(kMissingElement, out_.paths.birth_date, "the Patient has no birthDate");
   }
   std::string_view gender = StringOr(resource, "gender", path);
-  person.set_gender(gender.data(), gender.size());
+  person.set_gender(std::string(gender));
 
   size_t n = 0;
   for (Node name : Array(resource, "name", path).Elements()) {
@@ -1106,7 +1217,7 @@ void FhirMapper<Node>::MapPatient(const Entry& patient) {
       Node given = Array(name, "given", name_path);
       if (given.Size() > 0 && given.At(0).IsString()) {
         std::string_view preferred = given.At(0).GetString();
-        person.mutable_name()->set_preferred_name(preferred.data(), preferred.size());
+        person.mutable_name()->set_preferred_name(std::string(preferred));
       }
     }
     ++n;
@@ -1138,18 +1249,18 @@ void FhirMapper<Node>::MapPatient(const Entry& patient) {
     for (Node line : Array(address, "line", address_path).Elements()) {
       if (line.IsString()) {
         std::string_view text = line.GetString();
-        out.add_lines(text.data(), text.size());
+        out.add_lines(std::string(text));
       } else {
         AddIssue(kInvalidValue, ElementPath(address_path, "line", l), "expected a JSON string here");
       }
       ++l;
     }
     std::string_view city = StringOr(address, "city", address_path);
-    out.set_city(city.data(), city.size());
+    out.set_city(std::string(city));
     std::string_view district = StringOr(address, "district", address_path);
-    out.set_district(district.data(), district.size());
+    out.set_district(std::string(district));
     std::string_view postcode = StringOr(address, "postalCode", address_path);
-    out.set_postcode(postcode.data(), postcode.size());
+    out.set_postcode(std::string(postcode));
     if (!out.postcode().empty()) out_.paths.postcode = ElementPath(address_path, "postalCode").Render();
   }
 
@@ -1205,7 +1316,7 @@ void FhirMapper<Node>::MapPatient(const Entry& patient) {
         ReadCodings(extension, "valueCodeableConcept", extension_path, &codes, &need);
         if (need.empty() && !codes.empty()) need = codes[0].display();
       }
-      if (!need.empty()) person.add_accessibility_needs(need.data(), need.size());
+      if (!need.empty()) person.add_accessibility_needs(std::string(need));
     }
     if (url.find("ContactPreference") != std::string_view::npos) {
       for (Node inner : Array(extension, "extension", extension_path).Elements()) {
@@ -1228,7 +1339,7 @@ void FhirMapper<Node>::MapPatient(const Entry& patient) {
   if (practitioners.Size() > 0) {
     std::string value_path;
     std::string_view ods = OdsOf(practitioners.At(0), ElementPath(path, "generalPractitioner", 0), &value_path);
-    person.set_registered_practice_ods(ods.data(), ods.size());
+    person.set_registered_practice_ods(std::string(ods));
     if (!person.registered_practice_ods().empty()) out_.paths.registered_practice_ods = std::move(value_path);
   }
 
@@ -1263,7 +1374,7 @@ void FhirMapper<Node>::MapRequester(const Entry& requester) {
         Node coding = Array(first, "coding", concept_path);
         if (coding.Size() > 0) text = StringOr(coding.At(0), "display", ElementPath(concept_path, "coding", 0));
       }
-      out.set_role(text.data(), text.size());
+      out.set_role(std::string(text));
     }
     ReadTelecom(role, path, out.mutable_telecom());
     practitioner = Resolve(Object(role, "practitioner", path), ElementPath(path, "practitioner"));
@@ -1282,13 +1393,13 @@ void FhirMapper<Node>::MapRequester(const Entry& requester) {
   if (organization != nullptr && organization->type == "Organization") {
     ResourcePath where(*organization);
     std::string_view name = StringOr(organization->resource, "name", where.path());
-    out.set_organisation_name(name.data(), name.size());
+    out.set_organisation_name(std::string(name));
     size_t i = 0;
     for (Node identifier : Array(organization->resource, "identifier", where.path()).Elements()) {
       ElementPath identifier_path(where.path(), "identifier", i++);
       if (StringOr(identifier, "system", identifier_path) == kOdsSystem) {
         std::string_view ods = StringOr(identifier, "value", identifier_path);
-        out.set_organisation_ods(ods.data(), ods.size());
+        out.set_organisation_ods(std::string(ods));
         break;
       }
     }
@@ -1301,7 +1412,7 @@ void FhirMapper<Node>::MapConsent(const Entry& consent) {
   const ElementPath& path = where.path();
   Node resource = consent.resource;
   frontdoor::v1::Consent& out = *referral_.add_consents();
-  out.set_id(consent.id.data(), consent.id.size());
+  out.set_id(std::string(consent.id));
   std::string_view status = StringOr(resource, "status", path);
   using C = frontdoor::v1::Consent;
   if (status == "draft") out.set_status(C::DRAFT);
@@ -1313,7 +1424,7 @@ void FhirMapper<Node>::MapConsent(const Entry& consent) {
 
   std::string date_path;
   std::string_view date = DatePart(resource, "dateTime", path, &date_path);
-  out.set_date(date.data(), date.size());
+  out.set_date(std::string(date));
   out_.paths.consent_dates.push_back(std::move(date_path));
 
   Node provision = Object(resource, "provision", path);
@@ -1326,9 +1437,9 @@ void FhirMapper<Node>::MapConsent(const Entry& consent) {
   std::string start_path;
   std::string end_path;
   std::string_view start = DatePart(period, "start", period_path, &start_path);
-  out.set_period_start(start.data(), start.size());
+  out.set_period_start(std::string(start));
   std::string_view end = DatePart(period, "end", period_path, &end_path);
-  out.set_period_end(end.data(), end.size());
+  out.set_period_end(std::string(end));
   out_.paths.consent_starts.push_back(std::move(start_path));
   out_.paths.consent_ends.push_back(std::move(end_path));
 
@@ -1339,7 +1450,7 @@ void FhirMapper<Node>::MapConsent(const Entry& consent) {
     for (Node coding : Array(categories.At(0), "coding", holder).Elements()) {
       std::string_view code = StringOr(coding, "code", ElementPath(holder, "coding", j++));
       if (!code.empty()) {
-        out.set_category(code.data(), code.size());
+        out.set_category(std::string(code));
         break;
       }
     }
@@ -1357,7 +1468,7 @@ void FhirMapper<Node>::MapOtherResource(const Entry& entry) {
   const ElementPath& path = where.path();
   Node resource = entry.resource;
   ClinicalContent& out = *referral_.add_clinical_content();
-  out.set_source_type(entry.type.data(), entry.type.size());
+  out.set_source_type(std::string(entry.type));
   std::string_view text;
   if (entry.type == "MedicationStatement" || entry.type == "MedicationRequest") {
     out.set_kind(ClinicalContent::MEDICATION);
@@ -1373,7 +1484,7 @@ void FhirMapper<Node>::MapOtherResource(const Entry& entry) {
   Node status = resource.Member("status");
   if (status.IsString()) {
     std::string_view value = status.GetString();
-    out.set_status(value.data(), value.size());
+    out.set_status(std::string(value));
   }
   if (out.status().empty()) {
     google::protobuf::RepeatedPtrField<Coding> clinical_status;
@@ -1390,7 +1501,7 @@ void FhirMapper<Node>::MapOtherResource(const Entry& entry) {
       Node code = coding.Member("code");
       if (code.IsString()) {
         std::string_view value = code.GetString();
-        out.set_category(value.data(), value.size());
+        out.set_category(std::string(value));
         break;
       }
     }
@@ -1399,7 +1510,7 @@ void FhirMapper<Node>::MapOtherResource(const Entry& entry) {
     Node notes = Array(resource, "note", path);
     if (notes.Size() > 0) text = StringOr(notes.At(0), "text", ElementPath(path, "note", 0));
   }
-  out.set_text(text.data(), text.size());
+  out.set_text(std::string(text));
 }
 
 }  // namespace
@@ -1410,14 +1521,14 @@ ParsedReferral ParseFhirReferral(std::string_view json, const FhirLimits& limits
 }
 
 std::optional<ParsedReferral> ParseFhirReferralWithSimdjson(std::string_view json, const FhirLimits& limits) {
-  static thread_local simdjson::dom::parser thread_parser;
-  std::optional<simdjson::dom::parser> own_parser;
-  simdjson::dom::parser& parser = json.size() <= kThreadParserBytes ? thread_parser : own_parser.emplace();
-  std::optional<size_t> root = ReadFast(json, limits, parser);
+  static thread_local FastReader thread_reader;
+  std::optional<FastReader> own_reader;
+  FastReader& reader = json.size() <= kThreadParserBytes ? thread_reader : own_reader.emplace();
+  std::optional<size_t> root = ReadFast(json, limits, reader);
   if (!root) return std::nullopt;
   ParsedReferral parsed;
   parsed.format = MessageFormat::kFhir;
-  const Tape tape(parser.doc);
+  const Tape tape(reader.parser.doc, reader.keys);
   FhirMapper<TapeNode>(parsed).Map(TapeNode(tape, *root));
   return parsed;
 }

@@ -32,8 +32,9 @@
 // but the RapidJSON reader would refuse (duplicate keys, a \u0000 escape), is read again by
 // RapidJSON. Both trees are mapped by the same code.
 //
-// Pure and thread-safe: no I/O, no shared state (each thread keeps a simdjson parser for messages
-// up to 64 KiB: at most about 1 MB, held for the thread's life). Memory is bounded by a small
+// Pure and thread-safe: no I/O, no shared state (each thread keeps a simdjson parser and an index
+// of its document's keys for messages up to 64 KiB: at most about 2.5 MB, held for the thread's
+// life). Memory is bounded by a small
 // multiple of `limits.max_bytes`; nothing recurses deeper than `limits.max_depth` (or 256 levels
 // when it is higher).
 #ifndef FRONTDOOR_ADAPTERS_FHIR_REFERRAL_ADAPTER_H_

@@ -30,8 +30,10 @@ adapters::ParsedReferral ParseTyped(const v1::Referral& referral) {
   return parsed;
 }
 
-// FHIR JSON or HL7 v2 ER7 as received, which may not be UTF-8.
-adapters::ParsedReferral ParseText(adapters::MessageFormat format, std::string_view bytes, const InboundLimits& limits) {
+// FHIR JSON or HL7 v2 ER7 as received, which may not be UTF-8. Never an error status; the StatusOr
+// is ParseSubmission's, built here so the parsed message is moved once on its way out, not twice.
+absl::StatusOr<adapters::ParsedReferral> ParseText(adapters::MessageFormat format, std::string_view bytes,
+                                                   const InboundLimits& limits) {
   adapters::FhirLimits fhir_limits;
   fhir_limits.max_bytes = limits.max_message_bytes;
   if (format == adapters::MessageFormat::kFhir) {

@@ -35,8 +35,9 @@ PipelineResult EvaluateReferral(const adapters::ParsedReferral& parsed, const st
   response.set_referral_id(referral_id);
 
   // 2. The IG rules, all of them, before where the person lives.
-  const consent::ConsentDecision consent = consent::DecideConsent(parsed.referral, policy, network);
-  result.consent = consent;
+  // Decided into the result (the audit record's copy) and read from there: no second copy.
+  const consent::ConsentDecision& consent =
+      result.consent.emplace(consent::DecideConsent(parsed.referral, policy, network));
   if (!consent.permitted) {
     response.set_disposition(v1::REFUSED);
     for (const v1::Issue& issue : consent.refusals) *response.add_issues() = issue;

@@ -67,6 +67,33 @@ TEST(FhirJsonReadersTest, DuplicateKeysTakeTheSlowPath) {
   }
 }
 
+// The fast path's key index hashes a key's length, first four and last four bytes (with its
+// object); keys alike in all three differ only in the middle, which is compared too.
+TEST(FhirJsonReadersTest, KeysThatDifferOnlyInTheMiddleAreNotDuplicates) {
+  for (const char* middle : {"1", "12345678", "123456789"}) {
+    const std::string a = std::string("abcd") + middle + "wxyz";
+    std::string b = a;
+    b[4] = 'X';
+    std::string c = a;
+    c[c.size() - 5] = 'Y';
+    SCOPED_TRACE(a);
+    EXPECT_TRUE(ReadersAgree("{\"" + a + "\": 1, \"" + b + "\": 2, \"" + c + "\": 3}"));
+    ExpectSlowPathRefuses("{\"" + a + "\": 1, \"" + b + "\": 2, \"" + a + "\": 3}");
+  }
+}
+
+// Many keys alike in what the index hashes pile up on one slot; past a bound the fast path
+// declines (a hostile sender cannot make it quadratic), and the answer is the reference's.
+TEST(FhirJsonReadersTest, KeysThatCollideInTheIndexAreLeftToRapidJson) {
+  for (int keys : {8, 200}) {
+    std::string object = "{";
+    for (int i = 0; i < keys; ++i) object += "\"abcd" + std::to_string(1000 + i) + "wxyz\": 0, ";
+    SCOPED_TRACE(keys);
+    EXPECT_EQ(ReadersAgree(object + "\"resourceType\": \"Patient\"}"), keys == 8);
+    ExpectSlowPathRefuses(object + "\"abcd1003wxyz\": 1}");
+  }
+}
+
 TEST(FhirJsonReadersTest, TheSameKeyInSiblingOrNestedObjectsIsFine) {
   EXPECT_TRUE(ReadersAgree(R"({"a": {"x": 1}, "b": {"x": 1}, "x": {"x": {"x": 2}}, "resourceType": "Patient"})"));
 }

@@ -368,6 +368,17 @@ TEST(FhirReferralAdapterTest, WrongJsonTypesForContainersAreInvalid) {
   EXPECT_THAT(Parse(R"({"resourceType": 1})").issues, ElementsAre(IssueIs("INVALID_VALUE", "resourceType")));
 }
 
+TEST(FhirReferralAdapterTest, PathsNameIndexesOfMoreThanOneDigit) {
+  std::string entries = "1";
+  for (int i = 1; i < 12; ++i) entries += ", 1";
+  const ParsedReferral parsed =
+      Parse(R"({"resourceType": "Bundle", "id": "a", "type": "message", "entry": [)" + entries + "]}");
+  ASSERT_THAT(parsed.issues, SizeIs(12));
+  EXPECT_THAT(parsed.issues[9], IssueIs("INVALID_VALUE", "Bundle.entry[9]"));
+  EXPECT_THAT(parsed.issues[10], IssueIs("INVALID_VALUE", "Bundle.entry[10]"));
+  EXPECT_THAT(parsed.issues[11], IssueIs("INVALID_VALUE", "Bundle.entry[11]"));
+}
+
 TEST(FhirReferralAdapterTest, IssueMessagesCarryNoPatientData) {
   std::string json = ReplaceOnce(Sample01(), R"("birthDate": "1979-08-14")", R"("birthDate": "1979-08")");
   json = ReplaceOnce(json, R"("system": "https://fhir.emis-web.example.org/Id/patient-number",)",
