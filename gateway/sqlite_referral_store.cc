@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <map>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -90,6 +91,20 @@ CREATE INDEX feedback_by_sender ON feedback_events (sender_ods, seq);
 CREATE INDEX feedback_by_referral ON feedback_events (referral_id, seq);
 )sql";
 
+// 3 -> 4 (issue 8): the outbox's delivery indexes hold only the rows they are for. outbox_due and
+// outbox_dead indexed every row ever queued, and marking a row delivered moved its entries in both
+// (four index pages written per acknowledgement, and indexes that grew with the history). Partial
+// indexes keep the pending rows (what the delivery workers read) and the dead letters (what
+// operators list and replay); a delivered row leaves them and is never indexed again. Every query
+// on the outbox names its state as a literal so that the planner can use them.
+constexpr const char kPartialOutboxIndexesSql[] = R"sql(
+DROP INDEX outbox_due;
+DROP INDEX outbox_dead;
+CREATE INDEX outbox_pending ON outbox (endpoint_id, outbox_id) WHERE state = 'pending';
+CREATE INDEX outbox_pending_due ON outbox (endpoint_id, next_attempt_us) WHERE state = 'pending';
+CREATE INDEX outbox_dead_letters ON outbox (outbox_id, endpoint_id) WHERE state = 'dead';
+)sql";
+
 // Forward migrations; entry i takes the schema from version i to i + 1. Never edit a released
 // entry: add a new one.
 constexpr const char* kMigrations[] = {
@@ -129,6 +144,8 @@ CREATE INDEX outbox_by_referral ON outbox (referral_id);
     kAuditAndWithdrawalSchema,
     // 2 -> 3
     kDeadLettersAndFeedbackSql,
+    // 3 -> 4
+    kPartialOutboxIndexesSql,
 };
 
 
@@ -639,8 +656,8 @@ absl::StatusOr<std::vector<OutboxItem>> SqliteReferralStore::DueDeliveries(std::
                "                 AND earlier.state IN ('pending', 'dead') AND earlier.outbox_id < o.outbox_id)"
                " ORDER BY outbox_id LIMIT ?3");
   // The unary + keeps SQLite from using next_attempt_us as an index range: it then walks
-  // outbox_dead (state, endpoint_id, outbox_id) in order and stops at the limit, instead of sorting
-  // every due row of a backlog on each call (docs/PERFORMANCE.md).
+  // outbox_pending (endpoint_id, outbox_id: the pending rows only) in order and stops at the limit,
+  // instead of sorting every due row of a backlog on each call (docs/PERFORMANCE.md).
   FRONTDOOR_RETURN_IF_ERROR(st.status());
   st.Bind(1, endpoint_id);
   st.Bind(2, ToMicros(now));
@@ -678,16 +695,24 @@ absl::StatusOr<std::optional<absl::Time>> SqliteReferralStore::NextDeliveryDue(s
 
 absl::StatusOr<std::vector<OutboxDepth>> SqliteReferralStore::OutboxDepths() {
   absl::MutexLock lock(&read_mu_);
-  Statement st(reader_,
-               "SELECT endpoint_id, SUM(state = 'pending'), SUM(state = 'dead') FROM outbox"
-               " WHERE state IN ('pending', 'dead') GROUP BY endpoint_id ORDER BY endpoint_id");
-  FRONTDOOR_RETURN_IF_ERROR(st.status());
-  std::vector<OutboxDepth> out;
-  int rc;
-  while ((rc = st.Step()) == SQLITE_ROW) {
-    out.push_back(OutboxDepth{st.Text(0), st.Int(1), st.Int(2)});
+  // One state at a time: each is then a walk of its partial index (pending rows, dead letters),
+  // where `state IN (...)` would read the whole outbox.
+  std::map<std::string, OutboxDepth> depths;
+  for (const bool dead : {false, true}) {
+    Statement st(reader_, dead ? "SELECT endpoint_id, COUNT(*) FROM outbox WHERE state = 'dead' GROUP BY endpoint_id"
+                               : "SELECT endpoint_id, COUNT(*) FROM outbox WHERE state = 'pending' GROUP BY endpoint_id");
+    FRONTDOOR_RETURN_IF_ERROR(st.status());
+    int rc;
+    while ((rc = st.Step()) == SQLITE_ROW) {
+      OutboxDepth& depth = depths[st.Text(0)];
+      depth.endpoint_id = st.Text(0);
+      (dead ? depth.dead : depth.pending) = st.Int(1);
+    }
+    if (rc != SQLITE_DONE) return SqliteError(reader_, rc, "read outbox depth");
   }
-  if (rc != SQLITE_DONE) return SqliteError(reader_, rc, "read outbox depth");
+  std::vector<OutboxDepth> out;
+  out.reserve(depths.size());
+  for (auto& [endpoint, depth] : depths) out.push_back(std::move(depth));
   return out;
 }
 

@@ -408,6 +408,57 @@ TEST_F(SqliteReferralStoreTest, AnAcknowledgementWithNoCommitRunningCommitsOnIts
   EXPECT_EQ((*store->GetReferral("r1"))->delivery_state, v1::DELIVERED);
 }
 
+TEST_F(SqliteReferralStoreTest, AVersion3FileMigratesToPartialOutboxIndexesWithNothingLost) {
+  int64_t pending_id = 0;
+  int64_t dead_id = 0;
+  {
+    auto store = OpenStore();
+    ASSERT_NE(store, nullptr);
+    std::vector<NewReferral> batch;
+    for (int i = 1; i <= 3; ++i) batch.push_back(Accepted("r" + std::to_string(i), "P85901", "m" + std::to_string(i)));
+    ASSERT_TRUE(store->RecordReferrals(std::move(batch)).ok());
+    const auto due = store->DueDeliveries("action-together-oldham", kT0, 10);
+    ASSERT_EQ(due->size(), 3u);
+    ASSERT_TRUE(store->MarkDelivered(due->at(0).outbox_id, kT0 + absl::Seconds(1)).ok());
+    dead_id = due->at(1).outbox_id;
+    ASSERT_TRUE(*store->RecordFailedAttemptOrDeadLetter(dead_id, kT0 + absl::Seconds(5), "refused",
+                                                        DeadLetterLimits{.max_attempts = 1}, kT0 + absl::Seconds(1)));
+    pending_id = due->at(2).outbox_id;
+  }
+  {
+    // Back to what a version 3 gateway left: its two full indexes instead of the partial ones.
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(DbPath().c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db,
+                           "DROP INDEX outbox_pending; DROP INDEX outbox_pending_due; DROP INDEX outbox_dead_letters;"
+                           " CREATE INDEX outbox_due ON outbox (endpoint_id, state, next_attempt_us, outbox_id);"
+                           " CREATE INDEX outbox_dead ON outbox (state, endpoint_id, outbox_id);"
+                           " PRAGMA user_version = 3;",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK)
+        << sqlite3_errmsg(db);
+    sqlite3_close(db);
+  }
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(store->schema_version(), 4);
+  const auto due = store->DueDeliveries("action-together-oldham", kT0 + absl::Hours(1), 10);
+  ASSERT_EQ(due->size(), 1u);
+  EXPECT_EQ(due->at(0).outbox_id, pending_id);
+  const auto dead = store->ListDeadLetters(DeadLetterFilter{}, 10);
+  ASSERT_EQ(dead->size(), 1u);
+  EXPECT_EQ(dead->at(0).outbox_id, dead_id);
+  const auto depths = store->OutboxDepths();
+  ASSERT_EQ(depths->size(), 1u);
+  EXPECT_EQ(depths->at(0).endpoint_id, "action-together-oldham");
+  EXPECT_EQ(depths->at(0).pending, 1);
+  EXPECT_EQ(depths->at(0).dead, 1);
+  // Replayed, the dead letter is pending again, in the pending index.
+  EXPECT_EQ(*store->ReplayDeadLetters(DeadLetterFilter{}, kT0 + absl::Hours(2)), 1);
+  EXPECT_EQ(store->DueDeliveries("action-together-oldham", kT0 + absl::Hours(3), 10)->size(), 2u);
+  EXPECT_TRUE(store->ListDeadLetters(DeadLetterFilter{}, 10)->empty());
+}
+
 TEST_F(SqliteReferralStoreTest, SchemaIsVersioned) {
   auto store = OpenStore();
   EXPECT_EQ(store->schema_version(), SqliteReferralStore::kSchemaVersion);
