@@ -518,10 +518,7 @@ absl::StatusOr<std::vector<RecordOutcome>> SqliteReferralStore::RecordReferrals(
     out.decision = std::move(r.decision);
     outcomes.push_back(std::move(out));
   }
-  absl::Status committed = Run(db, "COMMIT");
-  if (!committed.ok()) Run(db, "ROLLBACK").IgnoreError();
-  FinishSharedWrites(*shared, committed);
-  if (!committed.ok()) return committed;
+  FRONTDOOR_RETURN_IF_ERROR(CommitCarrying(db, *shared));
   return outcomes;
 }
 
@@ -550,9 +547,7 @@ absl::Status SqliteReferralStore::WriteShared(SharedWrite* write) {
   }
   absl::StatusOr<std::vector<SharedWrite*>> shared = TakeSharedWritesInto(db);
   if (!shared.ok()) return write->result;  // this write was committed (or refused) on its own
-  const absl::Status committed = Run(db, "COMMIT");
-  if (!committed.ok()) Run(db, "ROLLBACK").IgnoreError();
-  FinishSharedWrites(*shared, committed);
+  CommitCarrying(db, *shared).IgnoreError();  // its result, and each carried write's, is in `result`
   absl::MutexLock queue(&shared_mu_);
   if (write->carried) ++shared_counts_.own_transactions;
   return write->result;
@@ -609,12 +604,15 @@ void SqliteReferralStore::CommitEachAlone(sqlite3* db, const std::vector<SharedW
   for (SharedWrite* w : writes) w->done = true;
 }
 
-void SqliteReferralStore::FinishSharedWrites(const std::vector<SharedWrite*>& taken, const absl::Status& committed) {
+absl::Status SqliteReferralStore::CommitCarrying(sqlite3* db, const std::vector<SharedWrite*>& carried) {
+  const absl::Status committed = Run(db, "COMMIT");
+  if (!committed.ok()) Run(db, "ROLLBACK").IgnoreError();
   absl::MutexLock queue(&shared_mu_);
-  for (SharedWrite* w : taken) {
+  for (SharedWrite* w : carried) {
     if (!committed.ok()) w->result = committed;
     w->done = true;
   }
+  return committed;
 }
 
 absl::StatusOr<std::optional<StoredReferral>> SqliteReferralStore::GetReferral(std::string_view referral_id) {

@@ -139,8 +139,9 @@ class SqliteReferralStore final : public ReferralStore, public AuditStore {
   // With no transaction open: each of `writes` in a transaction of its own, each with its result.
   void CommitEachAlone(sqlite3* db, const std::vector<SharedWrite*>& writes) ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_)
       ABSL_LOCKS_EXCLUDED(shared_mu_);
-  // After the transaction that carried `taken` committed (`committed` OK) or failed: their results.
-  void FinishSharedWrites(const std::vector<SharedWrite*>& taken, const absl::Status& committed)
+  // Commits the open transaction (rolling it back if COMMIT fails) and gives each write it carried
+  // its final result: its own, or the commit's failure. Returns the commit's status.
+  absl::Status CommitCarrying(sqlite3* db, const std::vector<SharedWrite*>& carried)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_) ABSL_LOCKS_EXCLUDED(shared_mu_);
 
   absl::Mutex write_mu_;
