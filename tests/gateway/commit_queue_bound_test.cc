@@ -3,14 +3,10 @@
 // stalled: the test holds the database's write lock from a second sqlite3 connection (BEGIN
 // EXCLUSIVE), so the gateway's writer waits in its BEGIN IMMEDIATE. The store's busy timeout is 5 s;
 // everything the test does while it holds the lock takes well under that.
-#include <sqlite3.h>
-
 #include <atomic>
-#include <fstream>
 #include <map>
 #include <memory>
 #include <set>
-#include <sstream>
 #include <vector>
 
 #include "absl/synchronization/notification.h"
@@ -22,6 +18,7 @@
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "prometheus/registry.h"
+#include "tests/adapters/adapter_test_support.h"
 #include "tests/support/test_support.h"
 
 namespace frontdoor::gateway {
@@ -29,6 +26,8 @@ namespace {
 
 namespace v1 = ::frontdoor::v1;
 using frontdoor::testing::RoytonReferral;
+using frontdoor::testing::WriteLockHolder;
+using frontdoor::adapters::testing::ReadSample;
 
 constexpr int kMaxQueued = 3;
 
@@ -41,35 +40,6 @@ double Read(prometheus::Registry& registry, const std::string& name) {
   }
   return -1;
 }
-
-std::string ReadSample(const std::string& name) {
-  std::ifstream in(std::string(FRONTDOOR_SOURCE_DIR) + "/tests/data/samples/" + name);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-// Another process's connection holding the write lock, as a backup tool or a stray sqlite3 shell would.
-class WriteLockHolder {
- public:
-  explicit WriteLockHolder(const std::string& path) {
-    EXPECT_EQ(sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE, nullptr), SQLITE_OK);
-    sqlite3_busy_timeout(db_, 5000);
-    EXPECT_EQ(sqlite3_exec(db_, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db_);
-  }
-  ~WriteLockHolder() {
-    Release();
-    sqlite3_close(db_);
-  }
-  void Release() {
-    if (held_) EXPECT_EQ(sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db_);
-    held_ = false;
-  }
-
- private:
-  sqlite3* db_ = nullptr;
-  bool held_ = true;
-};
 
 // One submission in flight on the client's callback API.
 struct PendingCall {

@@ -1,7 +1,5 @@
 #include "gateway/submission_committer.h"
 
-#include <sqlite3.h>
-
 #include <atomic>
 #include <thread>
 
@@ -13,6 +11,8 @@
 
 namespace frontdoor::gateway {
 namespace {
+
+using frontdoor::testing::WriteLockHolder;
 
 namespace v1 = ::frontdoor::v1;
 
@@ -114,31 +114,6 @@ TEST(SubmissionCommitterTest, TellsTheDispatcherWhichEndpointsGotDeliveriesAfter
   ASSERT_TRUE(woken.WaitForNotificationWithTimeout(absl::Seconds(10)));
   EXPECT_EQ(told, std::vector<std::string>{"action-together-oldham"});
 }
-
-// Another connection holding the database's write lock (BEGIN EXCLUSIVE), as a backup tool or a
-// stray sqlite3 shell would: the store's writer then really waits in BEGIN IMMEDIATE (its busy
-// timeout is 5 s, so each test releases the lock well within that), and everything handed to the
-// committer meanwhile stays queued.
-class WriteLockHolder {
- public:
-  explicit WriteLockHolder(const std::string& path) {
-    EXPECT_EQ(sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE, nullptr), SQLITE_OK);
-    sqlite3_busy_timeout(db_, 5000);
-    EXPECT_EQ(sqlite3_exec(db_, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db_);
-  }
-  ~WriteLockHolder() {
-    Release();
-    sqlite3_close(db_);
-  }
-  void Release() {
-    if (held_) EXPECT_EQ(sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db_);
-    held_ = false;
-  }
-
- private:
-  sqlite3* db_ = nullptr;
-  bool held_ = true;
-};
 
 TEST(SubmissionCommitterBoundTest, PastMaxQueuedARefusalIsImmediateAndNothingOfItIsRecorded) {
   frontdoor::testing::TempDir dir;

@@ -1,5 +1,7 @@
 #include "tests/support/test_support.h"
 
+#include <sqlite3.h>
+
 #include <algorithm>
 
 #include <cstdlib>
@@ -191,6 +193,22 @@ grpc::ServerUnaryReactor* RecordingConnector::CeaseProcessing(grpc::CallbackServ
 std::vector<std::string> RecordingConnector::events() const {
   absl::MutexLock lock(&mu_);
   return events_;
+}
+
+WriteLockHolder::WriteLockHolder(const std::string& path) {
+  EXPECT_EQ(sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE, nullptr), SQLITE_OK);
+  sqlite3_busy_timeout(db_, 5000);
+  EXPECT_EQ(sqlite3_exec(db_, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db_);
+}
+
+WriteLockHolder::~WriteLockHolder() {
+  Release();
+  sqlite3_close(db_);
+}
+
+void WriteLockHolder::Release() {
+  if (held_) EXPECT_EQ(sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db_);
+  held_ = false;
 }
 
 }  // namespace frontdoor::testing

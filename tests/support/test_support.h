@@ -1,5 +1,6 @@
-// Shared test fixtures: temporary directories, a valid typed referral to vary, and a real
-// ConnectorService on loopback that records deliveries and can be told to fail.
+// Shared test fixtures: temporary directories, a valid typed referral to vary, a real
+// ConnectorService on loopback that records deliveries and can be told to fail, and a second
+// connection holding an SQLite file's write lock.
 #ifndef FRONTDOOR_TESTS_SUPPORT_TEST_SUPPORT_H_
 #define FRONTDOOR_TESTS_SUPPORT_TEST_SUPPORT_H_
 
@@ -15,6 +16,8 @@
 #include "frontdoor/v1/connector_service.grpc.pb.h"
 #include "frontdoor/v1/referral.pb.h"
 #include "grpcpp/grpcpp.h"
+
+struct sqlite3;
 
 namespace frontdoor::testing {
 
@@ -84,6 +87,23 @@ class RecordingConnector final : public frontdoor::v1::ConnectorService::Callbac
   std::vector<frontdoor::v1::DeliverReferralRequest> received_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, int> calls_per_key_ ABSL_GUARDED_BY(mu_);
   std::vector<std::string> events_ ABSL_GUARDED_BY(mu_);
+};
+
+// Another connection holding an SQLite database's write lock (BEGIN EXCLUSIVE), as a backup tool or
+// a stray sqlite3 shell would: the store's writer then really waits in BEGIN IMMEDIATE (its busy
+// timeout is 5 s, so a test releases the lock well within that), and everything handed to the
+// group commit meanwhile stays queued. Released by Release() or the destructor.
+class WriteLockHolder {
+ public:
+  explicit WriteLockHolder(const std::string& path);
+  ~WriteLockHolder();
+  WriteLockHolder(const WriteLockHolder&) = delete;
+  WriteLockHolder& operator=(const WriteLockHolder&) = delete;
+  void Release();
+
+ private:
+  sqlite3* db_ = nullptr;
+  bool held_ = true;
 };
 
 }  // namespace frontdoor::testing
