@@ -3,7 +3,7 @@
 #include <cstdio>
 
 #include "common/threads.h"
-#include "gateway/audit_records.h"
+#include "gateway/store_rows.h"
 #include "observability/structured_log.h"
 
 namespace frontdoor::gateway {
@@ -63,7 +63,7 @@ absl::StatusOr<frontdoor::v1::SignedCheckpoint> AuditCheckpointer::SignUpTo(uint
     if (!hashes.ok()) return hashes.status();
     for (const audit::Hash& h : *hashes) tree_.Append(h);
   }
-  absl::StatusOr<frontdoor::v1::SignedCheckpoint> cp = signer_->Sign(size, tree_.Root(), AuditTime(clock_->Now()));
+  absl::StatusOr<frontdoor::v1::SignedCheckpoint> cp = signer_->Sign(size, tree_.Root(), store_rows::AuditTimeText(clock_->Now()));
   if (!cp.ok()) return cp.status();
   if (absl::Status s = store_->RecordCheckpoint(*cp); !s.ok()) return s;
   latest_ = *cp;

@@ -5,13 +5,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "common/time_text.h"
+#include "gateway/store_rows.h"
 
 namespace frontdoor::gateway {
 
 namespace v1 = ::frontdoor::v1;
-
-std::string AuditTime(absl::Time t) { return FormatRfc3339Utc(t, 6); }
 
 std::string ActorOrganisation(const Caller& caller) {
   switch (caller.kind) {
@@ -30,7 +28,7 @@ namespace {
 
 v1::AuditRecord Base(const Caller& caller, absl::Time at) {
   v1::AuditRecord r;
-  r.set_time(AuditTime(at));
+  r.set_time(store_rows::AuditTimeText(at));
   r.set_actor(caller.identity);
   r.set_actor_organisation(ActorOrganisation(caller));
   return r;

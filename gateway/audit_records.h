@@ -23,9 +23,6 @@
 
 namespace frontdoor::gateway {
 
-// RFC 3339 UTC with microseconds: the time format of every audit record.
-std::string AuditTime(absl::Time t);
-
 // The organisation an identity acts for: its own ODS code or endpoint for organisations, and
 // "ig-officer" / "operator" for the configured people.
 std::string ActorOrganisation(const Caller& caller);
