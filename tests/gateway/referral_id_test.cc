@@ -2,6 +2,8 @@
 // indexes keyed by referral id rely on that to stay compact).
 #include <set>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "absl/strings/numbers.h"
 #include "absl/time/clock.h"
@@ -46,6 +48,31 @@ TEST(ReferralIdTest, LaterIdsSortAfterEarlierOnesAndNoneRepeat) {
     seen.insert(previous_ms_last);
     absl::SleepFor(absl::Milliseconds(3));
   }
+}
+
+TEST(ReferralIdTest, IdsMadeOnManyThreadsAtOnceNeverRepeat) {
+  // Each thread draws its random bits from a pool of its own, refilled from OpenSSL's CSPRNG.
+  constexpr int kThreads = 8;
+  constexpr int kEach = 3000;  // several refills of each pool
+  std::vector<std::vector<std::string>> made(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&made, t] {
+      for (int i = 0; i < kEach; ++i) made[t].push_back(NewReferralId());
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  std::set<std::string> seen;
+  std::set<std::string> random_parts;
+  for (const auto& ids : made) {
+    for (const std::string& id : ids) {
+      EXPECT_TRUE(seen.insert(id).second) << "an id repeated: " << id;
+      // The 62 random bits after the variant, which do not depend on the time.
+      random_parts.insert(id.substr(20));
+    }
+  }
+  EXPECT_EQ(seen.size(), static_cast<size_t>(kThreads * kEach));
+  EXPECT_EQ(random_parts.size(), static_cast<size_t>(kThreads * kEach)) << "two threads drew the same random bits";
 }
 
 }  // namespace
