@@ -127,5 +127,54 @@ TEST(CanonicalRecordBytesTest, LengthPrefixesMakeItUnambiguous) {
   EXPECT_EQ(CanonicalRecordBytes(a), CanonicalRecordBytes(c));
 }
 
+// Every log already written was hashed with these bytes: they may never change. The expected leaf
+// hash was computed outside this code base: (printf '\x00'; cat bytes) | sha256sum.
+TEST(CanonicalRecordBytesTest, TheBytesAndLeafHashOfAFixedRecordNeverChange) {
+  v1::AuditRecord r;
+  r.set_index(12345);
+  r.set_time("2026-11-22T14:20:17Z");
+  r.set_actor("gp-ehr-1");
+  r.set_actor_organisation("P85913");
+  r.set_nhs_number("9434765919");
+  r.set_referral_id("01a2038d-33f2-76fe-9b0a-63f11e000001");
+  r.set_action("decide");
+  r.add_rule_ids("IG-1");
+  r.add_rule_ids("IG-5");
+  r.set_consent_reference("CR-0042");
+  r.set_recipient_endpoint("ageuk-oldham");
+  r.set_outcome("deliver");
+  r.add_withheld_categories("safeguard");
+  r.set_referrer_ods("P85913");
+  r.set_detail("caf\xc3\xa9 line\nx");
+  r.set_leaf_hash_hex("not hashed");
+  r.set_pruned(true);
+  EXPECT_EQ(CanonicalRecordBytes(r),
+            "frontdoor-audit-record-v1\n"
+            "index:5:12345\n"
+            "time:20:2026-11-22T14:20:17Z\n"
+            "actor:8:gp-ehr-1\n"
+            "actor_organisation:6:P85913\n"
+            "nhs_number:10:9434765919\n"
+            "referral_id:36:01a2038d-33f2-76fe-9b0a-63f11e000001\n"
+            "action:6:decide\n"
+            "rule_id:4:IG-1\n"
+            "rule_id:4:IG-5\n"
+            "consent_reference:7:CR-0042\n"
+            "recipient_endpoint:12:ageuk-oldham\n"
+            "outcome:7:deliver\n"
+            "withheld_category:9:safeguard\n"
+            "referrer_ods:6:P85913\n"
+            "lawful_basis:0:\n"
+            "detail:12:caf\xc3\xa9 line\nx\n");
+  EXPECT_EQ(ToHex(RecordLeafHash(r)), "2ae68a89c26a96fa8daae5396237502b750f82b3c6809c51c0faa6f9bb78d454");
+  // The largest index and an empty record: the length prefix counts the digits.
+  v1::AuditRecord empty;
+  empty.set_index(18446744073709551615ull);
+  EXPECT_EQ(CanonicalRecordBytes(empty),
+            "frontdoor-audit-record-v1\nindex:20:18446744073709551615\ntime:0:\nactor:0:\n"
+            "actor_organisation:0:\nnhs_number:0:\nreferral_id:0:\naction:0:\nconsent_reference:0:\n"
+            "recipient_endpoint:0:\noutcome:0:\nreferrer_ods:0:\nlawful_basis:0:\ndetail:0:\n");
+}
+
 }  // namespace
 }  // namespace frontdoor::audit
