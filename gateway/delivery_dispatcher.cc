@@ -7,7 +7,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/threads.h"
+#include "frontdoor/v1/connector_service.grpc.pb.h"
 #include "grpcpp/client_context.h"
+#include "grpcpp/support/byte_buffer.h"
+#include "grpcpp/support/slice.h"
 #include "observability/structured_log.h"
 
 namespace frontdoor::gateway {
@@ -22,12 +25,12 @@ absl::Duration BackoffAfterFailures(uint32_t failures, const DeliveryPolicy& pol
 }
 
 DeliveryDispatcher::DeliveryDispatcher(ReferralStore* store, const Clock* clock, DeliveryPolicy policy,
-                                       StubMap stubs)
+                                       ChannelMap channels)
     : store_(store), clock_(clock), policy_(policy) {
-  for (auto& [endpoint_id, stub] : stubs) {
+  for (auto& [endpoint_id, channel] : channels) {
     auto endpoint = std::make_unique<Endpoint>();
     endpoint->endpoint_id = endpoint_id;
-    endpoint->stub = std::move(stub);
+    endpoint->stub = std::make_unique<grpc::GenericStub>(std::move(channel));
     endpoint->breaker = std::make_unique<CircuitBreaker>(policy_.breaker);
     endpoints_.push_back(std::move(endpoint));
   }
@@ -40,6 +43,16 @@ void DeliveryDispatcher::SetMetrics(observability::GatewayMetrics* metrics) { me
 namespace {
 using observability::Log;
 using observability::LogLevel;
+
+// ConnectorService's methods by their full names (the generic stub calls them by name; gRPC keeps
+// the pointer for the call's life).
+const std::string& MethodFor(OutboxKind kind) {
+  static const std::string* const deliver =
+      new std::string(absl::StrCat("/", frontdoor::v1::ConnectorService::service_full_name(), "/DeliverReferral"));
+  static const std::string* const cease =
+      new std::string(absl::StrCat("/", frontdoor::v1::ConnectorService::service_full_name(), "/CeaseProcessing"));
+  return kind == OutboxKind::kDeliver ? *deliver : *cease;
+}
 }  // namespace
 
 void DeliveryDispatcher::Start() {
@@ -194,8 +207,8 @@ void DeliveryDispatcher::RunEndpoint(Endpoint* endpoint) {
     struct Attempt {
       const OutboxItem* item;
       grpc::ClientContext ctx;
-      frontdoor::v1::DeliverReferralResponse deliver_reply;
-      frontdoor::v1::CeaseProcessingResponse cease_reply;
+      grpc::ByteBuffer request;  // refers to item->request, which outlives the call
+      grpc::ByteBuffer reply;    // an empty message; only the status matters
       grpc::Status status;
     };
     std::vector<std::unique_ptr<Attempt>> attempts;
@@ -224,11 +237,10 @@ void DeliveryDispatcher::RunEndpoint(Endpoint* endpoint) {
           a->status = std::move(status);
           --outstanding->calls;
         };
-        if (a->item->kind == OutboxKind::kDeliver) {
-          endpoint->stub->async()->DeliverReferral(&a->ctx, &a->item->deliver, &a->deliver_reply, on_done);
-        } else {
-          endpoint->stub->async()->CeaseProcessing(&a->ctx, &a->item->cease, &a->cease_reply, on_done);
-        }
+        grpc::Slice bytes(a->item->request.data(), a->item->request.size(), grpc::Slice::STATIC_SLICE);
+        a->request = grpc::ByteBuffer(&bytes, 1);
+        endpoint->stub->UnaryCall(&a->ctx, MethodFor(a->item->kind), grpc::StubOptions(), &a->request, &a->reply,
+                                  on_done);
       }
       // Every call ends by its deadline, so this wait is bounded (Shutdown waits for it too).
       absl::MutexLock lock(&outstanding->mu);

@@ -12,8 +12,8 @@
 // replays it (AdminService). Per referral the order holds: a row never goes out while an earlier
 // row of its referral is pending or dead (ReferralStore::DueDeliveries).
 //
-//   std::map<std::string, std::unique_ptr<v1::ConnectorService::StubInterface>> stubs = ...;
-//   DeliveryDispatcher dispatcher(store, &clock, DeliveryPolicy{}, std::move(stubs));
+//   DeliveryDispatcher::ChannelMap channels = {{"ageuk-oldham", grpc::CreateChannel(...)}};
+//   DeliveryDispatcher dispatcher(store, &clock, DeliveryPolicy{}, std::move(channels));
 //   dispatcher.Start();
 //   ... dispatcher.Wake();   // after new rows are committed
 //   dispatcher.Shutdown();
@@ -33,7 +33,8 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "frontdoor/v1/connector_service.grpc.pb.h"
+#include "grpcpp/channel.h"
+#include "grpcpp/generic/generic_stub.h"
 #include "gateway/circuit_breaker.h"
 #include "gateway/clock.h"
 #include "gateway/referral_store.h"
@@ -74,10 +75,12 @@ absl::Duration BackoffAfterFailures(uint32_t failures, const DeliveryPolicy& pol
 
 class DeliveryDispatcher {
  public:
-  using StubMap = std::map<std::string, std::unique_ptr<frontdoor::v1::ConnectorService::StubInterface>>;
+  using ChannelMap = std::map<std::string, std::shared_ptr<grpc::ChannelInterface>>;
 
-  // `store` and `clock` must outlive this object. `stubs` maps endpoint_id to its client.
-  DeliveryDispatcher(ReferralStore* store, const Clock* clock, DeliveryPolicy policy, StubMap stubs);
+  // `store` and `clock` must outlive this object. `channels` maps endpoint_id to the channel to
+  // that organisation's ConnectorService. Rows are sent as the store holds them (serialized
+  // requests) with a generic stub: one parse and one serialisation fewer per delivery.
+  DeliveryDispatcher(ReferralStore* store, const Clock* clock, DeliveryPolicy policy, ChannelMap channels);
   ~DeliveryDispatcher();  // Calls Shutdown.
 
   // Counts attempts, latency and dead letters there (docs/METRICS.md). Call before Start; `metrics`
@@ -99,7 +102,7 @@ class DeliveryDispatcher {
  private:
   struct Endpoint {
     std::string endpoint_id;
-    std::unique_ptr<frontdoor::v1::ConnectorService::StubInterface> stub;
+    std::unique_ptr<grpc::GenericStub> stub;
     std::unique_ptr<CircuitBreaker> breaker;  // used by `worker` only
     std::thread worker;
     uint64_t generation = 0;  // guarded by the dispatcher's mu_: bumped by Wake

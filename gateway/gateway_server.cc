@@ -144,15 +144,14 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(const Gatewa
         "this one signs with its own in the data directory");
   }
 
-  DeliveryDispatcher::StubMap stubs;
+  DeliveryDispatcher::ChannelMap channels;
   for (const auto& [endpoint_id, address] : addresses) {
     grpc::ChannelArguments args;
     // Come back quickly when a connector returns after an outage.
     args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 500);
     args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 5000);
     args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 500);
-    stubs[endpoint_id] = frontdoor::v1::ConnectorService::NewStub(
-        grpc::CreateCustomChannel(address, ConnectorChannelCredentials(tls), args));
+    channels[endpoint_id] = grpc::CreateCustomChannel(address, ConnectorChannelCredentials(tls), args);
   }
   for (const auto& org : parts->config->network.organisations()) {
     if (addresses.find(org.endpoint_id) == addresses.end()) {
@@ -161,7 +160,7 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(const Gatewa
     }
   }
   parts->dispatcher = std::make_unique<DeliveryDispatcher>(parts->store.get(), clock,
-                                                           DeliveryPolicyFrom(parts->config->config), std::move(stubs));
+                                                           DeliveryPolicyFrom(parts->config->config), std::move(channels));
   DeliveryDispatcher* dispatcher = parts->dispatcher.get();
 
   parts->registry = options.metrics_registry != nullptr ? options.metrics_registry

@@ -849,7 +849,7 @@ absl::StatusOr<std::vector<OutboxItem>> PostgresReferralStore::DueDeliveries(std
     item.endpoint_id = std::string(endpoint_id);
     item.attempts = static_cast<uint32_t>(r.Int(i, 2));
     if (!r.IsNull(i, 5)) item.created_at = FromMicros(r.Int(i, 5));  // delivery latency (metrics)
-    FRONTDOOR_RETURN_IF_ERROR(store_rows::ParseOutboxPayload(r.Text(i, 4), r.Bytes(i, 3), &item));
+    FRONTDOOR_RETURN_IF_ERROR(store_rows::SetOutboxRequest(r.Text(i, 4), r.Bytes(i, 3), &item));
     items.push_back(std::move(item));
   }
   // RETURNING has no order: oldest first, as promised.

@@ -77,8 +77,9 @@ struct OutboxItem {
   // When the row was committed (for the commit-to-acknowledgement latency metric); unset if the
   // store does not say.
   std::optional<absl::Time> created_at;
-  frontdoor::v1::DeliverReferralRequest deliver;  // when kind is kDeliver
-  frontdoor::v1::CeaseProcessingRequest cease;    // when kind is kCease
+  // The DeliverReferralRequest (kDeliver) or CeaseProcessingRequest (kCease) serialized as it was
+  // queued: sent as it is, neither parsed nor serialized again (about 3% of the gateway's CPU).
+  std::string request;
 };
 
 struct StoredReferral {

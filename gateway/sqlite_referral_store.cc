@@ -669,7 +669,7 @@ absl::StatusOr<std::vector<OutboxItem>> SqliteReferralStore::DueDeliveries(std::
     item.endpoint_id = std::string(endpoint_id);
     item.attempts = static_cast<uint32_t>(st.Int(2));
     item.created_at = FromMicros(st.Int(5));
-    FRONTDOOR_RETURN_IF_ERROR(store_rows::ParseOutboxPayload(st.Text(4), st.Blob(3), &item));
+    FRONTDOOR_RETURN_IF_ERROR(store_rows::SetOutboxRequest(st.Text(4), st.Blob(3), &item));
     items.push_back(std::move(item));
   }
   if (rc != SQLITE_DONE) return SqliteError(reader_, rc, "read outbox");

@@ -36,18 +36,15 @@ const char* CancelReasonText(frontdoor::v1::CancelReason reason) {
   }
 }
 
-absl::Status ParseOutboxPayload(const std::string& kind, const std::string& payload, OutboxItem* item) {
-  bool parsed = false;
+absl::Status SetOutboxRequest(const std::string& kind, std::string payload, OutboxItem* item) {
   if (kind == "deliver") {
     item->kind = OutboxKind::kDeliver;
-    parsed = item->deliver.ParseFromString(payload);
   } else if (kind == "cease") {
     item->kind = OutboxKind::kCease;
-    parsed = item->cease.ParseFromString(payload);
+  } else {
+    return absl::InternalError(absl::StrCat("outbox row ", item->outbox_id, " has an unknown kind '", kind, "'"));
   }
-  if (!parsed) {
-    return absl::InternalError(absl::StrCat("outbox row ", item->outbox_id, " (", kind, ") does not parse"));
-  }
+  item->request = std::move(payload);
   return absl::OkStatus();
 }
 

@@ -32,8 +32,8 @@ absl::StatusOr<frontdoor::v1::AuditRecord> ParseRecord(const std::string& blob, 
 const char* CancelReasonText(frontdoor::v1::CancelReason reason);
 
 // Fills `item`'s kind and request from an outbox row's `kind` column ("deliver" | "cease") and
-// payload; INTERNAL when either is unreadable (item->outbox_id names the row).
-absl::Status ParseOutboxPayload(const std::string& kind, const std::string& payload, OutboxItem* item);
+// payload (kept as stored); INTERNAL for any other kind (item->outbox_id names the row).
+absl::Status SetOutboxRequest(const std::string& kind, std::string payload, OutboxItem* item);
 
 }  // namespace frontdoor::gateway::store_rows
 

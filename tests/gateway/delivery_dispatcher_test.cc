@@ -49,12 +49,12 @@ class DeliveryDispatcherTest : public ::testing::Test {
     ASSERT_TRUE(store_->RecordReferrals(std::move(batch)).ok());
   }
 
-  DeliveryDispatcher::StubMap Stubs(const std::map<std::string, std::string>& addresses) {
-    DeliveryDispatcher::StubMap stubs;
+  DeliveryDispatcher::ChannelMap Stubs(const std::map<std::string, std::string>& addresses) {
+    DeliveryDispatcher::ChannelMap channels;
     for (const auto& [endpoint, address] : addresses) {
-      stubs[endpoint] = v1::ConnectorService::NewStub(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+      channels[endpoint] = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
     }
-    return stubs;
+    return channels;
   }
 
   frontdoor::testing::TempDir dir_;

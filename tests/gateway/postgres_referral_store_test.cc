@@ -109,7 +109,9 @@ TEST_F(PostgresReferralStoreTest, ARowClaimedByOneReplicaIsNotReturnedToAnotherU
   auto taken_over = b->DueDeliveries(kEndpoint, kT0 + absl::Seconds(30), 10);
   ASSERT_EQ(taken_over->size(), 1u);
   EXPECT_EQ((*taken_over)[0].outbox_id, (*claimed)[0].outbox_id);
-  EXPECT_EQ((*taken_over)[0].deliver.idempotency_key(), "deliver:r1") << "the connector de-duplicates by it";
+  v1::DeliverReferralRequest request;
+  ASSERT_TRUE(request.ParseFromString((*taken_over)[0].request));
+  EXPECT_EQ(request.idempotency_key(), "deliver:r1") << "the connector de-duplicates by it";
   EXPECT_TRUE(a->DueDeliveries(kEndpoint, kT0 + absl::Seconds(31), 10)->empty()) << "now leased by replica-b";
 }
 

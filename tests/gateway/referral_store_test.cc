@@ -95,7 +95,9 @@ TEST_P(ReferralStoreTest, RecordsAnAcceptedReferralWithItsOutboxRow) {
   ASSERT_TRUE(due.ok());
   ASSERT_EQ(due->size(), 1u);
   EXPECT_EQ((*due)[0].kind, OutboxKind::kDeliver);
-  EXPECT_EQ((*due)[0].deliver.idempotency_key(), "deliver:r1");
+  v1::DeliverReferralRequest request;
+  ASSERT_TRUE(request.ParseFromString((*due)[0].request)) << "the request as it was queued";
+  EXPECT_EQ(request.idempotency_key(), "deliver:r1");
 }
 
 TEST_P(ReferralStoreTest, SameSenderAndMessageIdIsADuplicateWithTheFirstDecision) {
@@ -233,7 +235,9 @@ TEST_P(ReferralStoreTest, CeaseIsNotDueWhileItsDeliveryIsPending) {
   due = store->DueDeliveries("action-together-oldham", kT0 + absl::Minutes(5), 10);
   ASSERT_EQ(due->size(), 1u);
   EXPECT_EQ((*due)[0].kind, OutboxKind::kCease);
-  EXPECT_EQ((*due)[0].cease.idempotency_key(), "cease:r1");
+  v1::CeaseProcessingRequest queued_cease;
+  ASSERT_TRUE(queued_cease.ParseFromString((*due)[0].request));
+  EXPECT_EQ(queued_cease.idempotency_key(), "cease:r1");
 }
 
 TEST_P(ReferralStoreTest, CeaseForAnUnknownReferralIsNotFound) {
