@@ -5,7 +5,8 @@
 //
 //   std::unique_ptr<ReferralStore> store = *SqliteReferralStore::Open("/var/lib/frontdoor/frontdoor.db");
 //   std::vector<RecordOutcome> out = *store->RecordReferrals(std::move(batch));  // one commit
-//   for (OutboxItem& item : *store->DueDeliveries("ageuk-oldham", absl::Now(), 32)) { ... }
+//   absl::StatusOr<std::vector<OutboxItem>> due = store->DueDeliveries("ageuk-oldham", absl::Now(), 32);
+//   for (OutboxItem& item : *due) { ... }   // not `: *store->DueDeliveries(...)`: that dangles
 //
 // Implementations: SqliteReferralStore (embedded, one gateway) and PostgresReferralStore (several
 // replicas on one database: DueDeliveries leases the rows it returns to the calling replica).

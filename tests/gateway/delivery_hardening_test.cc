@@ -134,7 +134,10 @@ TEST_F(DispatcherHardeningTest, RowsOfAConnectorThatNeverAnswersEndAsDeadLetters
   EXPECT_EQ(alive.WaitForDistinct(5, absl::Seconds(10)), 5);
   ASSERT_TRUE(WaitFor([&] { return store_->ListDeadLetters({}, 100)->size() == 5; }, absl::Seconds(20)));
   dispatcher.Shutdown();
-  for (const DeadLetterRow& row : *store_->ListDeadLetters({}, 100)) EXPECT_EQ(row.endpoint_id, "mind-oldham");
+  // Held in a variable: a range-for over *temporary would read the rows after the StatusOr died.
+  const absl::StatusOr<std::vector<DeadLetterRow>> dead = store_->ListDeadLetters({}, 100);
+  ASSERT_TRUE(dead.ok()) << dead.status();
+  for (const DeadLetterRow& row : *dead) EXPECT_EQ(row.endpoint_id, "mind-oldham");
   EXPECT_EQ((*store_->GetReferral("dead0"))->delivery_state, v1::DELIVERY_FAILED);
 }
 
