@@ -208,7 +208,7 @@ void DeliveryDispatcher::RunEndpoint(Endpoint* endpoint) {
       const OutboxItem* item;
       grpc::ClientContext ctx;
       grpc::ByteBuffer request;  // refers to item->request, which outlives the call
-      grpc::ByteBuffer reply;    // an empty message; only the status matters
+      grpc::ByteBuffer reply;    // not read: the gateway acts on the status alone, as it always has
       grpc::Status status;
     };
     std::vector<std::unique_ptr<Attempt>> attempts;
