@@ -86,6 +86,12 @@ class JsonOut {
   JsonOut() : writer_(buffer_) {}
   void Key(std::string_view key) { writer_.Key(key.data(), static_cast<rapidjson::SizeType>(key.size())); }
   void String(std::string_view value) {
+    // Nearly every value is valid UTF-8 without NULs already: written from where it is, rather
+    // than through a cleaned copy each (about 5k instructions per FHIR reply).
+    if (value.find('\0') == std::string_view::npos && !FirstInvalidUtf8Offset(value).has_value()) {
+      writer_.String(value.data(), static_cast<rapidjson::SizeType>(value.size()));
+      return;
+    }
     std::string clean = SanitizeUtf8(value);
     writer_.String(clean.data(), static_cast<rapidjson::SizeType>(clean.size()));
   }
