@@ -83,7 +83,9 @@ std::string DerivedUuid(std::string_view seed, int index) {
 
 class JsonOut {
  public:
-  JsonOut() : writer_(buffer_) {}
+  // Room for a whole reply from the start (a FHIR reply is 1-3 KB): rapidjson's default of 256
+  // bytes grew by reallocation four or five times per reply.
+  JsonOut() : buffer_(nullptr, 4096), writer_(buffer_) {}
   void Key(std::string_view key) { writer_.Key(key.data(), static_cast<rapidjson::SizeType>(key.size())); }
   void String(std::string_view value) {
     // Nearly every value is valid UTF-8 without NULs already: written from where it is, rather
