@@ -19,6 +19,7 @@
 #include "gtest/gtest.h"
 #include "prometheus/registry.h"
 #include "tests/adapters/adapter_test_support.h"
+#include "tests/gateway/gateway_test_support.h"
 #include "tests/support/test_support.h"
 
 namespace frontdoor::gateway {
@@ -28,18 +29,10 @@ namespace v1 = ::frontdoor::v1;
 using frontdoor::testing::RoytonReferral;
 using frontdoor::testing::WriteLockHolder;
 using frontdoor::adapters::testing::ReadSample;
+using testing::ReadMetric;
 
 constexpr int kMaxQueued = 3;
 
-// The value of an unlabelled counter or gauge; -1 when absent.
-double Read(prometheus::Registry& registry, const std::string& name) {
-  for (const prometheus::MetricFamily& family : registry.Collect()) {
-    if (family.name != name || family.metric.empty()) continue;
-    const prometheus::ClientMetric& m = family.metric.front();
-    return family.type == prometheus::MetricType::Counter ? m.counter.value : m.gauge.value;
-  }
-  return -1;
-}
 
 // One submission in flight on the client's callback API.
 struct PendingCall {
@@ -53,16 +46,10 @@ struct PendingCall {
 class CommitQueueBoundTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    GatewayOptions options;
+    GatewayOptions options = testing::LoopbackGatewayOptions(dir_.path(), connector_.address());
     options.config_path = frontdoor::testing::WriteBulkTestConfig(
         dir_.path(), "limits { max_queued_submissions: " + std::to_string(kMaxQueued) + " }");
-    options.listen = "127.0.0.1:0";
-    options.data_dir = dir_.path() + "/data";
-    options.insecure_plaintext = true;
     options.metrics_registry = registry_;
-    for (const char* e : {"action-together-oldham", "ageuk-oldham", "mind-oldham", "action-together-tameside"}) {
-      options.connector_overrides[e] = connector_.address();
-    }
     auto server = GatewayServer::Start(options, &clock_);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = std::move(*server);
@@ -112,10 +99,10 @@ class CommitQueueBoundTest : public ::testing::Test {
   bool WaitForMetric(const std::string& name, double value, absl::Duration limit) {
     const absl::Time until = absl::Now() + limit;
     while (absl::Now() < until) {
-      if (Read(*registry_, name) == value) return true;
+      if (ReadMetric(*registry_, name) == value) return true;
       absl::SleepFor(absl::Milliseconds(2));
     }
-    return Read(*registry_, name) == value;
+    return ReadMetric(*registry_, name) == value;
   }
 
   frontdoor::testing::TempDir dir_;
@@ -149,7 +136,7 @@ TEST_F(CommitQueueBoundTest, PastTheBoundEveryFormatIsRefusedWithRetryAfterAndIt
     for (int i = 0; i < kMaxQueued; ++i) held.push_back(Start(Typed("held-" + std::to_string(i)), "P85901"));
     ASSERT_TRUE(WaitForMetric("frontdoor_commit_queue_referrals", kMaxQueued, absl::Seconds(3)))
         << "the gateway should hold all " << kMaxQueued << " submissions while the store is locked; it holds "
-        << Read(*registry_, "frontdoor_commit_queue_referrals");
+        << ReadMetric(*registry_, "frontdoor_commit_queue_referrals");
     for (PendingCall* call : held) EXPECT_FALSE(call->done.HasBeenNotified()) << "answered before it was recorded";
 
     for (const auto& [request, as] : over) {
@@ -166,8 +153,8 @@ TEST_F(CommitQueueBoundTest, PastTheBoundEveryFormatIsRefusedWithRetryAfterAndIt
       EXPECT_TRUE(response.fhir_json().empty());
       EXPECT_TRUE(response.hl7v2_ack().empty());
     }
-    EXPECT_EQ(Read(*registry_, "frontdoor_commit_queue_full_total"), 3);
-    EXPECT_EQ(Read(*registry_, "frontdoor_commit_queue_referrals"), kMaxQueued);
+    EXPECT_EQ(ReadMetric(*registry_, "frontdoor_commit_queue_full_total"), 3);
+    EXPECT_EQ(ReadMetric(*registry_, "frontdoor_commit_queue_referrals"), kMaxQueued);
     ASSERT_LT(absl::Now() - locked, absl::Seconds(4))
         << "too slow: the store gives up waiting for the lock after 5 s and the held referrals fail";
   }  // the lock is released: the writer's BEGIN IMMEDIATE goes through
@@ -206,7 +193,7 @@ TEST_F(CommitQueueBoundTest, PastTheBoundEveryFormatIsRefusedWithRetryAfterAndIt
     ids.insert(first.referral_id());
   }
   EXPECT_EQ(ids.size(), static_cast<size_t>(kMaxQueued) + over.size());
-  EXPECT_EQ(Read(*registry_, "frontdoor_commit_queue_full_total"), 3) << "nothing refused once the store moved";
+  EXPECT_EQ(ReadMetric(*registry_, "frontdoor_commit_queue_full_total"), 3) << "nothing refused once the store moved";
 }
 
 TEST_F(CommitQueueBoundTest, ReadsAreServedWhileSubmissionsAreRefused) {
@@ -219,7 +206,7 @@ TEST_F(CommitQueueBoundTest, ReadsAreServedWhileSubmissionsAreRefused) {
     WriteLockHolder lock(DatabasePath());
     for (int i = 0; i < kMaxQueued; ++i) held.push_back(Start(Typed("held-" + std::to_string(i)), "P85901"));
     ASSERT_TRUE(WaitForMetric("frontdoor_commit_queue_referrals", kMaxQueued, absl::Seconds(3)))
-        << Read(*registry_, "frontdoor_commit_queue_referrals");
+        << ReadMetric(*registry_, "frontdoor_commit_queue_referrals");
     v1::SubmitReferralResponse refused;
     EXPECT_EQ(Submit(Typed("over"), "P85901", &refused).error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
     // The bound is on submissions only: a referrer can still read what it sent.

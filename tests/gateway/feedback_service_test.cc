@@ -11,6 +11,7 @@
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "tests/support/store_backends.h"
+#include "tests/gateway/gateway_test_support.h"
 #include "tests/support/test_support.h"
 
 namespace frontdoor::gateway {
@@ -54,14 +55,8 @@ class FeedbackServiceTest : public ::testing::TestWithParam<frontdoor::testing::
   void SetUp() override {
     FRONTDOOR_SKIP_IF_BACKEND_UNAVAILABLE(GetParam());
     db_ = std::make_unique<frontdoor::testing::TestDatabase>(GetParam());
-    GatewayOptions options;
+    GatewayOptions options = testing::LoopbackGatewayOptions(dir_.path(), connector_.address());
     options.config_path = frontdoor::testing::WriteBulkTestConfig(dir_.path(), db_->ConfigBlock());
-    options.listen = "127.0.0.1:0";
-    options.data_dir = dir_.path() + "/data";
-    options.insecure_plaintext = true;
-    for (const char* e : {"action-together-oldham", "ageuk-oldham", "mind-oldham", "action-together-tameside"}) {
-      options.connector_overrides[e] = connector_.address();
-    }
     auto server = GatewayServer::Start(options, &clock_);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = std::move(*server);

@@ -17,6 +17,7 @@
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "prometheus/registry.h"
+#include "tests/gateway/gateway_test_support.h"
 #include "tests/support/test_support.h"
 
 namespace frontdoor::gateway {
@@ -24,38 +25,13 @@ namespace {
 
 namespace v1 = ::frontdoor::v1;
 using frontdoor::testing::RoytonReferral;
-
-// The value of `name` (a counter, a gauge, or a histogram's sample count) with all of `labels`;
-// -1 when there is none.
-double Read(prometheus::Registry& registry, const std::string& name, const std::map<std::string, std::string>& labels) {
-  for (const prometheus::MetricFamily& family : registry.Collect()) {
-    if (family.name != name) continue;
-    for (const prometheus::ClientMetric& metric : family.metric) {
-      size_t matched = 0;
-      for (const prometheus::ClientMetric::Label& label : metric.label) {
-        auto it = labels.find(label.name);
-        if (it != labels.end() && it->second == label.value) ++matched;
-      }
-      if (matched != labels.size()) continue;
-      if (family.type == prometheus::MetricType::Histogram) return static_cast<double>(metric.histogram.sample_count);
-      if (family.type == prometheus::MetricType::Counter) return metric.counter.value;
-      return metric.gauge.value;
-    }
-  }
-  return -1;
-}
+using testing::ReadMetric;
 
 class GatewayObservabilityTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    GatewayOptions options;
-    options.listen = "127.0.0.1:0";
-    options.data_dir = dir_.path() + "/data";
-    options.insecure_plaintext = true;
+    GatewayOptions options = testing::LoopbackGatewayOptions(dir_.path(), connector_.address());
     options.metrics_registry = registry_;
-    for (const char* e : {"action-together-oldham", "ageuk-oldham", "mind-oldham", "action-together-tameside"}) {
-      options.connector_overrides[e] = connector_.address();
-    }
     auto server = GatewayServer::Start(options, &clock_);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = std::move(*server);
@@ -120,25 +96,25 @@ TEST_F(GatewayObservabilityTest, FeedbackLagIsObservedForEventsRecordedWhileTheS
   v1::FeedbackEvent event;
   ASSERT_TRUE(reader->Read(&event));  // the history event: the stream is open
   EXPECT_EQ(event.status(), v1::PROGRESS_RECEIVED);
-  EXPECT_EQ(Read(*registry_, "frontdoor_feedback_lag_seconds", {}), 0);
+  EXPECT_EQ(ReadMetric(*registry_, "frontdoor_feedback_lag_seconds", {}), 0);
 
   const grpc::Status second = Report(id, v1::PROGRESS_CONTACTED, "k2");
   ASSERT_TRUE(second.ok()) << second.error_message();
   ASSERT_TRUE(reader->Read(&event));
   EXPECT_EQ(event.status(), v1::PROGRESS_CONTACTED);
-  EXPECT_EQ(Read(*registry_, "frontdoor_feedback_lag_seconds", {}), 1);
+  EXPECT_EQ(ReadMetric(*registry_, "frontdoor_feedback_lag_seconds", {}), 1);
   ctx.TryCancel();
   reader->Finish();
 }
 
 TEST_F(GatewayObservabilityTest, EachGroupCommitIsObservedWithItsSizeWaitAndDuration) {
-  EXPECT_EQ(Read(*registry_, "frontdoor_commit_seconds", {}), 0);
+  EXPECT_EQ(ReadMetric(*registry_, "frontdoor_commit_seconds", {}), 0);
   SubmitDelivered("commit-1");
   SubmitDelivered("commit-2");
   // One referral at a time: two commits of one referral each.
-  EXPECT_EQ(Read(*registry_, "frontdoor_commit_batch_referrals", {}), 2);
-  EXPECT_EQ(Read(*registry_, "frontdoor_commit_wait_seconds", {}), 2);
-  EXPECT_EQ(Read(*registry_, "frontdoor_commit_seconds", {}), 2);
+  EXPECT_EQ(ReadMetric(*registry_, "frontdoor_commit_batch_referrals", {}), 2);
+  EXPECT_EQ(ReadMetric(*registry_, "frontdoor_commit_wait_seconds", {}), 2);
+  EXPECT_EQ(ReadMetric(*registry_, "frontdoor_commit_seconds", {}), 2);
   for (const prometheus::MetricFamily& family : registry_->Collect()) {
     if (family.name != "frontdoor_commit_batch_referrals") continue;
     EXPECT_DOUBLE_EQ(family.metric.at(0).histogram.sample_sum, 2.0) << "two referrals in all";
@@ -155,12 +131,12 @@ TEST_F(GatewayObservabilityTest, RefusedCallsAreCountedWithTheirStatusCode) {
   grpc::ClientContext anonymous;
   EXPECT_EQ(referrals_->GetReferral(&anonymous, req, &resp).error_code(), grpc::StatusCode::UNAUTHENTICATED);
   const std::string method = "/frontdoor.v1.ReferralService/GetReferral";
-  EXPECT_EQ(Read(*registry_, "frontdoor_grpc_server_handled_total", {{"method", method}, {"code", "PERMISSION_DENIED"}}),
+  EXPECT_EQ(ReadMetric(*registry_, "frontdoor_grpc_server_handled_total", {{"method", method}, {"code", "PERMISSION_DENIED"}}),
             1);
-  EXPECT_EQ(Read(*registry_, "frontdoor_grpc_server_handled_total", {{"method", method}, {"code", "UNAUTHENTICATED"}}),
+  EXPECT_EQ(ReadMetric(*registry_, "frontdoor_grpc_server_handled_total", {{"method", method}, {"code", "UNAUTHENTICATED"}}),
             1);
   EXPECT_EQ(
-      Read(*registry_, "frontdoor_grpc_server_handling_seconds", {{"method", method}, {"code", "UNAUTHENTICATED"}}), 1);
+      ReadMetric(*registry_, "frontdoor_grpc_server_handling_seconds", {{"method", method}, {"code", "UNAUTHENTICATED"}}), 1);
 }
 
 TEST_F(GatewayObservabilityTest, AMetricsPortThatCannotBeHadRefusesToStart) {

@@ -12,6 +12,7 @@
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "tests/support/store_backends.h"
+#include "tests/gateway/gateway_test_support.h"
 #include "tests/support/test_support.h"
 
 namespace frontdoor::gateway {
@@ -42,14 +43,8 @@ class ReplicaGatewaysTest : public ::testing::Test {
   void StartReplica(const std::string& name) {
     const std::string home = dir_.path() + "/" + name;
     std::filesystem::create_directories(home);
-    GatewayOptions options;
-    options.listen = "127.0.0.1:0";
-    options.data_dir = home + "/data";
-    options.insecure_plaintext = true;
+    GatewayOptions options = testing::LoopbackGatewayOptions(home, connector_.address());
     options.config_path = frontdoor::testing::WriteBulkTestConfig(home, db_->ConfigBlock("replica-" + name, 5));
-    for (const char* e : {"action-together-oldham", "ageuk-oldham", "mind-oldham", "action-together-tameside"}) {
-      options.connector_overrides[e] = connector_.address();
-    }
     auto server = GatewayServer::Start(options, &clock_);
     ASSERT_TRUE(server.ok()) << server.status();
     Replica& r = replicas_[name];
