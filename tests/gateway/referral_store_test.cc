@@ -37,6 +37,13 @@ NewReferral Accepted(const std::string& id, const std::string& sender, const std
   return r;
 }
 
+// Accepted referrals r<first>..r<last> from P85901, message ids m<first>..m<last>.
+std::vector<NewReferral> AcceptedBatch(int first, int last) {
+  std::vector<NewReferral> batch;
+  for (int i = first; i <= last; ++i) batch.push_back(Accepted("r" + std::to_string(i), "P85901", "m" + std::to_string(i)));
+  return batch;
+}
+
 NewReferral Refused(const std::string& id, const std::string& message_id) {
   NewReferral r = Accepted(id, "P85901", message_id);
   r.decision.set_disposition(v1::REFUSED);
@@ -171,8 +178,7 @@ TEST_P(ReferralStoreTest, DeliveredRowIsNotDueAgain) {
 
 TEST_P(ReferralStoreTest, MarkDeliveredManyMarksEveryRowWithItsOwnAuditRecord) {
   auto store = OpenStore();
-  std::vector<NewReferral> batch;
-  for (int i = 0; i < 3; ++i) batch.push_back(Accepted("r" + std::to_string(i), "P85901", "m" + std::to_string(i)));
+  std::vector<NewReferral> batch = AcceptedBatch(0, 2);
   ASSERT_TRUE(store->RecordReferrals(std::move(batch)).ok());
   std::vector<int64_t> ids;
   const auto due = store->DueDeliveries("action-together-oldham", kT0, 10);
@@ -204,8 +210,7 @@ TEST_P(ReferralStoreTest, FailedAttemptIsRetriedOnlyWhenDue) {
 
 TEST_P(ReferralStoreTest, DueDeliveriesAreOnlyThatEndpointsOldestFirst) {
   auto store = OpenStore();
-  std::vector<NewReferral> batch;
-  for (int i = 0; i < 3; ++i) batch.push_back(Accepted("r" + std::to_string(i), "P85901", "m" + std::to_string(i)));
+  std::vector<NewReferral> batch = AcceptedBatch(0, 2);
   NewReferral other = Accepted("x", "P85901", "mx");
   other.delivery->endpoint_id = "mind-oldham";
   batch.push_back(std::move(other));
@@ -274,8 +279,7 @@ TEST_F(SqliteReferralStoreTest, CommittedPagesReachTheDatabaseFileWithoutAnother
   ASSERT_NE(store, nullptr);
   const auto file_size = [&] { return std::filesystem::file_size(DbPath()); };
   const uintmax_t before = file_size();
-  std::vector<NewReferral> batch;
-  for (int i = 0; i < 50; ++i) batch.push_back(Accepted("r" + std::to_string(i), "P85901", "m" + std::to_string(i)));
+  std::vector<NewReferral> batch = AcceptedBatch(0, 49);
   ASSERT_TRUE(store->RecordReferrals(std::move(batch)).ok());
   const absl::Time deadline = absl::Now() + absl::Seconds(5);
   while (file_size() <= before && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(20));
@@ -348,8 +352,7 @@ TEST_F(SqliteReferralStoreTest, AnAcknowledgementQueuedDuringAGroupCommitSharesI
 TEST_F(SqliteReferralStoreTest, AFailingAcknowledgementFailsNeitherTheGroupCommitNorTheOthersItRidesWith) {
   auto store = OpenStore();
   ASSERT_NE(store, nullptr);
-  std::vector<NewReferral> batch;
-  for (int i = 1; i <= 2; ++i) batch.push_back(Accepted("r" + std::to_string(i), "P85901", "m" + std::to_string(i)));
+  std::vector<NewReferral> batch = AcceptedBatch(1, 2);
   ASSERT_TRUE(store->RecordReferrals(std::move(batch)).ok());
   const auto due = store->DueDeliveries("action-together-oldham", kT0, 10);
   ASSERT_EQ(due->size(), 2u);
@@ -418,8 +421,7 @@ TEST_F(SqliteReferralStoreTest, AVersion3FileMigratesToPartialOutboxIndexesWithN
   {
     auto store = OpenStore();
     ASSERT_NE(store, nullptr);
-    std::vector<NewReferral> batch;
-    for (int i = 1; i <= 3; ++i) batch.push_back(Accepted("r" + std::to_string(i), "P85901", "m" + std::to_string(i)));
+    std::vector<NewReferral> batch = AcceptedBatch(1, 3);
     ASSERT_TRUE(store->RecordReferrals(std::move(batch)).ok());
     const auto due = store->DueDeliveries("action-together-oldham", kT0, 10);
     ASSERT_EQ(due->size(), 3u);
