@@ -172,11 +172,8 @@ void DeliveryDispatcher::RunEndpoint(Endpoint* endpoint) {
     std::vector<const OutboxItem*> acknowledged;
     auto mark_acknowledged = [&] {
       if (acknowledged.empty()) return;
-      std::vector<int64_t> ids;
-      ids.reserve(acknowledged.size());
-      for (const OutboxItem* item : acknowledged) ids.push_back(item->outbox_id);
       const absl::Time acked_at = clock_->Now();
-      const absl::Status marked = store_->MarkDeliveredMany(ids, acked_at);
+      const absl::Status marked = store_->MarkDeliveredMany(acknowledged, acked_at);
       for (const OutboxItem* item : acknowledged) {
         const char* what = item->kind == OutboxKind::kDeliver ? "delivery" : "cease-processing";
         const char* kind = item->kind == OutboxKind::kDeliver ? "deliver" : "cease";

@@ -536,33 +536,22 @@ absl::Status RecordDecisionAudit(Connection& c, const std::string& referral_id, 
   return AppendAuditLocked(c, &records);
 }
 
-absl::Status RecordAcknowledgedAudit(Connection& c, int64_t outbox_id, absl::Time at) {
-  FRONTDOOR_ASSIGN_OR_RETURN(Result row, c.Exec("SELECT referral_id, endpoint_id, kind, state FROM outbox"
-                                                 " WHERE outbox_id = $1",
-                                                 Params().Int(outbox_id), "read acknowledged outbox row"));
-  if (row.rows() != 1) return absl::InternalError("the acknowledged outbox row is missing");
-  frontdoor::v1::AuditRecord r;
-  r.set_referral_id(row.Text(0, 0));
-  r.set_recipient_endpoint(row.Text(0, 1));
-  const bool cease = row.Text(0, 2) == "cease";
-  r.set_time(AuditTimeText(at));
-  r.set_actor("frontdoor-gateway");
-  r.set_actor_organisation(row.Text(0, 1));
-  FRONTDOOR_RETURN_IF_ERROR(FillFromContext(c, r.referral_id(), &r));
-  r.set_action(cease ? "cease" : "deliver");
-  r.set_outcome(cease ? "cease" : "deliver");
-  r.set_lawful_basis(cease ? "" : "UK GDPR Art 6(1)(e); Art 9(2)(h) (direct care)");
-  if (cease) {
-    r.clear_rule_ids();
-    r.add_rule_ids("IG-7");
-    r.set_detail("the connector acknowledged CeaseProcessing: stop and delete");
-  } else {
-    r.set_detail(row.Text(0, 3) == "cancelled"
-                     ? "minimum-necessary copy acknowledged by the connector while being withdrawn; cease follows"
-                     : "minimum-necessary copy acknowledged by the connector");
-  }
-  std::vector<frontdoor::v1::AuditRecord> records = {std::move(r)};
-  return AppendAuditLocked(c, &records);
+// An acknowledged outbox row's referral, endpoint, kind and audit context (none: recorded before
+// the audit log existed, and the record cites nothing).
+absl::StatusOr<OutboxItem> ReadAcknowledgedRow(Connection& c, int64_t outbox_id) {
+  FRONTDOOR_ASSIGN_OR_RETURN(
+      Result r, c.Exec("SELECT o.referral_id, o.endpoint_id, o.kind, c.nhs_number, c.consent_reference,"
+                       " c.referrer_ods, c.rule_ids FROM outbox o LEFT JOIN audit_context c"
+                       " ON c.referral_id = o.referral_id WHERE o.outbox_id = $1",
+                       Params().Int(outbox_id), "read acknowledged outbox row"));
+  if (r.rows() != 1) return absl::InternalError("the acknowledged outbox row is missing");
+  OutboxItem row;
+  row.outbox_id = outbox_id;
+  row.referral_id = r.Text(0, 0);
+  row.endpoint_id = r.Text(0, 1);
+  row.kind = r.Text(0, 2) == "cease" ? OutboxKind::kCease : OutboxKind::kDeliver;
+  row.audit_context = ReferralAuditContext{r.Text(0, 3), r.Text(0, 4), r.Text(0, 5), r.Text(0, 6)};
+  return row;
 }
 
 absl::Status ReadCancellation(Connection& c, StoredReferral* out) {
@@ -906,33 +895,45 @@ absl::Status PostgresReferralStore::EnqueueCeaseProcessing(std::string_view refe
 }
 
 absl::Status PostgresReferralStore::MarkDelivered(int64_t outbox_id, absl::Time at) {
-  return MarkDeliveredMany({outbox_id}, at);
+  OutboxItem row;
+  row.outbox_id = outbox_id;
+  const OutboxItem* rows[] = {&row};
+  return MarkDeliveredMany(rows, at);
 }
 
-absl::Status PostgresReferralStore::MarkDeliveredMany(const std::vector<int64_t>& outbox_ids, absl::Time at) {
-  if (outbox_ids.empty()) return absl::OkStatus();
+absl::Status PostgresReferralStore::MarkDeliveredMany(absl::Span<const OutboxItem* const> rows, absl::Time at) {
+  if (rows.empty()) return absl::OkStatus();
   return InTransaction(pool_.get(), [&](Connection& c, bool*) -> absl::Status {
     // The acknowledgements and their audit records (IG-9) commit together, in one commit.
     FRONTDOOR_RETURN_IF_ERROR(LockAuditHead(c));
-    for (const int64_t outbox_id : outbox_ids) {
-      const Params p = Params().Int(outbox_id).Int(ToMicros(at));
+    std::vector<frontdoor::v1::AuditRecord> records;
+    for (const OutboxItem* row : rows) {
+      const Params p = Params().Int(row->outbox_id).Int(ToMicros(at));
       FRONTDOOR_ASSIGN_OR_RETURN(
           Result done, c.Exec("UPDATE outbox SET state = 'delivered', delivered_us = $2, attempts = attempts + 1,"
                               " last_error = '', lease_owner = NULL, lease_until_us = NULL"
                               " WHERE outbox_id = $1 AND state = 'pending'",
                               p, "mark delivered"));
-      int64_t changed = done.Affected();
-      if (changed == 0) {
+      bool withdrawn = false;
+      if (done.Affected() == 0) {
         // A delivery in flight when it was withdrawn (IG-7) still reached the connector: keep its time.
         FRONTDOOR_ASSIGN_OR_RETURN(
             Result in_flight, c.Exec("UPDATE outbox SET delivered_us = $2, lease_owner = NULL, lease_until_us = NULL"
                                      " WHERE outbox_id = $1 AND state = 'cancelled' AND delivered_us IS NULL",
                                      p, "mark delivered"));
-        changed = in_flight.Affected();
+        if (in_flight.Affected() == 0) continue;  // marked before: nothing to record again
+        withdrawn = true;
       }
-      if (changed > 0) FRONTDOOR_RETURN_IF_ERROR(RecordAcknowledgedAudit(c, outbox_id, at));
+      absl::StatusOr<OutboxItem> read;
+      if (!row->audit_context.has_value()) {
+        read = ReadAcknowledgedRow(c, row->outbox_id);
+        if (!read.ok()) return read.status();
+        row = &*read;
+      }
+      records.push_back(store_rows::AcknowledgementRecord(row->referral_id, row->endpoint_id, row->kind, withdrawn,
+                                                          *row->audit_context, at));
     }
-    return absl::OkStatus();
+    return AppendAuditLocked(c, &records);
   });
 }
 

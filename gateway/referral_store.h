@@ -23,6 +23,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "absl/types/span.h"
 #include "common/status_macros.h"
 #include "frontdoor/v1/audit_service.pb.h"
 #include "frontdoor/v1/connector_service.pb.h"
@@ -68,6 +69,16 @@ struct RecordOutcome {
 // overtakes its delivery.
 enum class OutboxKind { kDeliver, kCease };
 
+// What a referral's later audit records cite (IG-9), as its decision recorded it: who it is about,
+// the consent relied on, who referred, and the rules applied (comma-separated, as stored). Written
+// once with the decision and never changed.
+struct ReferralAuditContext {
+  std::string nhs_number;
+  std::string consent_reference;
+  std::string referrer_ods;
+  std::string rule_ids;
+};
+
 // One outbox row due for sending.
 struct OutboxItem {
   int64_t outbox_id = 0;
@@ -81,6 +92,10 @@ struct OutboxItem {
   // The DeliverReferralRequest (kDeliver) or CeaseProcessingRequest (kCease) serialized as it was
   // queued: sent as it is, neither parsed nor serialized again (about 3% of the gateway's CPU).
   std::string request;
+  // The referral's audit context, read with the row where the store can, so that marking the row
+  // acknowledged need not read it again inside the write transaction (docs/PERFORMANCE.md). Unset:
+  // MarkDeliveredMany reads it there.
+  std::optional<ReferralAuditContext> audit_context;
 };
 
 struct StoredReferral {
@@ -206,11 +221,13 @@ class ReferralStore {
 
   // The connector acknowledged the row: it is delivered and never sent again.
   virtual absl::Status MarkDelivered(int64_t outbox_id, absl::Time at) = 0;
-  // MarkDelivered for several rows, in one transaction where the store can (one durable write for
-  // a dispatcher's batch of acknowledgements). A row left unmarked by a failure is sent again with
-  // the same idempotency key, which connectors de-duplicate: nothing is lost.
-  virtual absl::Status MarkDeliveredMany(const std::vector<int64_t>& outbox_ids, absl::Time at) {
-    for (const int64_t id : outbox_ids) FRONTDOOR_RETURN_IF_ERROR(MarkDelivered(id, at));
+  // MarkDelivered for several rows as DueDeliveries returned them, in one transaction where the
+  // store can (one durable write for a dispatcher's batch of acknowledgements). Only a row's
+  // outbox_id and audit_context are read; a row without its context has it read in the
+  // transaction. A row left unmarked by a failure is sent again with the same idempotency key,
+  // which connectors de-duplicate: nothing is lost.
+  virtual absl::Status MarkDeliveredMany(absl::Span<const OutboxItem* const> rows, absl::Time at) {
+    for (const OutboxItem* row : rows) FRONTDOOR_RETURN_IF_ERROR(MarkDelivered(row->outbox_id, at));
     return absl::OkStatus();
   }
   // An attempt failed: count it, keep the row pending, try again at `next_attempt_at`. `error` is a

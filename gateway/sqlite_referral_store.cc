@@ -648,11 +648,13 @@ absl::StatusOr<std::vector<OutboxItem>> SqliteReferralStore::DueDeliveries(std::
                                                                            absl::Time now, int limit) {
   absl::MutexLock lock(&read_mu_);
   Statement st(reader_,
-               "SELECT outbox_id, referral_id, attempts, payload, kind, created_us FROM outbox AS o"
-               " WHERE endpoint_id = ?1 AND state = 'pending' AND +next_attempt_us <= ?2"
+               "SELECT o.outbox_id, o.referral_id, o.attempts, o.payload, o.kind, o.created_us,"
+               " c.nhs_number, c.consent_reference, c.referrer_ods, c.rule_ids"
+               " FROM outbox AS o LEFT JOIN audit_context AS c ON c.referral_id = o.referral_id"
+               " WHERE o.endpoint_id = ?1 AND o.state = 'pending' AND +o.next_attempt_us <= ?2"
                " AND NOT EXISTS (SELECT 1 FROM outbox AS earlier WHERE earlier.referral_id = o.referral_id"
                "                 AND earlier.state IN ('pending', 'dead') AND earlier.outbox_id < o.outbox_id)"
-               " ORDER BY outbox_id LIMIT ?3");
+               " ORDER BY o.outbox_id LIMIT ?3");
   // The unary + keeps SQLite from using next_attempt_us as an index range: it then walks
   // outbox_pending (endpoint_id, outbox_id: the pending rows only) in order and stops at the limit,
   // instead of sorting every due row of a backlog on each call (docs/PERFORMANCE.md).
@@ -670,6 +672,9 @@ absl::StatusOr<std::vector<OutboxItem>> SqliteReferralStore::DueDeliveries(std::
     item.attempts = static_cast<uint32_t>(st.Int(2));
     item.created_at = FromMicros(st.Int(5));
     FRONTDOOR_RETURN_IF_ERROR(store_rows::SetOutboxRequest(st.Text(4), st.Blob(3), &item));
+    // For the acknowledgement's audit record (MarkDeliveredMany); none: recorded before the audit
+    // log existed, and the record cites nothing.
+    item.audit_context = ReferralAuditContext{st.Text(6), st.Text(7), st.Text(8), st.Text(9)};
     items.push_back(std::move(item));
   }
   if (rc != SQLITE_DONE) return SqliteError(reader_, rc, "read outbox");
@@ -734,15 +739,30 @@ absl::Status SqliteReferralStore::EnqueueCeaseProcessing(std::string_view referr
 }
 
 absl::Status SqliteReferralStore::MarkDelivered(int64_t outbox_id, absl::Time at) {
-  return MarkDeliveredMany({outbox_id}, at);
+  OutboxItem row;
+  row.outbox_id = outbox_id;
+  const OutboxItem* rows[] = {&row};
+  return MarkDeliveredMany(rows, at);
 }
 
-absl::Status SqliteReferralStore::MarkDeliveredMany(const std::vector<int64_t>& outbox_ids, absl::Time at) {
-  if (outbox_ids.empty()) return absl::OkStatus();
-  // The acknowledgements and their audit records (IG-9) commit together, in one fsync: often the
-  // fsync of a group commit of submissions that is running anyway.
+absl::Status SqliteReferralStore::MarkDeliveredMany(absl::Span<const OutboxItem* const> rows, absl::Time at) {
+  if (rows.empty()) return absl::OkStatus();
+  // Each acknowledgement's audit record (IG-9) is built here, before the write lock, from the
+  // audit context DueDeliveries read with the row: the transaction, which every submission's
+  // commit may be waiting for, only marks the rows and appends the records (index and hash).
+  std::vector<std::optional<frontdoor::v1::AuditRecord>> prepared(rows.size());
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const OutboxItem& row = *rows[i];
+    if (row.audit_context.has_value()) {
+      prepared[i] = store_rows::AcknowledgementRecord(row.referral_id, row.endpoint_id, row.kind, /*withdrawn=*/false,
+                                                      *row.audit_context, at);
+    }
+  }
+  // The acknowledgements and their audit records commit together, in one fsync: often the fsync of
+  // a group commit of submissions that is running anyway. `apply` may run twice (alone, after a
+  // carried write failed), so it leaves `prepared` as it found it.
   SharedWrite write;
-  write.apply = [&outbox_ids, at](sqlite3* db) -> absl::Status {
+  write.apply = [&rows, &prepared, at](sqlite3* db) -> absl::Status {
     Statement st(db,
                  "UPDATE outbox SET state = 'delivered', delivered_us = ?2, attempts = attempts + 1, last_error = ''"
                  " WHERE outbox_id = ?1 AND state = 'pending'");
@@ -753,22 +773,38 @@ absl::Status SqliteReferralStore::MarkDeliveredMany(const std::vector<int64_t>& 
                         "UPDATE outbox SET delivered_us = ?2 WHERE outbox_id = ?1 AND state = 'cancelled'"
                         " AND delivered_us IS NULL");
     FRONTDOOR_RETURN_IF_ERROR(in_flight.status());
-    for (const int64_t outbox_id : outbox_ids) {
+    std::vector<frontdoor::v1::AuditRecord> records;
+    records.reserve(rows.size());
+    for (size_t i = 0; i < rows.size(); ++i) {
+      const int64_t outbox_id = rows[i]->outbox_id;
       st.Reset();
       st.Bind(1, outbox_id);
       st.Bind(2, ToMicros(at));
       if (int rc = st.Step(); rc != SQLITE_DONE) return SqliteError(db, rc, "mark delivered");
-      int changed = sqlite3_changes(db);
-      if (changed == 0) {
+      bool withdrawn = false;
+      if (sqlite3_changes(db) == 0) {
         in_flight.Reset();
         in_flight.Bind(1, outbox_id);
         in_flight.Bind(2, ToMicros(at));
         if (int rc = in_flight.Step(); rc != SQLITE_DONE) return SqliteError(db, rc, "mark delivered");
-        changed = sqlite3_changes(db);
+        if (sqlite3_changes(db) == 0) continue;  // marked before: nothing to record again
+        withdrawn = true;
       }
-      if (changed > 0) FRONTDOOR_RETURN_IF_ERROR(RecordAcknowledgedAudit(db, outbox_id, at));
+      if (prepared[i].has_value() && !withdrawn) {
+        records.push_back(*prepared[i]);
+        continue;
+      }
+      const OutboxItem* row = rows[i];
+      absl::StatusOr<OutboxItem> read;
+      if (!row->audit_context.has_value()) {
+        read = ReadAcknowledgedRow(db, outbox_id);
+        if (!read.ok()) return read.status();
+        row = &*read;
+      }
+      records.push_back(store_rows::AcknowledgementRecord(row->referral_id, row->endpoint_id, row->kind, withdrawn,
+                                                          *row->audit_context, at));
     }
-    return absl::OkStatus();
+    return AppendAuditInTransaction(db, &records);
   };
   return WriteShared(&write);
 }
@@ -866,34 +902,22 @@ absl::Status SqliteReferralStore::RecordDecisionAudit(sqlite3* db, const std::st
   return AppendAuditInTransaction(db, &records);
 }
 
-absl::Status SqliteReferralStore::RecordAcknowledgedAudit(sqlite3* db, int64_t outbox_id, absl::Time at) {
-  Statement st(db, "SELECT referral_id, endpoint_id, kind, state FROM outbox WHERE outbox_id = ?1");
+absl::StatusOr<OutboxItem> SqliteReferralStore::ReadAcknowledgedRow(sqlite3* db, int64_t outbox_id) {
+  Statement st(db,
+               "SELECT o.referral_id, o.endpoint_id, o.kind, c.nhs_number, c.consent_reference, c.referrer_ods,"
+               " c.rule_ids FROM outbox AS o LEFT JOIN audit_context AS c ON c.referral_id = o.referral_id"
+               " WHERE o.outbox_id = ?1");
   FRONTDOOR_RETURN_IF_ERROR(st.status());
   st.Bind(1, outbox_id);
   if (int rc = st.Step(); rc != SQLITE_ROW) return SqliteError(db, rc, "read acknowledged outbox row");
-  frontdoor::v1::AuditRecord r;
-  r.set_referral_id(st.Text(0));
-  r.set_recipient_endpoint(st.Text(1));
-  const bool cease = st.Text(2) == "cease";
-  r.set_time(AuditTimeText(at));
-  // The gateway made the disclosure; the connector organisation acknowledged it.
-  r.set_actor("frontdoor-gateway");
-  r.set_actor_organisation(st.Text(1));
-  FRONTDOOR_RETURN_IF_ERROR(FillFromContext(db, r.referral_id(), &r));
-  r.set_action(cease ? "cease" : "deliver");
-  r.set_outcome(cease ? "cease" : "deliver");
-  r.set_lawful_basis(cease ? "" : "UK GDPR Art 6(1)(e); Art 9(2)(h) (direct care)");
-  if (cease) {
-    r.clear_rule_ids();
-    r.add_rule_ids("IG-7");
-    r.set_detail("the connector acknowledged CeaseProcessing: stop and delete");
-  } else {
-    r.set_detail(st.Text(3) == "cancelled"
-                     ? "minimum-necessary copy acknowledged by the connector while being withdrawn; cease follows"
-                     : "minimum-necessary copy acknowledged by the connector");
-  }
-  std::vector<frontdoor::v1::AuditRecord> records = {std::move(r)};
-  return AppendAuditInTransaction(db, &records);
+  OutboxItem row;
+  row.outbox_id = outbox_id;
+  row.referral_id = st.Text(0);
+  row.endpoint_id = st.Text(1);
+  row.kind = st.Text(2) == "cease" ? OutboxKind::kCease : OutboxKind::kDeliver;
+  // No context row: recorded before the audit log existed; the record cites nothing.
+  row.audit_context = ReferralAuditContext{st.Text(3), st.Text(4), st.Text(5), st.Text(6)};
+  return row;
 }
 
 absl::Status SqliteReferralStore::ReadCancellation(sqlite3* db, StoredReferral* out) {

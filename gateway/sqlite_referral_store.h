@@ -45,7 +45,7 @@ class SqliteReferralStore final : public ReferralStore, public AuditStore {
   absl::Status EnqueueCeaseProcessing(std::string_view referral_id, std::string_view endpoint_id,
                                       const frontdoor::v1::CeaseProcessingRequest& request, absl::Time at) override;
   absl::Status MarkDelivered(int64_t outbox_id, absl::Time at) override;
-  absl::Status MarkDeliveredMany(const std::vector<int64_t>& outbox_ids, absl::Time at) override;
+  absl::Status MarkDeliveredMany(absl::Span<const OutboxItem* const> rows, absl::Time at) override;
   absl::Status RecordFailedAttempt(int64_t outbox_id, absl::Time next_attempt_at, std::string_view error) override;
 
   absl::StatusOr<CancelOutcome> CancelReferral(std::string_view referral_id,
@@ -108,8 +108,9 @@ class SqliteReferralStore final : public ReferralStore, public AuditStore {
   // per-referral context (who it is about, the consent relied on) for later records.
   static absl::Status RecordDecisionAudit(sqlite3* db, const std::string& referral_id, const std::string& sender_ods,
                                           std::vector<frontdoor::v1::AuditRecord> records);
-  // Inside an open write transaction: the record of an acknowledged outbox row (deliver | cease).
-  static absl::Status RecordAcknowledgedAudit(sqlite3* db, int64_t outbox_id, absl::Time at);
+  // Inside an open write transaction: an acknowledged outbox row's referral, endpoint, kind and
+  // audit context, for a row that came without its context.
+  static absl::StatusOr<OutboxItem> ReadAcknowledgedRow(sqlite3* db, int64_t outbox_id);
   // Fills the IG-7 fields of `out` from the cancellations table.
   static absl::Status ReadCancellation(sqlite3* db, StoredReferral* out);
 

@@ -1,6 +1,7 @@
 #include "gateway/store_rows.h"
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "common/time_text.h"
 
 namespace frontdoor::gateway::store_rows {
@@ -46,6 +47,36 @@ absl::Status SetOutboxRequest(const std::string& kind, std::string payload, Outb
   }
   item->request = std::move(payload);
   return absl::OkStatus();
+}
+
+frontdoor::v1::AuditRecord AcknowledgementRecord(const std::string& referral_id, const std::string& endpoint_id,
+                                                 OutboxKind kind, bool withdrawn,
+                                                 const ReferralAuditContext& context, absl::Time at) {
+  const bool cease = kind == OutboxKind::kCease;
+  frontdoor::v1::AuditRecord r;
+  r.set_time(AuditTimeText(at));
+  // The gateway made the disclosure; the connector organisation acknowledged it.
+  r.set_actor("frontdoor-gateway");
+  r.set_actor_organisation(endpoint_id);
+  r.set_nhs_number(context.nhs_number);
+  r.set_referral_id(referral_id);
+  r.set_action(cease ? "cease" : "deliver");
+  if (cease) {
+    r.add_rule_ids("IG-7");
+  } else {
+    for (absl::string_view rule : absl::StrSplit(context.rule_ids, ',', absl::SkipEmpty())) {
+      r.add_rule_ids(std::string(rule));
+    }
+  }
+  r.set_consent_reference(context.consent_reference);
+  r.set_recipient_endpoint(endpoint_id);
+  r.set_outcome(cease ? "cease" : "deliver");
+  r.set_referrer_ods(context.referrer_ods);
+  r.set_lawful_basis(cease ? "" : "UK GDPR Art 6(1)(e); Art 9(2)(h) (direct care)");
+  r.set_detail(cease        ? "the connector acknowledged CeaseProcessing: stop and delete"
+               : withdrawn  ? "minimum-necessary copy acknowledged by the connector while being withdrawn; cease follows"
+                            : "minimum-necessary copy acknowledged by the connector");
+  return r;
 }
 
 }  // namespace frontdoor::gateway::store_rows

@@ -59,6 +59,39 @@ std::vector<NewReferral> One(NewReferral r) {
   return v;
 }
 
+// Rows as the dispatcher hands them to MarkDeliveredMany.
+std::vector<const OutboxItem*> Rows(const std::vector<OutboxItem>& items) {
+  std::vector<const OutboxItem*> rows;
+  for (const OutboxItem& item : items) rows.push_back(&item);
+  return rows;
+}
+
+// An accepted referral with its decision's audit record, whose context (who, consent, referrer,
+// rules) later records of the referral cite.
+NewReferral AcceptedWithAudit(const std::string& id, const std::string& message_id) {
+  NewReferral r = Accepted(id, "P85901", message_id);
+  v1::AuditRecord decide;
+  decide.set_time("2025-02-03T10:15:00.000000Z");
+  decide.set_actor("P85901");
+  decide.set_actor_organisation("P85901");
+  decide.set_nhs_number("9434765919");
+  decide.set_referral_id(id);
+  decide.set_action("decide");
+  decide.add_rule_ids("IG-1");
+  decide.add_rule_ids("IG-5");
+  decide.set_consent_reference("consent-" + id);
+  decide.set_recipient_endpoint("action-together-oldham");
+  decide.set_outcome("permit");
+  r.audit.push_back(decide);
+  return r;
+}
+
+// The newest record of the audit log.
+v1::AuditRecord LastAuditRecord(AuditStore* audit) {
+  const uint64_t size = audit->AuditTreeSize().value();
+  return audit->GetAuditRecord(size - 1).value().value();
+}
+
 using frontdoor::testing::OpenedStore;
 using frontdoor::testing::StoreBackend;
 
@@ -180,20 +213,103 @@ TEST_P(ReferralStoreTest, MarkDeliveredManyMarksEveryRowWithItsOwnAuditRecord) {
   auto store = OpenStore();
   std::vector<NewReferral> batch = AcceptedBatch(0, 2);
   ASSERT_TRUE(store->RecordReferrals(std::move(batch)).ok());
-  std::vector<int64_t> ids;
   const auto due = store->DueDeliveries("action-together-oldham", kT0, 10);
-  for (const OutboxItem& item : *due) ids.push_back(item.outbox_id);
-  ASSERT_EQ(ids.size(), 3u);
+  ASSERT_EQ(due->size(), 3u);
+  const std::vector<const OutboxItem*> rows = Rows(*due);
   const uint64_t before = *store.audit()->AuditTreeSize();
-  ASSERT_TRUE(store->MarkDeliveredMany(ids, kT0 + absl::Seconds(1)).ok());
+  ASSERT_TRUE(store->MarkDeliveredMany(rows, kT0 + absl::Seconds(1)).ok());
   for (int i = 0; i < 3; ++i) {
     EXPECT_EQ((*store->GetReferral("r" + std::to_string(i)))->delivery_state, v1::DELIVERED) << i;
   }
   EXPECT_EQ(*store.audit()->AuditTreeSize(), before + 3) << "one disclosure record per delivery";
   EXPECT_TRUE(store->DueDeliveries("action-together-oldham", kT0 + absl::Hours(1), 10)->empty());
   // Marking again changes nothing and records nothing.
-  ASSERT_TRUE(store->MarkDeliveredMany(ids, kT0 + absl::Seconds(2)).ok());
+  ASSERT_TRUE(store->MarkDeliveredMany(rows, kT0 + absl::Seconds(2)).ok());
   EXPECT_EQ(*store.audit()->AuditTreeSize(), before + 3);
+}
+
+TEST_P(ReferralStoreTest, AnAcknowledgementRecordCitesTheReferralsAuditContextHoweverTheRowCame) {
+  // The dispatcher passes rows as DueDeliveries read them (with the referral's audit context where
+  // the store reads it there); MarkDelivered has only the id, so the store reads it in the
+  // transaction. The disclosure record must be the same either way (IG-9).
+  auto store = OpenStore();
+  std::vector<NewReferral> batch;
+  batch.push_back(AcceptedWithAudit("r1", "m1"));
+  batch.push_back(AcceptedWithAudit("r2", "m2"));
+  ASSERT_TRUE(store->RecordReferrals(std::move(batch)).ok());
+  const auto due = store->DueDeliveries("action-together-oldham", kT0, 10);
+  ASSERT_EQ(due->size(), 2u);
+
+  ASSERT_TRUE(store->MarkDeliveredMany({&due->at(0)}, kT0 + absl::Seconds(1)).ok());
+  const v1::AuditRecord with_row = LastAuditRecord(store.audit());
+  ASSERT_TRUE(store->MarkDelivered(due->at(1).outbox_id, kT0 + absl::Seconds(1)).ok());
+  const v1::AuditRecord by_id = LastAuditRecord(store.audit());
+
+  for (const v1::AuditRecord* r : {&with_row, &by_id}) {
+    EXPECT_EQ(r->action(), "deliver");
+    EXPECT_EQ(r->outcome(), "deliver");
+    EXPECT_EQ(r->actor(), "frontdoor-gateway");
+    EXPECT_EQ(r->actor_organisation(), "action-together-oldham");
+    EXPECT_EQ(r->recipient_endpoint(), "action-together-oldham");
+    EXPECT_EQ(r->nhs_number(), "9434765919");
+    EXPECT_EQ(r->referrer_ods(), "P85901");
+    ASSERT_EQ(r->rule_ids_size(), 2);
+    EXPECT_EQ(r->rule_ids(0), "IG-1");
+    EXPECT_EQ(r->rule_ids(1), "IG-5");
+    EXPECT_EQ(r->lawful_basis(), "UK GDPR Art 6(1)(e); Art 9(2)(h) (direct care)");
+    EXPECT_EQ(r->detail(), "minimum-necessary copy acknowledged by the connector");
+    EXPECT_EQ(r->time(), "2025-02-03T10:15:01.000000Z");
+  }
+  EXPECT_EQ(with_row.referral_id(), "r1");
+  EXPECT_EQ(with_row.consent_reference(), "consent-r1");
+  EXPECT_EQ(by_id.referral_id(), "r2");
+  EXPECT_EQ(by_id.consent_reference(), "consent-r2");
+  const uint64_t size = *store.audit()->AuditTreeSize();
+  EXPECT_TRUE(store.audit()->AuditLeafHashes(0, size).ok());
+}
+
+TEST_P(ReferralStoreTest, ACopyAcknowledgedWhileBeingWithdrawnIsRecordedAsSuchThenItsCease) {
+  // The row was read for sending, then the referral was withdrawn (IG-7) while the call was out:
+  // the connector has the copy, so the disclosure is recorded, saying so; the cease follows.
+  auto store = OpenStore();
+  ASSERT_TRUE(store->RecordReferrals(One(AcceptedWithAudit("r1", "m1"))).ok());
+  const auto due = store->DueDeliveries("action-together-oldham", kT0, 10);
+  ASSERT_EQ(due->size(), 1u);
+  v1::CeaseProcessingRequest cease;
+  cease.set_idempotency_key("cease:r1");
+  cease.set_reason(v1::CONSENT_WITHDRAWN);
+  v1::AuditRecord withdraw;
+  withdraw.set_time("2025-02-03T10:15:01.000000Z");
+  withdraw.set_actor("P85901");
+  withdraw.set_action("withdraw");
+  withdraw.set_outcome("withdraw");
+  ASSERT_TRUE(store->CancelReferral("r1", cease, withdraw, kT0 + absl::Seconds(1)).ok());
+
+  ASSERT_TRUE(store->MarkDeliveredMany(Rows(*due), kT0 + absl::Seconds(2)).ok());
+  const v1::AuditRecord delivered = LastAuditRecord(store.audit());
+  EXPECT_EQ(delivered.action(), "deliver");
+  EXPECT_EQ(delivered.nhs_number(), "9434765919");
+  EXPECT_EQ(delivered.consent_reference(), "consent-r1");
+  EXPECT_EQ(delivered.detail(),
+            "minimum-necessary copy acknowledged by the connector while being withdrawn; cease follows");
+  EXPECT_EQ((*store->GetReferral("r1"))->delivery_state, v1::DELIVERY_CANCELLED);
+
+  const auto cease_due = store->DueDeliveries("action-together-oldham", kT0 + absl::Seconds(3), 10);
+  ASSERT_EQ(cease_due->size(), 1u);
+  EXPECT_EQ(cease_due->at(0).kind, OutboxKind::kCease);
+  ASSERT_TRUE(store->MarkDeliveredMany(Rows(*cease_due), kT0 + absl::Seconds(4)).ok());
+  const v1::AuditRecord ceased = LastAuditRecord(store.audit());
+  EXPECT_EQ(ceased.action(), "cease");
+  EXPECT_EQ(ceased.nhs_number(), "9434765919");
+  ASSERT_EQ(ceased.rule_ids_size(), 1);
+  EXPECT_EQ(ceased.rule_ids(0), "IG-7");
+  EXPECT_EQ(ceased.lawful_basis(), "");
+  EXPECT_EQ(ceased.detail(), "the connector acknowledged CeaseProcessing: stop and delete");
+  EXPECT_TRUE((*store->GetReferral("r1"))->cease_processing_acknowledged);
+  // Marking the cease again records nothing more.
+  const uint64_t size = *store.audit()->AuditTreeSize();
+  ASSERT_TRUE(store->MarkDeliveredMany(Rows(*cease_due), kT0 + absl::Seconds(5)).ok());
+  EXPECT_EQ(*store.audit()->AuditTreeSize(), size);
 }
 
 TEST_P(ReferralStoreTest, FailedAttemptIsRetriedOnlyWhenDue) {
@@ -308,7 +424,8 @@ TEST_F(SqliteReferralStoreTest, AnAcknowledgementQueuedDuringAGroupCommitSharesI
   auto store = OpenStore();
   ASSERT_NE(store, nullptr);
   ASSERT_TRUE(store->RecordReferrals(One(Accepted("r1", "P85901", "m1"))).ok());
-  const int64_t id = store->DueDeliveries("action-together-oldham", kT0, 10)->at(0).outbox_id;
+  const auto due = store->DueDeliveries("action-together-oldham", kT0, 10);
+  const OutboxItem* row = &due->at(0);
   const uint64_t before = *store->AuditTreeSize();
   const SqliteReferralStore::SharedWriteCounts counts_before = store->shared_write_counts();
 
@@ -318,7 +435,7 @@ TEST_F(SqliteReferralStoreTest, AnAcknowledgementQueuedDuringAGroupCommitSharesI
   store->SetBeforeSharedWritesHookForTest([&] {
     if (hooked) return;
     hooked = true;
-    marker = std::thread([&] { marked = store->MarkDeliveredMany({id}, kT0 + absl::Seconds(2)); });
+    marker = std::thread([&] { marked = store->MarkDeliveredMany({row}, kT0 + absl::Seconds(2)); });
     const absl::Time deadline = absl::Now() + absl::Seconds(30);
     while (store->SharedWritesQueuedForTest() == 0 && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(1));
   });
@@ -356,7 +473,7 @@ TEST_F(SqliteReferralStoreTest, AFailingAcknowledgementFailsNeitherTheGroupCommi
   ASSERT_TRUE(store->RecordReferrals(std::move(batch)).ok());
   const auto due = store->DueDeliveries("action-together-oldham", kT0, 10);
   ASSERT_EQ(due->size(), 2u);
-  const int64_t good = due->at(0).outbox_id;
+  const OutboxItem* good = &due->at(0);
   const int64_t bad = due->at(1).outbox_id;
   {
     // A real fault in the real file: marking r2's row delivered is refused by the database.
@@ -378,7 +495,7 @@ TEST_F(SqliteReferralStoreTest, AFailingAcknowledgementFailsNeitherTheGroupCommi
     if (hooked) return;
     hooked = true;
     mark_good = std::thread([&] { good_marked = store->MarkDeliveredMany({good}, kT0 + absl::Seconds(2)); });
-    mark_bad = std::thread([&] { bad_marked = store->MarkDeliveredMany({bad}, kT0 + absl::Seconds(2)); });
+    mark_bad = std::thread([&] { bad_marked = store->MarkDeliveredMany({&due->at(1)}, kT0 + absl::Seconds(2)); });
     const absl::Time deadline = absl::Now() + absl::Seconds(30);
     while (store->SharedWritesQueuedForTest() < 2 && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(1));
   });
@@ -404,9 +521,9 @@ TEST_F(SqliteReferralStoreTest, AnAcknowledgementWithNoCommitRunningCommitsOnIts
   auto store = OpenStore();
   ASSERT_NE(store, nullptr);
   ASSERT_TRUE(store->RecordReferrals(One(Accepted("r1", "P85901", "m1"))).ok());
-  const int64_t id = store->DueDeliveries("action-together-oldham", kT0, 10)->at(0).outbox_id;
+  const auto due = store->DueDeliveries("action-together-oldham", kT0, 10);
   const SqliteReferralStore::SharedWriteCounts before = store->shared_write_counts();
-  ASSERT_TRUE(store->MarkDeliveredMany({id}, kT0 + absl::Seconds(1)).ok());
+  ASSERT_TRUE(store->MarkDeliveredMany({&due->at(0)}, kT0 + absl::Seconds(1)).ok());
   const SqliteReferralStore::SharedWriteCounts after = store->shared_write_counts();
   EXPECT_EQ(after.own_transactions - before.own_transactions, 1);
   EXPECT_EQ(after.carried, before.carried);
