@@ -36,6 +36,17 @@ void AuditCheckpointer::Wake() {
   ++generation_;
 }
 
+uint64_t AuditCheckpointer::looks() const {
+  absl::MutexLock lock(&mu_);
+  return looks_;
+}
+
+void AuditCheckpointer::NoteAppended(uint64_t records) {
+  absl::MutexLock lock(&mu_);
+  noted_since_look_ += records;
+  if (noted_since_look_ >= policy_.every_records) ++generation_;
+}
+
 void AuditCheckpointer::Shutdown() {
   {
     absl::MutexLock lock(&mu_);
@@ -90,6 +101,8 @@ void AuditCheckpointer::Run() {
       absl::MutexLock lock(&mu_);
       if (stopping_) return;
       generation = generation_;
+      noted_since_look_ = 0;  // the size read below counts them
+      ++looks_;
     }
     absl::StatusOr<uint64_t> size = store_->AuditTreeSize();
     if (size.ok()) {
@@ -121,7 +134,7 @@ void AuditCheckpointer::Run() {
     auto woken = [this, generation]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
       return stopping_ || generation_ != generation;
     };
-    mu_.AwaitWithTimeout(absl::Condition(&woken), absl::Seconds(1));
+    mu_.AwaitWithTimeout(absl::Condition(&woken), policy_.look_every);
   }
 }
 

@@ -198,9 +198,9 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(const Gatewa
   const uint32_t max_queued = parts->config->config.limits().max_queued_submissions();
   parts->committer = std::make_unique<SubmissionCommitter>(
       parts->store.get(),
-      [dispatcher, checkpointer](const std::vector<std::string>& endpoints) {
-        for (const std::string& endpoint : endpoints) dispatcher->Wake(endpoint);
-        checkpointer->Wake();
+      [dispatcher, checkpointer](const SubmissionCommitter::CommittedBatch& committed) {
+        for (const std::string& endpoint : committed.endpoints) dispatcher->Wake(endpoint);
+        checkpointer->NoteAppended(committed.audit_records);
       },
       max_queued > 0 ? max_queued : SubmissionCommitter::kDefaultMaxQueued);
   parts->committer->SetMetrics(parts->metrics.get());

@@ -105,12 +105,14 @@ void SubmissionCommitter::Run() {
     }
     std::vector<NewReferral> referrals;
     referrals.reserve(batch.size());
-    std::vector<std::string> endpoints;
+    CommittedBatch committed;
+    std::vector<std::string>& endpoints = committed.endpoints;
     for (Pending& p : batch) {
       if (p.referral.delivery.has_value() &&
           std::find(endpoints.begin(), endpoints.end(), p.referral.delivery->endpoint_id) == endpoints.end()) {
         endpoints.push_back(p.referral.delivery->endpoint_id);
       }
+      committed.audit_records += p.referral.audit.size();
       referrals.push_back(std::move(p.referral));
     }
     const absl::Time begin = absl::Now();
@@ -119,7 +121,7 @@ void SubmissionCommitter::Run() {
       metrics_->ObserveGroupCommit(batch.size(), absl::ToDoubleSeconds(begin - batch.front().queued),
                                    absl::ToDoubleSeconds(absl::Now() - begin));
     }
-    const bool wake = outcomes.ok() && !endpoints.empty() && on_committed_;
+    const bool wake = outcomes.ok() && on_committed_;
     for (size_t i = 0; i < batch.size(); ++i) {
       if (outcomes.ok()) {
         batch[i].done(std::move((*outcomes)[i]));
@@ -138,7 +140,7 @@ void SubmissionCommitter::Run() {
       if (metrics_ != nullptr) metrics_->SetCommitQueue(held_);
     }
     // The answers first: the woken delivery workers then compete with the next batch, not this one.
-    if (wake) on_committed_(endpoints);
+    if (wake) on_committed_(committed);
   }
 }
 

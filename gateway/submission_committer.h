@@ -3,7 +3,7 @@
 // and only then runs the completions, which answer the referrers. Many referrals share one fsync,
 // and no reactor thread ever waits on the disk.
 //
-//   SubmissionCommitter committer(store, /*on_committed=*/[&] { dispatcher.Wake(); });
+//   SubmissionCommitter committer(store, /*on_committed=*/[&](const CommittedBatch& b) { dispatcher.Wake(); });
 //   absl::Status queued =
 //       committer.Submit(std::move(referral), [reactor](absl::StatusOr<RecordOutcome> out) { ... });
 //   if (!queued.ok()) { /* RESOURCE_EXHAUSTED or UNAVAILABLE: answer now; the completion will not run */ }
@@ -40,8 +40,14 @@ namespace frontdoor::gateway {
 class SubmissionCommitter {
  public:
   using Completion = std::function<void(absl::StatusOr<RecordOutcome>)>;
-  // The endpoints (distinct, in first-seen order) that a committed batch queued deliveries for.
-  using OnCommitted = std::function<void(const std::vector<std::string>& endpoints)>;
+  // What a committed batch recorded, for whoever acts on it.
+  struct CommittedBatch {
+    // The endpoints (distinct, in first-seen order) it queued deliveries for.
+    std::vector<std::string> endpoints;
+    // How many audit records its referrals brought (a duplicate's are counted but not appended).
+    uint64_t audit_records = 0;
+  };
+  using OnCommitted = std::function<void(const CommittedBatch&)>;
 
   // The default bound on submissions held at once (GatewayConfig.limits.max_queued_submissions):
   // one full batch. Each held FHIR submission costs the gateway about 45 KB resident (its call,
@@ -52,7 +58,7 @@ class SubmissionCommitter {
   static constexpr absl::Duration kQueueFullRetryAfter = absl::Seconds(1);
 
   // `store` must outlive this object. `on_committed` runs on the writer thread after each durable
-  // batch that recorded at least one delivery, after the batch's completions. `max_queued` >= 1.
+  // batch, after the batch's completions. `max_queued` >= 1.
   SubmissionCommitter(ReferralStore* store, OnCommitted on_committed, size_t max_queued = kDefaultMaxQueued,
                       size_t max_batch = 512);
   ~SubmissionCommitter();  // Calls Shutdown.

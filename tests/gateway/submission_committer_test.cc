@@ -103,9 +103,9 @@ TEST(SubmissionCommitterTest, TellsTheDispatcherWhichEndpointsGotDeliveriesAfter
   auto store = *SqliteReferralStore::Open(dir.path() + "/db");
   absl::Notification woken;
   std::vector<std::string> told;
-  SubmissionCommitter committer(store.get(), [&](const std::vector<std::string>& endpoints) {
+  SubmissionCommitter committer(store.get(), [&](const SubmissionCommitter::CommittedBatch& committed) {
     if (woken.HasBeenNotified()) return;
-    told = endpoints;
+    told = committed.endpoints;
     // Only after the commit: the row the dispatcher will look for is already there.
     EXPECT_TRUE(store->GetReferral("r1").value().has_value());
     woken.Notify();
