@@ -105,6 +105,53 @@ CREATE INDEX outbox_pending_due ON outbox (endpoint_id, next_attempt_us) WHERE s
 CREATE INDEX outbox_dead_letters ON outbox (outbox_id, endpoint_id) WHERE state = 'dead';
 )sql";
 
+// 4 -> 5 (issue 8): two B-tree pages fewer in every commit of a referral. AUTOINCREMENT made each
+// outbox insert rewrite its sqlite_sequence row; without it a new row's id is the largest id + 1,
+// which never repeats an id because outbox rows are never deleted (keep it so). audit_context was
+// a rowid table plus an index on its key; WITHOUT ROWID it is one B-tree keyed by referral_id.
+// Both tables are rebuilt with their rows (ids kept) and the outbox's indexes recreated.
+constexpr const char kFewerPagesPerCommitSql[] = R"sql(
+CREATE TABLE outbox_v5 (
+  outbox_id        INTEGER PRIMARY KEY,       -- never reused: outbox rows are never deleted
+  referral_id      TEXT NOT NULL REFERENCES referrals(referral_id),
+  endpoint_id      TEXT NOT NULL,
+  kind             TEXT NOT NULL,             -- deliver | cease
+  idempotency_key  TEXT NOT NULL UNIQUE,
+  payload          BLOB NOT NULL,             -- DeliverReferralRequest | CeaseProcessingRequest
+  state            TEXT NOT NULL,             -- pending | delivered | cancelled | dead
+  attempts         INTEGER NOT NULL DEFAULT 0,
+  next_attempt_us  INTEGER NOT NULL,
+  last_error       TEXT NOT NULL DEFAULT '',
+  created_us       INTEGER NOT NULL,
+  delivered_us     INTEGER,
+  dead_us          INTEGER,
+  replayed_us      INTEGER,
+  replay_base      INTEGER NOT NULL DEFAULT 0
+);
+INSERT INTO outbox_v5 (outbox_id, referral_id, endpoint_id, kind, idempotency_key, payload, state, attempts,
+                       next_attempt_us, last_error, created_us, delivered_us, dead_us, replayed_us, replay_base)
+  SELECT outbox_id, referral_id, endpoint_id, kind, idempotency_key, payload, state, attempts,
+         next_attempt_us, last_error, created_us, delivered_us, dead_us, replayed_us, replay_base FROM outbox;
+DROP TABLE outbox;
+ALTER TABLE outbox_v5 RENAME TO outbox;
+DELETE FROM sqlite_sequence WHERE name = 'outbox';
+CREATE INDEX outbox_by_referral ON outbox (referral_id);
+CREATE INDEX outbox_pending ON outbox (endpoint_id, outbox_id) WHERE state = 'pending';
+CREATE INDEX outbox_pending_due ON outbox (endpoint_id, next_attempt_us) WHERE state = 'pending';
+CREATE INDEX outbox_dead_letters ON outbox (outbox_id, endpoint_id) WHERE state = 'dead';
+CREATE TABLE audit_context_v5 (
+  referral_id        TEXT PRIMARY KEY REFERENCES referrals(referral_id),
+  nhs_number         TEXT NOT NULL,
+  consent_reference  TEXT NOT NULL,
+  referrer_ods       TEXT NOT NULL,
+  rule_ids           TEXT NOT NULL          -- comma-separated
+) WITHOUT ROWID;
+INSERT INTO audit_context_v5 (referral_id, nhs_number, consent_reference, referrer_ods, rule_ids)
+  SELECT referral_id, nhs_number, consent_reference, referrer_ods, rule_ids FROM audit_context;
+DROP TABLE audit_context;
+ALTER TABLE audit_context_v5 RENAME TO audit_context;
+)sql";
+
 // Forward migrations; entry i takes the schema from version i to i + 1. Never edit a released
 // entry: add a new one.
 constexpr const char* kMigrations[] = {
@@ -146,6 +193,8 @@ CREATE INDEX outbox_by_referral ON outbox (referral_id);
     kDeadLettersAndFeedbackSql,
     // 3 -> 4
     kPartialOutboxIndexesSql,
+    // 4 -> 5
+    kFewerPagesPerCommitSql,
 };
 
 

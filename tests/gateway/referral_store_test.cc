@@ -2,6 +2,7 @@
 // PostgreSQL server), plus what is particular to the SQLite file.
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <thread>
 
@@ -564,7 +565,7 @@ TEST_F(SqliteReferralStoreTest, AVersion3FileMigratesToPartialOutboxIndexesWithN
   }
   auto store = OpenStore();
   ASSERT_NE(store, nullptr);
-  EXPECT_EQ(store->schema_version(), 4);
+  EXPECT_EQ(store->schema_version(), SqliteReferralStore::kSchemaVersion);
   const auto due = store->DueDeliveries("action-together-oldham", kT0 + absl::Hours(1), 10);
   ASSERT_EQ(due->size(), 1u);
   EXPECT_EQ(due->at(0).outbox_id, pending_id);
@@ -580,6 +581,107 @@ TEST_F(SqliteReferralStoreTest, AVersion3FileMigratesToPartialOutboxIndexesWithN
   EXPECT_EQ(*store->ReplayDeadLetters(DeadLetterFilter{}, kT0 + absl::Hours(2)), 1);
   EXPECT_EQ(store->DueDeliveries("action-together-oldham", kT0 + absl::Hours(3), 10)->size(), 2u);
   EXPECT_TRUE(store->ListDeadLetters(DeadLetterFilter{}, 10)->empty());
+}
+
+TEST_F(SqliteReferralStoreTest, AVersion4FileMigratesToFewerPagesPerCommitWithNothingLost) {
+  int64_t delivered_id = 0;
+  int64_t dead_id = 0;
+  int64_t pending_id = 0;
+  {
+    auto store = OpenStore();
+    ASSERT_NE(store, nullptr);
+    std::vector<NewReferral> batch;
+    for (int i = 1; i <= 3; ++i) batch.push_back(AcceptedWithAudit("r" + std::to_string(i), "m" + std::to_string(i)));
+    ASSERT_TRUE(store->RecordReferrals(std::move(batch)).ok());
+    const auto due = store->DueDeliveries("action-together-oldham", kT0, 10);
+    ASSERT_EQ(due->size(), 3u);
+    delivered_id = due->at(0).outbox_id;
+    ASSERT_TRUE(store->MarkDelivered(delivered_id, kT0 + absl::Seconds(1)).ok());
+    dead_id = due->at(1).outbox_id;
+    ASSERT_TRUE(*store->RecordFailedAttemptOrDeadLetter(dead_id, kT0 + absl::Seconds(5), "refused",
+                                                        DeadLetterLimits{.max_attempts = 1}, kT0 + absl::Seconds(1)));
+    pending_id = due->at(2).outbox_id;
+  }
+  {
+    // Back to what a version 4 gateway left: an AUTOINCREMENT outbox (with its sqlite_sequence
+    // row) and a rowid audit_context with an index on its key.
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(DbPath().c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, R"sql(
+BEGIN;
+CREATE TABLE outbox_v4 (
+  outbox_id INTEGER PRIMARY KEY AUTOINCREMENT, referral_id TEXT NOT NULL REFERENCES referrals(referral_id),
+  endpoint_id TEXT NOT NULL, kind TEXT NOT NULL, idempotency_key TEXT NOT NULL UNIQUE, payload BLOB NOT NULL,
+  state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, next_attempt_us INTEGER NOT NULL,
+  last_error TEXT NOT NULL DEFAULT '', created_us INTEGER NOT NULL, delivered_us INTEGER, dead_us INTEGER,
+  replayed_us INTEGER, replay_base INTEGER NOT NULL DEFAULT 0);
+INSERT INTO outbox_v4 SELECT * FROM outbox;
+DROP TABLE outbox;
+ALTER TABLE outbox_v4 RENAME TO outbox;
+CREATE INDEX outbox_by_referral ON outbox (referral_id);
+CREATE INDEX outbox_pending ON outbox (endpoint_id, outbox_id) WHERE state = 'pending';
+CREATE INDEX outbox_pending_due ON outbox (endpoint_id, next_attempt_us) WHERE state = 'pending';
+CREATE INDEX outbox_dead_letters ON outbox (outbox_id, endpoint_id) WHERE state = 'dead';
+CREATE TABLE audit_context_v4 (referral_id TEXT PRIMARY KEY REFERENCES referrals(referral_id),
+  nhs_number TEXT NOT NULL, consent_reference TEXT NOT NULL, referrer_ods TEXT NOT NULL, rule_ids TEXT NOT NULL);
+INSERT INTO audit_context_v4 SELECT * FROM audit_context;
+DROP TABLE audit_context;
+ALTER TABLE audit_context_v4 RENAME TO audit_context;
+PRAGMA user_version = 4;
+COMMIT;
+)sql",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK)
+        << sqlite3_errmsg(db);
+    sqlite3_close(db);
+  }
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(store->schema_version(), 5);
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(DbPath().c_str(), &db), SQLITE_OK);
+    auto text = [db](const char* sql) {
+      sqlite3_stmt* st = nullptr;
+      EXPECT_EQ(sqlite3_prepare_v2(db, sql, -1, &st, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+      std::string out;
+      while (sqlite3_step(st) == SQLITE_ROW) {
+        const unsigned char* t = sqlite3_column_text(st, 0);
+        out += t ? reinterpret_cast<const char*>(t) : "NULL";
+        out += ";";
+      }
+      sqlite3_finalize(st);
+      return out;
+    };
+    const std::string outbox = text("SELECT sql FROM sqlite_master WHERE name = 'outbox'");
+    EXPECT_EQ(outbox.find("AUTOINCREMENT"), std::string::npos) << outbox;
+    EXPECT_NE(text("SELECT sql FROM sqlite_master WHERE name = 'audit_context'").find("WITHOUT ROWID"),
+              std::string::npos);
+    EXPECT_EQ(text("SELECT name FROM sqlite_sequence WHERE name = 'outbox'"), "");
+    EXPECT_EQ(text("SELECT name FROM sqlite_master WHERE tbl_name = 'outbox' AND type = 'index' ORDER BY name"),
+              "outbox_by_referral;outbox_dead_letters;outbox_pending;outbox_pending_due;sqlite_autoindex_outbox_1;");
+    EXPECT_EQ(text("PRAGMA integrity_check"), "ok;");
+    EXPECT_EQ(text("PRAGMA foreign_key_check"), "");
+    sqlite3_close(db);
+  }
+  // Every row kept its id and state; the audit context is there for the next records.
+  EXPECT_EQ((*store->GetReferral("r1"))->delivery_state, v1::DELIVERED);
+  const auto dead = store->ListDeadLetters(DeadLetterFilter{}, 10);
+  ASSERT_EQ(dead->size(), 1u);
+  EXPECT_EQ(dead->at(0).outbox_id, dead_id);
+  const auto due = store->DueDeliveries("action-together-oldham", kT0 + absl::Hours(1), 10);
+  ASSERT_EQ(due->size(), 1u);
+  EXPECT_EQ(due->at(0).outbox_id, pending_id);
+  ASSERT_TRUE(store->MarkDeliveredMany({&due->at(0)}, kT0 + absl::Hours(1)).ok());
+  const v1::AuditRecord delivered = LastAuditRecord(store.get());
+  EXPECT_EQ(delivered.referral_id(), "r3");
+  EXPECT_EQ(delivered.nhs_number(), "9434765919");
+  EXPECT_EQ(delivered.consent_reference(), "consent-r3");
+  // A new row's id follows the largest: none is ever used twice.
+  ASSERT_TRUE(store->RecordReferrals(One(AcceptedWithAudit("r4", "m4"))).ok());
+  const auto next = store->DueDeliveries("action-together-oldham", kT0 + absl::Hours(2), 10);
+  ASSERT_EQ(next->size(), 1u);
+  EXPECT_GT(next->at(0).outbox_id, std::max({delivered_id, dead_id, pending_id}));
 }
 
 TEST_F(SqliteReferralStoreTest, SchemaIsVersioned) {
