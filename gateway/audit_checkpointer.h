@@ -55,7 +55,7 @@ class AuditCheckpointer {
   void Wake();
   // `records` were appended. Wakes the thread only once about `every_records` have accumulated
   // since it last looked: the group commit calls this after every batch, and at 1,000 referrals/s
-  // a wake-up and tree-size read per commit cost ~35 us of CPU a referral (docs/PERFORMANCE.md).
+  // a wake-up and tree-size read per commit cost ~30 us of CPU a referral (docs/PERFORMANCE.md).
   // Records nobody notes (acknowledgements, say) are found by the thread's own look once a second.
   void NoteAppended(uint64_t records);
   void Shutdown();
