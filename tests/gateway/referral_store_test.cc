@@ -118,6 +118,37 @@ class SqliteReferralStoreTest : public ::testing::Test {
     EXPECT_TRUE(store.ok()) << store.status();
     return store.ok() ? std::move(*store) : nullptr;
   }
+
+  // For the migration tests: r1..r3 recorded with their audit context, then r1's row delivered,
+  // r2's dead-lettered and r3's left pending: a row in each state a migration must keep.
+  struct RowIds {
+    int64_t delivered = 0;
+    int64_t dead = 0;
+    int64_t pending = 0;
+  };
+  RowIds RecordARowInEachState() {
+    auto store = OpenStore();
+    std::vector<NewReferral> batch;
+    for (int i = 1; i <= 3; ++i) batch.push_back(AcceptedWithAudit("r" + std::to_string(i), "m" + std::to_string(i)));
+    EXPECT_TRUE(store->RecordReferrals(std::move(batch)).ok());
+    const auto due = store->DueDeliveries("action-together-oldham", kT0, 10);
+    EXPECT_EQ(due->size(), 3u);
+    if (due->size() != 3) return {};
+    const RowIds ids{due->at(0).outbox_id, due->at(1).outbox_id, due->at(2).outbox_id};
+    EXPECT_TRUE(store->MarkDelivered(ids.delivered, kT0 + absl::Seconds(1)).ok());
+    EXPECT_TRUE(*store->RecordFailedAttemptOrDeadLetter(ids.dead, kT0 + absl::Seconds(5), "refused",
+                                                        DeadLetterLimits{.max_attempts = 1}, kT0 + absl::Seconds(1)));
+    return ids;
+  }
+
+  // Runs `sql` on the store's file through a connection of its own (an older gateway's, an
+  // operator's, a fault's).
+  void ExecOnFile(const char* sql) {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(DbPath().c_str(), &db), SQLITE_OK);
+    EXPECT_EQ(sqlite3_exec(db, sql, nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+    sqlite3_close(db);
+  }
   frontdoor::testing::TempDir dir_;
 };
 
@@ -478,12 +509,9 @@ TEST_F(SqliteReferralStoreTest, AFailingAcknowledgementFailsNeitherTheGroupCommi
   const int64_t bad = due->at(1).outbox_id;
   {
     // A real fault in the real file: marking r2's row delivered is refused by the database.
-    sqlite3* other = nullptr;
-    ASSERT_EQ(sqlite3_open(DbPath().c_str(), &other), SQLITE_OK);
     const std::string trigger = "CREATE TRIGGER refuse_mark BEFORE UPDATE ON outbox WHEN NEW.outbox_id = " +
                                 std::to_string(bad) + " BEGIN SELECT RAISE(ABORT, 'refused for the test'); END";
-    ASSERT_EQ(sqlite3_exec(other, trigger.c_str(), nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(other);
-    sqlite3_close(other);
+    ExecOnFile(trigger.c_str());
   }
   const uint64_t before = *store->AuditTreeSize();
 
@@ -534,35 +562,15 @@ TEST_F(SqliteReferralStoreTest, AnAcknowledgementWithNoCommitRunningCommitsOnIts
 }
 
 TEST_F(SqliteReferralStoreTest, AVersion3FileMigratesToPartialOutboxIndexesWithNothingLost) {
-  int64_t pending_id = 0;
-  int64_t dead_id = 0;
-  {
-    auto store = OpenStore();
-    ASSERT_NE(store, nullptr);
-    std::vector<NewReferral> batch = AcceptedBatch(1, 3);
-    ASSERT_TRUE(store->RecordReferrals(std::move(batch)).ok());
-    const auto due = store->DueDeliveries("action-together-oldham", kT0, 10);
-    ASSERT_EQ(due->size(), 3u);
-    ASSERT_TRUE(store->MarkDelivered(due->at(0).outbox_id, kT0 + absl::Seconds(1)).ok());
-    dead_id = due->at(1).outbox_id;
-    ASSERT_TRUE(*store->RecordFailedAttemptOrDeadLetter(dead_id, kT0 + absl::Seconds(5), "refused",
-                                                        DeadLetterLimits{.max_attempts = 1}, kT0 + absl::Seconds(1)));
-    pending_id = due->at(2).outbox_id;
-  }
-  {
-    // Back to what a version 3 gateway left: its two full indexes instead of the partial ones.
-    sqlite3* db = nullptr;
-    ASSERT_EQ(sqlite3_open(DbPath().c_str(), &db), SQLITE_OK);
-    ASSERT_EQ(sqlite3_exec(db,
-                           "DROP INDEX outbox_pending; DROP INDEX outbox_pending_due; DROP INDEX outbox_dead_letters;"
-                           " CREATE INDEX outbox_due ON outbox (endpoint_id, state, next_attempt_us, outbox_id);"
-                           " CREATE INDEX outbox_dead ON outbox (state, endpoint_id, outbox_id);"
-                           " PRAGMA user_version = 3;",
-                           nullptr, nullptr, nullptr),
-              SQLITE_OK)
-        << sqlite3_errmsg(db);
-    sqlite3_close(db);
-  }
+  const RowIds ids = RecordARowInEachState();
+  const int64_t dead_id = ids.dead;
+  const int64_t pending_id = ids.pending;
+  // Back to what a version 3 gateway left: its two full indexes instead of the partial ones.
+  ExecOnFile(
+      "DROP INDEX outbox_pending; DROP INDEX outbox_pending_due; DROP INDEX outbox_dead_letters;"
+      " CREATE INDEX outbox_due ON outbox (endpoint_id, state, next_attempt_us, outbox_id);"
+      " CREATE INDEX outbox_dead ON outbox (state, endpoint_id, outbox_id);"
+      " PRAGMA user_version = 3;");
   auto store = OpenStore();
   ASSERT_NE(store, nullptr);
   EXPECT_EQ(store->schema_version(), SqliteReferralStore::kSchemaVersion);
@@ -584,30 +592,13 @@ TEST_F(SqliteReferralStoreTest, AVersion3FileMigratesToPartialOutboxIndexesWithN
 }
 
 TEST_F(SqliteReferralStoreTest, AVersion4FileMigratesToFewerPagesPerCommitWithNothingLost) {
-  int64_t delivered_id = 0;
-  int64_t dead_id = 0;
-  int64_t pending_id = 0;
-  {
-    auto store = OpenStore();
-    ASSERT_NE(store, nullptr);
-    std::vector<NewReferral> batch;
-    for (int i = 1; i <= 3; ++i) batch.push_back(AcceptedWithAudit("r" + std::to_string(i), "m" + std::to_string(i)));
-    ASSERT_TRUE(store->RecordReferrals(std::move(batch)).ok());
-    const auto due = store->DueDeliveries("action-together-oldham", kT0, 10);
-    ASSERT_EQ(due->size(), 3u);
-    delivered_id = due->at(0).outbox_id;
-    ASSERT_TRUE(store->MarkDelivered(delivered_id, kT0 + absl::Seconds(1)).ok());
-    dead_id = due->at(1).outbox_id;
-    ASSERT_TRUE(*store->RecordFailedAttemptOrDeadLetter(dead_id, kT0 + absl::Seconds(5), "refused",
-                                                        DeadLetterLimits{.max_attempts = 1}, kT0 + absl::Seconds(1)));
-    pending_id = due->at(2).outbox_id;
-  }
-  {
-    // Back to what a version 4 gateway left: an AUTOINCREMENT outbox (with its sqlite_sequence
-    // row) and a rowid audit_context with an index on its key.
-    sqlite3* db = nullptr;
-    ASSERT_EQ(sqlite3_open(DbPath().c_str(), &db), SQLITE_OK);
-    ASSERT_EQ(sqlite3_exec(db, R"sql(
+  const RowIds ids = RecordARowInEachState();
+  const int64_t delivered_id = ids.delivered;
+  const int64_t dead_id = ids.dead;
+  const int64_t pending_id = ids.pending;
+  // Back to what a version 4 gateway left: an AUTOINCREMENT outbox (with its sqlite_sequence row)
+  // and a rowid audit_context with an index on its key.
+  ExecOnFile(R"sql(
 BEGIN;
 CREATE TABLE outbox_v4 (
   outbox_id INTEGER PRIMARY KEY AUTOINCREMENT, referral_id TEXT NOT NULL REFERENCES referrals(referral_id),
@@ -629,12 +620,7 @@ DROP TABLE audit_context;
 ALTER TABLE audit_context_v4 RENAME TO audit_context;
 PRAGMA user_version = 4;
 COMMIT;
-)sql",
-                           nullptr, nullptr, nullptr),
-              SQLITE_OK)
-        << sqlite3_errmsg(db);
-    sqlite3_close(db);
-  }
+)sql");
   auto store = OpenStore();
   ASSERT_NE(store, nullptr);
   EXPECT_EQ(store->schema_version(), 5);
