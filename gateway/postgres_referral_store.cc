@@ -894,13 +894,6 @@ absl::Status PostgresReferralStore::EnqueueCeaseProcessing(std::string_view refe
   return absl::OkStatus();
 }
 
-absl::Status PostgresReferralStore::MarkDelivered(int64_t outbox_id, absl::Time at) {
-  OutboxItem row;
-  row.outbox_id = outbox_id;
-  const OutboxItem* rows[] = {&row};
-  return MarkDeliveredMany(rows, at);
-}
-
 absl::Status PostgresReferralStore::MarkDeliveredMany(absl::Span<const OutboxItem* const> rows, absl::Time at) {
   if (rows.empty()) return absl::OkStatus();
   return InTransaction(pool_.get(), [&](Connection& c, bool*) -> absl::Status {
@@ -930,8 +923,7 @@ absl::Status PostgresReferralStore::MarkDeliveredMany(absl::Span<const OutboxIte
         if (!read.ok()) return read.status();
         row = &*read;
       }
-      records.push_back(store_rows::AcknowledgementRecord(row->referral_id, row->endpoint_id, row->kind, withdrawn,
-                                                          *row->audit_context, at));
+      records.push_back(store_rows::AcknowledgementRecord(*row, withdrawn, at));
     }
     return AppendAuditLocked(c, &records);
   });

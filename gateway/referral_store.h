@@ -219,16 +219,19 @@ class ReferralStore {
   virtual absl::Status EnqueueCeaseProcessing(std::string_view referral_id, std::string_view endpoint_id,
                                               const frontdoor::v1::CeaseProcessingRequest& request, absl::Time at) = 0;
 
-  // The connector acknowledged the row: it is delivered and never sent again.
-  virtual absl::Status MarkDelivered(int64_t outbox_id, absl::Time at) = 0;
-  // MarkDelivered for several rows as DueDeliveries returned them, in one transaction where the
-  // store can (one durable write for a dispatcher's batch of acknowledgements). Only a row's
-  // outbox_id and audit_context are read; a row without its context has it read in the
-  // transaction. A row left unmarked by a failure is sent again with the same idempotency key,
-  // which connectors de-duplicate: nothing is lost.
-  virtual absl::Status MarkDeliveredMany(absl::Span<const OutboxItem* const> rows, absl::Time at) {
-    for (const OutboxItem* row : rows) FRONTDOOR_RETURN_IF_ERROR(MarkDelivered(row->outbox_id, at));
-    return absl::OkStatus();
+  // The connector acknowledged these rows (as DueDeliveries returned them): each is delivered and
+  // never sent again, with its audit record, in one transaction (one durable write for a
+  // dispatcher's batch of acknowledgements). A row that carries its audit_context gives the record
+  // its referral_id, endpoint_id, kind and context; one without has them read in the transaction.
+  // A row left unmarked by a failure is sent again with the same idempotency key, which connectors
+  // de-duplicate: nothing is lost.
+  virtual absl::Status MarkDeliveredMany(absl::Span<const OutboxItem* const> rows, absl::Time at) = 0;
+  // MarkDeliveredMany for one row known by its id.
+  absl::Status MarkDelivered(int64_t outbox_id, absl::Time at) {
+    OutboxItem row;
+    row.outbox_id = outbox_id;
+    const OutboxItem* rows[] = {&row};
+    return MarkDeliveredMany(rows, at);
   }
   // An attempt failed: count it, keep the row pending, try again at `next_attempt_at`. `error` is a
   // transport error text (never patient data).

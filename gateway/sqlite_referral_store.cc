@@ -787,13 +787,6 @@ absl::Status SqliteReferralStore::EnqueueCeaseProcessing(std::string_view referr
   return absl::OkStatus();
 }
 
-absl::Status SqliteReferralStore::MarkDelivered(int64_t outbox_id, absl::Time at) {
-  OutboxItem row;
-  row.outbox_id = outbox_id;
-  const OutboxItem* rows[] = {&row};
-  return MarkDeliveredMany(rows, at);
-}
-
 absl::Status SqliteReferralStore::MarkDeliveredMany(absl::Span<const OutboxItem* const> rows, absl::Time at) {
   if (rows.empty()) return absl::OkStatus();
   // Each acknowledgement's audit record (IG-9) is built here, before the write lock, from the
@@ -803,8 +796,7 @@ absl::Status SqliteReferralStore::MarkDeliveredMany(absl::Span<const OutboxItem*
   for (size_t i = 0; i < rows.size(); ++i) {
     const OutboxItem& row = *rows[i];
     if (row.audit_context.has_value()) {
-      prepared[i] = store_rows::AcknowledgementRecord(row.referral_id, row.endpoint_id, row.kind, /*withdrawn=*/false,
-                                                      *row.audit_context, at);
+      prepared[i] = store_rows::AcknowledgementRecord(row, /*withdrawn=*/false, at);
     }
   }
   // The acknowledgements and their audit records commit together, in one fsync: often the fsync of
@@ -850,8 +842,7 @@ absl::Status SqliteReferralStore::MarkDeliveredMany(absl::Span<const OutboxItem*
         if (!read.ok()) return read.status();
         row = &*read;
       }
-      records.push_back(store_rows::AcknowledgementRecord(row->referral_id, row->endpoint_id, row->kind, withdrawn,
-                                                          *row->audit_context, at));
+      records.push_back(store_rows::AcknowledgementRecord(*row, withdrawn, at));
     }
     return AppendAuditInTransaction(db, &records);
   };

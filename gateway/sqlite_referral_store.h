@@ -44,7 +44,6 @@ class SqliteReferralStore final : public ReferralStore, public AuditStore {
   absl::StatusOr<std::optional<absl::Time>> NextDeliveryDue(std::string_view endpoint_id) override;
   absl::Status EnqueueCeaseProcessing(std::string_view referral_id, std::string_view endpoint_id,
                                       const frontdoor::v1::CeaseProcessingRequest& request, absl::Time at) override;
-  absl::Status MarkDelivered(int64_t outbox_id, absl::Time at) override;
   absl::Status MarkDeliveredMany(absl::Span<const OutboxItem* const> rows, absl::Time at) override;
   absl::Status RecordFailedAttempt(int64_t outbox_id, absl::Time next_attempt_at, std::string_view error) override;
 

@@ -49,17 +49,16 @@ absl::Status SetOutboxRequest(const std::string& kind, std::string payload, Outb
   return absl::OkStatus();
 }
 
-frontdoor::v1::AuditRecord AcknowledgementRecord(const std::string& referral_id, const std::string& endpoint_id,
-                                                 OutboxKind kind, bool withdrawn,
-                                                 const ReferralAuditContext& context, absl::Time at) {
-  const bool cease = kind == OutboxKind::kCease;
+frontdoor::v1::AuditRecord AcknowledgementRecord(const OutboxItem& row, bool withdrawn, absl::Time at) {
+  const ReferralAuditContext& context = *row.audit_context;
+  const bool cease = row.kind == OutboxKind::kCease;
   frontdoor::v1::AuditRecord r;
   r.set_time(AuditTimeText(at));
   // The gateway made the disclosure; the connector organisation acknowledged it.
   r.set_actor("frontdoor-gateway");
-  r.set_actor_organisation(endpoint_id);
+  r.set_actor_organisation(row.endpoint_id);
   r.set_nhs_number(context.nhs_number);
-  r.set_referral_id(referral_id);
+  r.set_referral_id(row.referral_id);
   r.set_action(cease ? "cease" : "deliver");
   if (cease) {
     r.add_rule_ids("IG-7");
@@ -69,7 +68,7 @@ frontdoor::v1::AuditRecord AcknowledgementRecord(const std::string& referral_id,
     }
   }
   r.set_consent_reference(context.consent_reference);
-  r.set_recipient_endpoint(endpoint_id);
+  r.set_recipient_endpoint(row.endpoint_id);
   r.set_outcome(cease ? "cease" : "deliver");
   r.set_referrer_ods(context.referrer_ods);
   r.set_lawful_basis(cease ? "" : "UK GDPR Art 6(1)(e); Art 9(2)(h) (direct care)");

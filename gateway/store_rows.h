@@ -35,13 +35,11 @@ const char* CancelReasonText(frontdoor::v1::CancelReason reason);
 // payload (kept as stored); INTERNAL for any other kind (item->outbox_id names the row).
 absl::Status SetOutboxRequest(const std::string& kind, std::string payload, OutboxItem* item);
 
-// The audit record (IG-9) of a connector's acknowledgement of an outbox row: the disclosure of
-// `referral_id` to `endpoint_id` (or its cease), citing the referral's `context`. `withdrawn`: the
-// row was a delivery in flight when the referral was withdrawn (IG-7). Without index or leaf hash,
-// which only the transaction that appends it can give.
-frontdoor::v1::AuditRecord AcknowledgementRecord(const std::string& referral_id, const std::string& endpoint_id,
-                                                 OutboxKind kind, bool withdrawn,
-                                                 const ReferralAuditContext& context, absl::Time at);
+// The audit record (IG-9) of a connector's acknowledgement of `row`: the disclosure of its
+// referral to its endpoint (or its cease), citing the referral's audit context, which `row` must
+// carry. `withdrawn`: the row was a delivery in flight when the referral was withdrawn (IG-7).
+// Without index or leaf hash, which only the transaction that appends it can give.
+frontdoor::v1::AuditRecord AcknowledgementRecord(const OutboxItem& row, bool withdrawn, absl::Time at);
 
 }  // namespace frontdoor::gateway::store_rows
 
