@@ -3,6 +3,7 @@
 #include <atomic>
 #include <utility>
 
+#include "absl/container/flat_hash_map.h"
 #include "prometheus/client_metric.h"
 #include "prometheus/metric_family.h"
 
@@ -189,9 +190,52 @@ GatewayMetrics::GatewayMetrics(std::shared_ptr<prometheus::Registry> registry, O
       grpc_latency_(prometheus::BuildHistogram()
                         .Name("frontdoor_grpc_server_handling_seconds")
                         .Help("gRPC call duration from the request's arrival to its status, per method and code")
-                        .Register(*registry_)) {}
+                        .Register(*registry_)),
+      handles_(std::make_unique<Handles>()) {}
 
 GatewayMetrics::~GatewayMetrics() = default;
+
+struct GatewayMetrics::Handles {
+  absl::Mutex mu;
+  absl::flat_hash_map<std::string, prometheus::Counter*> counters ABSL_GUARDED_BY(mu);
+  absl::flat_hash_map<std::string, prometheus::Histogram*> histograms ABSL_GUARDED_BY(mu);
+};
+
+namespace {
+// The family's address and the label values: a key no other family or label set shares.
+std::string HandleKey(const void* family, std::initializer_list<std::pair<const char*, const std::string*>> labels) {
+  std::string key(reinterpret_cast<const char*>(&family), sizeof(family));
+  for (const auto& [name, value] : labels) {
+    key += '|';
+    key += *value;
+  }
+  return key;
+}
+
+prometheus::Labels LabelMap(std::initializer_list<std::pair<const char*, const std::string*>> labels) {
+  prometheus::Labels map;
+  for (const auto& [name, value] : labels) map.emplace(name, *value);
+  return map;
+}
+}  // namespace
+
+prometheus::Counter& GatewayMetrics::Labelled(prometheus::Family<prometheus::Counter>& family, LabelValues labels) {
+  const std::string key = HandleKey(&family, labels);
+  absl::MutexLock lock(&handles_->mu);
+  prometheus::Counter*& counter = handles_->counters[key];
+  if (counter == nullptr) counter = &family.Add(LabelMap(labels));
+  return *counter;
+}
+
+prometheus::Histogram& GatewayMetrics::Labelled(prometheus::Family<prometheus::Histogram>& family,
+                                                LabelValues labels,
+                                                const prometheus::Histogram::BucketBoundaries& buckets) {
+  const std::string key = HandleKey(&family, labels);
+  absl::MutexLock lock(&handles_->mu);
+  prometheus::Histogram*& histogram = handles_->histograms[key];
+  if (histogram == nullptr) histogram = &family.Add(LabelMap(labels), buckets);
+  return *histogram;
+}
 
 std::shared_ptr<prometheus::Collectable> GatewayMetrics::outbox_collectable() const { return outbox_; }
 
@@ -199,38 +243,42 @@ void GatewayMetrics::CountReferral(const ReferralLabels& labels, const std::vect
   const std::string disposition = Bounded(labels.disposition, "unknown");
   const std::string borough = Bounded(labels.borough, "unknown");
   const std::string format = Bounded(labels.format, "unknown");
-  referrals_
-      .Add({{"disposition", disposition},
-            {"rule", Bounded(labels.rule, "none")},
-            {"borough", borough},
-            {"format", format}})
+  const std::string first_rule = Bounded(labels.rule, "none");
+  Labelled(referrals_,
+           {{"disposition", &disposition}, {"rule", &first_rule}, {"borough", &borough}, {"format", &format}})
       .Increment();
   for (const std::string& rule : all_rules) {
-    referral_rules_
-        .Add({{"disposition", disposition}, {"rule", Bounded(rule, "none")}, {"borough", borough}, {"format", format}})
+    const std::string bounded_rule = Bounded(rule, "none");
+    Labelled(referral_rules_,
+             {{"disposition", &disposition}, {"rule", &bounded_rule}, {"borough", &borough}, {"format", &format}})
         .Increment();
   }
 }
 
 void GatewayMetrics::CountRouting(const std::string& team_id, const std::string& borough, bool front_door) {
-  routed_.Add({{"team", Bounded(team_id, "unknown")}, {"borough", Bounded(borough, "unknown")}}).Increment();
-  if (front_door) front_door_.Add({{"borough", Bounded(borough, "unknown")}}).Increment();
+  const std::string team = Bounded(team_id, "unknown");
+  const std::string bounded_borough = Bounded(borough, "unknown");
+  Labelled(routed_, {{"team", &team}, {"borough", &bounded_borough}}).Increment();
+  if (front_door) Labelled(front_door_, {{"borough", &bounded_borough}}).Increment();
 }
 
 void GatewayMetrics::CountDeliveryAttempt(const std::string& endpoint_id, const std::string& kind,
                                           const std::string& outcome, double commit_to_ack_seconds) {
   const std::string endpoint = Bounded(endpoint_id, "unknown");
-  delivery_attempts_.Add({{"endpoint", endpoint}, {"kind", Bounded(kind, "unknown")}, {"outcome", Bounded(outcome, "unknown")}})
+  const std::string bounded_kind = Bounded(kind, "unknown");
+  const std::string bounded_outcome = Bounded(outcome, "unknown");
+  Labelled(delivery_attempts_, {{"endpoint", &endpoint}, {"kind", &bounded_kind}, {"outcome", &bounded_outcome}})
       .Increment();
-  if (outcome == "dead_letter") dead_letters_.Add({{"endpoint", endpoint}}).Increment();
+  if (outcome == "dead_letter") Labelled(dead_letters_, {{"endpoint", &endpoint}}).Increment();
   if (outcome == "delivered" && kind == "deliver" && commit_to_ack_seconds >= 0) {
-    delivery_latency_.Add({{"endpoint", endpoint}}, DeliveryBuckets()).Observe(commit_to_ack_seconds);
+    Labelled(delivery_latency_, {{"endpoint", &endpoint}}, DeliveryBuckets()).Observe(commit_to_ack_seconds);
   }
 }
 
 void GatewayMetrics::CountExpiredDeadLetters(const std::string& endpoint_id, int64_t rows) {
   if (rows <= 0) return;
-  dead_letters_.Add({{"endpoint", Bounded(endpoint_id, "unknown")}}).Increment(static_cast<double>(rows));
+  const std::string endpoint = Bounded(endpoint_id, "unknown");
+  Labelled(dead_letters_, {{"endpoint", &endpoint}}).Increment(static_cast<double>(rows));
 }
 
 void GatewayMetrics::ObserveFeedbackLag(double seconds) { feedback_lag_.Observe(seconds < 0 ? 0 : seconds); }
@@ -256,8 +304,8 @@ std::string GatewayMetrics::BoundedMethod(const std::string& method) {
 
 void GatewayMetrics::ObserveGrpcCall(const std::string& method, const std::string& code, double seconds) {
   const std::string m = BoundedMethod(method);
-  grpc_handled_.Add({{"method", m}, {"code", code}}).Increment();
-  grpc_latency_.Add({{"method", m}, {"code", code}}, RpcBuckets()).Observe(seconds);
+  Labelled(grpc_handled_, {{"method", &m}, {"code", &code}}).Increment();
+  Labelled(grpc_latency_, {{"method", &m}, {"code", &code}}, RpcBuckets()).Observe(seconds);
 }
 
 }  // namespace frontdoor::observability

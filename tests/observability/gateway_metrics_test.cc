@@ -50,6 +50,41 @@ TEST(GatewayMetricsTest, MethodNamesAreCappedSoHostileCallsCannotGrowTheRegistry
       << text.substr(0, 2000);
 }
 
+TEST(GatewayMetricsTest, RepeatedCallsCountOnTheirOwnLabelSetsOnly) {
+  // Each labelled metric is looked up in its family once and kept: every later call must land on
+  // the metric of its own labels, never on a neighbour's (same values in other labels, the same
+  // values in another family, another code of the same method).
+  auto registry = std::make_shared<prometheus::Registry>();
+  GatewayMetrics metrics(registry, nullptr);
+  for (int i = 0; i < 3; ++i) metrics.CountDeliveryAttempt("mind-oldham", "deliver", "delivered", 0.1);
+  metrics.CountDeliveryAttempt("ageuk-oldham", "deliver", "delivered", 0.1);
+  for (int i = 0; i < 2; ++i) metrics.CountDeliveryAttempt("mind-oldham", "cease", "delivered", -1);
+  metrics.CountDeliveryAttempt("mind-oldham", "deliver", "dead_letter", -1);
+  metrics.CountExpiredDeadLetters("mind-oldham", 4);
+  for (int i = 0; i < 2; ++i) metrics.CountRouting("team-a", "oldham", true);
+  metrics.CountRouting("oldham", "team-a", false);
+  for (int i = 0; i < 2; ++i) metrics.ObserveGrpcCall("/a.B/C", "OK", 0.001);
+  metrics.ObserveGrpcCall("/a.B/C", "INTERNAL", 0.001);
+  const std::string text = Exposition(metrics);
+  for (const char* line : {
+           R"(frontdoor_delivery_attempts_total{endpoint="mind-oldham",kind="deliver",outcome="delivered"} 3)",
+           R"(frontdoor_delivery_attempts_total{endpoint="ageuk-oldham",kind="deliver",outcome="delivered"} 1)",
+           R"(frontdoor_delivery_attempts_total{endpoint="mind-oldham",kind="cease",outcome="delivered"} 2)",
+           R"(frontdoor_delivery_attempts_total{endpoint="mind-oldham",kind="deliver",outcome="dead_letter"} 1)",
+           R"(frontdoor_dead_letters_total{endpoint="mind-oldham"} 5)",
+           R"(frontdoor_delivery_latency_seconds_count{endpoint="mind-oldham"} 3)",
+           R"(frontdoor_delivery_latency_seconds_count{endpoint="ageuk-oldham"} 1)",
+           R"(frontdoor_routed_total{borough="oldham",team="team-a"} 2)",
+           R"(frontdoor_routed_total{borough="team-a",team="oldham"} 1)",
+           R"(frontdoor_front_door_fallbacks_total{borough="oldham"} 2)",
+           R"(frontdoor_grpc_server_handled_total{code="OK",method="/a.B/C"} 2)",
+           R"(frontdoor_grpc_server_handled_total{code="INTERNAL",method="/a.B/C"} 1)",
+           R"(frontdoor_grpc_server_handling_seconds_count{code="OK",method="/a.B/C"} 2)",
+       }) {
+    EXPECT_NE(text.find(line), std::string::npos) << line << "\n" << text;
+  }
+}
+
 TEST(GatewayMetricsTest, OutboxGaugesAreReadAtEachScrape) {
   auto registry = std::make_shared<prometheus::Registry>();
   int64_t pending = 1;
