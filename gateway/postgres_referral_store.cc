@@ -12,7 +12,6 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "audit/audit_record.h"
 #include "common/status_macros.h"
@@ -510,12 +509,7 @@ absl::Status FillFromContext(Connection& c, const std::string& referral_id, fron
                                                " FROM audit_context WHERE referral_id = $1",
                                                Params().Text(referral_id), "read audit context"));
   if (r.rows() == 0) return absl::OkStatus();
-  record->set_nhs_number(r.Text(0, 0));
-  record->set_consent_reference(r.Text(0, 1));
-  record->set_referrer_ods(r.Text(0, 2));
-  for (absl::string_view rule : absl::StrSplit(r.Text(0, 3), ',', absl::SkipEmpty())) {
-    record->add_rule_ids(std::string(rule));
-  }
+  store_rows::CiteContext(ReferralAuditContext{r.Text(0, 0), r.Text(0, 1), r.Text(0, 2), r.Text(0, 3)}, record);
   return absl::OkStatus();
 }
 

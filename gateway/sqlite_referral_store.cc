@@ -11,7 +11,6 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "audit/audit_record.h"
 #include "common/status_macros.h"
@@ -877,12 +876,7 @@ absl::Status FillFromContext(sqlite3* db, const std::string& referral_id, frontd
   const int rc = st.Step();
   if (rc == SQLITE_DONE) return absl::OkStatus();  // recorded before the audit log existed
   if (rc != SQLITE_ROW) return SqliteError(db, rc, "read audit context");
-  record->set_nhs_number(st.Text(0));
-  record->set_consent_reference(st.Text(1));
-  record->set_referrer_ods(st.Text(2));
-  for (absl::string_view rule : absl::StrSplit(st.Text(3), ',', absl::SkipEmpty())) {
-    record->add_rule_ids(std::string(rule));
-  }
+  store_rows::CiteContext(ReferralAuditContext{st.Text(0), st.Text(1), st.Text(2), st.Text(3)}, record);
   return absl::OkStatus();
 }
 

@@ -49,28 +49,32 @@ absl::Status SetOutboxRequest(const std::string& kind, std::string payload, Outb
   return absl::OkStatus();
 }
 
+void CiteContext(const ReferralAuditContext& context, frontdoor::v1::AuditRecord* record) {
+  record->set_nhs_number(context.nhs_number);
+  record->set_consent_reference(context.consent_reference);
+  record->set_referrer_ods(context.referrer_ods);
+  for (absl::string_view rule : absl::StrSplit(context.rule_ids, ',', absl::SkipEmpty())) {
+    record->add_rule_ids(std::string(rule));
+  }
+}
+
 frontdoor::v1::AuditRecord AcknowledgementRecord(const OutboxItem& row, bool withdrawn, absl::Time at) {
-  const ReferralAuditContext& context = *row.audit_context;
   const bool cease = row.kind == OutboxKind::kCease;
   frontdoor::v1::AuditRecord r;
   r.set_time(AuditTimeText(at));
   // The gateway made the disclosure; the connector organisation acknowledged it.
   r.set_actor("frontdoor-gateway");
   r.set_actor_organisation(row.endpoint_id);
-  r.set_nhs_number(context.nhs_number);
+  CiteContext(*row.audit_context, &r);
+  if (cease) {
+    // A cease rests on the withdrawal (IG-7) alone, not on the rules the referral was sent under.
+    r.clear_rule_ids();
+    r.add_rule_ids("IG-7");
+  }
   r.set_referral_id(row.referral_id);
   r.set_action(cease ? "cease" : "deliver");
-  if (cease) {
-    r.add_rule_ids("IG-7");
-  } else {
-    for (absl::string_view rule : absl::StrSplit(context.rule_ids, ',', absl::SkipEmpty())) {
-      r.add_rule_ids(std::string(rule));
-    }
-  }
-  r.set_consent_reference(context.consent_reference);
   r.set_recipient_endpoint(row.endpoint_id);
   r.set_outcome(cease ? "cease" : "deliver");
-  r.set_referrer_ods(context.referrer_ods);
   r.set_lawful_basis(cease ? "" : "UK GDPR Art 6(1)(e); Art 9(2)(h) (direct care)");
   r.set_detail(cease        ? "the connector acknowledged CeaseProcessing: stop and delete"
                : withdrawn  ? "minimum-necessary copy acknowledged by the connector while being withdrawn; cease follows"

@@ -35,6 +35,10 @@ const char* CancelReasonText(frontdoor::v1::CancelReason reason);
 // payload (kept as stored); INTERNAL for any other kind (item->outbox_id names the row).
 absl::Status SetOutboxRequest(const std::string& kind, std::string payload, OutboxItem* item);
 
+// Copies a referral's audit context into `record`: who it is about, the consent relied on, the
+// referrer and the rules (rule_ids is comma-separated).
+void CiteContext(const ReferralAuditContext& context, frontdoor::v1::AuditRecord* record);
+
 // The audit record (IG-9) of a connector's acknowledgement of `row`: the disclosure of its
 // referral to its endpoint (or its cease), citing the referral's audit context, which `row` must
 // carry. `withdrawn`: the row was a delivery in flight when the referral was withdrawn (IG-7).
