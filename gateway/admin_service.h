@@ -4,7 +4,7 @@
 // PERMISSION_DENIED. Store work runs on a StoreWorkQueue, never on a reactor thread.
 //
 //   AdminServiceImpl admin({.authorizer = &authz, .store = store, .work = &queue, .clock = &clock,
-//                           .on_replayed = [&] { dispatcher.Wake(); }});
+//                           .on_replayed = [&] { dispatcher.Replayed(); }});
 //   builder.RegisterService(&admin);
 //
 // Thread-safety: called concurrently by gRPC; holds only immutable state. Deps must outlive it.
@@ -30,7 +30,7 @@ struct AdminServiceDeps {
   const Clock* clock = nullptr;
   IdentitySource identity_source = IdentitySource::kTlsCertificate;
   const CallAdmission* admission = nullptr;  // per-identity limits (gateway/caller_limits.h); null: none
-  // Runs after a replay made rows pending again (the dispatcher's Wake).
+  // Runs after a replay made rows pending again (the dispatcher's Replayed).
   std::function<void()> on_replayed;
 };
 

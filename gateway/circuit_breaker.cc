@@ -38,6 +38,10 @@ void CircuitBreaker::RecordFailure(absl::Time now) {
   if (++failures_ >= std::max(1, policy_.failure_threshold)) Open(now);
 }
 
+void CircuitBreaker::EndPause(absl::Time now) {
+  if (state_ == State::kOpen) open_until_ = std::min(open_until_, now);
+}
+
 void CircuitBreaker::Open(absl::Time now) {
   absl::Duration open_for = policy_.open_for;
   for (int i = 0; i < openings_ && open_for < policy_.max_open; ++i) open_for *= 2;

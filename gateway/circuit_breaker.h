@@ -44,6 +44,9 @@ class CircuitBreaker {
   void RecordSuccess();
   // The call failed at `now` (a transport failure, the connector's fault or unreachable).
   void RecordFailure(absl::Time now);
+  // Ends an open breaker's pause at `now` (an operator says the connector is back): the next
+  // AllowCall lets the probe through. A failed probe opens it again for twice as long, as ever.
+  void EndPause(absl::Time now);
 
   // The state at `now` (an open breaker whose time is up reads as half-open).
   State state(absl::Time now) const;

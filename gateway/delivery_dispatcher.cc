@@ -4,10 +4,12 @@
 #include <cstdio>
 #include <memory>
 #include <random>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "common/threads.h"
 #include "frontdoor/v1/connector_service.grpc.pb.h"
+#include "grpcpp/channel.h"
 #include "grpcpp/client_context.h"
 #include "grpcpp/support/byte_buffer.h"
 #include "grpcpp/support/slice.h"
@@ -30,7 +32,8 @@ DeliveryDispatcher::DeliveryDispatcher(ReferralStore* store, const Clock* clock,
   for (auto& [endpoint_id, channel] : channels) {
     auto endpoint = std::make_unique<Endpoint>();
     endpoint->endpoint_id = endpoint_id;
-    endpoint->stub = std::make_unique<grpc::GenericStub>(std::move(channel));
+    endpoint->channel = std::move(channel);
+    endpoint->stub = std::make_unique<grpc::GenericStub>(endpoint->channel);
     endpoint->breaker = std::make_unique<CircuitBreaker>(policy_.breaker);
     endpoints_.push_back(std::move(endpoint));
   }
@@ -52,6 +55,18 @@ const std::string& MethodFor(OutboxKind kind) {
   static const std::string* const cease =
       new std::string(absl::StrCat("/", frontdoor::v1::ConnectorService::service_full_name(), "/CeaseProcessing"));
   return kind == OutboxKind::kDeliver ? *deliver : *cease;
+}
+// Has the channel try to connect now instead of at the end of gRPC's reconnect backoff, and waits
+// at most `limit` for it to leave TRANSIENT_FAILURE or IDLE. A channel that failed reads
+// TRANSIENT_FAILURE until it is READY again, reconnecting or not, and fails calls at once
+// meanwhile; so a connector that is back is found, and one still down fails the call that follows
+// with its own error (connection refused, say) rather than a deadline.
+void ConnectNow(grpc::ChannelInterface& channel, absl::Duration limit) {
+  if (auto* real = dynamic_cast<grpc::Channel*>(&channel)) grpc::experimental::ChannelResetConnectionBackoff(real);
+  const grpc_connectivity_state state = channel.GetState(/*try_to_connect=*/true);
+  if (state == GRPC_CHANNEL_TRANSIENT_FAILURE || state == GRPC_CHANNEL_IDLE) {
+    channel.WaitForStateChange(state, absl::ToChronoTime(absl::Now() + limit));
+  }
 }
 }  // namespace
 
@@ -84,6 +99,14 @@ void DeliveryDispatcher::Wake(const std::string& endpoint_id) {
   }
 }
 
+void DeliveryDispatcher::Replayed() {
+  absl::MutexLock lock(&mu_);
+  for (auto& endpoint : endpoints_) {
+    ++endpoint->generation;
+    endpoint->probe_now = true;
+  }
+}
+
 uint64_t DeliveryDispatcher::GenerationOf(const Endpoint* endpoint) const {
   absl::MutexLock lock(&mu_);
   return endpoint->generation;
@@ -108,7 +131,8 @@ bool DeliveryDispatcher::SleepUntil(const Endpoint* endpoint, absl::Time deadlin
                                     std::optional<uint64_t> seen_generation) {
   absl::MutexLock lock(&mu_);
   auto woken = [this, endpoint, seen_generation]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return stopping_ || (seen_generation.has_value() && endpoint->generation != *seen_generation);
+    return stopping_ || endpoint->probe_now ||
+           (seen_generation.has_value() && endpoint->generation != *seen_generation);
   };
   // The deadline is on the injected clock; waiting is on the real one, bounded by idle_poll.
   const absl::Duration wait = std::clamp(deadline - clock_->Now(), absl::ZeroDuration(), policy_.idle_poll);
@@ -135,12 +159,15 @@ void DeliveryDispatcher::RunEndpoint(Endpoint* endpoint) {
     }
     woken_from_idle = false;
     uint64_t generation;
+    bool probe_now;
     {
       absl::MutexLock lock(&mu_);
       if (stopping_) return;
       generation = endpoint->generation;
+      probe_now = std::exchange(endpoint->probe_now, false);
     }
     const absl::Time now = clock_->Now();
+    if (probe_now) breaker.EndPause(now);
     if (breaker.state(now) == CircuitBreaker::State::kOpen) {
       // The connector is unreachable: rows that waited too long become dead letters (an operator
       // replays them once it is back), and nothing is called until the breaker lets a probe through.
@@ -209,6 +236,12 @@ void DeliveryDispatcher::RunEndpoint(Endpoint* endpoint) {
       grpc::Status status;
     };
     std::vector<std::unique_ptr<Attempt>> attempts;
+    if (!due->empty() && breaker.state(clock_->Now()) == CircuitBreaker::State::kHalfOpen) {
+      // The probe must try the connector now: with gRPC's own reconnect backoff (up to the
+      // channel's maximum) a connector back sooner would be missed and the breaker would double
+      // its pause. The breaker alone paces the tries.
+      ConnectNow(*endpoint->channel, std::min(policy_.attempt_deadline, absl::Seconds(1)));
+    }
     for (const OutboxItem& item : *due) {
       if (!breaker.AllowCall(clock_->Now())) break;
       auto attempt = std::make_unique<Attempt>();

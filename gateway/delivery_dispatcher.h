@@ -6,10 +6,11 @@
 //
 // Each endpoint has a circuit breaker (gateway/circuit_breaker.h): consecutive transport failures
 // open it and the worker stops calling that connector, letting one probe through when the open
-// time is up. One dead connector therefore costs only its own worker; the others never wait.
+// time is up (after resetting gRPC's own reconnect backoff, so the probe really tries). One dead
+// connector therefore costs only its own worker; the others never wait.
 // A row that reaches DeliveryPolicy::dead_letter (attempts, or age while its endpoint keeps
 // failing) becomes a dead letter: kept, shown as DELIVERY_FAILED, sent again only when an operator
-// replays it (AdminService). Per referral the order holds: a row never goes out while an earlier
+// replays it (AdminService, then Replayed: an open breaker probes at once). Per referral the order holds: a row never goes out while an earlier
 // row of its referral is pending or dead (ReferralStore::DueDeliveries).
 //
 //   DeliveryDispatcher::ChannelMap channels = {{"ageuk-oldham", grpc::CreateChannel(...)}};
@@ -18,7 +19,7 @@
 //   ... dispatcher.Wake();   // after new rows are committed
 //   dispatcher.Shutdown();
 //
-// Thread-safety: Wake and Shutdown may be called from any thread.
+// Thread-safety: Wake, Replayed and Shutdown may be called from any thread.
 #ifndef FRONTDOOR_GATEWAY_DELIVERY_DISPATCHER_H_
 #define FRONTDOOR_GATEWAY_DELIVERY_DISPATCHER_H_
 
@@ -91,6 +92,9 @@ class DeliveryDispatcher {
   // only that endpoint's worker (every worker when the id is not one of them).
   void Wake();
   void Wake(const std::string& endpoint_id);
+  // An operator replayed dead letters (the connector is back, they say): every worker looks again,
+  // and a breaker that is open probes now instead of at the end of its pause.
+  void Replayed();
   // Stops the workers; an attempt in flight ends within its deadline.
   void Shutdown();
 
@@ -102,14 +106,16 @@ class DeliveryDispatcher {
  private:
   struct Endpoint {
     std::string endpoint_id;
+    std::shared_ptr<grpc::ChannelInterface> channel;  // the stub's, kept to reset its reconnect backoff
     std::unique_ptr<grpc::GenericStub> stub;
     std::unique_ptr<CircuitBreaker> breaker;  // used by `worker` only
     std::thread worker;
     uint64_t generation = 0;  // guarded by the dispatcher's mu_: bumped by Wake
+    bool probe_now = false;   // guarded by the dispatcher's mu_: set by Replayed, taken by `worker`
   };
   void RunEndpoint(Endpoint* endpoint);
-  // Sleeps until `deadline` or Shutdown, and also until a Wake of `endpoint` after `seen_generation`
-  // when one is given. Returns false when shutting down.
+  // Sleeps until `deadline`, Shutdown or Replayed, and also until a Wake of `endpoint` after
+  // `seen_generation` when one is given. Returns false when shutting down.
   bool SleepUntil(const Endpoint* endpoint, absl::Time deadline, std::optional<uint64_t> seen_generation);
   uint64_t GenerationOf(const Endpoint* endpoint) const;
 

@@ -246,7 +246,7 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(const Gatewa
   admin_deps.clock = clock;
   admin_deps.identity_source = deps.identity_source;
   admin_deps.admission = parts->admission.get();
-  admin_deps.on_replayed = [dispatcher] { dispatcher->Wake(); };
+  admin_deps.on_replayed = [dispatcher] { dispatcher->Replayed(); };
   parts->admin_service = std::make_unique<AdminServiceImpl>(std::move(admin_deps));
   FeedbackServiceDeps feedback_deps;
   feedback_deps.authorizer = parts->authorizer.get();

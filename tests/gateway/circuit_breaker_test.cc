@@ -76,6 +76,29 @@ TEST(CircuitBreakerTest, AFailedProbeReopensForTwiceAsLongUpToTheCap) {
   }
 }
 
+TEST(CircuitBreakerTest, EndingThePauseLetsTheProbeThroughNowAndAFailedOneStillDoubles) {
+  CircuitBreaker b(Policy());
+  for (int i = 0; i < 3; ++i) b.RecordFailure(kT0);
+  const absl::Time now = kT0 + absl::Milliseconds(100);
+  ASSERT_FALSE(b.AllowCall(now));
+  b.EndPause(now);
+  EXPECT_EQ(b.state(now), State::kHalfOpen);
+  EXPECT_TRUE(b.AllowCall(now)) << "the probe goes now, not at the end of the pause";
+  EXPECT_FALSE(b.AllowCall(now)) << "still one probe at a time";
+  b.RecordFailure(now);
+  EXPECT_EQ(b.retry_at() - now, absl::Seconds(2)) << "a failed probe still reopens for twice as long";
+}
+
+TEST(CircuitBreakerTest, EndingThePauseOfAClosedBreakerChangesNothing) {
+  CircuitBreaker b(Policy());
+  b.RecordFailure(kT0);
+  b.EndPause(kT0);
+  EXPECT_EQ(b.state(kT0), State::kClosed);
+  b.RecordFailure(kT0);
+  b.RecordFailure(kT0);
+  EXPECT_EQ(b.state(kT0), State::kOpen) << "the failures before it still count";
+}
+
 TEST(CircuitBreakerTest, AThresholdOfZeroOpensOnTheFirstFailure) {
   CircuitBreakerPolicy p = Policy();
   p.failure_threshold = 0;

@@ -17,11 +17,11 @@ namespace {
 namespace v1 = ::frontdoor::v1;
 
 template <typename Predicate>
-bool WaitFor(Predicate done, absl::Duration timeout) {
+bool WaitFor(Predicate done, absl::Duration timeout, absl::Duration every = absl::Milliseconds(10)) {
   const absl::Time deadline = absl::Now() + timeout;
   while (absl::Now() < deadline) {
     if (done()) return true;
-    absl::SleepFor(absl::Milliseconds(10));
+    absl::SleepFor(every);
   }
   return done();
 }
@@ -111,6 +111,65 @@ TEST_F(DispatcherHardeningTest, ARecoveredConnectorIsFoundByTheHalfOpenProbe) {
   dispatcher.Shutdown();
 }
 
+// An address where nothing listens now (a connector may start there later).
+std::string VacantAddress() {
+  frontdoor::testing::RecordingConnector gone;
+  return gone.address();
+}
+
+TEST_F(DispatcherHardeningTest, TheProbeTriesAConnectorThatCameBackDespiteGrpcsOwnReconnectBackoff) {
+  // gRPC waits out its own reconnect backoff after a refused connection (a minute here) and fails
+  // calls at once meanwhile; the breaker's probe must try the connector itself.
+  const std::string address = VacantAddress();
+  Record("r1", "mind-oldham");
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 60000);
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 60000);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 60000);
+  DeliveryDispatcher::ChannelMap channels;
+  channels["mind-oldham"] = grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+  SystemClock clock;
+  DeliveryPolicy policy;
+  policy.initial_backoff = absl::Milliseconds(20);
+  policy.max_backoff = absl::Milliseconds(100);
+  policy.breaker.failure_threshold = 1;
+  policy.breaker.open_for = absl::Milliseconds(100);
+  policy.breaker.max_open = absl::Milliseconds(100);
+  policy.dead_letter = DeadLetterLimits{};
+  DeliveryDispatcher dispatcher(store_.get(), &clock, policy, std::move(channels));
+  dispatcher.Start();
+  ASSERT_TRUE(WaitFor([&] { return (*store_->GetReferral("r1"))->delivery_attempts >= 2; }, absl::Seconds(20)))
+      << "the connector is down: attempts fail";
+  frontdoor::testing::RecordingConnector back(address);
+  EXPECT_EQ(back.WaitForDistinct(1, absl::Seconds(10)), 1) << "found by a probe, not a minute later";
+  dispatcher.Shutdown();
+}
+
+TEST_F(DispatcherHardeningTest, AReplayEndsAnOpenBreakersPauseSoItsProbeGoesNow) {
+  const std::string address = VacantAddress();
+  Record("r1", "mind-oldham");
+  SystemClock clock;
+  DeliveryPolicy policy;
+  policy.initial_backoff = absl::Milliseconds(20);
+  policy.breaker.failure_threshold = 1;
+  policy.breaker.open_for = absl::Seconds(120);
+  policy.breaker.max_open = absl::Seconds(120);
+  policy.idle_poll = absl::Milliseconds(50);
+  policy.dead_letter = DeadLetterLimits{};
+  DeliveryDispatcher dispatcher(store_.get(), &clock, policy, Stubs({{"mind-oldham", address}}));
+  dispatcher.Start();
+  ASSERT_TRUE(WaitFor([&] { return (*store_->GetReferral("r1"))->delivery_attempts >= 1; }, absl::Seconds(20)));
+  frontdoor::testing::RecordingConnector back(address);
+  absl::SleepFor(absl::Milliseconds(300));
+  EXPECT_EQ(back.received().size(), 0u) << "the breaker is open for two minutes: no call yet";
+  dispatcher.Wake();
+  absl::SleepFor(absl::Milliseconds(300));
+  EXPECT_EQ(back.received().size(), 0u) << "new rows do not end the pause";
+  dispatcher.Replayed();
+  EXPECT_EQ(back.WaitForDistinct(1, absl::Seconds(10)), 1) << "the operator's replay probes now";
+  dispatcher.Shutdown();
+}
+
 TEST_F(DispatcherHardeningTest, RowsOfAConnectorThatNeverAnswersEndAsDeadLettersWhileOthersAreDelivered) {
   frontdoor::testing::RecordingConnector alive;
   std::string dead_address;
@@ -147,15 +206,20 @@ class AdminServiceTest : public ::testing::Test {
  protected:
   void SetUp() override {
     connector_.FailNext(1);  // the first delivery fails; with a limit of one attempt it is dead
+    StartGateway("delivery { initial_backoff_ms: 20 max_backoff_ms: 100 dead_letter_after_attempts: 1 }\n",
+                 connector_.address());
+  }
+  // (Re)starts the gateway with `delivery_config` and action-together-oldham at `connector_address`.
+  void StartGateway(const std::string& delivery_config, const std::string& connector_address) {
+    if (server_) server_->Shutdown();
     const std::string config = dir_.path() + "/gateway.textproto";
-    std::ofstream(config) << "operators: \"frontdoor-operator\"\n"
-                             "delivery { initial_backoff_ms: 20 max_backoff_ms: 100 dead_letter_after_attempts: 1 }\n";
+    std::ofstream(config) << "operators: \"frontdoor-operator\"\n" << delivery_config;
     GatewayOptions options;
     options.config_path = config;
     options.listen = "127.0.0.1:0";
-    options.data_dir = dir_.path() + "/data";
+    options.data_dir = dir_.path() + "/data" + std::to_string(++starts_);
     options.insecure_plaintext = true;
-    options.connector_overrides["action-together-oldham"] = connector_.address();
+    options.connector_overrides["action-together-oldham"] = connector_address;
     auto server = GatewayServer::Start(options, &clock_);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = std::move(*server);
@@ -193,6 +257,7 @@ class AdminServiceTest : public ::testing::Test {
   frontdoor::testing::RecordingConnector connector_;
   SystemClock clock_;
   std::unique_ptr<GatewayServer> server_;
+  int starts_ = 0;
   std::unique_ptr<v1::ReferralService::Stub> referrals_;
   std::unique_ptr<v1::AdminService::Stub> admin_;
 };
@@ -217,6 +282,32 @@ TEST_F(AdminServiceTest, AnOperatorListsADeadLetterAndReplayDeliversIt) {
   ASSERT_TRUE(Replay("frontdoor-operator", req, &replayed).ok());
   EXPECT_EQ(replayed.replayed(), 1u);
   EXPECT_EQ(connector_.WaitForDistinct(1, absl::Seconds(20)), 1);
+}
+
+TEST_F(AdminServiceTest, AReplayOnceTheConnectorIsBackDeliversWithoutWaitingOutTheBreaker) {
+  // The connector is down long enough for its breaker to open for two minutes and the referral to
+  // become a dead letter; then it comes back and the operator replays.
+  const std::string address = VacantAddress();
+  StartGateway("delivery { initial_backoff_ms: 20 max_backoff_ms: 120000 breaker_failure_threshold: 1"
+               " breaker_open_ms: 120000 dead_letter_after_ms: 200 }\n",
+               address);
+  const std::string id = SubmitOne();
+  v1::ListDeadLettersResponse listed;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        listed.Clear();
+        return List("frontdoor-operator", &listed).ok() && listed.dead_letters_size() == 1;
+      },
+      absl::Seconds(20), absl::Milliseconds(200)));  // within the operator's rate limit
+  frontdoor::testing::RecordingConnector back(address);
+  v1::ReplayDeadLettersRequest req;
+  req.set_endpoint_id("action-together-oldham");
+  v1::ReplayDeadLettersResponse replayed;
+  const grpc::Status status = Replay("frontdoor-operator", req, &replayed);
+  ASSERT_TRUE(status.ok()) << status.error_code() << " " << status.error_message();
+  EXPECT_EQ(replayed.replayed(), 1u);
+  EXPECT_EQ(back.WaitForDistinct(1, absl::Seconds(10)), 1) << "delivered now, not when the breaker's pause ends";
+  EXPECT_EQ(back.received()[0].referral().referral_id(), id);
 }
 
 TEST_F(AdminServiceTest, OnlyOperatorsMayListOrReplay) {

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -85,12 +86,18 @@ v1::Referral TamesideReferral(const std::string& message_id) {
   return r;
 }
 
-RecordingConnector::RecordingConnector() {
+RecordingConnector::RecordingConnector() : RecordingConnector("127.0.0.1:0") {}
+
+RecordingConnector::RecordingConnector(const std::string& address) {
   grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+  builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &port);
   builder.RegisterService(this);
   server_ = builder.BuildAndStart();
+  if (server_ == nullptr || port == 0) {
+    std::fprintf(stderr, "RecordingConnector: cannot listen on %s\n", address.c_str());
+    std::abort();
+  }
   address_ = "127.0.0.1:" + std::to_string(port);
 }
 

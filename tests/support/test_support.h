@@ -49,6 +49,8 @@ frontdoor::v1::Referral TamesideReferral(const std::string& message_id);
 class RecordingConnector final : public frontdoor::v1::ConnectorService::CallbackService {
  public:
   RecordingConnector();
+  // Listens on `address` ("127.0.0.1:PORT"): a connector coming back where one was before.
+  explicit RecordingConnector(const std::string& address);
   ~RecordingConnector() override;
 
   const std::string& address() const { return address_; }
