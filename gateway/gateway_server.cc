@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "common/status_macros.h"
+#include "common/time_text.h"
 #include "frontdoor/v1/audit_service.grpc.pb.h"
 #include "frontdoor/v1/connector_service.grpc.pb.h"
 #include "frontdoor/v1/feedback_service.grpc.pb.h"
@@ -124,6 +125,21 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(const Gatewa
   FRONTDOOR_ASSIGN_OR_RETURN(const GatewayTls tls, ResolveGatewayTls(options, parts->config->config));
   if (tls.connectors.empty()) {
     Log(LogLevel::kWarning, "startup", "connectors are reached WITHOUT TLS (no connector CA and client certificate)");
+  }
+  if (tls.client_crls.has_value()) {
+    // Read once: a new CRL is taken up at restart. Past the earliest nextUpdate every client is
+    // refused (X.509 fails closed), so say early when that is near.
+    const CrlSummary& crls = *tls.client_crls;
+    const std::string next_update = FormatRfc3339Utc(crls.next_update, 0);
+    const bool due_soon = crls.next_update - absl::Now() < absl::Hours(24 * 7);
+    Log(due_soon ? LogLevel::kWarning : LogLevel::kInfo, "startup",
+        due_soon ? "client certificate revocation lists are due for renewal within a week: publish the CA's next "
+                   "CRL and restart before next_update, or every client will be refused"
+                 : "client certificate revocation lists loaded; restart to take up a new one",
+        {{"crl_dir", tls.inbound.crl_dir},
+         {"crls", int64_t{crls.crls}},
+         {"revoked", int64_t{crls.revoked}},
+         {"next_update", next_update}});
   }
   FRONTDOOR_ASSIGN_OR_RETURN(auto addresses, ConnectorAddresses(*parts->config, options.connector_overrides));
 

@@ -36,6 +36,7 @@ struct GatewayOptions {
   std::string tls_cert;
   std::string tls_key;
   std::string client_ca;
+  std::string client_crl_dir;  // revocation lists of client certificates (tls.client_crl_dir)
   std::map<std::string, std::string> connector_overrides;  // endpoint_id -> HOST:PORT
   // Mutual TLS towards the connectors (override the configuration's tls block; gateway/gateway_tls.h).
   std::string connector_ca;

@@ -37,13 +37,14 @@ absl::StatusOr<GatewayTls> ResolveGatewayTls(const GatewayOptions& options, cons
   if (c.reload_interval_seconds() > 0) tls.refresh = absl::Seconds(c.reload_interval_seconds());
   tls.connectors = {Pick(options.connector_client_cert, c.connector_client_cert_file(), cfg),
                     Pick(options.connector_client_key, c.connector_client_key_file(), cfg),
-                    Pick(options.connector_ca, c.connector_ca_file(), cfg)};
+                    Pick(options.connector_ca, c.connector_ca_file(), cfg), /*crl_dir=*/""};
   FRONTDOOR_RETURN_IF_ERROR(AllOrNone(tls.connectors, "mutual TLS to the connectors"));
   if (!tls.connectors.empty()) FRONTDOOR_RETURN_IF_ERROR(CheckTlsFiles(tls.connectors, TlsRole::kClient));
   if (tls.insecure_plaintext) return tls;
 
   tls.inbound = {Pick(options.tls_cert, c.cert_file(), cfg), Pick(options.tls_key, c.key_file(), cfg),
-                 Pick(options.client_ca, c.client_ca_file(), cfg)};
+                 Pick(options.client_ca, c.client_ca_file(), cfg),
+                 Pick(options.client_crl_dir, c.client_crl_dir(), cfg)};
   if (tls.inbound.empty()) {
     return absl::FailedPreconditionError(
         "no TLS configured: serve mutual TLS with --tls-cert FILE --tls-key FILE --client-ca FILE (or the "
@@ -52,6 +53,9 @@ absl::StatusOr<GatewayTls> ResolveGatewayTls(const GatewayOptions& options, cons
   }
   FRONTDOOR_RETURN_IF_ERROR(AllOrNone(tls.inbound, "mutual TLS (--tls-cert, --tls-key, --client-ca)"));
   FRONTDOOR_RETURN_IF_ERROR(CheckTlsFiles(tls.inbound, TlsRole::kServer));
+  if (!tls.inbound.crl_dir.empty()) {
+    FRONTDOOR_ASSIGN_OR_RETURN(tls.client_crls, CheckCrlDirectory(tls.inbound.crl_dir, tls.inbound.ca, absl::Now()));
+  }
   return tls;
 }
 

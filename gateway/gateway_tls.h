@@ -13,6 +13,7 @@
 #define FRONTDOOR_GATEWAY_GATEWAY_TLS_H_
 
 #include <memory>
+#include <optional>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -28,12 +29,14 @@ struct GatewayTls {
   bool insecure_plaintext = false;  // inbound without TLS (--insecure-plaintext)
   TlsFiles inbound;                 // server certificate, key, client CA; empty when plaintext
   TlsFiles connectors;              // client certificate, key, connectors' CA; empty: plaintext
+  std::optional<CrlSummary> client_crls;  // what inbound.crl_dir holds, when one is given
   absl::Duration refresh = kDefaultTlsRefresh;
 };
 
 // Returns FAILED_PRECONDITION when neither mutual TLS nor --insecure-plaintext is configured (the
 // message says how to do either), INVALID_ARGUMENT when only some of a set of files is given, and
-// CheckTlsFiles' errors for files that are unreadable, mismatched or expired.
+// CheckTlsFiles' errors for files that are unreadable, mismatched or expired, and CheckCrlDirectory's
+// for a client CRL directory (tls.client_crl_dir, --client-crl-dir).
 absl::StatusOr<GatewayTls> ResolveGatewayTls(const GatewayOptions& options, const frontdoor::v1::GatewayConfig& config);
 
 // Mutual TLS server credentials, or insecure ones in plaintext mode.

@@ -29,6 +29,8 @@ constexpr char kUsage[] = R"(usage: frontdoor-gateway [options]
   --data-dir DIR                 where the SQLite store lives (default var/frontdoor)
   --tls-cert FILE --tls-key FILE --client-ca FILE
                                  mutual TLS (server certificate, key, CA of client certificates)
+  --client-crl-dir DIR           refuse client certificates revoked by the CRLs in DIR
+                                 (PEM, named by hash: openssl rehash DIR; read at start)
   --connector-ca FILE --connector-client-cert FILE --connector-client-key FILE
                                  mutual TLS to the connectors (their servers' CA; the gateway's
                                  client certificate and key)
@@ -87,6 +89,7 @@ int main(int argc, char** argv) {
                TakeValue(argc, argv, &i, "--tls-cert", &options.tls_cert) ||
                TakeValue(argc, argv, &i, "--tls-key", &options.tls_key) ||
                TakeValue(argc, argv, &i, "--client-ca", &options.client_ca) ||
+               TakeValue(argc, argv, &i, "--client-crl-dir", &options.client_crl_dir) ||
                TakeValue(argc, argv, &i, "--connector-ca", &options.connector_ca) ||
                TakeValue(argc, argv, &i, "--connector-client-cert", &options.connector_client_cert) ||
                TakeValue(argc, argv, &i, "--connector-client-key", &options.connector_client_key) ||

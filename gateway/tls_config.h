@@ -44,6 +44,9 @@ struct TlsFiles {
   std::string cert;  // this end's certificate chain (leaf first)
   std::string key;   // its private key (unencrypted PEM; protect it with file permissions)
   std::string ca;    // the CA bundle the other end's certificate must chain to
+  // Optional: a directory of CRLs from `ca`, named by hash (`openssl rehash`); certificates of the
+  // other end that they revoke are refused at the handshake. Server credentials only.
+  std::string crl_dir;
 
   bool empty() const { return cert.empty() && key.empty() && ca.empty(); }
 };
@@ -68,6 +71,22 @@ std::shared_ptr<grpc::ServerCredentials> MutualTlsServerCredentials(const TlsFil
 // Channel credentials for mutual TLS: the server certificate is verified against files.ca and the
 // target's host name or IP address; files.cert/key are presented as the client certificate.
 std::shared_ptr<grpc::ChannelCredentials> MutualTlsChannelCredentials(const TlsFiles& files, absl::Duration refresh);
+
+// What CheckCrlDirectory found.
+struct CrlSummary {
+  int crls = 0;                 // CRLs in the directory (files named by hash, HASH.rN)
+  int revoked = 0;              // certificates they revoke, all together
+  absl::Time next_update = absl::InfiniteFuture();  // the earliest nextUpdate among them
+};
+
+// Checks a directory of CRLs as `crl_dir` of TlsFiles, as gRPC (OpenSSL) would otherwise only
+// show at a handshake, or not at all: at least one file named by hash (HASH.rN, `openssl rehash`),
+// each a PEM CRL whose issuer is a certificate of `ca_path` with a valid signature from it and
+// whose name's hash matches (OpenSSL would never find it otherwise), none past its nextUpdate at
+// `now` (every client would be refused). A CRL under any other name is refused (it would be
+// silently unused); other files are ignored. NOT_FOUND for a directory or CA that cannot be read,
+// INVALID_ARGUMENT for the rest; the message names the file.
+absl::StatusOr<CrlSummary> CheckCrlDirectory(const std::string& crl_dir, const std::string& ca_path, absl::Time now);
 
 // The Subject CN of the PEM certificate in `path`; NOT_FOUND / INVALID_ARGUMENT as CheckTlsFiles.
 absl::StatusOr<std::string> CertificateCommonName(const std::string& path);

@@ -224,7 +224,7 @@ class ProgressReporter {
           cert_dir_.empty() ? grpc::InsecureChannelCredentials()
                             : frontdoor::gateway::MutualTlsChannelCredentials(
                                   {cert_dir_ + "/" + endpoint_id + ".crt", cert_dir_ + "/" + endpoint_id + ".key",
-                                   cert_dir_ + "/ca.crt"},
+                                   cert_dir_ + "/ca.crt", /*crl_dir=*/""},
                                   frontdoor::gateway::kDefaultTlsRefresh);
       stub = v1::FeedbackService::NewStub(grpc::CreateChannel(gateway_, credentials));
     }

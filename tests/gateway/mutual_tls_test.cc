@@ -11,6 +11,7 @@
 #include "frontdoor/v1/referral_service.grpc.pb.h"
 #include "gateway/clock.h"
 #include "gateway/gateway_server.h"
+#include "gateway/tls_config.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/security/auth_context.h"
 #include "gtest/gtest.h"
@@ -35,6 +36,12 @@ class MutualTlsTest : public ::testing::Test {
     config_ = dir_.path() + "/gateway.textproto";
     std::ofstream(config_) << "ig_officers: \"ig-officer-oldham\"\noperators: \"frontdoor-operator\"\n"
                            << "tls { reload_interval_seconds: 1 }\n";
+    ASSERT_TRUE(StartGateway().ok());
+  }
+  // (Re)starts the gateway on the same data, refusing client certificates revoked in `crl_dir`.
+  absl::Status StartGateway(const std::string& crl_dir = "") {
+    if (server_) server_->Shutdown();
+    server_.reset();
     GatewayOptions options;
     options.config_path = config_;
     options.listen = "127.0.0.1:0";
@@ -42,11 +49,13 @@ class MutualTlsTest : public ::testing::Test {
     options.tls_cert = server_cert_.cert;
     options.tls_key = server_cert_.key;
     options.client_ca = pki_.ca_cert();
+    options.client_crl_dir = crl_dir;
     options.connector_overrides["action-together-oldham"] = connector_.address();
     auto server = GatewayServer::Start(options, &clock_);
-    ASSERT_TRUE(server.ok()) << server.status();
+    if (!server.ok()) return server.status();
     server_ = std::move(*server);
     target_ = "127.0.0.1:" + std::to_string(server_->port());
+    return absl::OkStatus();
   }
   void TearDown() override {
     if (server_) server_->Shutdown();
@@ -268,6 +277,36 @@ TEST_F(MutualTlsTest, ReplacedServerCertificateIsServedToNewConnectionsWithoutAR
   EXPECT_TRUE(Submit(StubAs(practice).get(), RoytonReferral("tls-11"), &resp).ok());
 }
 
+TEST_F(MutualTlsTest, ARevokedCertificateIsRefusedWhileTheOthersStillConnect) {
+  const IssuedCertificate stolen = pki_.Issue("P85901");
+  const IssuedCertificate reissued = pki_.Issue("P85901");  // the practice's new certificate
+  const IssuedCertificate other = pki_.Issue("P85913");
+  const std::string crls = dir_.path() + "/crls";
+  pki_.Revoke(stolen, crls);
+  ASSERT_TRUE(StartGateway(crls).ok());
+  v1::SubmitReferralResponse resp;
+  const grpc::Status refused = Submit(StubAs(stolen).get(), RoytonReferral("tls-crl-1"), &resp);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::UNAVAILABLE) << "the handshake fails: " << refused.error_message();
+  EXPECT_TRUE(Submit(StubAs(reissued).get(), RoytonReferral("tls-crl-2"), &resp).ok());
+  v1::Referral from_other = RoytonReferral("tls-crl-3");
+  from_other.set_sender_ods("P85913");
+  EXPECT_TRUE(Submit(StubAs(other).get(), from_other, &resp).ok());
+}
+
+TEST_F(MutualTlsTest, ACertificateRevokedAfterStartIsRefusedOnceTheGatewayRestarts) {
+  const IssuedCertificate stolen = pki_.Issue("P85901");
+  const std::string crls = dir_.path() + "/crls";
+  pki_.PublishCrl(crls);  // nothing revoked yet
+  ASSERT_TRUE(StartGateway(crls).ok());
+  v1::SubmitReferralResponse resp;
+  ASSERT_TRUE(Submit(StubAs(stolen).get(), RoytonReferral("tls-crl-4"), &resp).ok());
+  pki_.Revoke(stolen, crls);
+  ASSERT_TRUE(StartGateway(crls).ok());  // the documented way to take up a new CRL
+  EXPECT_EQ(Submit(StubAs(stolen).get(), RoytonReferral("tls-crl-5"), &resp).error_code(),
+            grpc::StatusCode::UNAVAILABLE);
+  EXPECT_TRUE(Submit(StubAs(pki_.Issue("P85901")).get(), RoytonReferral("tls-crl-6"), &resp).ok());
+}
+
 TEST(GatewayTlsStartTest, KeyThatDoesNotMatchTheCertificateIsRefusedAtStart) {
   TempDir dir;
   TestCertificates pki(dir.path());
@@ -284,6 +323,112 @@ TEST(GatewayTlsStartTest, KeyThatDoesNotMatchTheCertificateIsRefusedAtStart) {
   ASSERT_FALSE(server.ok());
   EXPECT_EQ(server.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(server.status().message().find("does not belong"), std::string::npos) << server.status();
+}
+
+TEST(GatewayTlsStartTest, AnExpiredCrlIsRefusedAtStartRatherThanRefusingEveryClient) {
+  TempDir dir;
+  TestCertificates pki(dir.path());
+  IssuedCertificate server = pki.Issue("frontdoor-gateway", {.server = true});
+  pki.PublishCrl(dir.path() + "/crls", /*expired=*/true);
+  GatewayOptions options;
+  options.listen = "127.0.0.1:0";
+  options.data_dir = dir.path() + "/data";
+  options.tls_cert = server.cert;
+  options.tls_key = server.key;
+  options.client_ca = pki.ca_cert();
+  options.client_crl_dir = dir.path() + "/crls";
+  SystemClock clock;
+  auto started = GatewayServer::Start(options, &clock);
+  ASSERT_FALSE(started.ok());
+  EXPECT_EQ(started.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(started.status().message().find("expired at 2020-01-02T00:00:00Z"), std::string::npos) << started.status();
+  EXPECT_NE(started.status().message().find("every client certificate would be refused"), std::string::npos);
+}
+
+// CheckCrlDirectory: what gRPC would otherwise show only at a handshake, or never.
+class CrlDirectoryTest : public ::testing::Test {
+ protected:
+  absl::StatusOr<CrlSummary> Check() { return CheckCrlDirectory(crls_, pki_.ca_cert(), absl::Now()); }
+  std::string Crl() { return pki_.PublishCrl(dir_.path() + "/made"); }  // outside crls_
+
+  TempDir dir_;
+  TestCertificates pki_{dir_.path()};
+  std::string crls_ = dir_.path() + "/crls";
+};
+
+TEST_F(CrlDirectoryTest, CountsTheRevokedCertificatesAndTheNextUpdate) {
+  pki_.Revoke(pki_.Issue("P85901"), crls_);
+  pki_.Revoke(pki_.Issue("P85913"), crls_);
+  std::ofstream(crls_ + "/README") << "CRLs of the client CA\n";  // other files are left alone
+  absl::StatusOr<CrlSummary> got = Check();
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(got->crls, 1);
+  EXPECT_EQ(got->revoked, 2);
+  EXPECT_GT(got->next_update, absl::Now() + absl::Hours(24 * 6)) << "default_crl_days = 7";
+  EXPECT_LT(got->next_update, absl::Now() + absl::Hours(24 * 8));
+}
+
+TEST_F(CrlDirectoryTest, ACrlNotNamedByItsHashIsRefusedForItWouldNeverBeRead) {
+  std::filesystem::create_directories(crls_);
+  std::filesystem::copy_file(Crl(), crls_ + "/revoked.crl");
+  absl::StatusOr<CrlSummary> got = Check();
+  ASSERT_FALSE(got.ok());
+  EXPECT_EQ(got.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(got.status().message().find("revoked.crl is not named by its issuer's hash"), std::string::npos)
+      << got.status();
+  EXPECT_NE(got.status().message().find("openssl rehash"), std::string::npos);
+}
+
+TEST_F(CrlDirectoryTest, ACrlLinkedUnderItsHashByOpensslRehashIsRead) {
+  std::filesystem::create_directories(crls_);
+  std::filesystem::copy_file(Crl(), crls_ + "/ca.crl.pem");
+  ASSERT_TRUE(frontdoor::testing::RunShell("openssl rehash '" + crls_ + "'"));
+  absl::StatusOr<CrlSummary> got = Check();
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(got->crls, 1) << "the link, once";
+}
+
+TEST_F(CrlDirectoryTest, ACrlUnderAnotherIssuersHashIsRefused) {
+  std::filesystem::create_directories(crls_);
+  std::filesystem::copy_file(Crl(), crls_ + "/0badc0de.r0");
+  absl::StatusOr<CrlSummary> got = Check();
+  ASSERT_FALSE(got.ok());
+  EXPECT_NE(got.status().message().find("named for another issuer's hash"), std::string::npos) << got.status();
+}
+
+TEST_F(CrlDirectoryTest, ACrlFromAnImpostorCaWithTheSameNameIsRefused) {
+  // Same subject name as the real CA (so the same hash), another key: its signature does not verify.
+  TempDir other_dir;
+  TestCertificates impostor(other_dir.path());
+  impostor.PublishCrl(crls_);
+  absl::StatusOr<CrlSummary> got = Check();
+  ASSERT_FALSE(got.ok());
+  EXPECT_NE(got.status().message().find("is not signed by a CA of the client CA file"), std::string::npos)
+      << got.status();
+}
+
+TEST_F(CrlDirectoryTest, AnExpiredCrlIsRefused) {
+  pki_.PublishCrl(crls_, /*expired=*/true);
+  absl::StatusOr<CrlSummary> got = Check();
+  ASSERT_FALSE(got.ok());
+  EXPECT_NE(got.status().message().find("expired at 2020-01-02T00:00:00Z"), std::string::npos) << got.status();
+}
+
+TEST_F(CrlDirectoryTest, AHashNamedFileThatIsNotACrlIsRefused) {
+  std::filesystem::create_directories(crls_);
+  std::ofstream(crls_ + "/1a2b3c4d.r0") << "not a CRL";
+  absl::StatusOr<CrlSummary> got = Check();
+  ASSERT_FALSE(got.ok());
+  EXPECT_NE(got.status().message().find("1a2b3c4d.r0 is not a PEM CRL"), std::string::npos) << got.status();
+}
+
+TEST_F(CrlDirectoryTest, AnEmptyOrMissingDirectoryIsRefused) {
+  std::filesystem::create_directories(crls_);
+  absl::StatusOr<CrlSummary> empty = Check();
+  ASSERT_FALSE(empty.ok());
+  EXPECT_NE(empty.status().message().find("holds no CRL named by hash"), std::string::npos) << empty.status();
+  crls_ = dir_.path() + "/no-such-dir";
+  EXPECT_EQ(Check().status().code(), absl::StatusCode::kNotFound);
 }
 
 TEST(GatewayTlsStartTest, NeitherTlsNorPlaintextIsRefusedAtStartAndSaysHow) {

@@ -61,6 +61,38 @@ IssuedCertificate TestCertificates::Issue(const std::string& common_name, const 
   return out;
 }
 
+std::string TestCertificates::Revoke(const IssuedCertificate& certificate, const std::string& crl_dir, bool expired) {
+  PublishCrl(crl_dir);  // makes the database
+  RunShell("openssl ca -batch -config " + Q(ca_db_ + "/ca.cnf") + " -revoke " + Q(certificate.cert));
+  return PublishCrl(crl_dir, expired);
+}
+
+std::string TestCertificates::PublishCrl(const std::string& crl_dir, bool expired) {
+  if (ca_db_.empty()) {
+    ca_db_ = dir_ + "/ca-db";
+    RunShell("mkdir -p " + Q(ca_db_) + " && : > " + Q(ca_db_ + "/index.txt") + " && echo 01 > " +
+             Q(ca_db_ + "/crlnumber"));
+    std::ofstream(ca_db_ + "/ca.cnf") << "[ca]\ndefault_ca = test_ca\n[test_ca]\ndatabase = " << ca_db_
+                                      << "/index.txt\ncrlnumber = " << ca_db_ << "/crlnumber\ncertificate = "
+                                      << ca_cert_ << "\nprivate_key = " << ca_key_
+                                      << "\ndefault_md = sha256\ndefault_crl_days = 7\n";
+  }
+  const std::string made = ca_db_ + "/crl.pem";
+  RunShell("openssl ca -batch -config " + Q(ca_db_ + "/ca.cnf") + " -gencrl -out " + Q(made) +
+           (expired ? " -crl_lastupdate 20200101000000Z -crl_nextupdate 20200102000000Z" : ""));
+  std::string hash;
+  {
+    const std::string hash_file = ca_db_ + "/crl.hash";
+    RunShell("openssl crl -hash -noout -in " + Q(made) + " > " + Q(hash_file));
+    hash = ReadWholeFile(hash_file);
+    while (!hash.empty() && (hash.back() == '\n' || hash.back() == '\r')) hash.pop_back();
+  }
+  const std::string path = crl_dir + "/" + hash + ".r0";
+  RunShell("mkdir -p " + Q(crl_dir) + " && cp " + Q(made) + " " + Q(path + ".new") + " && mv " + Q(path + ".new") +
+           " " + Q(path));
+  return path;
+}
+
 grpc::SslCredentialsOptions TestCertificates::ClientOptions(const IssuedCertificate& client) const {
   grpc::SslCredentialsOptions options;
   options.pem_root_certs = ReadWholeFile(ca_cert_);

@@ -42,6 +42,14 @@ class TestCertificates {
   const std::string& ca_cert() const { return ca_cert_; }
   const std::string& other_ca_cert() const { return other_ca_cert_; }
 
+  // Revokes `certificate` (of this CA) and writes the CA's certificate revocation list, holding
+  // every certificate revoked so far, into `crl_dir` under its hashed name (`HASH.r0`, what
+  // `openssl rehash` makes; replaced if there). `expired`: its nextUpdate is already past.
+  // Returns the CRL's path.
+  std::string Revoke(const IssuedCertificate& certificate, const std::string& crl_dir, bool expired = false);
+  // Writes this CA's CRL as Revoke does, revoking nothing new.
+  std::string PublishCrl(const std::string& crl_dir, bool expired = false);
+
   // SSL channel credentials options presenting `client` and trusting this CA.
   grpc::SslCredentialsOptions ClientOptions(const IssuedCertificate& client) const;
 
@@ -49,6 +57,7 @@ class TestCertificates {
   std::string dir_;
   std::string ca_cert_, ca_key_, other_ca_cert_, other_ca_key_;
   int issued_ = 0;
+  std::string ca_db_;  // `openssl ca`'s configuration and database, made at the first CRL
 };
 
 // Runs a shell command line; ADD_FAILURE with its output when it fails. Returns success.
