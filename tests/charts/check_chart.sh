@@ -79,6 +79,11 @@ case "$check" in
     fake_pem "PRIVATE KEY" key.pem
     render_and_check default
     render_and_check production -f "$chart/examples/production-values.yaml"
+    grep -q 'client_crl_dir: "/etc/frontdoor/tls/client-crl"' "$tmp/production.textproto" &&
+      grep -q 'secretName: frontdoor-client-crl' "$tmp/production.yaml" ||
+      fail "production: tls.clientCRL makes no client_crl_dir and mounted Secret"
+    ! grep -q client_crl_dir "$tmp/default.textproto" || fail "default: a CRL directory without tls.clientCRL"
+    echo "tls.clientCRL mounts its Secret and sets client_crl_dir; off by default"
     render_and_check postgres-minimal "${postgres[@]}" --set replicaCount=2
     render_and_check test-cluster-secrets --set store.sqlite.persistence.enabled=false \
       --set-file tls.server.cert="$tmp/cert.pem" --set-file tls.server.key="$tmp/key.pem" \
