@@ -7,6 +7,10 @@
 // server certificate (chain to the configured CA, and the host name or IP address it dials against
 // the certificate's SAN) and presents its own client certificate.
 //
+// The server may also refuse revoked client certificates (TlsFiles::crl_dir, checked first by
+// CheckCrlDirectory): OpenSSL reads the CRL at the first handshake that needs it and keeps it, so a
+// new CRL is taken up at restart.
+//
 // Both watch the files: a certificate, key or CA replaced on disk is taken up within `refresh`
 // without a restart (gRPC's FileWatcherCertificateProvider); new connections use it, established
 // ones keep theirs. Replace the key before the certificate, or both at once (rename into place):
@@ -84,7 +88,8 @@ struct CrlSummary {
 // each a PEM CRL whose issuer is a certificate of `ca_path` with a valid signature from it and
 // whose name's hash matches (OpenSSL would never find it otherwise), none past its nextUpdate at
 // `now` (every client would be refused). A CRL under any other name is refused (it would be
-// silently unused); other files are ignored. NOT_FOUND for a directory or CA that cannot be read,
+// silently unused) unless a hash-named file holds the same CRL (an `openssl rehash` link); files
+// that are not CRLs are ignored. NOT_FOUND for a directory or CA that cannot be read,
 // INVALID_ARGUMENT for the rest; the message names the file.
 absl::StatusOr<CrlSummary> CheckCrlDirectory(const std::string& crl_dir, const std::string& ca_path, absl::Time now);
 
