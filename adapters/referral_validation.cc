@@ -101,22 +101,17 @@ std::optional<CalendarDate> CheckRequiredDate(std::string_view value, const Datu
   return date;
 }
 
-// Checks an optional consent date: absent is fine; present must be a real day. When
-// `not_after_today`, it must also not be in the future (a consent cannot be recorded tomorrow; a
-// period may well end after today).
+// Checks an optional consent date: absent is fine; present must be a real day. Whether it is in
+// the future does not make the message unreadable: a consent dated after the referral date is
+// simply not in force on it (IG-RULES.md, "In force"), which the IG decision answers with IG-1 (a
+// permit) or by not counting it (a deny). Only the referral date itself may not be in the future.
 void CheckOptionalDate(std::string_view value, const DatumPath& path, const char* what,
-                       bool not_after_today, const CalendarDate& today,
                        std::vector<Issue>* issues) {
   if (value.empty()) return;
-  std::optional<CalendarDate> date = CalendarDate::Parse(value);
-  if (!date.has_value()) {
+  if (!CalendarDate::Parse(value).has_value()) {
     issues->push_back(
         Error(kInvalidValue, path.Render(),
               absl::StrCat("the ", what, " is not a full date (YYYY-MM-DD) naming a real day")));
-    return;
-  }
-  if (not_after_today && *date > today) {
-    issues->push_back(Error(kInvalidValue, path.Render(), absl::StrCat("the ", what, " is in the future")));
   }
 }
 
@@ -257,11 +252,11 @@ std::vector<Issue> ValidateReferral(const Referral& referral, const ReferralSour
   for (int i = 0; i < referral.consents_size(); ++i) {
     const v1::Consent& consent = referral.consents(i);
     CheckOptionalDate(consent.date(), DatumPath(paths.consent_dates, i, "consents", "date"), "consent date",
-                      /*not_after_today=*/true, today, &issues);
+                      &issues);
     CheckOptionalDate(consent.period_start(), DatumPath(paths.consent_starts, i, "consents", "period_start"),
-                      "consent period start", /*not_after_today=*/false, today, &issues);
+                      "consent period start", &issues);
     CheckOptionalDate(consent.period_end(), DatumPath(paths.consent_ends, i, "consents", "period_end"),
-                      "consent period end", /*not_after_today=*/false, today, &issues);
+                      "consent period end", &issues);
   }
 
   return issues;

@@ -409,11 +409,14 @@ TEST(ValidateReferralTest, MalformedConsentDateIsInvalidValue) {
               UnorderedElementsAre(IssueIs(kInvalidValue, "referral.consents[0].date")));
 }
 
-TEST(ValidateReferralTest, ConsentDateAfterTodayIsInvalidValue) {
-  Referral r = ValidReferral();
-  r.mutable_consents(0)->set_date("2025-06-16");
-  EXPECT_THAT(Validate(r),
-              UnorderedElementsAre(IssueIs(kInvalidValue, "referral.consents[0].date")));
+// A consent dated after the referral date, however far ahead, is readable: it is simply not in
+// force on the referral date, which the IG decision answers (IG-1), not validation.
+TEST(ValidateReferralTest, ConsentDatedAfterTodayEvenDecadesAheadIsReadable) {
+  for (const char* date : {"2025-06-16", "2075-01-01", "9999-12-31"}) {
+    Referral r = ValidReferral();
+    r.mutable_consents(0)->set_date(date);
+    EXPECT_THAT(Validate(r), IsEmpty()) << date;
+  }
 }
 
 TEST(ValidateReferralTest, MalformedConsentPeriodStartIsInvalidValue) {

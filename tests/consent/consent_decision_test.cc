@@ -123,6 +123,20 @@ TEST(DecideConsentTest, ConsentDatedAfterReferralDateIsNotInForce) {
   EXPECT_THAT(RefusalCodes(Decide(r)), ElementsAre("IG-1"));
 }
 
+TEST(DecideConsentTest, PermitDatedDecadesAheadIsNotInForceSoIg1Refuses) {
+  Referral r = PermittedReferral();
+  r.mutable_consents(0)->set_date("2090-06-10");
+  EXPECT_THAT(RefusalCodes(Decide(r)), ElementsAre("IG-1"));
+}
+
+TEST(DecideConsentTest, DenyDatedDecadesAheadDoesNotCount) {
+  Referral r = PermittedReferral();
+  AddConsent(&r, "objection", Consent::DENY, "2090-06-10");
+  const ConsentDecision d = Decide(r);
+  EXPECT_TRUE(d.permitted);
+  EXPECT_THAT(RefusalCodes(d), IsEmpty());
+}
+
 TEST(DecideConsentTest, ConsentWithoutDateIsInForce) {
   Referral r = PermittedReferral();
   r.mutable_consents(0)->clear_date();
