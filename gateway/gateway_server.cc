@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 #include <system_error>
 
 #include "absl/strings/str_cat.h"
@@ -17,11 +18,13 @@
 #include "gateway/admin_service.h"
 #include "gateway/authorization.h"
 #include "gateway/caller_limits.h"
+#include "gateway/data_dir_lock.h"
 #include "gateway/delivery_dispatcher.h"
 #include "gateway/feedback_service.h"
 #include "gateway/feedback_stream.h"
 #include "gateway/gateway_config.h"
 #include "gateway/gateway_tls.h"
+#include "gateway/listen_address.h"
 #include "gateway/referral_service.h"
 #include "gateway/sqlite_referral_store.h"
 #include "gateway/store_selection.h"
@@ -66,6 +69,8 @@ void SetHealth(grpc::Server* server, bool serving) {
 }  // namespace
 
 struct GatewayServer::Parts {
+  // Held from start until the end of Shutdown; declared first so that it outlives the store.
+  std::optional<DataDirLock> data_dir_lock;
   std::unique_ptr<LoadedConfig> config;
   std::unique_ptr<Authorizer> authorizer;
   // Per-identity limits; declared before `server`, which must go first.
@@ -148,6 +153,8 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(const Gatewa
   if (ec) {
     return absl::UnavailableError(absl::StrCat("cannot create data directory ", options.data_dir, ": ", ec.message()));
   }
+  FRONTDOOR_ASSIGN_OR_RETURN(DataDirLock data_dir_lock, DataDirLock::Acquire(options.data_dir));
+  parts->data_dir_lock.emplace(std::move(data_dir_lock));
   FRONTDOOR_ASSIGN_OR_RETURN(ConfiguredStore opened, OpenConfiguredStore(parts->config->config.store(), options.data_dir));
   Log(LogLevel::kInfo, "startup", "store opened", {{"store", opened.description}});
   parts->store = std::move(opened.store);
@@ -279,6 +286,10 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(const Gatewa
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   builder.AddListeningPort(options.listen, GatewayServerCredentials(tls), &parts->port);
+  // A gateway owns its ports. gRPC turns SO_REUSEPORT on by default, which lets a second gateway
+  // (a second demo, a restart while the old one drains) listen beside the first, each with its own
+  // store, and the kernel then shares the callers out between them.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   // Room for a 1 MiB message plus its envelope; larger requests get RESOURCE_EXHAUSTED from gRPC.
   builder.SetMaxReceiveMessageSize(static_cast<int>(deps.limits.max_message_bytes) + 64 * 1024);
   ApplyTransportLimits(parts->limiter->limits(), &builder);
@@ -292,23 +303,24 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(const Gatewa
   builder.RegisterService(parts->admin_service.get());
   parts->server = builder.BuildAndStart();
   if (parts->server == nullptr || parts->port == 0) {
-    return absl::UnavailableError(absl::StrCat("cannot listen on ", options.listen));
+    return absl::UnavailableError(ListenFailure("the gRPC port", options.listen));
   }
 
   if (!health_listen.empty()) {
     // Only grpc.health.v1.Health (the default service), in plaintext, for Kubernetes probes.
     grpc::ServerBuilder health_builder;
     health_builder.AddListeningPort(health_listen, grpc::InsecureServerCredentials(), &parts->health_port);
+    health_builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
     parts->health_server = health_builder.BuildAndStart();
     if (parts->health_server == nullptr || parts->health_port == 0) {
-      return absl::UnavailableError(absl::StrCat("cannot serve the health port on ", health_listen));
+      return absl::UnavailableError(ListenFailure("the health port", health_listen));
     }
   }
   if (!metrics_listen.empty()) {
     try {
       parts->exposer = std::make_unique<prometheus::Exposer>(metrics_listen, /*num_threads=*/1);
     } catch (const std::exception& e) {
-      return absl::UnavailableError(absl::StrCat("cannot serve metrics on ", metrics_listen, ": ", e.what()));
+      return absl::UnavailableError(absl::StrCat(ListenFailure("the metrics endpoint", metrics_listen), " (", e.what(), ")"));
     }
     parts->exposer->RegisterCollectable(parts->registry);
     parts->exposer->RegisterCollectable(parts->metrics->outbox_collectable());
@@ -364,6 +376,8 @@ void GatewayServer::Shutdown() {
   parts_->dispatcher->Shutdown();  // the attempt in hand finishes (within its deadline) and is recorded
   parts_->checkpointer->Shutdown();  // signs what the last commits appended
   if (parts_->health_server != nullptr) parts_->health_server->Shutdown(std::chrono::system_clock::now());
+  // Nothing writes any more: another gateway may have the data directory now.
+  parts_->data_dir_lock.reset();
   Log(LogLevel::kInfo, "shutdown", "stopped",
       {{"drain_ms", static_cast<int64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
                                              std::chrono::steady_clock::now() - began)

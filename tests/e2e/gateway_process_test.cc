@@ -185,6 +185,49 @@ TEST_F(GatewayProcessTest, GatewayWithoutTlsOrPlaintextRefusesToStartAndSaysWhy)
   EXPECT_NE(ReadFileOrEmpty(Path("gateway.log")).find("--insecure-plaintext"), std::string::npos);
 }
 
+// A second gateway on the first one's gRPC port would be given half its callers (SO_REUSEPORT)
+// with a store of its own: it must refuse to start, say why, and leave the first serving.
+TEST_F(GatewayProcessTest, ASecondGatewayOnTheSameAddressRefusesToStartAndTheFirstKeepsServing) {
+  const auto connectors = StartSim();
+  const std::string target = StartGateway(connectors);
+  ChildProcess second({BinaryPath("gateway/frontdoor-gateway"), "--insecure-plaintext", "--listen", target,
+                       "--data-dir", Path("data2")},
+                      Path("second.log"));
+  auto status = second.Wait(absl::Seconds(20));
+  ASSERT_TRUE(status.has_value()) << "the second gateway kept running beside the first";
+  EXPECT_EQ(*status, 1);
+  const std::string log = ReadFileOrEmpty(Path("second.log"));
+  EXPECT_NE(log.find("already in use"), std::string::npos) << log;
+  EXPECT_NE(log.find(target), std::string::npos) << log;
+  for (int i = 0; i < 4; ++i) {
+    const v1::SubmitReferralResponse r =
+        CliSubmit(target, std::string(FRONTDOOR_SOURCE_DIR) + "/examples/typed-referral.json", "P85901");
+    EXPECT_EQ(r.disposition(), v1::ACCEPTED) << "every call reaches the one gateway";
+  }
+}
+
+TEST_F(GatewayProcessTest, ASecondGatewayOnTheSameDataDirectoryRefusesToStartNamingTheFirst) {
+  const auto connectors = StartSim();
+  StartGateway(connectors);
+  ChildProcess second({BinaryPath("gateway/frontdoor-gateway"), "--insecure-plaintext", "--listen", "127.0.0.1:0",
+                       "--data-dir", Path("data")},
+                      Path("second.log"));
+  auto status = second.Wait(absl::Seconds(20));
+  ASSERT_TRUE(status.has_value()) << "the second gateway shares the first one's store";
+  EXPECT_EQ(*status, 1);
+  const std::string log = ReadFileOrEmpty(Path("second.log"));
+  EXPECT_NE(log.find("in use by another frontdoor-gateway (pid "), std::string::npos) << log;
+}
+
+// Killed without a chance to clean up, a gateway leaves no lock behind: the kernel drops it.
+TEST_F(GatewayProcessTest, TheDataDirectoryIsFreeAgainOnceItsGatewayIsKilled) {
+  const auto connectors = StartSim();
+  StartGateway(connectors);
+  gateway_->Signal(SIGKILL);
+  ASSERT_TRUE(gateway_->Wait(absl::Seconds(20)).has_value());
+  EXPECT_FALSE(StartGateway(connectors).empty()) << ReadFileOrEmpty(Path("gateway.log"));
+}
+
 TEST_F(GatewayProcessTest, CancelledReferralReachesTheSimAsCeaseAfterItsDeliveryAndTheLogVerifies) {
   const auto connectors = StartSim();
   const std::string target = StartGateway(connectors);

@@ -161,5 +161,32 @@ TEST_F(GatewayObservabilityTest, AMetricsPortThatCannotBeHadRefusesToStart) {
   EXPECT_NE(std::string(second.status().message()).find("metrics"), std::string::npos) << second.status();
 }
 
+// Every door a gateway listens on is its own: a second gateway asking for the first one's health
+// or metrics port refuses to start, saying which and why.
+TEST_F(GatewayObservabilityTest, AnotherGatewaysHealthOrMetricsPortRefusesToStartSayingItIsInUse) {
+  GatewayOptions first_options = testing::LoopbackGatewayOptions(dir_.path() + "/first", connector_.address());
+  first_options.health_listen = "127.0.0.1:0";
+  first_options.metrics_listen = "127.0.0.1:0";
+  auto first = GatewayServer::Start(first_options, &clock_);
+  ASSERT_TRUE(first.ok()) << first.status();
+  const std::string health = (*first)->health_address();
+  const std::string metrics = (*first)->metrics_address();
+  ASSERT_FALSE(health.empty());
+  ASSERT_FALSE(metrics.empty());
+  for (const auto& [what, address] : {std::pair<std::string, std::string>{"health", health}, {"metrics", metrics}}) {
+    SCOPED_TRACE(what);
+    GatewayOptions options;
+    options.listen = "127.0.0.1:0";
+    options.data_dir = dir_.path() + "/data-" + what;
+    options.insecure_plaintext = true;
+    (what == "health" ? options.health_listen : options.metrics_listen) = address;
+    auto second = GatewayServer::Start(options, &clock_);
+    ASSERT_FALSE(second.ok());
+    EXPECT_EQ(second.status().code(), absl::StatusCode::kUnavailable);
+    EXPECT_NE(std::string(second.status().message()).find("already in use"), std::string::npos) << second.status();
+    EXPECT_NE(std::string(second.status().message()).find(what), std::string::npos) << second.status();
+  }
+}
+
 }  // namespace
 }  // namespace frontdoor::gateway
