@@ -826,6 +826,7 @@ class FhirMapper {
   std::string_view DatePart(Node object, const MemberName& key, const ElementPath& path, std::string* value_path);
 
   bool ReadEntries(Node bundle);
+  bool CheckResourcesThatOccurOnce();
   void MapHeader(const Entry& header, const Entry** service_request);
   void MapServiceRequest(const Entry& request);
   void MapPatient(const Entry& patient);
@@ -1028,6 +1029,7 @@ void FhirMapper<Node>::Map(Node root) {
     return;
   }
   if (!ReadEntries(root)) return;
+  if (!CheckResourcesThatOccurOnce()) return;
 
   const Entry& header = entries_[0];
   if (header.type != "MessageHeader") {
@@ -1050,6 +1052,32 @@ void FhirMapper<Node>::Map(Node root) {
       MapOtherResource(entry);
     }
   }
+}
+
+// A servicerequest-request is one referral about one person: one MessageHeader, one
+// ServiceRequest, one Patient. A second Patient is a second person (which one would routing,
+// consent and delivery be about?); a second ServiceRequest or MessageHeader a second referral or
+// message. Reading only the one the references lead to would silently ignore the other, so the
+// message is not a readable referral: each extra one is INVALID_VALUE at its entry. Returns false
+// when there was one.
+template <typename Node>
+bool FhirMapper<Node>::CheckResourcesThatOccurOnce() {
+  bool ok = true;
+  for (const char* type : {"MessageHeader", "ServiceRequest", "Patient"}) {
+    bool seen = false;
+    for (const Entry& entry : entries_) {
+      if (entry.type != type) continue;
+      if (seen) {
+        const std::string message = absl::StrCat("a second ", type,
+                                                 ": a referral message carries one referral about one person; send "
+                                                 "each person's referral as a message of its own");
+        AddIssue(kInvalidValue, ResourcePath(entry).path(), message.c_str());
+        ok = false;
+      }
+      seen = true;
+    }
+  }
+  return ok;
 }
 
 template <typename Node>

@@ -118,6 +118,7 @@ class Hl7Mapper {
     coding->set_system(CodingSystem(m_.Value(segment, field, repetition, 3)));
   }
 
+  void CheckSegmentsThatOccurOnce();
   void MapHeader();
   void MapReferralSegment();
   void MapProviders();
@@ -148,6 +149,7 @@ void Hl7Mapper::Map() {
     AddIssue(kUnsupportedMessage, "MSH-9", "not a REF^I12 referral: this gateway accepts referrals only");
     return;
   }
+  CheckSegmentsThatOccurOnce();
   MapHeader();
   MapReferralSegment();
   MapProviders();
@@ -156,6 +158,21 @@ void Hl7Mapper::Map() {
   MapConsents();
   MapNotes();
   MapOtherSegments();
+}
+
+// A REF^I12 is one referral about one person (HL7 v2.5.1 chapter 11: RF1, PID and PD1 occur at
+// most once in REF_I12). A second PID names a second person; a second RF1 or PD1 a second referral
+// or record. Reading only the first would route one person's referral on another's data, so the
+// message is not a readable referral: each extra occurrence is INVALID_VALUE at its position.
+void Hl7Mapper::CheckSegmentsThatOccurOnce() {
+  for (const char* id : {"RF1", "PID", "PD1"}) {
+    const std::vector<size_t> found = m_.FindSegments(id);
+    for (size_t k = 1; k < found.size(); ++k) {
+      AddIssue(kInvalidValue, absl::StrCat(id, "[", k + 1, "]"),
+               absl::StrCat("a second ", id, " segment: a REF^I12 carries one referral about one person; send each "
+                            "person's referral as a message of its own"));
+    }
+  }
 }
 
 void Hl7Mapper::MapHeader() {

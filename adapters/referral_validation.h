@@ -28,6 +28,9 @@ inline constexpr char kUnsupportedMessage[] = "UNSUPPORTED_MESSAGE";
 inline constexpr char kMissingElement[] = "MISSING_ELEMENT";
 inline constexpr char kInvalidNhsNumber[] = "INVALID_NHS_NUMBER";
 inline constexpr char kInvalidValue[] = "INVALID_VALUE";
+// Not the adapters' finding but the intake's: the sender used this message id before for a
+// different message (gateway/message_fingerprint.h).
+inline constexpr char kMessageIdReused[] = "MESSAGE_ID_REUSED";
 
 inline constexpr char kSnomedSystem[] = "http://snomed.info/sct";
 
@@ -54,9 +57,10 @@ ReferralSourcePaths TypedReferralPaths(const frontdoor::v1::Referral& referral);
 // Checks, each issue with ERROR severity and the path from `paths`:
 //  - MISSING_ELEMENT: message id, sender ODS, referral date, NHS number, birth date absent.
 //  - INVALID_NHS_NUMBER: not 10 digits or failing Modulus 11.
-//  - INVALID_VALUE: ODS codes not ODS-shaped (sender, practice); dates not YYYY-MM-DD real days or
-//    after `today` (referral date, birth date, consent dates); a birth date after the referral
-//    date; SNOMED CT reason codes not well-formed concept ids (digits, 6..18 long, no leading
+//  - INVALID_VALUE: ODS codes not ODS-shaped (sender, practice); dates not YYYY-MM-DD real days
+//    (referral date, birth date, consent dates and periods); a referral date or birth date after
+//    `today`; a birth date after the referral date (a consent dated after the referral date is
+//    readable: it is not in force, which is the IG decision's to answer); SNOMED CT reason codes not well-formed concept ids (digits, 6..18 long, no leading
 //    zero, concept partition, Verhoeff check digit). Codings in other systems are not checked.
 //  - INVALID_VALUE: a message id that is not 1..64 of [A-Za-z0-9.-_].
 // Returns every issue found (empty when valid).

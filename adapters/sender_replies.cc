@@ -278,9 +278,29 @@ std::string ErrorLocation(std::string_view path) {
 }
 
 // HL7 table 0357, message error condition codes.
+// A path naming a whole segment occurrence ("PID[2]"), not a field in it: the message's segments
+// are not what a REF^I12 allows (a second PID, RF1 or PD1).
+bool NamesASegment(std::string_view path) {
+  if (path.size() < 6 || path[3] != '[' || path.back() != ']') return false;
+  for (size_t i = 4; i + 1 < path.size(); ++i) {
+    if (path[i] < '0' || path[i] > '9') return false;
+  }
+  return true;
+}
+
+// Findings that no resend of this message can mend: an unreadable message, another message
+// type, segments a REF^I12 does not allow, an id already used for another message. HL7 v2
+// answers those with AR (application reject), the rest with AE.
+bool ResendCannotHelp(const Issue& issue) {
+  return issue.code() == kMalformed || issue.code() == kUnsupportedMessage || issue.code() == kMessageIdReused ||
+         (issue.code() == kInvalidValue && NamesASegment(issue.path()));
+}
+
 std::string Hl7ErrorCode(const Issue& issue) {
   const std::string& code = issue.code();
   if (code == kUnsupportedMessage) return "200^Unsupported message type^HL70357";
+  if (code == kMessageIdReused) return "205^Duplicate key identifier^HL70357";
+  if (code == kInvalidValue && NamesASegment(issue.path())) return "100^Segment sequence error^HL70357";
   if (code == kMissingElement) return "101^Required field missing^HL70357";
   if (code == kMalformed || code == kInvalidValue || code == kInvalidNhsNumber) {
     return "102^Data type error^HL70357";
@@ -407,7 +427,7 @@ std::string RenderHl7v2Ack(const ReplyContext& request, const SubmitReferralResp
     acknowledgment = "AA";
   } else if (response.disposition() == frontdoor::v1::REJECTED) {
     for (const Issue& issue : response.issues()) {
-      if (issue.code() == kMalformed || issue.code() == kUnsupportedMessage) acknowledgment = "AR";
+      if (ResendCannotHelp(issue)) acknowledgment = "AR";
     }
   }
   absl::StrAppend(&ack, "MSA|", acknowledgment, "|", Esc(request.control_id), "\r");

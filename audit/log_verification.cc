@@ -1,6 +1,7 @@
 #include "audit/log_verification.h"
 
 #include <algorithm>
+#include <map>
 
 #include "absl/strings/str_cat.h"
 #include "audit/audit_record.h"
@@ -42,6 +43,13 @@ v1::VerifyAuditResponse VerifyAuditLog(const std::vector<StoredLeaf>& leaves,
     if (!leaf.record.has_value()) {
       out.set_pruned_records(out.pruned_records() + 1);
       if (!stored.has_value()) bad(i, absl::StrCat("pruned record ", i, " has no valid kept leaf hash"));
+      if (leaf.columns.has_value()) {
+        AuditSearchColumns emptied;
+        emptied.time_us = leaf.columns->time_us;  // a pruned record keeps only its time
+        if (std::optional<std::string> column = FirstDisagreeingColumn(*leaf.columns, emptied)) {
+          bad(i, absl::StrCat("pruned record ", i, " still has a value in its search column ", *column));
+        }
+      }
       hashes.push_back(stored.value_or(Hash{}));
       continue;
     }
@@ -50,10 +58,45 @@ v1::VerifyAuditResponse VerifyAuditLog(const std::vector<StoredLeaf>& leaves,
       bad(i, absl::StrCat("record ", i, " holds the record of index ", leaf.record->index(), " (records moved)"));
     } else if (!stored.has_value() || *stored != computed) {
       bad(i, absl::StrCat("record ", i, " does not match its leaf hash (a field was changed)"));
+    } else if (leaf.columns.has_value()) {
+      // The columns searches could be read by must say what the record says.
+      absl::StatusOr<AuditSearchColumns> derived = SearchColumnsOf(*leaf.record);
+      std::optional<std::string> column =
+          derived.ok() ? FirstDisagreeingColumn(*leaf.columns, *derived) : std::optional<std::string>("time_us");
+      if (column.has_value()) {
+        bad(i, absl::StrCat("record ", i, "'s search column ", *column,
+                            " does not match the record (edited beside the signed record)"));
+      }
     }
     // The stored hash builds the tree: a body changed under an intact hash is named exactly above,
     // and the checkpoints then check the stored hashes themselves.
     hashes.push_back(stored.value_or(computed));
+  }
+
+  // 1b. A referral's later records (delivery, withdrawal, feedback, cease) cite who it is about,
+  // the consent and the referrer as its decision recorded them. The store copies those from a
+  // table of its own (the audit context); an edit there would file later disclosures under
+  // another person, out of reach of a search by the true NHS number.
+  struct Citation {
+    uint64_t index;
+    const v1::AuditRecord* record;
+  };
+  std::map<std::string, Citation> decisions;
+  for (const StoredLeaf& leaf : leaves) {
+    if (!leaf.record.has_value() || leaf.record->referral_id().empty()) continue;
+    const v1::AuditRecord& r = *leaf.record;
+    auto [it, first] = decisions.try_emplace(r.referral_id(), Citation{leaf.index, &r});
+    if (first) {
+      if (r.action() != "decide") decisions.erase(it);  // recorded before the audit log: nothing to hold it to
+      continue;
+    }
+    const v1::AuditRecord& decided = *it->second.record;
+    if (r.nhs_number() != decided.nhs_number() || r.referrer_ods() != decided.referrer_ods() ||
+        r.consent_reference() != decided.consent_reference()) {
+      bad(leaf.index, absl::StrCat("record ", leaf.index, " (", r.action(), " of referral ", r.referral_id(),
+                                   ") cites another person, referrer or consent than the referral's decision at record ",
+                                   it->second.index, " (the store's audit context was edited)"));
+    }
   }
 
   // 2. Every checkpoint signed, and its root the root of that many leaves.

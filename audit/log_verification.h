@@ -14,6 +14,8 @@
 //   - records cut from the end that a checkpoint had signed: the first missing index;
 //   - a checkpoint whose signature does not verify (replaced, edited): the first record that only
 //     it covered;
+//   - a search column (audit/search_columns.h) that disagrees with its record, or a pruned
+//     record's that is not empty: the record's index, naming the column;
 //   - a record rewritten together with its stored leaf hash: the root no longer matches the first
 //     checkpoint that covers it; the answer is the first record of the range only that checkpoint
 //     covers (the precise record is unknowable without the original), and the message says so.
@@ -29,6 +31,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "audit/search_columns.h"
 #include "frontdoor/v1/audit_service.pb.h"
 
 namespace frontdoor::audit {
@@ -39,6 +42,7 @@ struct StoredLeaf {
   std::optional<frontdoor::v1::AuditRecord> record;    // nullopt when pruned (or unreadable, see below)
   bool body_unreadable = false;                        // a body was stored but does not parse
   std::string leaf_hash_hex;                           // the stored leaf hash
+  std::optional<AuditSearchColumns> columns;           // the search columns as stored; nullopt: none kept
 };
 
 frontdoor::v1::VerifyAuditResponse VerifyAuditLog(const std::vector<StoredLeaf>& leaves,

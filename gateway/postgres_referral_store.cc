@@ -14,12 +14,13 @@
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
 #include "audit/audit_record.h"
+#include "audit/search_columns.h"
+#include "gateway/audit_search.h"
 #include "common/status_macros.h"
 #include "gateway/store_rows.h"
 
 namespace frontdoor::gateway {
 
-using store_rows::AuditTimeMicros;
 using store_rows::AuditTimeText;
 using store_rows::CancelReasonText;
 using store_rows::FromMicros;
@@ -128,6 +129,10 @@ CREATE TABLE feedback_events (
 );
 CREATE INDEX feedback_by_sender ON feedback_events (sender_ods, seq);
 CREATE INDEX feedback_by_referral ON feedback_events (referral_id, seq);
+)sql",
+    // 1 -> 2: what makes a resend a resend (SQLite schema 6): the message's content fingerprint.
+    R"sql(
+ALTER TABLE referrals ADD COLUMN content_fingerprint TEXT;
 )sql",
 };
 static_assert(std::size(kMigrations) == PostgresReferralStore::kSchemaVersion);
@@ -479,19 +484,19 @@ absl::Status AppendAuditLocked(Connection& c, std::vector<frontdoor::v1::AuditRe
     r.set_index(static_cast<uint64_t>(index));
     r.clear_leaf_hash_hex();
     r.set_pruned(false);
-    FRONTDOOR_ASSIGN_OR_RETURN(int64_t time_us, AuditTimeMicros(r.time()));
+    FRONTDOOR_ASSIGN_OR_RETURN(const audit::AuditSearchColumns columns, audit::SearchColumnsOf(r));
     const std::string leaf_hash = audit::ToHex(audit::RecordLeafHash(r));
     Params p;
     p.Int(index)
         .Text(leaf_hash)
-        .Int(time_us)
+        .Int(columns.time_us)
         .Bytes(r.SerializeAsString())
-        .Text(r.referral_id())
-        .Text(r.nhs_number())
-        .Text(r.recipient_endpoint())
-        .Text(r.referrer_ods())
-        .Text(r.outcome())
-        .Text(r.rule_ids().empty() ? std::string() : absl::StrCat(",", absl::StrJoin(r.rule_ids(), ","), ","));
+        .Text(columns.referral_id)
+        .Text(columns.nhs_number)
+        .Text(columns.recipient_endpoint)
+        .Text(columns.referrer_ods)
+        .Text(columns.outcome)
+        .Text(columns.rule_ids);
     FRONTDOOR_RETURN_IF_ERROR(c.Exec("INSERT INTO audit_log (leaf_index, leaf_hash, time_us, record, referral_id,"
                                      " nhs_number, recipient_endpoint, referrer_ods, outcome, rule_ids)"
                                      " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
@@ -729,23 +734,25 @@ absl::StatusOr<std::vector<RecordOutcome>> PostgresReferralStore::RecordReferral
           .Text(r.decision.connector_id())
           .Text(r.decision.endpoint_id())
           .Bytes(r.decision.SerializeAsString())
-          .Bytes(r.referral.SerializeAsString());
+          .Bytes(r.referral.SerializeAsString())
+          .Text(r.content_fingerprint);
       FRONTDOOR_ASSIGN_OR_RETURN(
           Result inserted,
           c.Exec("INSERT INTO referrals (referral_id, sender_ods, message_id, format, received_us, disposition,"
-                 " connector_id, endpoint_id, decision, referral) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+                 " connector_id, endpoint_id, decision, referral, content_fingerprint)"
+                 " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
                  " ON CONFLICT (sender_ods, message_id) DO NOTHING",
                  p, "insert referral"));
       if (inserted.Affected() == 0) {
-        // Recorded before (by any replica, or earlier in this batch): the first decision.
-        FRONTDOOR_ASSIGN_OR_RETURN(Result first,
-                                   c.Exec("SELECT decision FROM referrals WHERE sender_ods = $1 AND message_id = $2",
-                                          Params().Text(r.sender_ods).Text(r.message_id), "look up duplicate"));
-        RecordOutcome out;
-        out.duplicate = true;
-        if (first.rows() != 1 || !out.decision.ParseFromString(first.Bytes(0, 0))) {
-          return absl::InternalError("stored decision does not parse");
-        }
+        // Recorded before (by any replica, or earlier in this batch): a resend, or a reused id.
+        FRONTDOOR_ASSIGN_OR_RETURN(
+            Result first, c.Exec("SELECT decision, COALESCE(content_fingerprint, ''), received_us FROM referrals"
+                                 " WHERE sender_ods = $1 AND message_id = $2",
+                                 Params().Text(r.sender_ods).Text(r.message_id), "look up duplicate"));
+        if (first.rows() != 1) return absl::InternalError("the recorded message is missing");
+        FRONTDOOR_ASSIGN_OR_RETURN(RecordOutcome out, store_rows::OutcomeForRecordedId(
+                                                          r, first.Text(0, 1), first.Bytes(0, 0),
+                                                          FromMicros(first.Int(0, 2))));
         outcomes.push_back(std::move(out));
         continue;
       }
@@ -1030,35 +1037,18 @@ absl::StatusOr<std::vector<frontdoor::v1::AuditRecord>> PostgresReferralStore::A
 absl::StatusOr<std::vector<frontdoor::v1::AuditRecord>> PostgresReferralStore::QueryAudit(const AuditQuery& q,
                                                                                           int64_t after_index,
                                                                                           int limit) {
-  Params p;
-  p.Int(after_index).Text(q.nhs_number).Text(q.recipient_endpoint).Text(q.referrer_ods).Text(q.rule_id).Text(q.outcome);
-  if (q.from.has_value()) {
-    p.Int(ToMicros(*q.from));
-  } else {
-    p.NullInt();
-  }
-  if (q.to.has_value()) {
-    p.Int(ToMicros(*q.to));
-  } else {
-    p.NullInt();
-  }
-  p.Int(limit);
-  FRONTDOOR_ASSIGN_OR_RETURN(Lease c, pool_->Acquire());
-  FRONTDOOR_ASSIGN_OR_RETURN(
-      Result r,
-      c->Exec("SELECT leaf_index, leaf_hash, record FROM audit_log WHERE leaf_index > $1 AND record IS NOT NULL"
-              " AND ($2 = '' OR nhs_number = $2) AND ($3 = '' OR recipient_endpoint = $3)"
-              " AND ($4 = '' OR referrer_ods = $4) AND ($5 = '' OR strpos(rule_ids, ',' || $5 || ',') > 0)"
-              " AND ($6 = '' OR outcome = $6) AND ($7 IS NULL OR time_us >= $7) AND ($8 IS NULL OR time_us < $8)"
-              " ORDER BY leaf_index LIMIT $9",
-              p, "query audit log"));
-  std::vector<frontdoor::v1::AuditRecord> out;
-  out.reserve(r.rows());
-  for (int i = 0; i < r.rows(); ++i) {
-    FRONTDOOR_ASSIGN_OR_RETURN(frontdoor::v1::AuditRecord rec, ParseRecord(r.Bytes(i, 2), r.Int(i, 0), r.Text(i, 1)));
-    out.push_back(std::move(rec));
-  }
-  return out;
+  // The records themselves are searched (gateway/audit_search.h), a chunk at a time.
+  return SearchAuditLog(q, after_index, limit, [this](int64_t after, int n) -> absl::StatusOr<std::vector<StoredAuditRow>> {
+    FRONTDOOR_ASSIGN_OR_RETURN(Lease c, pool_->Acquire());
+    FRONTDOOR_ASSIGN_OR_RETURN(
+        Result r, c->Exec("SELECT leaf_index, leaf_hash, record FROM audit_log WHERE leaf_index > $1"
+                          " AND record IS NOT NULL ORDER BY leaf_index LIMIT $2",
+                          Params().Int(after).Int(n), "query audit log"));
+    std::vector<StoredAuditRow> rows;
+    rows.reserve(r.rows());
+    for (int i = 0; i < r.rows(); ++i) rows.push_back(StoredAuditRow{r.Int(i, 0), r.Text(i, 1), r.Bytes(i, 2)});
+    return rows;
+  });
 }
 
 absl::StatusOr<uint64_t> PostgresReferralStore::AuditTreeSize() {
@@ -1110,14 +1100,17 @@ absl::StatusOr<std::optional<frontdoor::v1::AuditRecord>> PostgresReferralStore:
 absl::StatusOr<std::vector<audit::StoredLeaf>> PostgresReferralStore::ReadAuditLeaves() {
   FRONTDOOR_ASSIGN_OR_RETURN(Lease c, pool_->Acquire());
   FRONTDOOR_ASSIGN_OR_RETURN(
-      Result r, c->Exec("SELECT leaf_index, leaf_hash, record FROM audit_log ORDER BY leaf_index", Params(),
-                        "read audit log"));
+      Result r, c->Exec("SELECT leaf_index, leaf_hash, record, time_us, referral_id, nhs_number, recipient_endpoint,"
+                        " referrer_ods, outcome, rule_ids FROM audit_log ORDER BY leaf_index",
+                        Params(), "read audit log"));
   std::vector<audit::StoredLeaf> out;
   out.reserve(r.rows());
   for (int i = 0; i < r.rows(); ++i) {
     audit::StoredLeaf leaf;
     leaf.index = static_cast<uint64_t>(r.Int(i, 0));
     leaf.leaf_hash_hex = r.Text(i, 1);
+    leaf.columns = audit::AuditSearchColumns{r.Int(i, 3),  r.Text(i, 4), r.Text(i, 5), r.Text(i, 6),
+                                             r.Text(i, 7), r.Text(i, 8), r.Text(i, 9)};
     if (!r.IsNull(i, 2)) {
       frontdoor::v1::AuditRecord rec;
       if (rec.ParseFromString(r.Bytes(i, 2))) {

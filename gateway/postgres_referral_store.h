@@ -59,7 +59,7 @@ class PostgresConnectionPool;
 class PostgresReferralStore final : public ReferralStore, public AuditStore {
  public:
   // The schema version this build writes.
-  static constexpr int kSchemaVersion = 1;
+  static constexpr int kSchemaVersion = 2;
 
   // Connects (pool_size connections) and migrates the schema. UNAVAILABLE when the server cannot be
   // reached, FAILED_PRECONDITION for a schema newer than kSchemaVersion, INVALID_ARGUMENT for a

@@ -6,7 +6,10 @@
 #include "common/status_macros.h"
 #include "gateway/audit_records.h"
 #include "gateway/feedback_view.h"
+#include "adapters/referral_validation.h"
 #include "gateway/grpc_status.h"
+#include "gateway/message_fingerprint.h"
+#include "gateway/wire_fields.h"
 #include "gateway/referral_pipeline.h"
 
 namespace frontdoor::gateway {
@@ -21,19 +24,31 @@ absl::StatusOr<Caller> ReferralServiceImpl::Identify(const grpc::CallbackServerC
 
 namespace {
 
+// The request as the gateway reads it: the wire mirror of SubmitReferralRequest, and the first
+// singular field or oneof its bytes carry more than once (gateway/wire_fields.h), if any.
+struct RequestBytes {
+  frontdoor::internal::SubmitReferralRequestWire request;
+  std::optional<std::string> repeated_field;
+};
+
 // Reads the request bytes as the gateway's wire mirror of SubmitReferralRequest.
-absl::StatusOr<frontdoor::internal::SubmitReferralRequestWire> ParseRequestBytes(const grpc::ByteBuffer& buffer) {
+absl::StatusOr<RequestBytes> ParseRequestBytes(const grpc::ByteBuffer& buffer) {
   std::vector<grpc::Slice> slices;
   if (!buffer.Dump(&slices).ok()) return absl::InvalidArgumentError("the request could not be read");
   std::string bytes;
   bytes.reserve(buffer.Length());
   for (const grpc::Slice& slice : slices) bytes.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
-  frontdoor::internal::SubmitReferralRequestWire request;
-  if (!request.ParseFromString(bytes)) {
+  RequestBytes out;
+  if (!out.request.ParseFromString(bytes)) {
     return absl::InvalidArgumentError(
         "the request is not a frontdoor.v1.SubmitReferralRequest (a typed referral's text fields must be UTF-8)");
   }
-  return request;
+  out.repeated_field = FirstRepeatedSingularField(bytes, *frontdoor::internal::SubmitReferralRequestWire::descriptor());
+  if (out.repeated_field == "payload") {
+    return absl::InvalidArgumentError(
+        "the request carries more than one payload; send one referral (referral, fhir_json or hl7v2) per request");
+  }
+  return out;
 }
 
 void SerializeResponse(const v1::SubmitReferralResponse& response, grpc::ByteBuffer* out) {
@@ -58,6 +73,23 @@ std::string BoroughOf(const v1::SubmitReferralResponse& response, const std::str
   }
   if (const network::Referrer* r = network.FindReferrer(sender)) return r->borough;
   return "";
+}
+
+// The answer to a message sent under an id its sender already used for a different message:
+// REJECTED, naming the id and when it was first used, and nothing of the first referral.
+v1::SubmitReferralResponse MessageIdReusedAnswer(const adapters::ParsedReferral& parsed, const std::string& message_id,
+                                                 absl::Time first_used) {
+  v1::SubmitReferralResponse response;
+  response.set_disposition(v1::REJECTED);
+  v1::Issue* issue = response.add_issues();
+  issue->set_code(adapters::kMessageIdReused);
+  issue->set_severity(v1::Issue::ERROR);
+  issue->set_path(parsed.paths.message_id);
+  issue->set_message(absl::StrCat("message id '", message_id, "' was already used by this sender at ",
+                                  FormatRfc3339(first_used),
+                                  " for a different message; a resend must be the same message, and a new message "
+                                  "needs an id of its own"));
+  return response;
 }
 
 }  // namespace
@@ -91,15 +123,26 @@ grpc::ServerUnaryReactor* ReferralServiceImpl::SubmitReferral(grpc::CallbackServ
     reactor->Finish(ToGrpcStatus(allowed));
     return reactor;
   }
-  absl::StatusOr<frontdoor::internal::SubmitReferralRequestWire> request = ParseRequestBytes(*request_bytes);
+  absl::StatusOr<RequestBytes> request = ParseRequestBytes(*request_bytes);
   if (!request.ok()) {
     reactor->Finish(ToGrpcStatus(request.status()));
     return reactor;
   }
-  absl::StatusOr<adapters::ParsedReferral> parsed = ParseSubmission(*request, deps_.limits);
+  absl::StatusOr<adapters::ParsedReferral> parsed = ParseSubmission(request->request, deps_.limits);
   if (!parsed.ok()) {
     reactor->Finish(ToGrpcStatus(parsed.status()));
     return reactor;
+  }
+  if (request->repeated_field.has_value()) {
+    // A typed referral whose bytes carry a field twice (two persons, two NHS numbers) was merged
+    // into one by the parser: not a readable referral.
+    v1::Issue issue;
+    issue.set_code(adapters::kInvalidValue);
+    issue.set_severity(v1::Issue::ERROR);
+    issue.set_path(*request->repeated_field);
+    issue.set_message("this field occurs more than once in the message; a referral is about one person, each of its "
+                      "data given once");
+    parsed->issues.insert(parsed->issues.begin(), std::move(issue));
   }
   // The message's own sender must be the authenticated caller (IG-RULES.md, duplicates).
   const std::string& claimed = parsed->referral.sender_ods();
@@ -129,6 +172,7 @@ grpc::ServerUnaryReactor* ReferralServiceImpl::SubmitReferral(grpc::CallbackServ
   record.message_id = parsed->referral.message_id();
   record.format = adapters::MessageFormatName(parsed->format);
   record.received_at = now;
+  record.content_fingerprint = MessageFingerprint(parsed->referral);
   record.audit = DecisionAuditRecords(parsed->referral, result, *caller, now);  // IG-9, same transaction
   // The answer to a new referral is rendered here, on this call's own thread, so the one writer
   // thread that runs completions only swaps it in; a duplicate's answer (the first decision, known
@@ -148,10 +192,19 @@ grpc::ServerUnaryReactor* ReferralServiceImpl::SubmitReferral(grpc::CallbackServ
   absl::Status queued = deps_.committer->Submit(
       std::move(record), [this, context, reactor, response_bytes, parsed = std::move(*parsed), now,
                           sender = caller->identity, format,
-                          prepared = std::move(prepared)](absl::StatusOr<RecordOutcome> out) mutable {
+                          message_id = record.message_id, prepared = std::move(prepared)](absl::StatusOr<RecordOutcome> out) mutable {
     if (!out.ok()) {
       reactor->Finish(ToGrpcStatus(absl::UnavailableError(absl::StrCat(
           "the referral could not be recorded; nothing was accepted, send it again (", out.status().message(), ")"))));
+      return;
+    }
+    if (out->message_id_reused) {
+      // Nothing was recorded: the answer names the id and when it was first used, nothing more.
+      v1::SubmitReferralResponse response = MessageIdReusedAnswer(parsed, message_id, out->first_received_at);
+      CountSubmission(response, /*duplicate=*/false, sender, format);
+      AttachSenderReply(parsed, now, &response);
+      SerializeResponse(response, response_bytes);
+      reactor->Finish(grpc::Status::OK);
       return;
     }
     if (!out->duplicate) {

@@ -46,6 +46,9 @@ struct NewReferral {
   std::string message_id;
   std::string format;  // typed | fhir | hl7v2
   absl::Time received_at;
+  // MessageFingerprint of the message (gateway/message_fingerprint.h): a later message under the
+  // same (sender_ods, message_id) is a resend only when its fingerprint agrees.
+  std::string content_fingerprint;
   // The answer given to the referrer (without the sender-format reply, rendered per request).
   frontdoor::v1::SubmitReferralResponse decision;
   // The canonical referral as received: the casework record. Stays in the gateway.
@@ -59,8 +62,14 @@ struct NewReferral {
 };
 
 struct RecordOutcome {
-  // True when (sender, message_id) was already recorded; `decision` is then the first answer.
+  // True when (sender, message_id) was already recorded for the same message (a resend);
+  // `decision` is then the first answer.
   bool duplicate = false;
+  // True when (sender, message_id) was already recorded for a different message (the fingerprints
+  // disagree): nothing was recorded, `decision` is empty (nothing of the first referral may reach
+  // this sender's answer), and `first_received_at` says when the id was first used.
+  bool message_id_reused = false;
+  absl::Time first_received_at;
   frontdoor::v1::SubmitReferralResponse decision;
 };
 
@@ -199,7 +208,8 @@ class ReferralStore {
 
   // Records every referral of `batch` in one transaction (group commit), in order. A referral whose
   // (sender_ods, message_id) is already recorded, earlier or earlier in the same batch, is not
-  // written again: its outcome is `duplicate` with the first decision. Returns one outcome per
+  // written again: its outcome is `duplicate` with the first decision when it is a resend
+  // (IsResendOf the recorded fingerprint), `message_id_reused` otherwise. Returns one outcome per
   // input, in order, only after the transaction is durable; on failure nothing of the batch is
   // recorded (UNAVAILABLE for a busy or failing disk, INTERNAL otherwise).
   virtual absl::StatusOr<std::vector<RecordOutcome>> RecordReferrals(std::vector<NewReferral> batch) = 0;

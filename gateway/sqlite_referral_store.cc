@@ -13,13 +13,14 @@
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
 #include "audit/audit_record.h"
+#include "audit/search_columns.h"
+#include "gateway/audit_search.h"
 #include "common/status_macros.h"
 #include "common/threads.h"
 #include "gateway/store_rows.h"
 
 namespace frontdoor::gateway {
 
-using store_rows::AuditTimeMicros;
 using store_rows::AuditTimeText;
 using store_rows::CancelReasonText;
 using store_rows::FromMicros;
@@ -151,6 +152,13 @@ DROP TABLE audit_context;
 ALTER TABLE audit_context_v5 RENAME TO audit_context;
 )sql";
 
+// 5 -> 6: what makes a resend a resend. A message under a recorded (sender_ods, message_id) is a
+// duplicate only when its fingerprint (gateway/message_fingerprint.h) agrees; rows recorded before
+// have none, and any message under their id is taken as a resend.
+constexpr char kContentFingerprintSql[] = R"sql(
+ALTER TABLE referrals ADD COLUMN content_fingerprint TEXT;
+)sql";
+
 // Forward migrations; entry i takes the schema from version i to i + 1. Never edit a released
 // entry: add a new one.
 constexpr const char* kMigrations[] = {
@@ -194,6 +202,8 @@ CREATE INDEX outbox_by_referral ON outbox (referral_id);
     kPartialOutboxIndexesSql,
     // 4 -> 5
     kFewerPagesPerCommitSql,
+    // 5 -> 6
+    kContentFingerprintSql,
 };
 
 
@@ -495,10 +505,13 @@ SqliteReferralStore::~SqliteReferralStore() {
 absl::StatusOr<std::vector<RecordOutcome>> SqliteReferralStore::RecordReferrals(std::vector<NewReferral> batch) {
   absl::MutexLock lock(&write_mu_);
   sqlite3* db = writer_;
-  Statement find(db, "SELECT decision FROM referrals WHERE sender_ods = ?1 AND message_id = ?2");
+  Statement find(db,
+                 "SELECT decision, content_fingerprint, received_us FROM referrals"
+                 " WHERE sender_ods = ?1 AND message_id = ?2");
   Statement insert(db,
                    "INSERT INTO referrals (referral_id, sender_ods, message_id, format, received_us, disposition,"
-                   " connector_id, endpoint_id, decision, referral) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
+                   " connector_id, endpoint_id, decision, referral, content_fingerprint)"
+                   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
   Statement outbox(db,
                    "INSERT INTO outbox (referral_id, endpoint_id, kind, idempotency_key, payload, state,"
                    " next_attempt_us, created_us) VALUES (?1, ?2, 'deliver', ?3, ?4, 'pending', ?5, ?5)");
@@ -527,12 +540,10 @@ absl::StatusOr<std::vector<RecordOutcome>> SqliteReferralStore::RecordReferrals(
     find.Bind(2, r.message_id);
     const int found = find.Step();
     if (found == SQLITE_ROW) {
-      RecordOutcome out;
-      out.duplicate = true;
-      if (!out.decision.ParseFromString(find.Blob(0))) {
-        return fail(absl::InternalError("stored decision does not parse"));
-      }
-      outcomes.push_back(std::move(out));
+      absl::StatusOr<RecordOutcome> out =
+          store_rows::OutcomeForRecordedId(r, find.Text(1), find.Blob(0), FromMicros(find.Int(2)));
+      if (!out.ok()) return fail(out.status());
+      outcomes.push_back(std::move(*out));
       continue;
     }
     if (found != SQLITE_DONE) return fail(SqliteError(db, found, "look up duplicate"));
@@ -548,6 +559,7 @@ absl::StatusOr<std::vector<RecordOutcome>> SqliteReferralStore::RecordReferrals(
     insert.Bind(8, r.decision.endpoint_id());
     insert.BindBlob(9, r.decision.SerializeAsString());
     insert.BindBlob(10, r.referral.SerializeAsString());
+    insert.Bind(11, r.content_fingerprint);
     if (int rc = insert.Step(); rc != SQLITE_DONE) return fail(SqliteError(db, rc, "insert referral"));
 
     if (r.delivery.has_value()) {
@@ -898,19 +910,19 @@ absl::Status SqliteReferralStore::AppendAuditInTransaction(sqlite3* db,
     r.set_index(static_cast<uint64_t>(index));
     r.clear_leaf_hash_hex();
     r.set_pruned(false);
-    FRONTDOOR_ASSIGN_OR_RETURN(int64_t time_us, AuditTimeMicros(r.time()));
+    FRONTDOOR_ASSIGN_OR_RETURN(const audit::AuditSearchColumns columns, audit::SearchColumnsOf(r));
     const std::string leaf_hash = audit::ToHex(audit::RecordLeafHash(r));
     insert.Reset();
     insert.Bind(1, index);
     insert.Bind(2, leaf_hash);
-    insert.Bind(3, time_us);
+    insert.Bind(3, columns.time_us);
     insert.BindBlob(4, r.SerializeAsString());
-    insert.Bind(5, r.referral_id());
-    insert.Bind(6, r.nhs_number());
-    insert.Bind(7, r.recipient_endpoint());
-    insert.Bind(8, r.referrer_ods());
-    insert.Bind(9, r.outcome());
-    insert.Bind(10, r.rule_ids().empty() ? std::string() : absl::StrCat(",", absl::StrJoin(r.rule_ids(), ","), ","));
+    insert.Bind(5, columns.referral_id);
+    insert.Bind(6, columns.nhs_number);
+    insert.Bind(7, columns.recipient_endpoint);
+    insert.Bind(8, columns.referrer_ods);
+    insert.Bind(9, columns.outcome);
+    insert.Bind(10, columns.rule_ids);
     if (int rc = insert.Step(); rc != SQLITE_DONE) return SqliteError(db, rc, "append audit record");
     r.set_leaf_hash_hex(leaf_hash);
     ++index;
@@ -1094,31 +1106,22 @@ absl::StatusOr<std::vector<frontdoor::v1::AuditRecord>> SqliteReferralStore::App
 absl::StatusOr<std::vector<frontdoor::v1::AuditRecord>> SqliteReferralStore::QueryAudit(const AuditQuery& q,
                                                                                         int64_t after_index,
                                                                                         int limit) {
-  absl::MutexLock lock(&read_mu_);
-  Statement st(reader_,
-               "SELECT leaf_index, leaf_hash, record FROM audit_log WHERE leaf_index > ?1 AND record IS NOT NULL"
-               " AND (?2 = '' OR nhs_number = ?2) AND (?3 = '' OR recipient_endpoint = ?3)"
-               " AND (?4 = '' OR referrer_ods = ?4) AND (?5 = '' OR instr(rule_ids, ',' || ?5 || ',') > 0)"
-               " AND (?6 = '' OR outcome = ?6) AND (?7 IS NULL OR time_us >= ?7) AND (?8 IS NULL OR time_us < ?8)"
-               " ORDER BY leaf_index LIMIT ?9");
-  FRONTDOOR_RETURN_IF_ERROR(st.status());
-  st.Bind(1, after_index);
-  st.Bind(2, q.nhs_number);
-  st.Bind(3, q.recipient_endpoint);
-  st.Bind(4, q.referrer_ods);
-  st.Bind(5, q.rule_id);
-  st.Bind(6, q.outcome);
-  if (q.from.has_value()) st.Bind(7, ToMicros(*q.from));
-  if (q.to.has_value()) st.Bind(8, ToMicros(*q.to));
-  st.Bind(9, static_cast<int64_t>(limit));
-  std::vector<frontdoor::v1::AuditRecord> out;
-  int rc;
-  while ((rc = st.Step()) == SQLITE_ROW) {
-    FRONTDOOR_ASSIGN_OR_RETURN(frontdoor::v1::AuditRecord r, ParseRecord(st.Blob(2), st.Int(0), st.Text(1)));
-    out.push_back(std::move(r));
-  }
-  if (rc != SQLITE_DONE) return SqliteError(reader_, rc, "query audit log");
-  return out;
+  // The records themselves are searched (gateway/audit_search.h), a chunk at a time, so the shared
+  // reader is never held for a whole scan.
+  return SearchAuditLog(q, after_index, limit, [this](int64_t after, int n) -> absl::StatusOr<std::vector<StoredAuditRow>> {
+    absl::MutexLock lock(&read_mu_);
+    Statement st(reader_,
+                 "SELECT leaf_index, leaf_hash, record FROM audit_log WHERE leaf_index > ?1 AND record IS NOT NULL"
+                 " ORDER BY leaf_index LIMIT ?2");
+    FRONTDOOR_RETURN_IF_ERROR(st.status());
+    st.Bind(1, after);
+    st.Bind(2, static_cast<int64_t>(n));
+    std::vector<StoredAuditRow> rows;
+    int rc;
+    while ((rc = st.Step()) == SQLITE_ROW) rows.push_back(StoredAuditRow{st.Int(0), st.Text(1), st.Blob(2)});
+    if (rc != SQLITE_DONE) return SqliteError(reader_, rc, "query audit log");
+    return rows;
+  });
 }
 
 absl::StatusOr<uint64_t> SqliteReferralStore::AuditTreeSize() {
@@ -1175,7 +1178,9 @@ absl::StatusOr<std::optional<frontdoor::v1::AuditRecord>> SqliteReferralStore::G
 
 absl::StatusOr<std::vector<audit::StoredLeaf>> SqliteReferralStore::ReadAuditLeaves() {
   absl::MutexLock lock(&read_mu_);
-  Statement st(reader_, "SELECT leaf_index, leaf_hash, record FROM audit_log ORDER BY leaf_index");
+  Statement st(reader_,
+               "SELECT leaf_index, leaf_hash, record, time_us, referral_id, nhs_number, recipient_endpoint,"
+               " referrer_ods, outcome, rule_ids FROM audit_log ORDER BY leaf_index");
   FRONTDOOR_RETURN_IF_ERROR(st.status());
   std::vector<audit::StoredLeaf> out;
   int rc;
@@ -1183,6 +1188,8 @@ absl::StatusOr<std::vector<audit::StoredLeaf>> SqliteReferralStore::ReadAuditLea
     audit::StoredLeaf leaf;
     leaf.index = static_cast<uint64_t>(st.Int(0));
     leaf.leaf_hash_hex = st.Text(1);
+    leaf.columns = audit::AuditSearchColumns{st.Int(3), st.Text(4), st.Text(5), st.Text(6),
+                                             st.Text(7), st.Text(8), st.Text(9)};
     if (!st.IsNull(2)) {
       frontdoor::v1::AuditRecord r;
       if (r.ParseFromString(st.Blob(2))) {

@@ -30,7 +30,7 @@ namespace frontdoor::gateway {
 class SqliteReferralStore final : public ReferralStore, public AuditStore {
  public:
   // The schema version this build writes.
-  static constexpr int kSchemaVersion = 5;
+  static constexpr int kSchemaVersion = 6;
 
   // Opens (creating if needed) the database at `path` and migrates it. Returns UNAVAILABLE when the
   // file cannot be opened or locked, FAILED_PRECONDITION for a schema newer than kSchemaVersion.

@@ -3,18 +3,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "common/time_text.h"
+#include "gateway/message_fingerprint.h"
 
 namespace frontdoor::gateway::store_rows {
 
 std::string AuditTimeText(absl::Time t) { return FormatRfc3339Utc(t, 6); }
-
-absl::StatusOr<int64_t> AuditTimeMicros(const std::string& text) {
-  absl::Time t;
-  if (!ParseRfc3339(text, &t)) {
-    return absl::InvalidArgumentError("an audit record's time is not RFC 3339");
-  }
-  return ToMicros(t);
-}
 
 absl::StatusOr<frontdoor::v1::AuditRecord> ParseRecord(const std::string& blob, int64_t index,
                                                        const std::string& leaf_hash) {
@@ -22,6 +15,19 @@ absl::StatusOr<frontdoor::v1::AuditRecord> ParseRecord(const std::string& blob, 
   if (!r.ParseFromString(blob)) return absl::DataLossError(absl::StrCat("audit record ", index, " does not parse"));
   r.set_leaf_hash_hex(leaf_hash);
   return r;
+}
+
+absl::StatusOr<RecordOutcome> OutcomeForRecordedId(const NewReferral& incoming, const std::string& stored_fingerprint,
+                                                   const std::string& stored_decision, absl::Time first_received) {
+  RecordOutcome out;
+  if (!IsResendOf(stored_fingerprint, incoming.content_fingerprint)) {
+    out.message_id_reused = true;
+    out.first_received_at = first_received;
+    return out;
+  }
+  out.duplicate = true;
+  if (!out.decision.ParseFromString(stored_decision)) return absl::InternalError("stored decision does not parse");
+  return out;
 }
 
 const char* CancelReasonText(frontdoor::v1::CancelReason reason) {

@@ -21,12 +21,17 @@ inline absl::Time FromMicros(int64_t us) { return absl::FromUnixMicros(us); }
 
 // An audit record's time as it is written into the record (RFC 3339, UTC, microseconds).
 std::string AuditTimeText(absl::Time t);
-// Back to microseconds; INVALID_ARGUMENT when it is not RFC 3339.
-absl::StatusOr<int64_t> AuditTimeMicros(const std::string& text);
 
 // A stored audit record with its stored leaf hash; DATA_LOSS when it does not parse.
 absl::StatusOr<frontdoor::v1::AuditRecord> ParseRecord(const std::string& blob, int64_t index,
                                                        const std::string& leaf_hash);
+
+// The outcome for `incoming` when its (sender_ods, message_id) is already recorded, with the
+// recorded row's fingerprint, decision (serialized) and receipt time: a duplicate carrying the
+// first decision when it is a resend, otherwise message_id_reused with nothing of the first
+// referral. INTERNAL when the stored decision does not parse.
+absl::StatusOr<RecordOutcome> OutcomeForRecordedId(const NewReferral& incoming, const std::string& stored_fingerprint,
+                                                   const std::string& stored_decision, absl::Time first_received);
 
 // The words a withdrawal's audit record uses for its reason.
 const char* CancelReasonText(frontdoor::v1::CancelReason reason);

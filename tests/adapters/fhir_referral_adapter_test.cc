@@ -325,6 +325,28 @@ TEST(FhirReferralAdapterTest, TwoNhsNumbersAreInvalid) {
               ElementsAre(IssueIs("INVALID_VALUE", "Bundle.entry[2].resource.identifier[1].value")));
 }
 
+// Sample 01 with one more entry (entry[7]) holding `resource`.
+std::string Sample01WithEntry(const std::string& resource) {
+  std::string json = Sample01();
+  const size_t end = json.rfind(']');
+  return json.substr(0, end) + ", {\"fullUrl\": \"urn:uuid:6f1c2d9e-0000-4000-8000-000000000007\", \"resource\": " +
+         resource + "}\n" + json.substr(end);
+}
+
+TEST(FhirReferralAdapterTest, ASecondPatientIsInvalidAndNamedByItsEntry) {
+  const std::string json = Sample01WithEntry(
+      R"({"resourceType": "Patient", "id": "p2", "identifier": [{"system": "https://fhir.nhs.uk/Id/nhs-number",
+          "value": "9434765919"}], "birthDate": "1950-01-01"})");
+  EXPECT_THAT(Parse(json).issues, ElementsAre(IssueIs("INVALID_VALUE", "Bundle.entry[7].resource")));
+}
+
+TEST(FhirReferralAdapterTest, ASecondServiceRequestOrMessageHeaderIsInvalid) {
+  EXPECT_THAT(Parse(Sample01WithEntry(R"({"resourceType": "ServiceRequest", "id": "sr2", "status": "active"})")).issues,
+              ElementsAre(IssueIs("INVALID_VALUE", "Bundle.entry[7].resource")));
+  EXPECT_THAT(Parse(Sample01WithEntry(R"({"resourceType": "MessageHeader", "id": "mh2"})")).issues,
+              ElementsAre(IssueIs("INVALID_VALUE", "Bundle.entry[7].resource")));
+}
+
 TEST(FhirReferralAdapterTest, DuplicateFullUrlIsInvalid) {
   std::string json = ReplaceOnce(Sample01(), R"("fullUrl": "urn:uuid:f683f8fc-7ff7-5383-b9a0-824ccec424d6")",
                                  R"("fullUrl": "urn:uuid:b7a65851-ddc3-5d0f-b768-2f461d8b90fa")");

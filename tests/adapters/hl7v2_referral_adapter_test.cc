@@ -177,6 +177,29 @@ TEST(Hl7ReferralAdapterTest, TwoNhsNumbersAreInvalid) {
   EXPECT_THAT(Parse(er7).issues, ElementsAre(IssueIs("INVALID_VALUE", "PID-3[2].1")));
 }
 
+// A second PID names a second person: the message is not a readable referral, whichever PID
+// routing would have used.
+TEST(Hl7ReferralAdapterTest, ASecondPidIsInvalidAndNamedByItsPosition) {
+  const std::string sample = Sample17();
+  const size_t pid = sample.find("\rPID|");
+  const size_t end = sample.find('\r', pid + 1);
+  ASSERT_NE(pid, std::string::npos);
+  const std::string second = "\rPID|2||9434765919^^^NHS^NH||SMITH^Ann||19500101|F|||1 High St^^Oldham^^OL1 1AA^GBR^H";
+  std::string er7 = sample.substr(0, end) + second + sample.substr(end);
+  EXPECT_THAT(Parse(er7).issues, ElementsAre(IssueIs("INVALID_VALUE", "PID[2]")));
+}
+
+TEST(Hl7ReferralAdapterTest, ASecondRf1OrPd1IsInvalid) {
+  const std::string sample = Sample17();
+  const size_t rf1_end = sample.find('\r', sample.find("\rRF1|") + 1);
+  EXPECT_THAT(Parse(sample.substr(0, rf1_end) + "\rRF1|P^Pending^HL70283|R^Routine^HL70280||||X-2|202502251015" +
+                    sample.substr(rf1_end))
+                  .issues,
+              ElementsAre(IssueIs("INVALID_VALUE", "RF1[2]")));
+  EXPECT_THAT(Parse(sample + "\rPD1|||||||||||N\rPD1|||||||||||Y").issues,
+              ElementsAre(IssueIs("INVALID_VALUE", "PD1[2]")));
+}
+
 TEST(Hl7ReferralAdapterTest, NoNhsNumberIsMissing) {
   std::string er7 = ReplaceOnce(Sample17(), "9991541594^^^NHS^NH~", "");
   EXPECT_THAT(Parse(er7).issues, ElementsAre(IssueIs("MISSING_ELEMENT", "PID-3")));

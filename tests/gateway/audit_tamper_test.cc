@@ -181,10 +181,23 @@ TEST_F(AuditTamperTest, RecordRewrittenWithItsLeafHashIsCaughtByTheSignedRoot) {
   v1::AuditRecord changed = Record(5);
   changed.set_outcome("refuse");
   WriteRecord(5, changed);
-  Sql("UPDATE audit_log SET leaf_hash = '" + audit::ToHex(audit::RecordLeafHash(changed)) + "' WHERE leaf_index = 5");
+  // A careful insider rewrites the search column too, so that only the signed root can tell.
+  Sql("UPDATE audit_log SET outcome = 'refuse', leaf_hash = '" + audit::ToHex(audit::RecordLeafHash(changed)) +
+      "' WHERE leaf_index = 5");
   const v1::VerifyAuditResponse r = Verify();
   EXPECT_FALSE(r.verified());
   EXPECT_EQ(r.first_bad_index(), 4u) << "first record of the range the size-8 checkpoint adds: " << r.message();
+}
+
+TEST_F(AuditTamperTest, RecordRewrittenWithItsLeafHashButNotItsSearchColumnIsNamedExactly) {
+  v1::AuditRecord changed = Record(5);
+  changed.set_outcome("refuse");
+  WriteRecord(5, changed);
+  Sql("UPDATE audit_log SET leaf_hash = '" + audit::ToHex(audit::RecordLeafHash(changed)) + "' WHERE leaf_index = 5");
+  const v1::VerifyAuditResponse r = Verify();
+  EXPECT_FALSE(r.verified());
+  EXPECT_EQ(r.first_bad_index(), 5u) << r.message();
+  EXPECT_NE(r.message().find("outcome"), std::string::npos) << r.message();
 }
 
 TEST_F(AuditTamperTest, PruningKeepsTheLogVerifiable) {

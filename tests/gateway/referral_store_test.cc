@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "gateway/message_fingerprint.h"
 #include "gateway/sqlite_referral_store.h"
 #include "gtest/gtest.h"
 #include "tests/support/store_backends.h"
@@ -30,6 +31,7 @@ NewReferral Accepted(const std::string& id, const std::string& sender, const std
   r.decision.set_connector_id("oldham-north-royton-wellbeing");
   r.decision.set_endpoint_id("action-together-oldham");
   r.referral = frontdoor::testing::RoytonReferral(message_id);
+  r.content_fingerprint = MessageFingerprint(r.referral);
   NewDelivery d;
   d.endpoint_id = "action-together-oldham";
   d.request.set_idempotency_key("deliver:" + id);
@@ -196,6 +198,54 @@ TEST_P(ReferralStoreTest, DuplicateInsideOneBatchIsRecognised) {
   EXPECT_FALSE((*out)[0].duplicate);
   EXPECT_TRUE((*out)[1].duplicate);
   EXPECT_EQ((*out)[1].decision.referral_id(), "r1");
+}
+
+// The same sender's id used again for another message (another person, here): not a duplicate,
+// nothing recorded, and nothing of the first referral in the outcome.
+NewReferral AnotherMessageUnder(const std::string& id, const std::string& message_id) {
+  NewReferral r = Accepted(id, "P85901", message_id);
+  r.referral.mutable_person()->set_nhs_number("9434765919");
+  r.content_fingerprint = MessageFingerprint(r.referral);
+  r.received_at = kT0 + absl::Hours(2);
+  return r;
+}
+
+TEST_P(ReferralStoreTest, ADifferentMessageUnderAUsedIdIsAReusedIdNotADuplicate) {
+  auto store = OpenStore();
+  ASSERT_TRUE(store->RecordReferrals(One(Accepted("r1", "P85901", "m1"))).ok());
+  auto again = store->RecordReferrals(One(AnotherMessageUnder("r2", "m1")));
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_FALSE((*again)[0].duplicate);
+  EXPECT_TRUE((*again)[0].message_id_reused);
+  EXPECT_EQ((*again)[0].first_received_at, kT0);
+  EXPECT_EQ((*again)[0].decision.ByteSizeLong(), 0u) << "nothing of the first referral is echoed";
+  EXPECT_FALSE(store->GetReferral("r2")->has_value()) << "nothing is recorded";
+  EXPECT_EQ(store->DueDeliveries("action-together-oldham", kT0 + absl::Hours(3), 10)->size(), 1u);
+  // The first message itself is still a resend.
+  EXPECT_TRUE(store->RecordReferrals(One(Accepted("r3", "P85901", "m1"))).value()[0].duplicate);
+}
+
+TEST_P(ReferralStoreTest, AReusedIdInsideOneBatchIsRecognised) {
+  auto store = OpenStore();
+  std::vector<NewReferral> batch;
+  batch.push_back(Accepted("r1", "P85901", "m1"));
+  batch.push_back(AnotherMessageUnder("r2", "m1"));
+  auto out = store->RecordReferrals(std::move(batch));
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_FALSE((*out)[0].duplicate);
+  EXPECT_TRUE((*out)[1].message_id_reused);
+  EXPECT_FALSE(store->GetReferral("r2")->has_value());
+}
+
+TEST_P(ReferralStoreTest, AMessageRecordedWithoutAFingerprintTakesAnyMessageUnderItsIdAsAResend) {
+  auto store = OpenStore();
+  NewReferral old = Accepted("r1", "P85901", "m1");
+  old.content_fingerprint.clear();  // as recorded before fingerprints existed
+  ASSERT_TRUE(store->RecordReferrals(One(std::move(old))).ok());
+  auto again = store->RecordReferrals(One(AnotherMessageUnder("r2", "m1")));
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE((*again)[0].duplicate);
+  EXPECT_EQ((*again)[0].decision.referral_id(), "r1");
 }
 
 TEST_P(ReferralStoreTest, SameMessageIdFromAnotherSenderIsNotADuplicate) {
@@ -570,6 +620,7 @@ TEST_F(SqliteReferralStoreTest, AVersion3FileMigratesToPartialOutboxIndexesWithN
       "DROP INDEX outbox_pending; DROP INDEX outbox_pending_due; DROP INDEX outbox_dead_letters;"
       " CREATE INDEX outbox_due ON outbox (endpoint_id, state, next_attempt_us, outbox_id);"
       " CREATE INDEX outbox_dead ON outbox (state, endpoint_id, outbox_id);"
+      " ALTER TABLE referrals DROP COLUMN content_fingerprint;"
       " PRAGMA user_version = 3;");
   auto store = OpenStore();
   ASSERT_NE(store, nullptr);
@@ -618,12 +669,13 @@ CREATE TABLE audit_context_v4 (referral_id TEXT PRIMARY KEY REFERENCES referrals
 INSERT INTO audit_context_v4 SELECT * FROM audit_context;
 DROP TABLE audit_context;
 ALTER TABLE audit_context_v4 RENAME TO audit_context;
+ALTER TABLE referrals DROP COLUMN content_fingerprint;
 PRAGMA user_version = 4;
 COMMIT;
 )sql");
   auto store = OpenStore();
   ASSERT_NE(store, nullptr);
-  EXPECT_EQ(store->schema_version(), 5);
+  EXPECT_EQ(store->schema_version(), SqliteReferralStore::kSchemaVersion);
   {
     sqlite3* db = nullptr;
     ASSERT_EQ(sqlite3_open(DbPath().c_str(), &db), SQLITE_OK);

@@ -1,5 +1,8 @@
 #include "tests/support/store_backends.h"
 
+#include <libpq-fe.h>
+#include <sqlite3.h>
+
 #include "absl/strings/str_cat.h"
 #include "gateway/postgres_referral_store.h"
 #include "gateway/sqlite_referral_store.h"
@@ -49,6 +52,37 @@ std::string TestDatabase::ConfigBlock(const std::string& replica, int lease_seco
   if (lease_seconds > 0) absl::StrAppend(&block, " outbox_lease_seconds: ", lease_seconds);
   absl::StrAppend(&block, " } }");
   return block;
+}
+
+absl::Status TestDatabase::ExecSql(const std::string& sql) const {
+  if (backend_ == StoreBackend::kSqlite) {
+    sqlite3* db = nullptr;
+    if (sqlite3_open(sqlite_path_.c_str(), &db) != SQLITE_OK) {
+      sqlite3_close(db);
+      return absl::UnavailableError("cannot open the SQLite file");
+    }
+    sqlite3_busy_timeout(db, 5000);
+    char* error = nullptr;
+    const int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error);
+    absl::Status s = rc == SQLITE_OK ? absl::OkStatus() : absl::InternalError(error != nullptr ? error : "sqlite3_exec");
+    sqlite3_free(error);
+    sqlite3_close(db);
+    return s;
+  }
+  PGconn* conn = PQconnectdb(conninfo_.c_str());
+  if (PQstatus(conn) != CONNECTION_OK) {
+    absl::Status s = absl::UnavailableError(PQerrorMessage(conn));
+    PQfinish(conn);
+    return s;
+  }
+  PGresult* result = PQexec(conn, sql.c_str());
+  const ExecStatusType status = PQresultStatus(result);
+  absl::Status s = status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK
+                       ? absl::OkStatus()
+                       : absl::InternalError(PQresultErrorMessage(result));
+  PQclear(result);
+  PQfinish(conn);
+  return s;
 }
 
 }  // namespace frontdoor::testing

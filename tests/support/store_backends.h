@@ -75,6 +75,9 @@ class TestDatabase {
   // The gateway configuration's store block for this database (for WriteBulkTestConfig's `extra`).
   std::string ConfigBlock(const std::string& replica = "", int lease_seconds = 0) const;
   const std::string& postgres_conninfo() const { return conninfo_; }
+  // Runs `sql` on the database through a connection of its own, as an insider with the database
+  // (or an operator's tool) would, beside any open store.
+  absl::Status ExecSql(const std::string& sql) const;
   const std::string& sqlite_path() const { return sqlite_path_; }
 
  private:
