@@ -260,15 +260,15 @@ std::string RenderFeedbackTask(const FeedbackMessageContext& context, const v1::
 
 std::string RenderFeedbackHl7v2(const FeedbackMessageContext& context, const v1::ReportProgressRequest& report) {
   const v1::ProgressStatus status = report.status();
-  std::string out = absl::StrCat("MSH|^~\\&|", kGatewayApplication, "|", kGatewayFacility, "||",
-                                 Esc(context.referrer_ods), "|", Esc(context.message_time_hl7),
-                                 "||RRI^I12^RRI_I12|FB", Esc(context.event_id), "|P|2.5.1\r");
+  std::string out =
+      absl::StrCat("MSH|^~\\&|", kGatewayApplication, "|", kGatewayFacility, "||", Esc(context.referrer_ods), "|",
+                   Esc(context.message_time_hl7), "||RRI^I12^RRI_I12|FB", Esc(context.event_id), "|P|2.5.1\r");
   const std::string originating =
       !context.referrer_reference.empty() ? context.referrer_reference : context.referrer_message_id;
   const bool declined = status == v1::PROGRESS_DECLINED;
-  absl::StrAppend(&out, "RF1|", declined ? "R^Rejected^HL70283" : "A^Accepted^HL70283", "|||||",
-                  Esc(originating), "^", Esc(context.referrer_ods), "|", Esc(context.occurred_at_hl7), "||||",
-                  Esc(context.referral_id), "^FRONTDOOR\r");
+  absl::StrAppend(&out, "RF1|", declined ? "R^Rejected^HL70283" : "A^Accepted^HL70283", "|||||", Esc(originating), "^",
+                  Esc(context.referrer_ods), "|", Esc(context.occurred_at_hl7), "||||", Esc(context.referral_id),
+                  "^FRONTDOOR\r");
   absl::StrAppend(&out, "PRD|RT||||||", Esc(context.team_id), "^^FRONTDOOR\r");
   absl::StrAppend(&out, "PID|1||", context.nhs_number.empty() ? "" : Esc(context.nhs_number) + "^^^NHS^NH", "\r");
   int obx = 0;
@@ -288,9 +288,9 @@ std::string RenderFeedbackHl7v2(const FeedbackMessageContext& context, const v1:
   if (!report.what_matters().empty()) text_obx("WHATMATTERS", "What matters to the person", report.what_matters());
   for (const v1::OutcomeMeasure& m : report.outcome_measures()) {
     for (int end = 0; end < 2; ++end) {
-      absl::StrAppend(&out, "OBX|", ++obx, "|NM|", Esc(m.instrument()), end ? "-END^" : "-START^",
-                      Esc(m.instrument()), end ? " end score" : " start score", "^L||",
-                      Score(end ? m.end_score() : m.start_score()), "||||||F\r");
+      absl::StrAppend(&out, "OBX|", ++obx, "|NM|", Esc(m.instrument()), end ? "-END^" : "-START^", Esc(m.instrument()),
+                      end ? " end score" : " start score", "^L||", Score(end ? m.end_score() : m.start_score()),
+                      "||||||F\r");
     }
   }
   absl::StrAppend(&out, "NTE|1||", Esc(OutcomeSummary(report)), "\r");

@@ -77,7 +77,8 @@ std::string ProgressStatusDisplay(frontdoor::v1::ProgressStatus status);
 // One line for a person: the status in words, the reason, connections and measures.
 std::string OutcomeSummary(const frontdoor::v1::ReportProgressRequest& report);
 
-std::string RenderFeedbackTask(const FeedbackMessageContext& context, const frontdoor::v1::ReportProgressRequest& report);
+std::string RenderFeedbackTask(const FeedbackMessageContext& context,
+                               const frontdoor::v1::ReportProgressRequest& report);
 std::string RenderFeedbackHl7v2(const FeedbackMessageContext& context,
                                 const frontdoor::v1::ReportProgressRequest& report);
 

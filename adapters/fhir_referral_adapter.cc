@@ -42,8 +42,7 @@ constexpr char kBarsEventSystem[] = "https://fhir.nhs.uk/CodeSystem/message-even
 constexpr char kBarsEventCode[] = "servicerequest-request";
 constexpr char kNhsNumberSystem[] = "https://fhir.nhs.uk/Id/nhs-number";
 constexpr char kOdsSystem[] = "https://fhir.nhs.uk/Id/ods-organization-code";
-constexpr char kConfidentialitySystem[] =
-    "http://terminology.hl7.org/CodeSystem/v3-Confidentiality";
+constexpr char kConfidentialitySystem[] = "http://terminology.hl7.org/CodeSystem/v3-Confidentiality";
 // A hostile message could carry one problem per entry; the sender needs the first few.
 constexpr size_t kMaxIssues = 50;
 // Duplicate keys: an object's keys are compared one by one up to this many, hashed past it.
@@ -131,8 +130,8 @@ class GuardedDocumentBuilder {
     }
     keys_.push_back(key);
     if (keys_.size() - object.first_key > kLinearKeys) {
-      object.many = std::make_unique<std::unordered_set<std::string_view>>(keys_.begin() + object.first_key,
-                                                                           keys_.end());
+      object.many =
+          std::make_unique<std::unordered_set<std::string_view>>(keys_.begin() + object.first_key, keys_.end());
       keys_.resize(object.first_key);
     }
     return true;
@@ -188,8 +187,7 @@ std::optional<std::string> ReadGuarded(std::string_view json, const FhirLimits& 
   // 16-byte SIMD reads (which stop at the terminator) inside the allocation.
   buffer.reserve(json.size() + 32);
   buffer.assign(json.data(), json.size());
-  GuardedDocumentBuilder builder(document, limits.max_depth,
-                                 json.find("\\u0000") != std::string_view::npos);
+  GuardedDocumentBuilder builder(document, limits.max_depth, json.find("\\u0000") != std::string_view::npos);
   rapidjson::ParseResult result;
   auto generator = [&](rapidjson::Document& target) {
     (void)target;  // The builder writes into the same document.
@@ -212,8 +210,7 @@ std::optional<std::string> ReadGuarded(std::string_view json, const FhirLimits& 
   if (result.Code() == rapidjson::kParseErrorNumberTooBig) {
     return absl::StrCat("a number at byte ", result.Offset(), " is too big to hold");
   }
-  return absl::StrCat("not JSON: ", rapidjson::GetParseError_En(result.Code()), " (at byte ",
-                      result.Offset(), ")");
+  return absl::StrCat("not JSON: ", rapidjson::GetParseError_En(result.Code()), " (at byte ", result.Offset(), ")");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -592,8 +589,8 @@ class RapidNode {
   bool IsObject() const { return value_ != nullptr && value_->IsObject(); }
   bool IsArray() const { return value_ != nullptr && value_->IsArray(); }
   bool IsBool() const { return value_ != nullptr && value_->IsBool(); }
-  bool GetBool() const { return value_->GetBool(); }              // Only when IsBool().
-  std::string_view GetString() const {                           // Only when IsString().
+  bool GetBool() const { return value_->GetBool(); }  // Only when IsBool().
+  std::string_view GetString() const {                // Only when IsString().
     return std::string_view(value_->GetString(), value_->GetStringLength());
   }
   // A number written without fraction or exponent, from 0 to 2^32 - 1; nullopt for anything else.
@@ -702,7 +699,7 @@ class TapeNode {
 
 template <typename Node>
 struct MappedEntry {
-  Node resource;  // Absent when the entry has none.
+  Node resource;          // Absent when the entry has none.
   std::string_view type;  // resourceType
   std::string_view full_url;
   std::string_view id;
@@ -713,7 +710,8 @@ struct MappedEntry {
 class ResourcePath {
  public:
   template <typename Entry>
-  explicit ResourcePath(const Entry& entry) : entry_(kBundlePath, "entry", entry.index), resource_(entry_, "resource") {}
+  explicit ResourcePath(const Entry& entry)
+      : entry_(kBundlePath, "entry", entry.index), resource_(entry_, "resource") {}
   ResourcePath(const ResourcePath&) = delete;
   ResourcePath& operator=(const ResourcePath&) = delete;
   const ElementPath& path() const { return resource_; }
@@ -844,7 +842,7 @@ class FhirMapper {
 
 template <typename Node>
 std::string_view FhirMapper<Node>::DatePart(Node object, const MemberName& key, const ElementPath& path,
-                                      std::string* value_path) {
+                                            std::string* value_path) {
   std::optional<std::string_view> text = String(object, key, path);
   *value_path = ElementPath(path, key.name()).Render();
   if (!text || text->empty()) return std::string_view();
@@ -860,7 +858,7 @@ std::string_view FhirMapper<Node>::DatePart(Node object, const MemberName& key, 
 
 template <typename Node>
 void FhirMapper<Node>::ReadCodings(Node concept_holder, const MemberName& key, const ElementPath& path,
-                             google::protobuf::RepeatedPtrField<Coding>* codes, std::string_view* text) {
+                                   google::protobuf::RepeatedPtrField<Coding>* codes, std::string_view* text) {
   Node concept_value = Object(concept_holder, key, path);
   if (!concept_value.Present()) return;
   ElementPath concept_path(path, key.name());
@@ -901,7 +899,7 @@ void FhirMapper<Node>::ReadHumanName(Node name, const ElementPath& path, frontdo
 
 template <typename Node>
 void FhirMapper<Node>::ReadTelecom(Node holder, const ElementPath& path,
-                             google::protobuf::RepeatedPtrField<ContactPoint>* out) {
+                                   google::protobuf::RepeatedPtrField<ContactPoint>* out) {
   size_t i = 0;
   for (Node telecom : Array(holder, "telecom", path).Elements()) {
     ElementPath telecom_path(path, "telecom", i++);
@@ -1355,7 +1353,8 @@ void FhirMapper<Node>::MapPatient(const Entry& patient) {
           // NHS ContactPreference codes: 1 letter, 3 telephone, 4 email (plus plain words).
           std::string c = absl::AsciiStrToLower(code.code());
           if (c == "1" || c == "letter") person.set_preferred_contact_method(frontdoor::v1::CONTACT_BY_LETTER);
-          if (c == "3" || c == "phone" || c == "telephone") person.set_preferred_contact_method(frontdoor::v1::CONTACT_BY_PHONE);
+          if (c == "3" || c == "phone" || c == "telephone")
+            person.set_preferred_contact_method(frontdoor::v1::CONTACT_BY_PHONE);
           if (c == "4" || c == "email") person.set_preferred_contact_method(frontdoor::v1::CONTACT_BY_EMAIL);
           if (c == "sms" || c == "text") person.set_preferred_contact_method(frontdoor::v1::CONTACT_BY_SMS);
         }
@@ -1502,10 +1501,14 @@ void FhirMapper<Node>::MapOtherResource(const Entry& entry) {
     out.set_kind(ClinicalContent::MEDICATION);
     ReadCodings(resource, "medicationCodeableConcept", path, out.mutable_codes(), &text);
   } else {
-    if (entry.type == "Condition") out.set_kind(ClinicalContent::CONDITION);
-    else if (entry.type == "Observation") out.set_kind(ClinicalContent::OBSERVATION);
-    else if (entry.type == "Flag") out.set_kind(ClinicalContent::FLAG);
-    else out.set_kind(ClinicalContent::OTHER);
+    if (entry.type == "Condition")
+      out.set_kind(ClinicalContent::CONDITION);
+    else if (entry.type == "Observation")
+      out.set_kind(ClinicalContent::OBSERVATION);
+    else if (entry.type == "Flag")
+      out.set_kind(ClinicalContent::FLAG);
+    else
+      out.set_kind(ClinicalContent::OTHER);
     ReadCodings(resource, "code", path, out.mutable_codes(), &text);
   }
   // status is a code in most resources; Condition carries a CodeableConcept clinicalStatus.

@@ -20,8 +20,7 @@ bool IsUpperOrDigit(char c) { return (c >= 'A' && c <= 'Z') || (c >= '0' && c <=
 // Delimiters must be printable ASCII punctuation: not letters, digits, space or line ends.
 bool IsUsableDelimiter(char c) {
   unsigned char u = static_cast<unsigned char>(c);
-  return u > 0x20 && u < 0x7f && !((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-                                   (c >= '0' && c <= '9'));
+  return u > 0x20 && u < 0x7f && !((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'));
 }
 
 // The n-th (1-based) piece of `text` split at `separator`; empty when absent.
@@ -61,8 +60,8 @@ absl::Status CheckField(std::string_view field, const Hl7Delimiters& d, const Hl
     return absl::StrCat(std::string(segment_id), "-", field_number, " (segment ", segment_number, ")");
   };
   if (field.size() > limits.max_field_bytes) {
-    return TooBig(absl::StrCat("field ", where(), " is ", field.size(), " bytes; the limit is ",
-                               limits.max_field_bytes));
+    return TooBig(
+        absl::StrCat("field ", where(), " is ", field.size(), " bytes; the limit is ", limits.max_field_bytes));
   }
   size_t repetitions = 1;
   size_t components = 1;
@@ -81,19 +80,17 @@ absl::Status CheckField(std::string_view field, const Hl7Delimiters& d, const Hl
       continue;
     }
     if (repetitions > limits.max_repetitions) {
-      return TooBig(absl::StrCat("field ", where(), " has more than ", limits.max_repetitions,
-                                 " repetitions"));
+      return TooBig(absl::StrCat("field ", where(), " has more than ", limits.max_repetitions, " repetitions"));
     }
     if (components > limits.max_components || subcomponents > limits.max_components) {
-      return TooBig(absl::StrCat("field ", where(), " has more than ", limits.max_components,
-                                 " components or sub-components"));
+      return TooBig(
+          absl::StrCat("field ", where(), " has more than ", limits.max_components, " components or sub-components"));
     }
   }
   return absl::OkStatus();
 }
 
 }  // namespace
-
 
 std::string Hl7Unescape(std::string_view text, const Hl7Delimiters& d) {
   std::string out;
@@ -137,8 +134,8 @@ std::string Hl7Unescape(std::string_view text, const Hl7Delimiters& d) {
       }
       if (ok && !FirstInvalidUtf8Offset(bytes)) out.append(bytes);
     } else if (sequence == "H" || sequence == "N" ||
-               (!sequence.empty() && (sequence[0] == '.' || sequence[0] == 'C' ||
-                                      sequence[0] == 'M' || sequence[0] == 'Z'))) {
+               (!sequence.empty() &&
+                (sequence[0] == '.' || sequence[0] == 'C' || sequence[0] == 'M' || sequence[0] == 'Z'))) {
       // Highlighting, formatting and character-set switches: not carried into plain text.
     } else {
       out.push_back(d.escape);
@@ -245,15 +242,14 @@ absl::StatusOr<Hl7Message> Hl7Message::Parse(std::string_view er7, const Hl7Limi
     std::string_view id = line.substr(0, 3);
     bool is_header = segment_number == 1;
     if (id == "MSH" && !is_header) {
-      return Invalid(absl::StrCat("segment ", segment_number,
-                                  " is a second MSH: send one message per request"));
+      return Invalid(absl::StrCat("segment ", segment_number, " is a second MSH: send one message per request"));
     }
     Segment& segment = message.segments_.emplace_back();
     segment.fields.push_back({line_begin, 3});
     size_t field_begin = 4;  // after "XYZ|"
     if (is_header) {
-      segment.fields.push_back({line_begin + 3, 1});                         // MSH-1
-      segment.fields.push_back({line_begin + 4, encoding.size()});           // MSH-2
+      segment.fields.push_back({line_begin + 3, 1});                // MSH-1
+      segment.fields.push_back({line_begin + 4, encoding.size()});  // MSH-2
       field_begin = 4 + encoding.size() + 1;
     }
     if (line.size() <= 3 || field_begin > line.size()) continue;
@@ -263,8 +259,8 @@ absl::StatusOr<Hl7Message> Hl7Message::Parse(std::string_view er7, const Hl7Limi
       std::string_view field = line.substr(field_begin, field_end - field_begin);
       size_t field_number = segment.fields.size();
       if (field_number > limits.max_fields_per_segment) {
-        return TooBig(absl::StrCat("segment ", segment_number, " has more than ",
-                                   limits.max_fields_per_segment, " fields"));
+        return TooBig(
+            absl::StrCat("segment ", segment_number, " has more than ", limits.max_fields_per_segment, " fields"));
       }
       absl::Status status = CheckField(field, d, limits, id, segment_number, field_number);
       if (!status.ok()) return status;
@@ -313,8 +309,7 @@ size_t Hl7Message::RepetitionCount(size_t segment, size_t field) const {
 
 size_t Hl7Message::ComponentCount(size_t segment, size_t field, size_t repetition) const {
   if (segment == 0 && field <= 2) return RepetitionCount(segment, field);
-  return PieceCount(Piece(RawField(segment, field), delimiters_.repetition, repetition),
-                    delimiters_.component);
+  return PieceCount(Piece(RawField(segment, field), delimiters_.repetition, repetition), delimiters_.component);
 }
 
 std::string Hl7Message::Value(size_t segment, size_t field, size_t repetition, size_t component,
@@ -330,8 +325,8 @@ std::string Hl7Message::Value(size_t segment, size_t field, size_t repetition, s
   return Hl7Unescape(leaf, delimiters_);
 }
 
-std::string Hl7Message::Field(std::string_view segment_id, size_t field, size_t repetition,
-                              size_t component, size_t subcomponent) const {
+std::string Hl7Message::Field(std::string_view segment_id, size_t field, size_t repetition, size_t component,
+                              size_t subcomponent) const {
   std::optional<size_t> segment = FindFirst(segment_id);
   if (!segment) return "";
   return Value(*segment, field, repetition, component, subcomponent);

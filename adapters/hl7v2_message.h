@@ -43,11 +43,11 @@ namespace frontdoor::adapters {
 
 // Limits on untrusted ER7; PROFILE.md's hostile corpus exceeds them by far.
 struct Hl7Limits {
-  size_t max_bytes = 1 << 20;          // The whole message.
+  size_t max_bytes = 1 << 20;  // The whole message.
   size_t max_segments = 1000;
-  size_t max_repetitions = 100;        // Per field.
-  size_t max_components = 100;         // Per repetition, and sub-components per component.
-  size_t max_field_bytes = 64 << 10;   // Per field.
+  size_t max_repetitions = 100;          // Per field.
+  size_t max_components = 100;           // Per repetition, and sub-components per component.
+  size_t max_field_bytes = 64 << 10;     // Per field.
   size_t max_fields_per_segment = 1000;  // Beyond the brief's list: bounds the index of a segment.
 };
 
@@ -86,8 +86,8 @@ class Hl7Message {
   std::string Value(size_t segment, size_t field, size_t repetition = 1, size_t component = 1,
                     size_t subcomponent = 1) const;
   // The same in the first segment with this id; empty when there is none.
-  std::string Field(std::string_view segment_id, size_t field, size_t repetition = 1,
-                    size_t component = 1, size_t subcomponent = 1) const;
+  std::string Field(std::string_view segment_id, size_t field, size_t repetition = 1, size_t component = 1,
+                    size_t subcomponent = 1) const;
 
  private:
   struct Span {

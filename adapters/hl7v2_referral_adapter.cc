@@ -18,8 +18,8 @@ using frontdoor::v1::Issue;
 
 // An HL7 position in the notation the paths use: `PID-7`, `PID-11[2].5`, `DG1[2]-3.1`.
 // `occurrence` 0 leaves out the segment bracket; `repetition` 0 or 1 leaves out the field one.
-std::string Hl7Path(std::string_view id, size_t occurrence, size_t field, size_t repetition = 0,
-                    size_t component = 0, size_t subcomponent = 0) {
+std::string Hl7Path(std::string_view id, size_t occurrence, size_t field, size_t repetition = 0, size_t component = 0,
+                    size_t subcomponent = 0) {
   std::string path(id);
   if (occurrence > 0) absl::StrAppend(&path, "[", occurrence, "]");
   absl::StrAppend(&path, "-", field);
@@ -35,8 +35,7 @@ std::string CodingSystem(const std::string& hl7_system) {
 
 class Hl7Mapper {
  public:
-  Hl7Mapper(const Hl7Message& message, ParsedReferral& out)
-      : m_(message), out_(out), referral_(out.referral) {}
+  Hl7Mapper(const Hl7Message& message, ParsedReferral& out) : m_(message), out_(out), referral_(out.referral) {}
 
   void Map();
 
@@ -169,7 +168,8 @@ void Hl7Mapper::CheckSegmentsThatOccurOnce() {
     const std::vector<size_t> found = m_.FindSegments(id);
     for (size_t k = 1; k < found.size(); ++k) {
       AddIssue(kInvalidValue, absl::StrCat(id, "[", k + 1, "]"),
-               absl::StrCat("a second ", id, " segment: a REF^I12 carries one referral about one person; send each "
+               absl::StrCat("a second ", id,
+                            " segment: a REF^I12 carries one referral about one person; send each "
                             "person's referral as a message of its own"));
     }
   }
@@ -380,8 +380,7 @@ void Hl7Mapper::MapNotes() {
 void Hl7Mapper::MapOtherSegments() {
   for (size_t s = 1; s < m_.segment_count(); ++s) {
     std::string_view id = m_.segment_id(s);
-    if (id == "RF1" || id == "PRD" || id == "PID" || id == "PD1" || id == "DG1" || id == "CON" ||
-        id == "NTE") {
+    if (id == "RF1" || id == "PRD" || id == "PID" || id == "PD1" || id == "DG1" || id == "CON" || id == "NTE") {
       continue;
     }
     ClinicalContent& content = *referral_.add_clinical_content();

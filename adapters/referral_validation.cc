@@ -30,8 +30,7 @@ bool AllAsciiDigits(std::string_view text) {
 // FHIR ids allow [A-Za-z0-9.-]; the underscore is accepted too because HL7 v2 control ids and
 // typed clients use it.
 bool IsMessageIdChar(char c) {
-  return IsAsciiDigit(c) || IsAsciiUpper(c) || (c >= 'a' && c <= 'z') || c == '.' || c == '-' ||
-         c == '_';
+  return IsAsciiDigit(c) || IsAsciiUpper(c) || (c >= 'a' && c <= 'z') || c == '.' || c == '-' || c == '_';
 }
 
 bool IsWellFormedMessageId(std::string_view id) {
@@ -80,18 +79,16 @@ class DatumPath {
 
 // Checks a required date: present, a real YYYY-MM-DD day, not after `today`. Adds at most one issue
 // and returns the date when it is usable.
-std::optional<CalendarDate> CheckRequiredDate(std::string_view value, const DatumPath& path,
-                                              const char* what, const CalendarDate& today,
-                                              std::vector<Issue>* issues) {
+std::optional<CalendarDate> CheckRequiredDate(std::string_view value, const DatumPath& path, const char* what,
+                                              const CalendarDate& today, std::vector<Issue>* issues) {
   if (value.empty()) {
     issues->push_back(Error(kMissingElement, path.Render(), absl::StrCat("the ", what, " is missing")));
     return std::nullopt;
   }
   std::optional<CalendarDate> date = CalendarDate::Parse(value);
   if (!date.has_value()) {
-    issues->push_back(
-        Error(kInvalidValue, path.Render(),
-              absl::StrCat("the ", what, " is not a full date (YYYY-MM-DD) naming a real day")));
+    issues->push_back(Error(kInvalidValue, path.Render(),
+                            absl::StrCat("the ", what, " is not a full date (YYYY-MM-DD) naming a real day")));
     return std::nullopt;
   }
   if (*date > today) {
@@ -105,18 +102,15 @@ std::optional<CalendarDate> CheckRequiredDate(std::string_view value, const Datu
 // the future does not make the message unreadable: a consent dated after the referral date is
 // simply not in force on it (IG-RULES.md, "In force"), which the IG decision answers with IG-1 (a
 // permit) or by not counting it (a deny). Only the referral date itself may not be in the future.
-void CheckOptionalDate(std::string_view value, const DatumPath& path, const char* what,
-                       std::vector<Issue>* issues) {
+void CheckOptionalDate(std::string_view value, const DatumPath& path, const char* what, std::vector<Issue>* issues) {
   if (value.empty()) return;
   if (!CalendarDate::Parse(value).has_value()) {
-    issues->push_back(
-        Error(kInvalidValue, path.Render(),
-              absl::StrCat("the ", what, " is not a full date (YYYY-MM-DD) naming a real day")));
+    issues->push_back(Error(kInvalidValue, path.Render(),
+                            absl::StrCat("the ", what, " is not a full date (YYYY-MM-DD) naming a real day")));
   }
 }
 
-void CheckOdsCode(std::string_view value, const DatumPath& path, const char* what,
-                  std::vector<Issue>* issues) {
+void CheckOdsCode(std::string_view value, const DatumPath& path, const char* what, std::vector<Issue>* issues) {
   if (!IsWellFormedOdsCode(value)) {
     issues->push_back(Error(kInvalidValue, path.Render(),
                             absl::StrCat("the ", what,
@@ -220,11 +214,9 @@ std::vector<Issue> ValidateReferral(const Referral& referral, const ReferralSour
   if (person.nhs_number().empty()) {
     issues.push_back(Error(kMissingElement, nhs_path.Render(), "the NHS number is missing"));
   } else if (person.nhs_number().size() != 10 || !AllAsciiDigits(person.nhs_number())) {
-    issues.push_back(
-        Error(kInvalidNhsNumber, nhs_path.Render(), "the NHS number must be exactly 10 digits"));
+    issues.push_back(Error(kInvalidNhsNumber, nhs_path.Render(), "the NHS number must be exactly 10 digits"));
   } else if (!IsValidNhsNumber(person.nhs_number())) {
-    issues.push_back(
-        Error(kInvalidNhsNumber, nhs_path.Render(), "the NHS number fails the Modulus 11 check"));
+    issues.push_back(Error(kInvalidNhsNumber, nhs_path.Render(), "the NHS number fails the Modulus 11 check"));
   }
 
   const DatumPath birth_path(paths.birth_date, "referral.person.birth_date");
@@ -251,8 +243,7 @@ std::vector<Issue> ValidateReferral(const Referral& referral, const ReferralSour
 
   for (int i = 0; i < referral.consents_size(); ++i) {
     const v1::Consent& consent = referral.consents(i);
-    CheckOptionalDate(consent.date(), DatumPath(paths.consent_dates, i, "consents", "date"), "consent date",
-                      &issues);
+    CheckOptionalDate(consent.date(), DatumPath(paths.consent_dates, i, "consents", "date"), "consent date", &issues);
     CheckOptionalDate(consent.period_start(), DatumPath(paths.consent_starts, i, "consents", "period_start"),
                       "consent period start", &issues);
     CheckOptionalDate(consent.period_end(), DatumPath(paths.consent_ends, i, "consents", "period_end"),

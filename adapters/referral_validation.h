@@ -60,13 +60,13 @@ ReferralSourcePaths TypedReferralPaths(const frontdoor::v1::Referral& referral);
 //  - INVALID_VALUE: ODS codes not ODS-shaped (sender, practice); dates not YYYY-MM-DD real days
 //    (referral date, birth date, consent dates and periods); a referral date or birth date after
 //    `today`; a birth date after the referral date (a consent dated after the referral date is
-//    readable: it is not in force, which is the IG decision's to answer); SNOMED CT reason codes not well-formed concept ids (digits, 6..18 long, no leading
-//    zero, concept partition, Verhoeff check digit). Codings in other systems are not checked.
+//    readable: it is not in force, which is the IG decision's to answer); SNOMED CT reason codes not well-formed
+//    concept ids (digits, 6..18 long, no leading zero, concept partition, Verhoeff check digit). Codings in other
+//    systems are not checked.
 //  - INVALID_VALUE: a message id that is not 1..64 of [A-Za-z0-9.-_].
 // Returns every issue found (empty when valid).
 std::vector<frontdoor::v1::Issue> ValidateReferral(const frontdoor::v1::Referral& referral,
-                                                   const ReferralSourcePaths& paths,
-                                                   const CalendarDate& today);
+                                                   const ReferralSourcePaths& paths, const CalendarDate& today);
 
 // True when any issue has ERROR severity.
 bool HasErrors(const std::vector<frontdoor::v1::Issue>& issues);

@@ -62,8 +62,8 @@ std::string DerivedUuid(std::string_view seed, int index) {
   };
   uint64_t high = fnv(0xcbf29ce484222325ULL);
   uint64_t low = fnv(0x84222325cbf29ce4ULL);
-  high = (high & ~0xf000ULL) | 0x8000ULL;                                      // version 8
-  low = (low & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;                 // variant 10
+  high = (high & ~0xf000ULL) | 0x8000ULL;                       // version 8
+  low = (low & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;  // variant 10
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out;
   auto put = [&](uint64_t value, int from_nibble, int count) {
@@ -174,8 +174,8 @@ void WriteOperationOutcome(JsonOut& json, const SubmitReferralResponse& response
     json.StartObject();
     json.Member("severity", "information");
     json.Member("code", "informational");
-    json.Member("diagnostics", response.disposition() == frontdoor::v1::ACCEPTED ? "Referral accepted."
-                                                                                 : "No details.");
+    json.Member("diagnostics",
+                response.disposition() == frontdoor::v1::ACCEPTED ? "Referral accepted." : "No details.");
     json.EndObject();
   }
   json.EndArray();
@@ -416,11 +416,11 @@ std::string RenderFhirResponse(const ReplyContext& request, const SubmitReferral
 
 std::string RenderHl7v2Ack(const ReplyContext& request, const SubmitReferralResponse& response,
                            std::string_view control_id, std::string_view timestamp_hl7) {
-  std::string ack = absl::StrCat(
-      "MSH|^~\\&|", Esc(OrDefault(request.receiving_application, kGatewayApplication)), "|",
-      Esc(OrDefault(request.receiving_facility, kGatewayFacility)), "|", Esc(request.sending_application),
-      "|", Esc(request.sending_facility), "|", Esc(timestamp_hl7), "||ACK^I12^ACK|", Esc(control_id), "|",
-      Esc(OrDefault(request.processing_id, "P")), "|", Esc(OrDefault(request.version, "2.5.1")), "\r");
+  std::string ack =
+      absl::StrCat("MSH|^~\\&|", Esc(OrDefault(request.receiving_application, kGatewayApplication)), "|",
+                   Esc(OrDefault(request.receiving_facility, kGatewayFacility)), "|", Esc(request.sending_application),
+                   "|", Esc(request.sending_facility), "|", Esc(timestamp_hl7), "||ACK^I12^ACK|", Esc(control_id), "|",
+                   Esc(OrDefault(request.processing_id, "P")), "|", Esc(OrDefault(request.version, "2.5.1")), "\r");
 
   const char* acknowledgment = "AE";
   if (response.disposition() == frontdoor::v1::ACCEPTED) {

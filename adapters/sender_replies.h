@@ -57,14 +57,11 @@ inline constexpr char kReferralIdSystem[] = "https://frontdoor.example.org/Id/re
 inline constexpr char kConnectorTeamSystem[] = "https://frontdoor.example.org/Id/connector-team";
 
 // A FHIR R4 response message Bundle as JSON (see above).
-std::string RenderFhirResponse(const ReplyContext& request,
-                               const frontdoor::v1::SubmitReferralResponse& response,
-                               std::string_view response_bundle_id,
-                               std::string_view timestamp_rfc3339);
+std::string RenderFhirResponse(const ReplyContext& request, const frontdoor::v1::SubmitReferralResponse& response,
+                               std::string_view response_bundle_id, std::string_view timestamp_rfc3339);
 
 // An HL7 v2.5.1 ACK^I12 in ER7 (see above). `timestamp_hl7` is a DTM such as 20250225101501.
-std::string RenderHl7v2Ack(const ReplyContext& request,
-                           const frontdoor::v1::SubmitReferralResponse& response,
+std::string RenderHl7v2Ack(const ReplyContext& request, const frontdoor::v1::SubmitReferralResponse& response,
                            std::string_view control_id, std::string_view timestamp_hl7);
 
 }  // namespace frontdoor::adapters

@@ -73,8 +73,8 @@ absl::StatusOr<std::unique_ptr<CheckpointSigner>> CheckpointSigner::LoadOrCreate
     }
     // O_EXCL: never overwrite a key another process just wrote; 0600 from the first byte.
     const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    bool written = fd >= 0 && ::write(fd, pem->data(), pem->size()) == static_cast<ssize_t>(pem->size()) &&
-                   ::fsync(fd) == 0;
+    bool written =
+        fd >= 0 && ::write(fd, pem->data(), pem->size()) == static_cast<ssize_t>(pem->size()) && ::fsync(fd) == 0;
     if (fd >= 0) ::close(fd);
     if (!written) {
       EVP_PKEY_free(key);
@@ -96,7 +96,8 @@ absl::StatusOr<std::unique_ptr<CheckpointSigner>> CheckpointSigner::LoadOrCreate
   BIO_free(bio);
   if (key == nullptr || EVP_PKEY_id(key) != EVP_PKEY_ED25519) {
     EVP_PKEY_free(key);
-    return absl::InvalidArgumentError(absl::StrCat("the audit signing key file ", path, " is not an Ed25519 private key (PEM)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("the audit signing key file ", path, " is not an Ed25519 private key (PEM)"));
   }
   return std::unique_ptr<CheckpointSigner>(new CheckpointSigner(key));
 }
@@ -143,8 +144,8 @@ absl::Status VerifyCheckpoint(const frontdoor::v1::SignedCheckpoint& checkpoint,
   EVP_MD_CTX_free(ctx);
   EVP_PKEY_free(key);
   if (!ok) {
-    return absl::DataLossError(absl::StrCat("the signature of the checkpoint at tree size ", checkpoint.tree_size(),
-                                            " does not verify"));
+    return absl::DataLossError(
+        absl::StrCat("the signature of the checkpoint at tree size ", checkpoint.tree_size(), " does not verify"));
   }
   return absl::OkStatus();
 }

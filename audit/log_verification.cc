@@ -93,9 +93,10 @@ v1::VerifyAuditResponse VerifyAuditLog(const std::vector<StoredLeaf>& leaves,
     const v1::AuditRecord& decided = *it->second.record;
     if (r.nhs_number() != decided.nhs_number() || r.referrer_ods() != decided.referrer_ods() ||
         r.consent_reference() != decided.consent_reference()) {
-      bad(leaf.index, absl::StrCat("record ", leaf.index, " (", r.action(), " of referral ", r.referral_id(),
-                                   ") cites another person, referrer or consent than the referral's decision at record ",
-                                   it->second.index, " (the store's audit context was edited)"));
+      bad(leaf.index,
+          absl::StrCat("record ", leaf.index, " (", r.action(), " of referral ", r.referral_id(),
+                       ") cites another person, referrer or consent than the referral's decision at record ",
+                       it->second.index, " (the store's audit context was edited)"));
     }
   }
 
@@ -142,11 +143,11 @@ v1::VerifyAuditResponse VerifyAuditLog(const std::vector<StoredLeaf>& leaves,
     out.set_message(why);
   } else {
     out.set_verified(true);
-    out.set_message(absl::StrCat(hashes.size(), " records verified against ", verified_checkpoints,
-                                 " signed checkpoints", out.unsigned_tail() > 0
-                                     ? absl::StrCat("; the last ", out.unsigned_tail(),
-                                                    " are hash-checked and await the next checkpoint")
-                                     : ""));
+    out.set_message(absl::StrCat(
+        hashes.size(), " records verified against ", verified_checkpoints, " signed checkpoints",
+        out.unsigned_tail() > 0
+            ? absl::StrCat("; the last ", out.unsigned_tail(), " are hash-checked and await the next checkpoint")
+            : ""));
   }
   return out;
 }
@@ -167,9 +168,8 @@ absl::Status CheckInclusionProof(const v1::AuditInclusionProof& proof, const std
   }
   const Hash root = *HashFromHex(proof.checkpoint().root_hash_hex());
   if (!VerifyInclusion(proof.leaf_index(), proof.tree_size(), RecordLeafHash(proof.record()), path, root)) {
-    return absl::DataLossError(absl::StrCat("record ", proof.leaf_index(),
-                                            " is not in the signed tree of size ", proof.tree_size(),
-                                            " (the record or the path was altered)"));
+    return absl::DataLossError(absl::StrCat("record ", proof.leaf_index(), " is not in the signed tree of size ",
+                                            proof.tree_size(), " (the record or the path was altered)"));
   }
   return absl::OkStatus();
 }

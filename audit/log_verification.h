@@ -38,11 +38,11 @@ namespace frontdoor::audit {
 
 // One stored leaf, as read from the store in index order.
 struct StoredLeaf {
-  uint64_t index = 0;                                  // the position the store claims
-  std::optional<frontdoor::v1::AuditRecord> record;    // nullopt when pruned (or unreadable, see below)
-  bool body_unreadable = false;                        // a body was stored but does not parse
-  std::string leaf_hash_hex;                           // the stored leaf hash
-  std::optional<AuditSearchColumns> columns;           // the search columns as stored; nullopt: none kept
+  uint64_t index = 0;                                // the position the store claims
+  std::optional<frontdoor::v1::AuditRecord> record;  // nullopt when pruned (or unreadable, see below)
+  bool body_unreadable = false;                      // a body was stored but does not parse
+  std::string leaf_hash_hex;                         // the stored leaf hash
+  std::optional<AuditSearchColumns> columns;         // the search columns as stored; nullopt: none kept
 };
 
 frontdoor::v1::VerifyAuditResponse VerifyAuditLog(const std::vector<StoredLeaf>& leaves,

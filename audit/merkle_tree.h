@@ -41,8 +41,7 @@ Hash RootHash(absl::Span<const Hash> leaves);
 std::vector<Hash> InclusionProof(absl::Span<const Hash> leaves, uint64_t index);
 
 // RFC 9162 2.1.3.2: true when `proof` shows `leaf` at `index` in the tree of `size` with `root`.
-bool VerifyInclusion(uint64_t index, uint64_t size, const Hash& leaf, const std::vector<Hash>& proof,
-                     const Hash& root);
+bool VerifyInclusion(uint64_t index, uint64_t size, const Hash& leaf, const std::vector<Hash>& proof, const Hash& root);
 
 std::string ToHex(const Hash& hash);
 // nullopt unless exactly 64 hex digits.
@@ -57,8 +56,8 @@ class CompactMerkleTree {
   uint64_t size() const { return size_; }
 
  private:
-  std::vector<Hash> subtrees_;      // perfect subtree roots, left to right (largest first)
-  std::vector<uint64_t> heights_;   // their heights
+  std::vector<Hash> subtrees_;     // perfect subtree roots, left to right (largest first)
+  std::vector<uint64_t> heights_;  // their heights
   uint64_t size_ = 0;
 };
 

@@ -23,8 +23,7 @@ absl::StatusOr<AuditSearchColumns> SearchColumnsOf(const frontdoor::v1::AuditRec
   return c;
 }
 
-std::optional<std::string> FirstDisagreeingColumn(const AuditSearchColumns& stored,
-                                                  const AuditSearchColumns& derived) {
+std::optional<std::string> FirstDisagreeingColumn(const AuditSearchColumns& stored, const AuditSearchColumns& derived) {
   if (stored.time_us != derived.time_us) return "time_us";
   if (stored.referral_id != derived.referral_id) return "referral_id";
   if (stored.nhs_number != derived.nhs_number) return "nhs_number";

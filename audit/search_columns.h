@@ -38,8 +38,7 @@ absl::StatusOr<AuditSearchColumns> SearchColumnsOf(const frontdoor::v1::AuditRec
 
 // The name of the first column of `stored` that differs from `derived` (in the order above);
 // nullopt when they agree.
-std::optional<std::string> FirstDisagreeingColumn(const AuditSearchColumns& stored,
-                                                  const AuditSearchColumns& derived);
+std::optional<std::string> FirstDisagreeingColumn(const AuditSearchColumns& stored, const AuditSearchColumns& derived);
 
 }  // namespace frontdoor::audit
 

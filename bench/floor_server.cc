@@ -14,9 +14,8 @@
 
 namespace {
 
-class FloorService final
-    : public frontdoor::v1::ReferralService::WithRawCallbackMethod_SubmitReferral<
-          frontdoor::v1::ReferralService::CallbackService> {
+class FloorService final : public frontdoor::v1::ReferralService::WithRawCallbackMethod_SubmitReferral<
+                               frontdoor::v1::ReferralService::CallbackService> {
  public:
   grpc::ServerUnaryReactor* SubmitReferral(grpc::CallbackServerContext* ctx, const grpc::ByteBuffer*,
                                            grpc::ByteBuffer* response) override {

@@ -54,7 +54,8 @@ std::string ReadFile(const std::string& path) {
 }
 
 std::string ReplaceAll(std::string text, const std::string& from, const std::string& to) {
-  for (size_t pos = 0; (pos = text.find(from, pos)) != std::string::npos; pos += to.size()) text.replace(pos, from.size(), to);
+  for (size_t pos = 0; (pos = text.find(from, pos)) != std::string::npos; pos += to.size())
+    text.replace(pos, from.size(), to);
   return text;
 }
 
@@ -123,7 +124,8 @@ class Driver {
       args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);  // one connection per channel
       args.SetInt("frontdoor.loadgen.channel", i);
       args.SetMaxSendMessageSize(4 << 20);
-      stubs_.push_back(v1::ReferralService::NewStub(grpc::CreateCustomChannel(o.target, grpc::InsecureChannelCredentials(), args)));
+      stubs_.push_back(
+          v1::ReferralService::NewStub(grpc::CreateCustomChannel(o.target, grpc::InsecureChannelCredentials(), args)));
     }
   }
 
@@ -137,7 +139,8 @@ class Driver {
       for (int i = 0; i < o_.concurrency; ++i) Issue(Clock::now());
     }
     absl::MutexLock lock(&mu_);
-    mu_.Await(absl::Condition(+[](int* n) { return *n == 0; }, &in_flight_));
+    mu_.Await(absl::Condition(
+        +[](int* n) { return *n == 0; }, &in_flight_));
   }
 
   Stats& stats() { return stats_; }
@@ -147,7 +150,8 @@ class Driver {
   void RunOpenLoop() {
     const auto interval = std::chrono::duration<double>(1.0 / o_.rate);
     for (uint64_t i = 0;; ++i) {
-      const Clock::time_point due = begin_ + std::chrono::duration_cast<Clock::duration>(interval * static_cast<double>(i));
+      const Clock::time_point due =
+          begin_ + std::chrono::duration_cast<Clock::duration>(interval * static_cast<double>(i));
       if (due >= end_) break;
       std::this_thread::sleep_until(due);
       {
@@ -173,22 +177,23 @@ class Driver {
       absl::MutexLock lock(&mu_);
       ++in_flight_;
     }
-    stubs_[n % stubs_.size()]->async()->SubmitReferral(&call->ctx, &call->req, &call->resp, [this, call](grpc::Status s) {
-      const Clock::time_point now = Clock::now();
-      if (call->start >= measure_from_ && call->start < end_) {
-        const std::string outcome = s.ok() ? v1::Disposition_Name(call->resp.disposition())
-                                           : "GRPC_" + std::to_string(static_cast<int>(s.error_code()));
-        const auto us = std::chrono::duration_cast<std::chrono::microseconds>(now - call->start).count();
-        absl::MutexLock lock(&stats_.mu);
-        stats_.outcomes[outcome]++;
-        if (s.ok()) stats_.latencies_us.push_back(static_cast<uint32_t>(std::min<int64_t>(us, UINT32_MAX)));
-      }
-      delete call;
-      const bool again = o_.rate <= 0 && now < end_;
-      if (again) Issue(Clock::now());
-      absl::MutexLock lock(&mu_);
-      --in_flight_;
-    });
+    stubs_[n % stubs_.size()]->async()->SubmitReferral(
+        &call->ctx, &call->req, &call->resp, [this, call](grpc::Status s) {
+          const Clock::time_point now = Clock::now();
+          if (call->start >= measure_from_ && call->start < end_) {
+            const std::string outcome = s.ok() ? v1::Disposition_Name(call->resp.disposition())
+                                               : "GRPC_" + std::to_string(static_cast<int>(s.error_code()));
+            const auto us = std::chrono::duration_cast<std::chrono::microseconds>(now - call->start).count();
+            absl::MutexLock lock(&stats_.mu);
+            stats_.outcomes[outcome]++;
+            if (s.ok()) stats_.latencies_us.push_back(static_cast<uint32_t>(std::min<int64_t>(us, UINT32_MAX)));
+          }
+          delete call;
+          const bool again = o_.rate <= 0 && now < end_;
+          if (again) Issue(Clock::now());
+          absl::MutexLock lock(&mu_);
+          --in_flight_;
+        });
   }
 
   const Options& o_;
@@ -211,18 +216,30 @@ bool ParseArgs(int argc, char** argv, Options* o) {
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
-    if (a == "--target") o->target = next();
-    else if (a == "--format") o->format = next();
-    else if (a == "--concurrency") o->concurrency = std::atoi(next().c_str());
-    else if (a == "--rate") o->rate = std::atof(next().c_str());
-    else if (a == "--duration") o->duration_s = std::atof(next().c_str());
-    else if (a == "--warmup") o->warmup_s = std::atof(next().c_str());
-    else if (a == "--channels") o->channels = std::atoi(next().c_str());
-    else if (a == "--as") o->identity = next();
-    else if (a == "--label") o->label = next();
-    else if (a == "--json") o->json_path = next();
-    else if (a == "--source-dir") o->source_dir = next();
-    else return false;
+    if (a == "--target")
+      o->target = next();
+    else if (a == "--format")
+      o->format = next();
+    else if (a == "--concurrency")
+      o->concurrency = std::atoi(next().c_str());
+    else if (a == "--rate")
+      o->rate = std::atof(next().c_str());
+    else if (a == "--duration")
+      o->duration_s = std::atof(next().c_str());
+    else if (a == "--warmup")
+      o->warmup_s = std::atof(next().c_str());
+    else if (a == "--channels")
+      o->channels = std::atoi(next().c_str());
+    else if (a == "--as")
+      o->identity = next();
+    else if (a == "--label")
+      o->label = next();
+    else if (a == "--json")
+      o->json_path = next();
+    else if (a == "--source-dir")
+      o->source_dir = next();
+    else
+      return false;
   }
   return o->format == "typed" || o->format == "fhir" || o->format == "hl7v2";
 }
@@ -240,7 +257,8 @@ int main(int argc, char** argv) {
   }
   RequestFactory factory(o);
   if (!factory.ok()) {
-    std::fprintf(stderr, "frontdoor-loadgen: cannot read the %s sample under %s\n", o.format.c_str(), o.source_dir.c_str());
+    std::fprintf(stderr, "frontdoor-loadgen: cannot read the %s sample under %s\n", o.format.c_str(),
+                 o.source_dir.c_str());
     return 1;
   }
   Driver driver(o, factory);
@@ -257,19 +275,20 @@ int main(int argc, char** argv) {
   const double throughput = static_cast<double>(stats.latencies_us.size()) / o.duration_s;
   const std::string mode = o.rate > 0 ? "open-loop " + std::to_string(static_cast<int>(o.rate)) + "/s"
                                       : "closed-loop x" + std::to_string(o.concurrency);
-  std::printf("%-28s %-8s %-18s %10.0f calls/s  p50 %7.3f ms  p99 %7.3f ms  p99.9 %7.3f ms  max %8.3f ms  errors %llu/%llu\n",
-              o.label.empty() ? o.target.c_str() : o.label.c_str(), o.format.c_str(), mode.c_str(), throughput,
-              Percentile(stats.latencies_us, 50), Percentile(stats.latencies_us, 99),
-              Percentile(stats.latencies_us, 99.9), stats.latencies_us.empty() ? 0.0 : stats.latencies_us.back() / 1000.0,
-              static_cast<unsigned long long>(errors), static_cast<unsigned long long>(total));
+  std::printf(
+      "%-28s %-8s %-18s %10.0f calls/s  p50 %7.3f ms  p99 %7.3f ms  p99.9 %7.3f ms  max %8.3f ms  errors %llu/%llu\n",
+      o.label.empty() ? o.target.c_str() : o.label.c_str(), o.format.c_str(), mode.c_str(), throughput,
+      Percentile(stats.latencies_us, 50), Percentile(stats.latencies_us, 99), Percentile(stats.latencies_us, 99.9),
+      stats.latencies_us.empty() ? 0.0 : stats.latencies_us.back() / 1000.0, static_cast<unsigned long long>(errors),
+      static_cast<unsigned long long>(total));
   if (!o.json_path.empty()) {
     std::ofstream out(o.json_path);
     out << "{\"label\":\"" << o.label << "\",\"target\":\"" << o.target << "\",\"format\":\"" << o.format
         << "\",\"mode\":\"" << (o.rate > 0 ? "open" : "closed") << "\",\"concurrency\":" << o.concurrency
         << ",\"rate\":" << o.rate << ",\"duration_s\":" << o.duration_s << ",\"throughput\":" << throughput
         << ",\"p50_ms\":" << Percentile(stats.latencies_us, 50) << ",\"p99_ms\":" << Percentile(stats.latencies_us, 99)
-        << ",\"p999_ms\":" << Percentile(stats.latencies_us, 99.9) << ",\"errors\":" << errors
-        << ",\"calls\":" << total << ",\"outcomes\":{";
+        << ",\"p999_ms\":" << Percentile(stats.latencies_us, 99.9) << ",\"errors\":" << errors << ",\"calls\":" << total
+        << ",\"outcomes\":{";
     bool first = true;
     for (const auto& [k, n] : stats.outcomes) {
       out << (first ? "" : ",") << "\"" << k << "\":" << n;

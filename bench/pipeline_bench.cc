@@ -23,7 +23,8 @@ std::string ReadFile(const std::string& path) {
 }
 
 const frontdoor::network::NetworkDirectory& Network() {
-  static const auto* network = new frontdoor::network::NetworkDirectory(*frontdoor::network::NetworkDirectory::LoadDemo());
+  static const auto* network =
+      new frontdoor::network::NetworkDirectory(*frontdoor::network::NetworkDirectory::LoadDemo());
   return *network;
 }
 

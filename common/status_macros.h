@@ -12,9 +12,9 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 
-#define FRONTDOOR_RETURN_IF_ERROR(expr)             \
-  do {                                              \
-    ::absl::Status frontdoor_status_ = (expr);      \
+#define FRONTDOOR_RETURN_IF_ERROR(expr)                    \
+  do {                                                     \
+    ::absl::Status frontdoor_status_ = (expr);             \
     if (!frontdoor_status_.ok()) return frontdoor_status_; \
   } while (0)
 

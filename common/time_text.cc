@@ -88,8 +88,8 @@ bool ParseRfc3339(std::string_view text, absl::Time* out) {
       for (size_t i = n; i < 9 && nanos >= 0; ++i) nanos *= 10;
     }
     const absl::CivilDay day(year, static_cast<int>(month), static_cast<int>(mday));
-    if (year >= 0 && month >= 1 && month <= 12 && mday >= 1 && hour >= 0 && hour <= 23 && minute >= 0 &&
-        minute <= 59 && second >= 0 && second <= 59 && nanos >= 0 && day.month() == month && day.day() == mday) {
+    if (year >= 0 && month >= 1 && month <= 12 && mday >= 1 && hour >= 0 && hour <= 23 && minute >= 0 && minute <= 59 &&
+        second >= 0 && second <= 59 && nanos >= 0 && day.month() == month && day.day() == mday) {
       const int64_t seconds = (day - kEpochDay) * 86'400 + hour * 3600 + minute * 60 + second;
       *out = absl::FromUnixSeconds(seconds) + absl::Nanoseconds(nanos);
       return true;

@@ -72,8 +72,7 @@ std::string ConsentCitation(const Consent& consent, int index) {
 }
 
 bool IsSafeguardingFlag(const ClinicalContent& content) {
-  return content.kind() == ClinicalContent::FLAG &&
-         absl::EqualsIgnoreCase(content.status(), "active") &&
+  return content.kind() == ClinicalContent::FLAG && absl::EqualsIgnoreCase(content.status(), "active") &&
          absl::EqualsIgnoreCase(content.category(), "SG");
 }
 
@@ -81,10 +80,10 @@ bool IsSafeguardingFlag(const ClinicalContent& content) {
 void DecideConsentRules(const Referral& referral, const std::optional<CalendarDate>& referral_date,
                         ConsentDecision* decision) {
   if (!referral_date.has_value()) {
-    decision->refusals.push_back(Refusal(
-        kIg1, "consent cannot be checked: the referral date is missing or not a valid date"));
-    decision->refusals.push_back(Refusal(
-        kIg2, "objections cannot be checked: the referral date is missing or not a valid date"));
+    decision->refusals.push_back(
+        Refusal(kIg1, "consent cannot be checked: the referral date is missing or not a valid date"));
+    decision->refusals.push_back(
+        Refusal(kIg2, "objections cannot be checked: the referral date is missing or not a valid date"));
     return;
   }
   std::string permit_in_force;
@@ -109,8 +108,8 @@ void DecideConsentRules(const Referral& referral, const std::optional<CalendarDa
   if (deny_in_force) {
     decision->refusals.push_back(Refusal(kIg2, "an objection (deny) is in force"));
   } else if (deny_unreadable) {
-    decision->refusals.push_back(Refusal(
-        kIg2, "an objection (deny) has dates that are not valid, so it cannot be ruled out"));
+    decision->refusals.push_back(
+        Refusal(kIg2, "an objection (deny) has dates that are not valid, so it cannot be ruled out"));
   }
   decision->relied_on_consent = permit_in_force.empty() ? kSelfReferral : permit_in_force;
   decision->consent_basis =
@@ -120,8 +119,8 @@ void DecideConsentRules(const Referral& referral, const std::optional<CalendarDa
 }
 
 // IG-3: whole years on the referral date.
-void DecideAge(const Referral& referral, const std::optional<CalendarDate>& referral_date,
-               const ConsentPolicy& policy, ConsentDecision* decision) {
+void DecideAge(const Referral& referral, const std::optional<CalendarDate>& referral_date, const ConsentPolicy& policy,
+               ConsentDecision* decision) {
   const std::optional<CalendarDate> born = CalendarDate::Parse(referral.person().birth_date());
   if (!born.has_value()) {
     decision->refusals.push_back(
@@ -129,14 +128,13 @@ void DecideAge(const Referral& referral, const std::optional<CalendarDate>& refe
     return;
   }
   if (!referral_date.has_value()) {
-    decision->refusals.push_back(Refusal(
-        kIg3, "the age cannot be checked: the referral date is missing or not a valid date"));
+    decision->refusals.push_back(
+        Refusal(kIg3, "the age cannot be checked: the referral date is missing or not a valid date"));
     return;
   }
   if (WholeYearsBetween(*born, *referral_date) < policy.minimum_age_years) {
-    decision->refusals.push_back(Refusal(
-        kIg3,
-        absl::StrCat("the person is under ", policy.minimum_age_years, " on the referral date")));
+    decision->refusals.push_back(
+        Refusal(kIg3, absl::StrCat("the person is under ", policy.minimum_age_years, " on the referral date")));
   }
 }
 
@@ -147,8 +145,7 @@ void DecideAge(const Referral& referral, const std::optional<CalendarDate>& refe
 // well-formed code not in reason_codes.csv counts as a (non-sensitive) reason. Codings in other
 // systems never count. So `all_reasons_withheld` is set when at least one reason was withheld and
 // no reason is left to forward; a referral whose only codes are procedures has nothing withheld.
-void DecideWithholding(const Referral& referral, const network::NetworkDirectory& network,
-                       ConsentDecision* decision) {
+void DecideWithholding(const Referral& referral, const network::NetworkDirectory& network, ConsentDecision* decision) {
   std::vector<std::string> categories;
   int withheld_reasons = 0;
   int kept_reasons = 0;

@@ -29,8 +29,7 @@ bool IsForwardableReason(const v1::Coding& reason, const network::NetworkDirecto
 // Built field by field from an empty message, never by copying the Referral and clearing: a field
 // added to Referral later must not leak to connectors by default (IG-4).
 ConnectorReferral BuildConnectorReferral(const Referral& referral, const ConsentDecision& decision,
-                                         const network::ConnectorTeam& team,
-                                         const std::string& referral_id,
+                                         const network::ConnectorTeam& team, const std::string& referral_id,
                                          const network::NetworkDirectory& network) {
   const v1::Person& person = referral.person();
   // IG-6 also when the decision somehow missed the S-flag: the person's record is the authority.
@@ -133,8 +132,7 @@ std::vector<WithheldItem> WithheldFromConnector(const Referral& referral, const 
   for (const std::string& category : decision.withheld_categories) {
     add(category, "IG-5", "sensitive or legally restricted category; never leaves the gateway");
   }
-  if ((decision.referrer_text_withheld || !decision.withheld_categories.empty()) &&
-      !referral.referrer_text().empty()) {
+  if ((decision.referrer_text_withheld || !decision.withheld_categories.empty()) && !referral.referrer_text().empty()) {
     add("referrer-text", "IG-5",
         "the referrer's free text may restate a withheld category; replaced by \"discussed with referrer\"");
   }
@@ -147,7 +145,8 @@ std::vector<WithheldItem> WithheldFromConnector(const Referral& referral, const 
     for (const v1::ContactPoint& t : person.telecom()) {
       kinds.insert(t.system() == v1::ContactPoint::EMAIL ? "email" : "phone");
     }
-    for (const std::string& kind : kinds) add(kind, "IG-6", "demographics-restricted (S-flag): contact via the referrer");
+    for (const std::string& kind : kinds)
+      add(kind, "IG-6", "demographics-restricted (S-flag): contact via the referrer");
   }
   // IG-4: what no connector's role needs, and the NHS number where the endpoint does not take it.
   if (!team.accepts_nhs_number && !person.nhs_number().empty()) {
@@ -156,7 +155,8 @@ std::vector<WithheldItem> WithheldFromConnector(const Referral& referral, const 
   if (!person.birth_date().empty()) add("birth-date", "IG-4", "not needed by a connector's role");
   if (!person.gender().empty()) add("gender", "IG-4", "not needed by a connector's role");
   std::set<std::string> clinical;
-  for (const v1::ClinicalContent& content : referral.clinical_content()) clinical.insert(ClinicalCategory(content.kind()));
+  for (const v1::ClinicalContent& content : referral.clinical_content())
+    clinical.insert(ClinicalCategory(content.kind()));
   for (const std::string& category : clinical) {
     add(category, "IG-4", "clinical content is not needed by a connector's role; kept in the gateway only");
   }

@@ -52,8 +52,7 @@ struct WithheldItem {
 // category present in the referral, sorted by (rule_id, category). Agrees with
 // BuildConnectorReferral by construction (tests check both against the delivered bytes). Pure.
 std::vector<WithheldItem> WithheldFromConnector(const frontdoor::v1::Referral& referral,
-                                                const ConsentDecision& decision,
-                                                const network::ConnectorTeam& team);
+                                                const ConsentDecision& decision, const network::ConnectorTeam& team);
 
 }  // namespace frontdoor::consent
 

@@ -20,15 +20,13 @@ constexpr int kMaxReplayIds = 1000;
 
 bool IsShortId(const std::string& id) { return !id.empty() && id.size() <= 64; }
 
-grpc::Status ShuttingDown() {
-  return ToGrpcStatus(absl::UnavailableError("the gateway is shutting down; try again"));
-}
+grpc::Status ShuttingDown() { return ToGrpcStatus(absl::UnavailableError("the gateway is shutting down; try again")); }
 
 }  // namespace
 
 absl::StatusOr<DeadLetterFilter> ReplaySelection(const v1::ReplayDeadLettersRequest& request) {
-  const int selectors = (request.outbox_ids_size() > 0) + !request.referral_id().empty() +
-                        !request.endpoint_id().empty() + request.all();
+  const int selectors =
+      (request.outbox_ids_size() > 0) + !request.referral_id().empty() + !request.endpoint_id().empty() + request.all();
   if (selectors != 1) {
     return absl::InvalidArgumentError("give exactly one of outbox_ids, referral_id, endpoint_id or all");
   }
@@ -49,8 +47,7 @@ absl::StatusOr<DeadLetterFilter> ReplaySelection(const v1::ReplayDeadLettersRequ
 AdminServiceImpl::AdminServiceImpl(AdminServiceDeps deps) : deps_(std::move(deps)) {}
 
 absl::Status AdminServiceImpl::MayOperate(const grpc::CallbackServerContext& context) const {
-  absl::StatusOr<Caller> caller =
-      IdentifyAndAdmit(context, deps_.identity_source, *deps_.authorizer, deps_.admission);
+  absl::StatusOr<Caller> caller = IdentifyAndAdmit(context, deps_.identity_source, *deps_.authorizer, deps_.admission);
   if (!caller.ok()) return caller.status();
   return deps_.authorizer->MayOperate(*caller);
 }

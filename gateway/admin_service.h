@@ -15,8 +15,8 @@
 
 #include "frontdoor/v1/admin_service.grpc.pb.h"
 #include "gateway/authorization.h"
-#include "gateway/caller_limits.h"
 #include "gateway/caller_identity.h"
+#include "gateway/caller_limits.h"
 #include "gateway/clock.h"
 #include "gateway/referral_store.h"
 #include "gateway/store_work_queue.h"

@@ -74,7 +74,8 @@ absl::StatusOr<frontdoor::v1::SignedCheckpoint> AuditCheckpointer::SignUpTo(uint
     if (!hashes.ok()) return hashes.status();
     for (const audit::Hash& h : *hashes) tree_.Append(h);
   }
-  absl::StatusOr<frontdoor::v1::SignedCheckpoint> cp = signer_->Sign(size, tree_.Root(), store_rows::AuditTimeText(clock_->Now()));
+  absl::StatusOr<frontdoor::v1::SignedCheckpoint> cp =
+      signer_->Sign(size, tree_.Root(), store_rows::AuditTimeText(clock_->Now()));
   if (!cp.ok()) return cp.status();
   if (absl::Status s = store_->RecordCheckpoint(*cp); !s.ok()) return s;
   latest_ = *cp;
@@ -110,9 +111,8 @@ void AuditCheckpointer::Run() {
       const uint64_t signed_size = latest_.has_value() ? latest_->tree_size() : 0;
       const absl::Time now = clock_->Now();
       if (*size > signed_size && first_unsigned_seen == absl::InfiniteFuture()) first_unsigned_seen = now;
-      if (*size > signed_size &&
-          (*size - signed_size >= policy_.every_records || now - first_unsigned_seen >= policy_.every_interval ||
-           !loaded_)) {
+      if (*size > signed_size && (*size - signed_size >= policy_.every_records ||
+                                  now - first_unsigned_seen >= policy_.every_interval || !loaded_)) {
         absl::StatusOr<frontdoor::v1::SignedCheckpoint> cp = SignUpTo(*size);
         if (!cp.ok()) {
           observability::Log(observability::LogLevel::kError, "audit_checkpoint", "cannot sign a checkpoint",
@@ -131,9 +131,8 @@ void AuditCheckpointer::Run() {
       }
     }
     absl::MutexLock lock(&mu_);
-    auto woken = [this, generation]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-      return stopping_ || generation_ != generation;
-    };
+    auto woken = [this, generation]()
+                     ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_ || generation_ != generation; };
     mu_.AwaitWithTimeout(absl::Condition(&woken), policy_.look_every);
   }
 }

@@ -114,7 +114,8 @@ v1::AuditRecord QueryAuditRecord(const v1::QueryAuditRequest& q, const Caller& c
   if (!q.outcome().empty()) filters.push_back("outcome=" + q.outcome());
   if (!q.from_time().empty()) filters.push_back("from=" + q.from_time());
   if (!q.to_time().empty()) filters.push_back("to=" + q.to_time());
-  r.set_detail(filters.empty() ? "audit query without filters" : absl::StrCat("audit query: ", absl::StrJoin(filters, "; ")));
+  r.set_detail(filters.empty() ? "audit query without filters"
+                               : absl::StrCat("audit query: ", absl::StrJoin(filters, "; ")));
   return r;
 }
 

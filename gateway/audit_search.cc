@@ -52,8 +52,8 @@ absl::StatusOr<std::vector<v1::AuditRecord>> SearchAuditLog(const AuditQuery& qu
       }
       if (static_cast<int64_t>(record.index()) != row.index ||
           audit::ToHex(audit::RecordLeafHash(record)) != row.leaf_hash_hex) {
-        return absl::DataLossError(absl::StrCat("audit record ", row.index,
-                                                " does not match its leaf hash: the log was altered; run audit verify"));
+        return absl::DataLossError(absl::StrCat(
+            "audit record ", row.index, " does not match its leaf hash: the log was altered; run audit verify"));
       }
       if (!AuditRecordMatches(query, record)) continue;
       record.set_leaf_hash_hex(std::move(row.leaf_hash_hex));

@@ -113,8 +113,8 @@ class QueryAuditReactor final : public grpc::ServerWriteReactor<v1::AuditRecord>
 }  // namespace
 
 absl::StatusOr<AuditQuery> AuditQueryFrom(const v1::QueryAuditRequest& r) {
-  for (const std::string* f : {&r.nhs_number(), &r.recipient_endpoint(), &r.referrer_ods(), &r.rule_id(),
-                               &r.outcome(), &r.from_time(), &r.to_time()}) {
+  for (const std::string* f : {&r.nhs_number(), &r.recipient_endpoint(), &r.referrer_ods(), &r.rule_id(), &r.outcome(),
+                               &r.from_time(), &r.to_time()}) {
     if (f->size() > 64) return absl::InvalidArgumentError("a filter is longer than 64 characters");
   }
   AuditQuery q;
@@ -135,8 +135,7 @@ absl::StatusOr<AuditQuery> AuditQueryFrom(const v1::QueryAuditRequest& r) {
 AuditServiceImpl::AuditServiceImpl(AuditServiceDeps deps) : deps_(std::move(deps)) {}
 
 absl::StatusOr<Caller> AuditServiceImpl::AuthorizeIgOfficer(const grpc::CallbackServerContext& context) const {
-  absl::StatusOr<Caller> caller =
-      IdentifyAndAdmit(context, deps_.identity_source, *deps_.authorizer, deps_.admission);
+  absl::StatusOr<Caller> caller = IdentifyAndAdmit(context, deps_.identity_source, *deps_.authorizer, deps_.admission);
   if (!caller.ok()) return caller.status();
   if (absl::Status s = deps_.authorizer->MayReadAudit(*caller); !s.ok()) return s;
   return caller;
@@ -152,7 +151,7 @@ absl::Status AuditServiceImpl::RecordAccess(v1::AuditRecord record) const {
 }
 
 grpc::ServerWriteReactor<v1::AuditRecord>* AuditServiceImpl::QueryAudit(grpc::CallbackServerContext* context,
-                                                                       const v1::QueryAuditRequest* request) {
+                                                                        const v1::QueryAuditRequest* request) {
   absl::StatusOr<Caller> caller = AuthorizeIgOfficer(*context);
   absl::StatusOr<AuditQuery> query = caller.ok() ? AuditQueryFrom(*request) : caller.status();
   auto* reactor = new QueryAuditReactor(deps_.store, query.ok() ? *query : AuditQuery{});

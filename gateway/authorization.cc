@@ -36,9 +36,10 @@ absl::StatusOr<Caller> Authorizer::Identify(std::string_view identity) const {
   } else if (operators_.count(identity) > 0) {
     caller.kind = CallerKind::kOperator;
   } else {
-    return absl::PermissionDeniedError(absl::StrCat(
-        "'", std::string(identity), "' is not a referring organisation, connector organisation, IG officer or "
-        "operator of this network"));
+    return absl::PermissionDeniedError(
+        absl::StrCat("'", std::string(identity),
+                     "' is not a referring organisation, connector organisation, IG officer or "
+                     "operator of this network"));
   }
   return caller;
 }

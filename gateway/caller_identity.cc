@@ -7,8 +7,8 @@ namespace frontdoor::gateway {
 bool IsWellFormedIdentity(std::string_view identity) {
   if (identity.empty() || identity.size() > 64) return false;
   for (char c : identity) {
-    const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
-                    c == '_' || c == '-';
+    const bool ok =
+        (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
     if (!ok) return false;
   }
   return true;
@@ -20,7 +20,8 @@ absl::StatusOr<std::string> AuthenticatedCaller(const grpc::ServerContextBase& c
     const auto& metadata = context.client_metadata();
     const auto [begin, end] = metadata.equal_range(kClientMetadataKey);
     if (begin == end) {
-      return absl::UnauthenticatedError("no client identity: send x-frontdoor-client metadata (plaintext development mode)");
+      return absl::UnauthenticatedError(
+          "no client identity: send x-frontdoor-client metadata (plaintext development mode)");
     }
     if (std::next(begin) != end) return absl::UnauthenticatedError("more than one x-frontdoor-client value");
     identity.assign(begin->second.data(), begin->second.size());

@@ -133,8 +133,7 @@ CallAdmission::InterceptorCreators() {
   return out;
 }
 
-bool CallAdmission::Decide(const grpc::ServerContextBase* context, std::string* identity,
-                           absl::Duration* retry_after) {
+bool CallAdmission::Decide(const grpc::ServerContextBase* context, std::string* identity, absl::Duration* retry_after) {
   if (identity->empty() || !IsWellFormedIdentity(*identity) || !is_known_(*identity)) {
     identity->clear();  // not counted: the Authorizer refuses it
     return false;

@@ -46,9 +46,9 @@ namespace frontdoor::gateway {
 inline constexpr char kRetryAfterMetadataKey[] = "retry-after-ms";
 
 struct CallerLimits {
-  double requests_per_second = 20;  // token refill rate per identity
-  int burst = 40;                   // bucket size
-  int max_concurrent_calls = 16;    // open calls per identity
+  double requests_per_second = 20;              // token refill rate per identity
+  int burst = 40;                               // bucket size
+  int max_concurrent_calls = 16;                // open calls per identity
   absl::Duration max_call = absl::Seconds(30);  // longest a call may take (see MaxCallDeadline)
 };
 

@@ -60,8 +60,8 @@ class CircuitBreaker {
 
   const CircuitBreakerPolicy policy_;
   State state_ = State::kClosed;
-  int failures_ = 0;    // consecutive, while closed
-  int openings_ = 0;    // consecutive openings (sets the open time)
+  int failures_ = 0;  // consecutive, while closed
+  int openings_ = 0;  // consecutive openings (sets the open time)
   bool probe_in_flight_ = false;
   absl::Time open_until_ = absl::InfinitePast();
 };

@@ -185,8 +185,7 @@ void DeliveryDispatcher::RunEndpoint(Endpoint* endpoint) {
       if (!SleepUntil(endpoint, breaker.retry_at(), std::nullopt)) return;
       continue;
     }
-    absl::StatusOr<std::vector<OutboxItem>> due =
-        store_->DueDeliveries(endpoint->endpoint_id, now, window);
+    absl::StatusOr<std::vector<OutboxItem>> due = store_->DueDeliveries(endpoint->endpoint_id, now, window);
     if (!due.ok()) {
       Log(LogLevel::kError, "delivery", "cannot read the outbox",
           {{"endpoint_id", endpoint->endpoint_id}, {"error", std::string(due.status().message())}});
@@ -208,12 +207,17 @@ void DeliveryDispatcher::RunEndpoint(Endpoint* endpoint) {
           // Delivered but not marked: it will be sent again with the same idempotency key, which the
           // connector de-duplicates. Nothing is lost.
           Log(LogLevel::kError, "delivery", "delivered but not marked delivered; it will be sent again",
-              {{"kind", kind}, {"referral_id", item->referral_id}, {"endpoint_id", endpoint->endpoint_id},
+              {{"kind", kind},
+               {"referral_id", item->referral_id},
+               {"endpoint_id", endpoint->endpoint_id},
                {"error", std::string(marked.message())}});
         } else {
           Log(LogLevel::kInfo, "delivery", absl::StrCat(what, " acknowledged"),
-              {{"kind", kind}, {"outcome", "delivered"}, {"referral_id", item->referral_id},
-               {"endpoint_id", endpoint->endpoint_id}, {"attempt", static_cast<int64_t>(item->attempts + 1)}});
+              {{"kind", kind},
+               {"outcome", "delivered"},
+               {"referral_id", item->referral_id},
+               {"endpoint_id", endpoint->endpoint_id},
+               {"attempt", static_cast<int64_t>(item->attempts + 1)}});
         }
         if (metrics_ != nullptr) {
           const double latency =
@@ -302,21 +306,30 @@ void DeliveryDispatcher::RunEndpoint(Endpoint* endpoint) {
       const std::string code = observability::GrpcCodeName(static_cast<int>(status.error_code()));
       if (!dead.ok()) {
         Log(LogLevel::kError, "delivery", "cannot record a failed attempt",
-            {{"kind", kind}, {"referral_id", item.referral_id}, {"endpoint_id", endpoint->endpoint_id},
+            {{"kind", kind},
+             {"referral_id", item.referral_id},
+             {"endpoint_id", endpoint->endpoint_id},
              {"error", std::string(dead.status().message())}});
       } else if (*dead) {
         Log(LogLevel::kError, "delivery", absl::StrCat(what, " failed: dead letter"),
-            {{"kind", kind}, {"outcome", "dead_letter"}, {"referral_id", item.referral_id},
-             {"endpoint_id", endpoint->endpoint_id}, {"attempt", static_cast<int64_t>(item.attempts + 1)},
+            {{"kind", kind},
+             {"outcome", "dead_letter"},
+             {"referral_id", item.referral_id},
+             {"endpoint_id", endpoint->endpoint_id},
+             {"attempt", static_cast<int64_t>(item.attempts + 1)},
              {"code", code}});
         if (metrics_ != nullptr) metrics_->CountDeliveryAttempt(endpoint->endpoint_id, kind, "dead_letter", -1);
         absl::MutexLock lock(&mu_);
         ++dead_lettered_;
       } else {
         Log(LogLevel::kWarning, "delivery", absl::StrCat(what, " failed; will retry"),
-            {{"kind", kind}, {"outcome", "failed"}, {"referral_id", item.referral_id},
-             {"endpoint_id", endpoint->endpoint_id}, {"attempt", static_cast<int64_t>(item.attempts + 1)},
-             {"code", code}, {"retry_in_ms", static_cast<int64_t>(absl::ToInt64Milliseconds(delay))},
+            {{"kind", kind},
+             {"outcome", "failed"},
+             {"referral_id", item.referral_id},
+             {"endpoint_id", endpoint->endpoint_id},
+             {"attempt", static_cast<int64_t>(item.attempts + 1)},
+             {"code", code},
+             {"retry_in_ms", static_cast<int64_t>(absl::ToInt64Milliseconds(delay))},
              {"breaker", CircuitBreakerStateName(breaker.state(failed_at))}});
         if (metrics_ != nullptr) metrics_->CountDeliveryAttempt(endpoint->endpoint_id, kind, "failed", -1);
       }

@@ -10,8 +10,8 @@
 // connector therefore costs only its own worker; the others never wait.
 // A row that reaches DeliveryPolicy::dead_letter (attempts, or age while its endpoint keeps
 // failing) becomes a dead letter: kept, shown as DELIVERY_FAILED, sent again only when an operator
-// replays it (AdminService, then Replayed: an open breaker probes at once). Per referral the order holds: a row never goes out while an earlier
-// row of its referral is pending or dead (ReferralStore::DueDeliveries).
+// replays it (AdminService, then Replayed: an open breaker probes at once). Per referral the order holds: a row never
+// goes out while an earlier row of its referral is pending or dead (ReferralStore::DueDeliveries).
 //
 //   DeliveryDispatcher::ChannelMap channels = {{"ageuk-oldham", grpc::CreateChannel(...)}};
 //   DeliveryDispatcher dispatcher(store, &clock, DeliveryPolicy{}, std::move(channels));
@@ -34,11 +34,11 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "grpcpp/channel.h"
-#include "grpcpp/generic/generic_stub.h"
 #include "gateway/circuit_breaker.h"
 #include "gateway/clock.h"
 #include "gateway/referral_store.h"
+#include "grpcpp/channel.h"
+#include "grpcpp/generic/generic_stub.h"
 #include "observability/gateway_metrics.h"
 
 namespace frontdoor::gateway {

@@ -18,8 +18,7 @@ grpc::ServerUnaryReactor* FeedbackServiceImpl::ReportProgress(grpc::CallbackServ
                                                               const v1::ReportProgressRequest* request,
                                                               v1::ReportProgressResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  absl::StatusOr<Caller> caller =
-      IdentifyAndAdmit(*context, deps_.identity_source, *deps_.authorizer, deps_.admission);
+  absl::StatusOr<Caller> caller = IdentifyAndAdmit(*context, deps_.identity_source, *deps_.authorizer, deps_.admission);
   if (!caller.ok()) {
     reactor->Finish(ToGrpcStatus(caller.status()));
     return reactor;
@@ -42,10 +41,9 @@ grpc::ServerUnaryReactor* FeedbackServiceImpl::ReportProgress(grpc::CallbackServ
       return reactor->Finish(ToGrpcStatus(allowed));
     }
     NewFeedback feedback{caller.identity, *request, now};
-    absl::StatusOr<FeedbackRecordOutcome> out =
-        deps_.store->RecordFeedback(feedback, r, [&](const FeedbackContext& ctx) {
-          return CheckProgressTransition(*request, *ctx.referral, *ctx.history);
-        });
+    absl::StatusOr<FeedbackRecordOutcome> out = deps_.store->RecordFeedback(
+        feedback, r,
+        [&](const FeedbackContext& ctx) { return CheckProgressTransition(*request, *ctx.referral, *ctx.history); });
     if (!out.ok()) return reactor->Finish(ToGrpcStatus(out.status()));
     response->set_event_id(FeedbackEventId(out->event.seq));
     response->set_duplicate(out->duplicate);

@@ -22,8 +22,8 @@
 
 #include "frontdoor/v1/feedback_service.grpc.pb.h"
 #include "gateway/authorization.h"
-#include "gateway/caller_limits.h"
 #include "gateway/caller_identity.h"
+#include "gateway/caller_limits.h"
 #include "gateway/clock.h"
 #include "gateway/referral_store.h"
 #include "gateway/store_work_queue.h"
@@ -37,7 +37,7 @@ struct FeedbackServiceDeps {
   const Clock* clock = nullptr;
   IdentitySource identity_source = IdentitySource::kTlsCertificate;
   const CallAdmission* admission = nullptr;  // per-identity limits (gateway/caller_limits.h); null: none
-  std::function<void()> on_recorded;  // after each newly recorded event
+  std::function<void()> on_recorded;         // after each newly recorded event
 };
 
 class FeedbackServiceImpl final : public frontdoor::v1::FeedbackService::CallbackService {

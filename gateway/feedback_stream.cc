@@ -233,7 +233,8 @@ void FeedbackStreamHub::Fetch(const std::shared_ptr<Subscription>& sub) {
     observability::Log(observability::LogLevel::kError, "feedback_stream", "cannot read feedback",
                        {{"error", std::string(page.status().message())}});
     absl::MutexLock lock(&sub->mu);
-    sub->RequestFinish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "feedback could not be read; resume from your last cursor"));
+    sub->RequestFinish(
+        grpc::Status(grpc::StatusCode::UNAVAILABLE, "feedback could not be read; resume from your last cursor"));
     return;
   }
   if (page->empty()) return;

@@ -40,8 +40,7 @@ class FeedbackStreamHub {
   // `page_size`: events read per store query and held per stream at most. `poll`: every stream also
   // looks again this often, for feedback that other gateway replicas commit to a shared database
   // (no Notify reaches this process for it); infinite: only on Notify.
-  explicit FeedbackStreamHub(ReferralStore* store, int page_size = 64,
-                             absl::Duration poll = absl::InfiniteDuration());
+  explicit FeedbackStreamHub(ReferralStore* store, int page_size = 64, absl::Duration poll = absl::InfiniteDuration());
   ~FeedbackStreamHub();  // Calls Shutdown.
 
   // A stream of every feedback event on `sender_ods`'s referrals with seq > `after_seq`, then of

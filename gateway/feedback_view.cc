@@ -24,8 +24,7 @@ absl::StatusOr<int64_t> DecodeFeedbackCursor(const std::string& cursor) {
   const std::string prefix = kCursorPrefix;
   int64_t seq = 0;
   if (cursor.size() > prefix.size() + 18 || cursor.compare(0, prefix.size(), prefix) != 0 ||
-      !absl::SimpleAtoi(cursor.substr(prefix.size()), &seq) || seq < 0 ||
-      cursor != EncodeFeedbackCursor(seq)) {
+      !absl::SimpleAtoi(cursor.substr(prefix.size()), &seq) || seq < 0 || cursor != EncodeFeedbackCursor(seq)) {
     return absl::InvalidArgumentError("cursor: not a cursor this gateway handed out");
   }
   return seq;

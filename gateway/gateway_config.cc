@@ -78,7 +78,8 @@ absl::StatusOr<LoadedConfig> LoadGatewayConfig(const std::string& path) {
   for (const auto* list : {&config.ig_officers(), &config.operators()}) {
     for (const std::string& name : *list) {
       if (!IsWellFormedIdentity(name)) {
-        return absl::InvalidArgumentError(absl::StrCat("identity '", name, "' is not of the form [A-Za-z0-9._-]{1,64}"));
+        return absl::InvalidArgumentError(
+            absl::StrCat("identity '", name, "' is not of the form [A-Za-z0-9._-]{1,64}"));
       }
       if (network->IsKnownReferringOrganisation(name) || network->FindOrganisation(name) != nullptr) {
         return absl::InvalidArgumentError(
@@ -119,7 +120,8 @@ DeliveryPolicy DeliveryPolicyFrom(const frontdoor::v1::GatewayConfig& config) {
   // Dead letters and the circuit breaker (issue 5).
   policy.dead_letter.max_attempts = d.dead_letter_after_attempts();
   if (d.dead_letter_after_ms() > 0) policy.dead_letter.max_age = absl::Milliseconds(d.dead_letter_after_ms());
-  if (d.breaker_failure_threshold() > 0) policy.breaker.failure_threshold = static_cast<int>(d.breaker_failure_threshold());
+  if (d.breaker_failure_threshold() > 0)
+    policy.breaker.failure_threshold = static_cast<int>(d.breaker_failure_threshold());
   policy.breaker.open_for = d.breaker_open_ms() > 0 ? absl::Milliseconds(d.breaker_open_ms()) : policy.initial_backoff;
   policy.breaker.max_open = policy.max_backoff;
   return policy;

@@ -7,16 +7,17 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "audit/checkpoint_signer.h"
 #include "common/status_macros.h"
 #include "common/time_text.h"
 #include "frontdoor/v1/audit_service.grpc.pb.h"
 #include "frontdoor/v1/connector_service.grpc.pb.h"
 #include "frontdoor/v1/feedback_service.grpc.pb.h"
-#include "audit/checkpoint_signer.h"
+#include "gateway/admin_service.h"
 #include "gateway/audit_checkpointer.h"
 #include "gateway/audit_service.h"
-#include "gateway/admin_service.h"
 #include "gateway/authorization.h"
+#include "gateway/caller_identity.h"
 #include "gateway/caller_limits.h"
 #include "gateway/data_dir_lock.h"
 #include "gateway/delivery_dispatcher.h"
@@ -33,7 +34,6 @@
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
-#include "gateway/caller_identity.h"
 #include "observability/call_observer.h"
 #include "observability/gateway_metrics.h"
 #include "observability/structured_log.h"
@@ -107,8 +107,7 @@ struct GatewayServer::Parts {
   bool shut_down ABSL_GUARDED_BY(mu) = false;
 };
 
-absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(const GatewayOptions& options,
-                                                                     const Clock* clock) {
+absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(const GatewayOptions& options, const Clock* clock) {
   auto parts = std::make_unique<Parts>();
   FRONTDOOR_ASSIGN_OR_RETURN(LoadedConfig loaded, LoadGatewayConfig(options.config_path));
   parts->config = std::make_unique<LoadedConfig>(std::move(loaded));
@@ -155,7 +154,8 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(const Gatewa
   }
   FRONTDOOR_ASSIGN_OR_RETURN(DataDirLock data_dir_lock, DataDirLock::Acquire(options.data_dir));
   parts->data_dir_lock.emplace(std::move(data_dir_lock));
-  FRONTDOOR_ASSIGN_OR_RETURN(ConfiguredStore opened, OpenConfiguredStore(parts->config->config.store(), options.data_dir));
+  FRONTDOOR_ASSIGN_OR_RETURN(ConfiguredStore opened,
+                             OpenConfiguredStore(parts->config->config.store(), options.data_dir));
   Log(LogLevel::kInfo, "startup", "store opened", {{"store", opened.description}});
   parts->store = std::move(opened.store);
   parts->audit_store = opened.audit;
@@ -182,19 +182,18 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(const Gatewa
           {{"endpoint_id", org.endpoint_id}});
     }
   }
-  parts->dispatcher = std::make_unique<DeliveryDispatcher>(parts->store.get(), clock,
-                                                           DeliveryPolicyFrom(parts->config->config), std::move(channels));
+  parts->dispatcher = std::make_unique<DeliveryDispatcher>(
+      parts->store.get(), clock, DeliveryPolicyFrom(parts->config->config), std::move(channels));
   DeliveryDispatcher* dispatcher = parts->dispatcher.get();
 
-  parts->registry = options.metrics_registry != nullptr ? options.metrics_registry
-                                                        : std::make_shared<prometheus::Registry>();
+  parts->registry =
+      options.metrics_registry != nullptr ? options.metrics_registry : std::make_shared<prometheus::Registry>();
   ReferralStore* store = parts->store.get();
   // Every configured endpoint is reported, at 0 when its outbox is empty, so alerts see it.
   std::vector<std::string> endpoint_ids;
   for (const auto& org : parts->config->network.organisations()) endpoint_ids.push_back(org.endpoint_id);
   parts->metrics = std::make_unique<observability::GatewayMetrics>(
-      parts->registry,
-      [store, endpoint_ids]() -> absl::StatusOr<std::vector<observability::OutboxDepthSample>> {
+      parts->registry, [store, endpoint_ids]() -> absl::StatusOr<std::vector<observability::OutboxDepthSample>> {
         FRONTDOOR_ASSIGN_OR_RETURN(std::vector<OutboxDepth> depths, store->OutboxDepths());
         std::map<std::string, observability::OutboxDepthSample> by_endpoint;
         for (const std::string& id : endpoint_ids) by_endpoint[id] = {id, 0, 0};
@@ -212,8 +211,9 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(const Gatewa
       });
   parts->dispatcher->SetMetrics(parts->metrics.get());
 
-  FRONTDOOR_ASSIGN_OR_RETURN(std::unique_ptr<audit::CheckpointSigner> signer,
-                             audit::CheckpointSigner::LoadOrCreate(AuditSigningKeyPath(parts->config->config, options.data_dir)));
+  FRONTDOOR_ASSIGN_OR_RETURN(
+      std::unique_ptr<audit::CheckpointSigner> signer,
+      audit::CheckpointSigner::LoadOrCreate(AuditSigningKeyPath(parts->config->config, options.data_dir)));
   parts->checkpointer = std::make_unique<AuditCheckpointer>(parts->audit_store, std::move(signer), clock,
                                                             AuditPolicyFrom(parts->config->config));
   AuditCheckpointer* checkpointer = parts->checkpointer.get();
@@ -252,14 +252,15 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(const Gatewa
   deps.wake_delivery = [dispatcher] { dispatcher->Wake(); };
   parts->feedback_hub = std::make_unique<FeedbackStreamHub>(parts->store.get(), 64, feedback_poll);
   observability::GatewayMetrics* metrics = parts->metrics.get();
-  parts->feedback_hub->SetLagObserver([metrics](absl::Duration lag) { metrics->ObserveFeedbackLag(absl::ToDoubleSeconds(lag)); });
+  parts->feedback_hub->SetLagObserver(
+      [metrics](absl::Duration lag) { metrics->ObserveFeedbackLag(absl::ToDoubleSeconds(lag)); });
   deps.feedback_hub = parts->feedback_hub.get();
   deps.metrics = parts->metrics.get();
   deps.calls = parts->calls.get();
   parts->referral_service = std::make_unique<ReferralServiceImpl>(deps);
-  parts->audit_service = std::make_unique<AuditServiceImpl>(AuditServiceDeps{
-      parts->authorizer.get(), parts->audit_store, parts->checkpointer.get(), clock, deps.identity_source,
-      parts->admission.get()});
+  parts->audit_service = std::make_unique<AuditServiceImpl>(
+      AuditServiceDeps{parts->authorizer.get(), parts->audit_store, parts->checkpointer.get(), clock,
+                       deps.identity_source, parts->admission.get()});
 
   parts->work = std::make_unique<StoreWorkQueue>();
   AdminServiceDeps admin_deps;
@@ -320,7 +321,8 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(const Gatewa
     try {
       parts->exposer = std::make_unique<prometheus::Exposer>(metrics_listen, /*num_threads=*/1);
     } catch (const std::exception& e) {
-      return absl::UnavailableError(absl::StrCat(ListenFailure("the metrics endpoint", metrics_listen), " (", e.what(), ")"));
+      return absl::UnavailableError(
+          absl::StrCat(ListenFailure("the metrics endpoint", metrics_listen), " (", e.what(), ")"));
     }
     parts->exposer->RegisterCollectable(parts->registry);
     parts->exposer->RegisterCollectable(parts->metrics->outbox_collectable());
@@ -352,7 +354,9 @@ std::string BoundAddress(const std::string& listen, int port) {
 }
 }  // namespace
 
-std::string GatewayServer::metrics_address() const { return BoundAddress(parts_->metrics_listen, parts_->metrics_port); }
+std::string GatewayServer::metrics_address() const {
+  return BoundAddress(parts_->metrics_listen, parts_->metrics_port);
+}
 std::string GatewayServer::health_address() const { return BoundAddress(parts_->health_listen, parts_->health_port); }
 
 void GatewayServer::Shutdown() {
@@ -373,15 +377,15 @@ void GatewayServer::Shutdown() {
   parts_->server->Shutdown(std::chrono::system_clock::now() + parts_->shutdown_grace);
   parts_->committer->Shutdown();
   parts_->work->Shutdown();
-  parts_->dispatcher->Shutdown();  // the attempt in hand finishes (within its deadline) and is recorded
+  parts_->dispatcher->Shutdown();    // the attempt in hand finishes (within its deadline) and is recorded
   parts_->checkpointer->Shutdown();  // signs what the last commits appended
   if (parts_->health_server != nullptr) parts_->health_server->Shutdown(std::chrono::system_clock::now());
   // Nothing writes any more: another gateway may have the data directory now.
   parts_->data_dir_lock.reset();
   Log(LogLevel::kInfo, "shutdown", "stopped",
-      {{"drain_ms", static_cast<int64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                             std::chrono::steady_clock::now() - began)
-                                             .count())}});
+      {{"drain_ms",
+        static_cast<int64_t>(
+            std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - began).count())}});
 }
 
 void GatewayServer::Wait() { parts_->server->Wait(); }

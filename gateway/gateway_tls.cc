@@ -23,13 +23,14 @@ std::string Pick(const std::string& flag, const std::string& configured, const s
 absl::Status AllOrNone(const TlsFiles& files, const char* what) {
   const int given = !files.cert.empty() + !files.key.empty() + !files.ca.empty();
   if (given == 0 || given == 3) return absl::OkStatus();
-  return absl::InvalidArgumentError(absl::StrCat(what, " needs a certificate, a key and a CA file; only ", given,
-                                                 " of the three is given"));
+  return absl::InvalidArgumentError(
+      absl::StrCat(what, " needs a certificate, a key and a CA file; only ", given, " of the three is given"));
 }
 
 }  // namespace
 
-absl::StatusOr<GatewayTls> ResolveGatewayTls(const GatewayOptions& options, const frontdoor::v1::GatewayConfig& config) {
+absl::StatusOr<GatewayTls> ResolveGatewayTls(const GatewayOptions& options,
+                                             const frontdoor::v1::GatewayConfig& config) {
   const frontdoor::v1::TlsConfig& c = config.tls();
   const std::string& cfg = options.config_path;
   GatewayTls tls;

@@ -26,9 +26,9 @@
 namespace frontdoor::gateway {
 
 struct GatewayTls {
-  bool insecure_plaintext = false;  // inbound without TLS (--insecure-plaintext)
-  TlsFiles inbound;                 // server certificate, key, client CA; empty when plaintext
-  TlsFiles connectors;              // client certificate, key, connectors' CA; empty: plaintext
+  bool insecure_plaintext = false;        // inbound without TLS (--insecure-plaintext)
+  TlsFiles inbound;                       // server certificate, key, client CA; empty when plaintext
+  TlsFiles connectors;                    // client certificate, key, connectors' CA; empty: plaintext
   std::optional<CrlSummary> client_crls;  // what inbound.crl_dir holds, when one is given
   absl::Duration refresh = kDefaultTlsRefresh;
 };

@@ -119,15 +119,16 @@ void AttachSenderReply(const adapters::ParsedReferral& parsed, absl::Time now, v
     case adapters::MessageFormat::kTyped:
       return;
     case adapters::MessageFormat::kFhir:
-      response->set_fhir_json(adapters::RenderFhirResponse(parsed.reply, *response, NewReferralId(), FormatRfc3339(now)));
+      response->set_fhir_json(
+          adapters::RenderFhirResponse(parsed.reply, *response, NewReferralId(), FormatRfc3339(now)));
       return;
     case adapters::MessageFormat::kHl7v2: {
       // MSH-10 of the ACK: unique per reply, within HL7's 20-character ST limit.
       std::string control_id = NewReferralId();
       control_id.erase(std::remove(control_id.begin(), control_id.end(), '-'), control_id.end());
       control_id.resize(20);
-      response->set_hl7v2_ack(adapters::RenderHl7v2Ack(
-          parsed.reply, *response, control_id, absl::FormatTime("%Y%m%d%H%M%S", now, absl::UTCTimeZone())));
+      response->set_hl7v2_ack(adapters::RenderHl7v2Ack(parsed.reply, *response, control_id,
+                                                       absl::FormatTime("%Y%m%d%H%M%S", now, absl::UTCTimeZone())));
       return;
     }
   }

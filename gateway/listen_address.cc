@@ -36,9 +36,9 @@ std::string BindError(const std::string& address) {
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);  // as servers do: TIME_WAIT is no conflict
     if (bind(fd, a->ai_addr, a->ai_addrlen) != 0) {
       const int error = errno;
-      cause = error == EADDRINUSE ? "the address is already in use: is another frontdoor-gateway (or another "
-                                    "program) listening there? Stop it, or choose another address"
-              : error == EACCES   ? "permission denied (ports below 1024 need privileges)"
+      cause = error == EADDRINUSE      ? "the address is already in use: is another frontdoor-gateway (or another "
+                                         "program) listening there? Stop it, or choose another address"
+              : error == EACCES        ? "permission denied (ports below 1024 need privileges)"
               : error == EADDRNOTAVAIL ? "this machine has no such address"
                                        : std::strerror(error);
     }
@@ -53,9 +53,9 @@ std::string BindError(const std::string& address) {
 
 std::string ListenFailure(const std::string& what, const std::string& address) {
   const std::string cause = BindError(address);
-  return absl::StrCat("cannot listen on ", address, " (", what, ")",
-                      cause.empty() ? ": the server did not start (see the lines logged before this one)"
-                                    : absl::StrCat(": ", cause));
+  return absl::StrCat(
+      "cannot listen on ", address, " (", what, ")",
+      cause.empty() ? ": the server did not start (see the lines logged before this one)" : absl::StrCat(": ", cause));
 }
 
 }  // namespace frontdoor::gateway

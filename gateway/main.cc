@@ -10,7 +10,6 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-
 #include "absl/synchronization/mutex.h"
 #include "common/threads.h"
 #include "gateway/clock.h"
@@ -140,7 +139,7 @@ int main(int argc, char** argv) {
   }
 
   std::thread signal_thread([&] {
-  frontdoor::NameThisThread("fd-signals");
+    frontdoor::NameThisThread("fd-signals");
     int sig = 0;
     while (sigwait(&signals, &sig) == 0 && sig == SIGHUP) {
       Log(LogLevel::kInfo, "signal",

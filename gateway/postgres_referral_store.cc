@@ -15,8 +15,8 @@
 #include "absl/synchronization/mutex.h"
 #include "audit/audit_record.h"
 #include "audit/search_columns.h"
-#include "gateway/audit_search.h"
 #include "common/status_macros.h"
+#include "gateway/audit_search.h"
 #include "gateway/store_rows.h"
 
 namespace frontdoor::gateway {
@@ -144,7 +144,6 @@ constexpr unsigned kTextOid = 25;
 constexpr unsigned kByteaOid = 17;
 constexpr unsigned kInt8Oid = 20;
 
-
 // PostgreSQL text cannot hold a NUL byte (SQLite's can): it becomes U+FFFD, so that free text from
 // outside (a connector's error message, a consent id) is stored rather than failing a whole group
 // commit. Keys and ids are validated printable text before they get here.
@@ -220,8 +219,7 @@ class Result {
   int64_t Int(int row, int col) const { return std::strtoll(PQgetvalue(res_.get(), row, col), nullptr, 10); }
   std::string Bytes(int row, int col) const {
     size_t n = 0;
-    unsigned char* raw =
-        PQunescapeBytea(reinterpret_cast<const unsigned char*>(PQgetvalue(res_.get(), row, col)), &n);
+    unsigned char* raw = PQunescapeBytea(reinterpret_cast<const unsigned char*>(PQgetvalue(res_.get(), row, col)), &n);
     if (raw == nullptr) return std::string();
     std::string out(reinterpret_cast<const char*>(raw), n);
     PQfreemem(raw);
@@ -275,9 +273,7 @@ bool PrepareSession(PGconn* conn) {
 // A statement that may simply be sent again when the connection turned out to be broken before
 // it ran: it reads, or opens a transaction. (A write outside a transaction is not repeated: it may
 // have committed before the connection broke.)
-bool SafeToRepeat(const char* sql) {
-  return std::strncmp(sql, "SELECT", 6) == 0 || std::strncmp(sql, "BEGIN", 5) == 0;
-}
+bool SafeToRepeat(const char* sql) { return std::strncmp(sql, "SELECT", 6) == 0 || std::strncmp(sql, "BEGIN", 5) == 0; }
 
 // One connection, used by one thread at a time.
 class Connection {
@@ -475,9 +471,9 @@ absl::Status LockAuditHead(Connection& c) {
 absl::Status AppendAuditLocked(Connection& c, std::vector<frontdoor::v1::AuditRecord>* records) {
   if (records->empty()) return absl::OkStatus();
   const int64_t n = static_cast<int64_t>(records->size());
-  FRONTDOOR_ASSIGN_OR_RETURN(
-      Result head, c.Exec("UPDATE audit_head SET next_index = next_index + $1 RETURNING next_index - $1",
-                          Params().Int(n), "next audit index"));
+  FRONTDOOR_ASSIGN_OR_RETURN(Result head,
+                             c.Exec("UPDATE audit_head SET next_index = next_index + $1 RETURNING next_index - $1",
+                                    Params().Int(n), "next audit index"));
   if (head.rows() != 1) return absl::InternalError("the audit head row is missing");
   int64_t index = head.Int(0, 0);
   for (frontdoor::v1::AuditRecord& r : *records) {
@@ -511,8 +507,8 @@ absl::Status AppendAuditLocked(Connection& c, std::vector<frontdoor::v1::AuditRe
 // Copies the referral's audit context into `record` (who it is about, consent, referrer, rules).
 absl::Status FillFromContext(Connection& c, const std::string& referral_id, frontdoor::v1::AuditRecord* record) {
   FRONTDOOR_ASSIGN_OR_RETURN(Result r, c.Exec("SELECT nhs_number, consent_reference, referrer_ods, rule_ids"
-                                               " FROM audit_context WHERE referral_id = $1",
-                                               Params().Text(referral_id), "read audit context"));
+                                              " FROM audit_context WHERE referral_id = $1",
+                                              Params().Text(referral_id), "read audit context"));
   if (r.rows() == 0) return absl::OkStatus();
   store_rows::CiteContext(ReferralAuditContext{r.Text(0, 0), r.Text(0, 1), r.Text(0, 2), r.Text(0, 3)}, record);
   return absl::OkStatus();
@@ -538,11 +534,11 @@ absl::Status RecordDecisionAudit(Connection& c, const std::string& referral_id, 
 // An acknowledged outbox row's referral, endpoint, kind and audit context (none: recorded before
 // the audit log existed, and the record cites nothing).
 absl::StatusOr<OutboxItem> ReadAcknowledgedRow(Connection& c, int64_t outbox_id) {
-  FRONTDOOR_ASSIGN_OR_RETURN(
-      Result r, c.Exec("SELECT o.referral_id, o.endpoint_id, o.kind, c.nhs_number, c.consent_reference,"
-                       " c.referrer_ods, c.rule_ids FROM outbox o LEFT JOIN audit_context c"
-                       " ON c.referral_id = o.referral_id WHERE o.outbox_id = $1",
-                       Params().Int(outbox_id), "read acknowledged outbox row"));
+  FRONTDOOR_ASSIGN_OR_RETURN(Result r,
+                             c.Exec("SELECT o.referral_id, o.endpoint_id, o.kind, c.nhs_number, c.consent_reference,"
+                                    " c.referrer_ods, c.rule_ids FROM outbox o LEFT JOIN audit_context c"
+                                    " ON c.referral_id = o.referral_id WHERE o.outbox_id = $1",
+                                    Params().Int(outbox_id), "read acknowledged outbox row"));
   if (r.rows() != 1) return absl::InternalError("the acknowledged outbox row is missing");
   OutboxItem row;
   row.outbox_id = outbox_id;
@@ -639,12 +635,13 @@ absl::Status Migrate(Connection& c, int* version_out) {
   FRONTDOOR_RETURN_IF_ERROR(
       c.Run(absl::StrCat("SELECT pg_advisory_lock(", kMigrationLockKey, ")").c_str(), "lock for migration"));
   auto migrate = [&]() -> absl::Status {
-    FRONTDOOR_RETURN_IF_ERROR(c.Run("CREATE TABLE IF NOT EXISTS schema_migrations ("
-                                    " version INTEGER PRIMARY KEY,"
-                                    " applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
-                                    "create schema_migrations"));
-    FRONTDOOR_ASSIGN_OR_RETURN(Result v, c.Exec("SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
-                                                 Params(), "read schema version"));
+    FRONTDOOR_RETURN_IF_ERROR(
+        c.Run("CREATE TABLE IF NOT EXISTS schema_migrations ("
+              " version INTEGER PRIMARY KEY,"
+              " applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
+              "create schema_migrations"));
+    FRONTDOOR_ASSIGN_OR_RETURN(
+        Result v, c.Exec("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", Params(), "read schema version"));
     const int current = static_cast<int>(v.Int(0, 0));
     constexpr int kLatest = static_cast<int>(std::size(kMigrations));
     if (current > kLatest) {
@@ -656,8 +653,7 @@ absl::Status Migrate(Connection& c, int* version_out) {
       FRONTDOOR_RETURN_IF_ERROR(c.Run("BEGIN", "begin migration"));
       absl::Status s = c.Run(kMigrations[next], absl::StrCat("migrate schema to version ", next + 1));
       if (s.ok()) {
-        s = c.Exec("INSERT INTO schema_migrations (version) VALUES ($1)", Params().Int(next + 1),
-                   "record migration")
+        s = c.Exec("INSERT INTO schema_migrations (version) VALUES ($1)", Params().Int(next + 1), "record migration")
                 .status();
       }
       if (s.ok()) s = c.Run("COMMIT", "commit migration");
@@ -750,9 +746,9 @@ absl::StatusOr<std::vector<RecordOutcome>> PostgresReferralStore::RecordReferral
                                  " WHERE sender_ods = $1 AND message_id = $2",
                                  Params().Text(r.sender_ods).Text(r.message_id), "look up duplicate"));
         if (first.rows() != 1) return absl::InternalError("the recorded message is missing");
-        FRONTDOOR_ASSIGN_OR_RETURN(RecordOutcome out, store_rows::OutcomeForRecordedId(
-                                                          r, first.Text(0, 1), first.Bytes(0, 0),
-                                                          FromMicros(first.Int(0, 2))));
+        FRONTDOOR_ASSIGN_OR_RETURN(
+            RecordOutcome out,
+            store_rows::OutcomeForRecordedId(r, first.Text(0, 1), first.Bytes(0, 0), FromMicros(first.Int(0, 2))));
         outcomes.push_back(std::move(out));
         continue;
       }
@@ -812,11 +808,7 @@ absl::StatusOr<std::vector<OutboxItem>> PostgresReferralStore::DueDeliveries(std
   // leaves rows another replica is claiming at this instant to it. A row behind an earlier pending
   // or dead row of its referral (even one leased elsewhere) is not due.
   Params p;
-  p.Text(replica_id_)
-      .Text(endpoint_id)
-      .Int(ToMicros(now))
-      .Int(limit)
-      .Int(absl::ToInt64Microseconds(outbox_lease_));
+  p.Text(replica_id_).Text(endpoint_id).Int(ToMicros(now)).Int(limit).Int(absl::ToInt64Microseconds(outbox_lease_));
   FRONTDOOR_ASSIGN_OR_RETURN(Lease c, pool_->Acquire());
   FRONTDOOR_ASSIGN_OR_RETURN(
       Result r,
@@ -852,30 +844,30 @@ absl::StatusOr<std::optional<absl::Time>> PostgresReferralStore::NextDeliveryDue
   // A row leased by another replica is due when its lease runs out (that replica may have died).
   FRONTDOOR_ASSIGN_OR_RETURN(Lease c, pool_->Acquire());
   FRONTDOOR_ASSIGN_OR_RETURN(
-      Result r, c->Exec("SELECT MIN(CASE WHEN o.lease_until_us IS NOT NULL AND o.lease_owner <> $2"
-                        "           THEN GREATEST(o.next_attempt_us, o.lease_until_us) ELSE o.next_attempt_us END)"
-                        " FROM outbox AS o WHERE o.endpoint_id = $1 AND o.state = 'pending'"
-                        " AND NOT EXISTS (SELECT 1 FROM outbox AS earlier WHERE earlier.referral_id = o.referral_id"
-                        "                 AND earlier.state IN ('pending', 'dead') AND earlier.outbox_id < o.outbox_id)",
-                        Params().Text(endpoint_id).Text(replica_id_), "read next due"));
+      Result r,
+      c->Exec("SELECT MIN(CASE WHEN o.lease_until_us IS NOT NULL AND o.lease_owner <> $2"
+              "           THEN GREATEST(o.next_attempt_us, o.lease_until_us) ELSE o.next_attempt_us END)"
+              " FROM outbox AS o WHERE o.endpoint_id = $1 AND o.state = 'pending'"
+              " AND NOT EXISTS (SELECT 1 FROM outbox AS earlier WHERE earlier.referral_id = o.referral_id"
+              "                 AND earlier.state IN ('pending', 'dead') AND earlier.outbox_id < o.outbox_id)",
+              Params().Text(endpoint_id).Text(replica_id_), "read next due"));
   if (r.rows() != 1 || r.IsNull(0, 0)) return std::nullopt;
   return FromMicros(r.Int(0, 0));
 }
 
 absl::StatusOr<std::vector<OutboxDepth>> PostgresReferralStore::OutboxDepths() {
   FRONTDOOR_ASSIGN_OR_RETURN(Lease c, pool_->Acquire());
-  FRONTDOOR_ASSIGN_OR_RETURN(
-      Result r, c->Exec("SELECT endpoint_id, COUNT(*) FILTER (WHERE state = 'pending'),"
-                        " COUNT(*) FILTER (WHERE state = 'dead') FROM outbox"
-                        " WHERE state IN ('pending', 'dead') GROUP BY endpoint_id ORDER BY endpoint_id",
-                        Params(), "read outbox depth"));
+  FRONTDOOR_ASSIGN_OR_RETURN(Result r,
+                             c->Exec("SELECT endpoint_id, COUNT(*) FILTER (WHERE state = 'pending'),"
+                                     " COUNT(*) FILTER (WHERE state = 'dead') FROM outbox"
+                                     " WHERE state IN ('pending', 'dead') GROUP BY endpoint_id ORDER BY endpoint_id",
+                                     Params(), "read outbox depth"));
   std::vector<OutboxDepth> out;
   for (int i = 0; i < r.rows(); ++i) out.push_back(OutboxDepth{r.Text(i, 0), r.Int(i, 1), r.Int(i, 2)});
   return out;
 }
 
-absl::Status PostgresReferralStore::EnqueueCeaseProcessing(std::string_view referral_id,
-                                                           std::string_view endpoint_id,
+absl::Status PostgresReferralStore::EnqueueCeaseProcessing(std::string_view referral_id, std::string_view endpoint_id,
                                                            const frontdoor::v1::CeaseProcessingRequest& request,
                                                            absl::Time at) {
   Params p;
@@ -936,11 +928,12 @@ absl::Status PostgresReferralStore::RecordFailedAttempt(int64_t outbox_id, absl:
   // Not when another replica has taken the row over (this one's lease ran out): the attempt that
   // counts now is theirs.
   return c
-      ->Exec("UPDATE outbox SET attempts = attempts + 1, next_attempt_us = $2, last_error = $3,"
-             " lease_owner = NULL, lease_until_us = NULL WHERE outbox_id = $1 AND state = 'pending'"
-             " AND (lease_owner IS NULL OR lease_owner = $4)",
-             Params().Int(outbox_id).Int(ToMicros(next_attempt_at)).Text(error.substr(0, 500)).Text(replica_id_),
-             "record failed attempt")
+      ->Exec(
+          "UPDATE outbox SET attempts = attempts + 1, next_attempt_us = $2, last_error = $3,"
+          " lease_owner = NULL, lease_until_us = NULL WHERE outbox_id = $1 AND state = 'pending'"
+          " AND (lease_owner IS NULL OR lease_owner = $4)",
+          Params().Int(outbox_id).Int(ToMicros(next_attempt_at)).Text(error.substr(0, 500)).Text(replica_id_),
+          "record failed attempt")
       .status();
 }
 
@@ -975,12 +968,10 @@ absl::StatusOr<CancelOutcome> PostgresReferralStore::CancelReferral(std::string_
     frontdoor::v1::CancelReferralResponse response;
     response.set_referral_id(id);
     // A dead-lettered delivery is stopped too: otherwise the cease would wait behind it.
-    FRONTDOOR_ASSIGN_OR_RETURN(Result stopped,
-                               c.Exec("UPDATE outbox SET state = 'cancelled' WHERE referral_id = $1"
-                                      " AND kind = 'deliver' AND state IN ('pending', 'dead')",
-                                      Params().Text(id), "stop pending delivery"));
-    response.set_delivery_state(stopped.Affected() > 0 ? frontdoor::v1::DELIVERY_CANCELLED
-                                                       : frontdoor::v1::DELIVERED);
+    FRONTDOOR_ASSIGN_OR_RETURN(Result stopped, c.Exec("UPDATE outbox SET state = 'cancelled' WHERE referral_id = $1"
+                                                      " AND kind = 'deliver' AND state IN ('pending', 'dead')",
+                                                      Params().Text(id), "stop pending delivery"));
+    response.set_delivery_state(stopped.Affected() > 0 ? frontdoor::v1::DELIVERY_CANCELLED : frontdoor::v1::DELIVERED);
     Params q;
     q.Text(id).Text(endpoint_id).Text(cease.idempotency_key()).Bytes(cease.SerializeAsString()).Int(ToMicros(at));
     FRONTDOOR_RETURN_IF_ERROR(c.Exec("INSERT INTO outbox (referral_id, endpoint_id, kind, idempotency_key,"
@@ -1038,34 +1029,36 @@ absl::StatusOr<std::vector<frontdoor::v1::AuditRecord>> PostgresReferralStore::Q
                                                                                           int64_t after_index,
                                                                                           int limit) {
   // The records themselves are searched (gateway/audit_search.h), a chunk at a time.
-  return SearchAuditLog(q, after_index, limit, [this](int64_t after, int n) -> absl::StatusOr<std::vector<StoredAuditRow>> {
-    FRONTDOOR_ASSIGN_OR_RETURN(Lease c, pool_->Acquire());
-    FRONTDOOR_ASSIGN_OR_RETURN(
-        Result r, c->Exec("SELECT leaf_index, leaf_hash, record FROM audit_log WHERE leaf_index > $1"
-                          " AND record IS NOT NULL ORDER BY leaf_index LIMIT $2",
-                          Params().Int(after).Int(n), "query audit log"));
-    std::vector<StoredAuditRow> rows;
-    rows.reserve(r.rows());
-    for (int i = 0; i < r.rows(); ++i) rows.push_back(StoredAuditRow{r.Int(i, 0), r.Text(i, 1), r.Bytes(i, 2)});
-    return rows;
-  });
+  return SearchAuditLog(
+      q, after_index, limit, [this](int64_t after, int n) -> absl::StatusOr<std::vector<StoredAuditRow>> {
+        FRONTDOOR_ASSIGN_OR_RETURN(Lease c, pool_->Acquire());
+        FRONTDOOR_ASSIGN_OR_RETURN(Result r,
+                                   c->Exec("SELECT leaf_index, leaf_hash, record FROM audit_log WHERE leaf_index > $1"
+                                           " AND record IS NOT NULL ORDER BY leaf_index LIMIT $2",
+                                           Params().Int(after).Int(n), "query audit log"));
+        std::vector<StoredAuditRow> rows;
+        rows.reserve(r.rows());
+        for (int i = 0; i < r.rows(); ++i) rows.push_back(StoredAuditRow{r.Int(i, 0), r.Text(i, 1), r.Bytes(i, 2)});
+        return rows;
+      });
 }
 
 absl::StatusOr<uint64_t> PostgresReferralStore::AuditTreeSize() {
   // Gapless leaf indexes (handed out under the audit_head lock, never deleted): the primary key's
   // last entry gives the size without counting the log.
   FRONTDOOR_ASSIGN_OR_RETURN(Lease c, pool_->Acquire());
-  FRONTDOOR_ASSIGN_OR_RETURN(Result r, c->Exec("SELECT COALESCE(MAX(leaf_index) + 1, 0) FROM audit_log", Params(), "audit log size"));
+  FRONTDOOR_ASSIGN_OR_RETURN(
+      Result r, c->Exec("SELECT COALESCE(MAX(leaf_index) + 1, 0) FROM audit_log", Params(), "audit log size"));
   return static_cast<uint64_t>(r.Int(0, 0));
 }
 
 absl::StatusOr<std::vector<audit::Hash>> PostgresReferralStore::AuditLeafHashes(uint64_t from, uint64_t to) {
   FRONTDOOR_ASSIGN_OR_RETURN(Lease c, pool_->Acquire());
   FRONTDOOR_ASSIGN_OR_RETURN(
-      Result r, c->Exec("SELECT leaf_index, leaf_hash FROM audit_log WHERE leaf_index >= $1 AND leaf_index < $2"
-                        " ORDER BY leaf_index",
-                        Params().Int(static_cast<int64_t>(from)).Int(static_cast<int64_t>(to)),
-                        "read audit leaf hashes"));
+      Result r,
+      c->Exec("SELECT leaf_index, leaf_hash FROM audit_log WHERE leaf_index >= $1 AND leaf_index < $2"
+              " ORDER BY leaf_index",
+              Params().Int(static_cast<int64_t>(from)).Int(static_cast<int64_t>(to)), "read audit leaf hashes"));
   std::vector<audit::Hash> out;
   for (int i = 0; i < r.rows(); ++i) {
     std::optional<audit::Hash> h = audit::HashFromHex(r.Text(i, 1));
@@ -1128,10 +1121,11 @@ absl::Status PostgresReferralStore::RecordCheckpoint(const frontdoor::v1::Signed
   FRONTDOOR_ASSIGN_OR_RETURN(Lease c, pool_->Acquire());
   // Idempotent by tree size: two replicas signing the same size keep the first.
   return c
-      ->Exec("INSERT INTO audit_checkpoints (tree_size, checkpoint) VALUES ($1, $2)"
-             " ON CONFLICT (tree_size) DO NOTHING",
-             Params().Int(static_cast<int64_t>(checkpoint.tree_size())).Bytes(checkpoint.SerializeAsString()),
-             "record checkpoint")
+      ->Exec(
+          "INSERT INTO audit_checkpoints (tree_size, checkpoint) VALUES ($1, $2)"
+          " ON CONFLICT (tree_size) DO NOTHING",
+          Params().Int(static_cast<int64_t>(checkpoint.tree_size())).Bytes(checkpoint.SerializeAsString()),
+          "record checkpoint")
       .status();
 }
 
@@ -1153,12 +1147,12 @@ absl::StatusOr<std::vector<frontdoor::v1::SignedCheckpoint>> PostgresReferralSto
 
 absl::StatusOr<int64_t> PostgresReferralStore::PruneAuditBefore(absl::Time cutoff) {
   FRONTDOOR_ASSIGN_OR_RETURN(Lease c, pool_->Acquire());
-  FRONTDOOR_ASSIGN_OR_RETURN(
-      Result r, c->Exec("UPDATE audit_log SET record = NULL, referral_id = '', nhs_number = '',"
-                        " recipient_endpoint = '', referrer_ods = '', outcome = '', rule_ids = ''"
-                        " WHERE record IS NOT NULL AND time_us < $1"
-                        " AND leaf_index < (SELECT COALESCE(MAX(tree_size), 0) FROM audit_checkpoints)",
-                        Params().Int(ToMicros(cutoff)), "prune audit log"));
+  FRONTDOOR_ASSIGN_OR_RETURN(Result r,
+                             c->Exec("UPDATE audit_log SET record = NULL, referral_id = '', nhs_number = '',"
+                                     " recipient_endpoint = '', referrer_ods = '', outcome = '', rule_ids = ''"
+                                     " WHERE record IS NOT NULL AND time_us < $1"
+                                     " AND leaf_index < (SELECT COALESCE(MAX(tree_size), 0) FROM audit_checkpoints)",
+                                     Params().Int(ToMicros(cutoff)), "prune audit log"));
   return r.Affected();
 }
 
@@ -1181,24 +1175,25 @@ absl::StatusOr<bool> PostgresReferralStore::RecordFailedAttemptOrDeadLetter(int6
         .Int(static_cast<int64_t>(limits.max_attempts))
         .Int(absl::ToInt64Microseconds(limits.max_age))
         .Text(replica_id_);
-    FRONTDOOR_ASSIGN_OR_RETURN(
-        Result dead, c.Exec("UPDATE outbox SET state = 'dead', dead_us = $2, attempts = attempts + 1,"
-                            " last_error = $3, lease_owner = NULL, lease_until_us = NULL"
-                            " WHERE outbox_id = $1 AND state = 'pending'"
-                            " AND (lease_owner IS NULL OR lease_owner = $6) AND ("
-                            "   ($4 > 0 AND attempts + 1 - replay_base >= $4)"
-                            "   OR ($5 > 0 AND $2 - COALESCE(replayed_us, created_us) >= $5))",
-                            p, "dead-letter"));
+    FRONTDOOR_ASSIGN_OR_RETURN(Result dead,
+                               c.Exec("UPDATE outbox SET state = 'dead', dead_us = $2, attempts = attempts + 1,"
+                                      " last_error = $3, lease_owner = NULL, lease_until_us = NULL"
+                                      " WHERE outbox_id = $1 AND state = 'pending'"
+                                      " AND (lease_owner IS NULL OR lease_owner = $6) AND ("
+                                      "   ($4 > 0 AND attempts + 1 - replay_base >= $4)"
+                                      "   OR ($5 > 0 AND $2 - COALESCE(replayed_us, created_us) >= $5))",
+                                      p, "dead-letter"));
     if (dead.Affected() > 0) {
       dead_lettered = true;
       return absl::OkStatus();
     }
     return c
-        .Exec("UPDATE outbox SET attempts = attempts + 1, next_attempt_us = $2, last_error = $3,"
-              " lease_owner = NULL, lease_until_us = NULL WHERE outbox_id = $1 AND state = 'pending'"
-              " AND (lease_owner IS NULL OR lease_owner = $4)",
-              Params().Int(outbox_id).Int(ToMicros(next_attempt_at)).Text(text).Text(replica_id_),
-              "record failed attempt")
+        .Exec(
+            "UPDATE outbox SET attempts = attempts + 1, next_attempt_us = $2, last_error = $3,"
+            " lease_owner = NULL, lease_until_us = NULL WHERE outbox_id = $1 AND state = 'pending'"
+            " AND (lease_owner IS NULL OR lease_owner = $4)",
+            Params().Int(outbox_id).Int(ToMicros(next_attempt_at)).Text(text).Text(replica_id_),
+            "record failed attempt")
         .status();
   });
   if (!s.ok()) return s;
@@ -1267,8 +1262,8 @@ absl::StatusOr<int> PostgresReferralStore::ReplayDeadLetters(const DeadLetterFil
 }
 
 absl::StatusOr<FeedbackRecordOutcome> PostgresReferralStore::RecordFeedback(const NewFeedback& feedback,
-                                                                           const StoredReferral& referral,
-                                                                           const FeedbackCheck& check) {
+                                                                            const StoredReferral& referral,
+                                                                            const FeedbackCheck& check) {
   const std::string report_bytes = feedback.report.SerializeAsString();
   FeedbackRecordOutcome out;
   absl::Status s = InTransaction(pool_.get(), [&](Connection& c, bool* rollback) -> absl::Status {
@@ -1278,9 +1273,9 @@ absl::StatusOr<FeedbackRecordOutcome> PostgresReferralStore::RecordFeedback(cons
     FRONTDOOR_RETURN_IF_ERROR(LockAuditHead(c));
     // A resend of the same report (same connector, same key) is recorded once.
     FRONTDOOR_ASSIGN_OR_RETURN(
-        Result same, c.Exec(absl::StrCat(kFeedbackColumns, "WHERE f.endpoint_id = $1 AND f.idempotency_key = $2"),
-                            Params().Text(feedback.endpoint_id).Text(feedback.report.idempotency_key()),
-                            "read feedback"));
+        Result same,
+        c.Exec(absl::StrCat(kFeedbackColumns, "WHERE f.endpoint_id = $1 AND f.idempotency_key = $2"),
+               Params().Text(feedback.endpoint_id).Text(feedback.report.idempotency_key()), "read feedback"));
     FRONTDOOR_ASSIGN_OR_RETURN(std::vector<StoredFeedback> same_key, ReadFeedbackRows(same));
     if (!same_key.empty()) {
       *rollback = true;
@@ -1290,8 +1285,9 @@ absl::StatusOr<FeedbackRecordOutcome> PostgresReferralStore::RecordFeedback(cons
       out = FeedbackRecordOutcome{true, std::move(same_key.front())};
       return absl::OkStatus();
     }
-    FRONTDOOR_ASSIGN_OR_RETURN(Result hist, c.Exec(absl::StrCat(kFeedbackColumns, "WHERE f.referral_id = $1 ORDER BY f.seq"),
-                                                   Params().Text(referral.referral_id), "read feedback"));
+    FRONTDOOR_ASSIGN_OR_RETURN(Result hist,
+                               c.Exec(absl::StrCat(kFeedbackColumns, "WHERE f.referral_id = $1 ORDER BY f.seq"),
+                                      Params().Text(referral.referral_id), "read feedback"));
     FRONTDOOR_ASSIGN_OR_RETURN(std::vector<StoredFeedback> history, ReadFeedbackRows(hist));
     FRONTDOOR_ASSIGN_OR_RETURN(std::optional<int64_t> repeat, check(FeedbackContext{&referral, &history}));
     if (repeat.has_value()) {
@@ -1304,9 +1300,9 @@ absl::StatusOr<FeedbackRecordOutcome> PostgresReferralStore::RecordFeedback(cons
       }
       return absl::InternalError("the repeated feedback event is not in the history");
     }
-    FRONTDOOR_ASSIGN_OR_RETURN(Result seq_row,
-                               c.Exec("UPDATE feedback_head SET next_seq = next_seq + 1 RETURNING next_seq - 1",
-                                      Params(), "next feedback seq"));
+    FRONTDOOR_ASSIGN_OR_RETURN(
+        Result seq_row, c.Exec("UPDATE feedback_head SET next_seq = next_seq + 1 RETURNING next_seq - 1", Params(),
+                               "next feedback seq"));
     if (seq_row.rows() != 1) return absl::InternalError("the feedback head row is missing");
     const int64_t seq = seq_row.Int(0, 0);
     Params p;
@@ -1357,8 +1353,9 @@ absl::StatusOr<FeedbackRecordOutcome> PostgresReferralStore::RecordFeedback(cons
 
 absl::StatusOr<std::vector<StoredFeedback>> PostgresReferralStore::FeedbackForReferral(std::string_view referral_id) {
   FRONTDOOR_ASSIGN_OR_RETURN(Lease c, pool_->Acquire());
-  FRONTDOOR_ASSIGN_OR_RETURN(Result r, c->Exec(absl::StrCat(kFeedbackColumns, "WHERE f.referral_id = $1 ORDER BY f.seq"),
-                                               Params().Text(referral_id), "read feedback"));
+  FRONTDOOR_ASSIGN_OR_RETURN(Result r,
+                             c->Exec(absl::StrCat(kFeedbackColumns, "WHERE f.referral_id = $1 ORDER BY f.seq"),
+                                     Params().Text(referral_id), "read feedback"));
   return ReadFeedbackRows(r);
 }
 
@@ -1366,8 +1363,9 @@ absl::StatusOr<std::vector<StoredFeedback>> PostgresReferralStore::FeedbackAfter
                                                                                  int64_t after_seq, int limit) {
   FRONTDOOR_ASSIGN_OR_RETURN(Lease c, pool_->Acquire());
   FRONTDOOR_ASSIGN_OR_RETURN(
-      Result r, c->Exec(absl::StrCat(kFeedbackColumns, "WHERE f.sender_ods = $1 AND f.seq > $2 ORDER BY f.seq LIMIT $3"),
-                        Params().Text(sender_ods).Int(after_seq).Int(limit), "read feedback"));
+      Result r,
+      c->Exec(absl::StrCat(kFeedbackColumns, "WHERE f.sender_ods = $1 AND f.seq > $2 ORDER BY f.seq LIMIT $3"),
+              Params().Text(sender_ods).Int(after_seq).Int(limit), "read feedback"));
   return ReadFeedbackRows(r);
 }
 

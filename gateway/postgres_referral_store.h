@@ -70,7 +70,7 @@ class PostgresReferralStore final : public ReferralStore, public AuditStore {
   absl::StatusOr<std::vector<RecordOutcome>> RecordReferrals(std::vector<NewReferral> batch) override;
   absl::StatusOr<std::optional<StoredReferral>> GetReferral(std::string_view referral_id) override;
   absl::StatusOr<std::vector<OutboxItem>> DueDeliveries(std::string_view endpoint_id, absl::Time now,
-                                                       int limit) override;
+                                                        int limit) override;
   absl::StatusOr<std::optional<absl::Time>> NextDeliveryDue(std::string_view endpoint_id) override;
   absl::Status EnqueueCeaseProcessing(std::string_view referral_id, std::string_view endpoint_id,
                                       const frontdoor::v1::CeaseProcessingRequest& request, absl::Time at) override;

@@ -28,7 +28,7 @@ struct Instrument {
 };
 
 constexpr Instrument kInstruments[] = {
-    {"ONS4", 0, 10, false},           {"ONS4-SATISFACTION", 0, 10, true}, {"ONS4-WORTHWHILE", 0, 10, true},
+    {"ONS4", 0, 10, false},          {"ONS4-SATISFACTION", 0, 10, true}, {"ONS4-WORTHWHILE", 0, 10, true},
     {"ONS4-HAPPINESS", 0, 10, true}, {"ONS4-ANXIETY", 0, 10, true},      {"SWEMWBS", 7, 35, false},
     {"WEMWBS", 14, 70, true},
 };
@@ -43,8 +43,9 @@ const Instrument* FindInstrument(const std::string& name) {
 absl::Status CheckScore(const Instrument& instrument, double score, const std::string& field) {
   if (!std::isfinite(score) || score < instrument.min || score > instrument.max ||
       (instrument.whole_numbers && score != std::floor(score))) {
-    return Invalid(field, absl::StrCat(instrument.name, " scores are ", instrument.whole_numbers ? "whole numbers " : "",
-                                       instrument.min, "..", instrument.max));
+    return Invalid(field,
+                   absl::StrCat(instrument.name, " scores are ", instrument.whole_numbers ? "whole numbers " : "",
+                                instrument.min, "..", instrument.max));
   }
   return absl::OkStatus();
 }

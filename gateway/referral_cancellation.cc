@@ -28,8 +28,8 @@ grpc::ServerUnaryReactor* ReferralServiceImpl::CancelReferral(grpc::CallbackServ
     return reactor;
   }
   if (request->reason() == v1::CANCEL_REASON_UNSPECIFIED || !v1::CancelReason_IsValid(request->reason())) {
-    reactor->Finish(ToGrpcStatus(absl::InvalidArgumentError(
-        "reason must be CONSENT_WITHDRAWN, ENTERED_IN_ERROR or NO_LONGER_NEEDED")));
+    reactor->Finish(ToGrpcStatus(
+        absl::InvalidArgumentError("reason must be CONSENT_WITHDRAWN, ENTERED_IN_ERROR or NO_LONGER_NEEDED")));
     return reactor;
   }
   // The store work (a read, then one durable transaction) runs off the reactor thread.

@@ -11,9 +11,7 @@ namespace frontdoor::gateway {
 
 namespace v1 = ::frontdoor::v1;
 
-std::string DeliveryIdempotencyKey(const std::string& referral_id) {
-  return absl::StrCat("deliver:", referral_id);
-}
+std::string DeliveryIdempotencyKey(const std::string& referral_id) { return absl::StrCat("deliver:", referral_id); }
 
 PipelineResult EvaluateReferral(const adapters::ParsedReferral& parsed, const std::string& referral_id,
                                 const network::NetworkDirectory& network, const consent::ConsentPolicy& policy,

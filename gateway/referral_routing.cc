@@ -24,9 +24,7 @@ constexpr int kOlderPeopleAge = 65;
 
 bool IsAsciiLetter(char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); }
 bool IsAsciiDigit(char c) { return c >= '0' && c <= '9'; }
-bool IsAsciiSpace(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
-}
+bool IsAsciiSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; }
 char ToUpper(char c) { return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c; }
 
 std::string TrimAndUpper(std::string_view s) {
@@ -96,11 +94,9 @@ ClusterChoice ChooseCluster(const frontdoor::v1::Person& person, const NetworkDi
   const std::string practice_ods = TrimAndUpper(person.registered_practice_ods());
   if (practice_ods.empty()) {
     choice.practice_tried = "no registered practice was given";
-  } else if (const network::Practice* practice = network.FindPractice(practice_ods);
-             practice == nullptr) {
+  } else if (const network::Practice* practice = network.FindPractice(practice_ods); practice == nullptr) {
     choice.practice_tried = "registered practice " + practice_ods + " is not in the network";
-  } else if (const Cluster* cluster = network.FindCluster(practice->cluster_id);
-             cluster != nullptr) {
+  } else if (const Cluster* cluster = network.FindCluster(practice->cluster_id); cluster != nullptr) {
     choice.cluster = cluster;
     choice.source = frontdoor::v1::CLUSTER_FROM_PRACTICE;
     choice.practice_tried = "registered practice " + practice_ods;
@@ -138,8 +134,7 @@ CategoryChoice ChooseCategory(const frontdoor::v1::Referral& referral, const std
 
   const std::string borough_name = BoroughName(borough);
   if (network.FindCategory(borough, "all") != nullptr) {
-    return {"all",
-            "category all: every " + borough_name + " referral, whatever its reasons or age"};
+    return {"all", "category all: every " + borough_name + " referral, whatever its reasons or age"};
   }
   if (mental_health_reason) {
     return {"mental-health", "category mental-health: a reason code is in group mental-health"};
@@ -147,15 +142,13 @@ CategoryChoice ChooseCategory(const frontdoor::v1::Referral& referral, const std
   std::optional<CalendarDate> born = CalendarDate::Parse(referral.person().birth_date());
   std::optional<CalendarDate> on = CalendarDate::Parse(referral.referral_date());
   if (born && on && WholeYearsBetween(*born, *on) >= kOlderPeopleAge) {
-    return {"older-people",
-            "category older-people: no mental-health reason and 65 or over on the referral date"};
+    return {"older-people", "category older-people: no mental-health reason and 65 or over on the referral date"};
   }
   if (!born || !on) {
     // Validation guarantees both dates; if it ever did not, the general service is the safe choice.
     return {"wellbeing", "category wellbeing: no mental-health reason and the age is unknown"};
   }
-  return {"wellbeing",
-          "category wellbeing: no mental-health reason and under 65 on the referral date"};
+  return {"wellbeing", "category wellbeing: no mental-health reason and under 65 on the referral date"};
 }
 
 }  // namespace
@@ -189,16 +182,14 @@ std::string PostcodeSector(std::string_view normalised_postcode) {
   return std::string(normalised_postcode.substr(0, space + 2));
 }
 
-RoutingDecision RouteReferral(const frontdoor::v1::Referral& referral,
-                              const NetworkDirectory& network) {
+RoutingDecision RouteReferral(const frontdoor::v1::Referral& referral, const NetworkDirectory& network) {
   RoutingDecision decision;
 
   // Rule 1: the cluster.
   const ClusterChoice where = ChooseCluster(referral.person(), network);
   if (where.cluster == nullptr) {
-    decision.out_of_area =
-        MakeIssue(kOutOfArea, Issue::ERROR,
-                  "Out of area: " + where.postcode_tried + ", and " + where.practice_tried + ".");
+    decision.out_of_area = MakeIssue(kOutOfArea, Issue::ERROR,
+                                     "Out of area: " + where.postcode_tried + ", and " + where.practice_tried + ".");
     decision.reason = "no cluster: " + where.postcode_tried + "; " + where.practice_tried;
     return decision;
   }
@@ -222,21 +213,18 @@ RoutingDecision RouteReferral(const frontdoor::v1::Referral& referral,
   if (team != nullptr && !team->paused) {
     team_why = "team " + team->team_id + " is open";
   } else {
-    const std::string because =
-        team != nullptr ? "team " + team->team_id + " is paused"
-                        : "there is no " + what.category_id + " team for cluster " + cluster.id;
+    const std::string because = team != nullptr ? "team " + team->team_id + " is paused"
+                                                : "there is no " + what.category_id + " team for cluster " + cluster.id;
     const ConnectorTeam* front_door = network.FrontDoor(cluster.borough);
     if (front_door == nullptr) {
       // NetworkDirectory refuses to load a borough without a front door, so this is a broken
       // invariant; refusing is the only answer that forwards nothing to the wrong place.
       decision.out_of_area =
-          MakeIssue(kOutOfArea, Issue::ERROR,
-                    because + " and borough " + cluster.borough + " has no front-door team.");
+          MakeIssue(kOutOfArea, Issue::ERROR, because + " and borough " + cluster.borough + " has no front-door team.");
       decision.reason = cluster_why + "; " + what.why + "; " + because + "; no front door";
       return decision;
     }
-    const std::string triage =
-        because + "; the " + BoroughName(cluster.borough) + " front door triages it";
+    const std::string triage = because + "; the " + BoroughName(cluster.borough) + " front door triages it";
     decision.notes.push_back(MakeIssue(kFrontDoor, Issue::INFORMATION, triage));
     decision.front_door = true;
     team = front_door;

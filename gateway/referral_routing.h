@@ -54,8 +54,7 @@ std::string PostcodeSector(std::string_view normalised_postcode);
 // ROUTING.md rules 1-4. Reasons in a sensitive-* or procedure group, codes not in reason_codes.csv
 // and codings in other systems count for no category. Age is judged in whole years on the referral
 // date (65+ -> older-people). Precondition: the referral passed validation (dates parse).
-RoutingDecision RouteReferral(const frontdoor::v1::Referral& referral,
-                              const network::NetworkDirectory& network);
+RoutingDecision RouteReferral(const frontdoor::v1::Referral& referral, const network::NetworkDirectory& network);
 
 }  // namespace frontdoor::gateway
 

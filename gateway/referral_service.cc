@@ -3,14 +3,14 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "adapters/referral_validation.h"
 #include "common/status_macros.h"
 #include "gateway/audit_records.h"
 #include "gateway/feedback_view.h"
-#include "adapters/referral_validation.h"
 #include "gateway/grpc_status.h"
 #include "gateway/message_fingerprint.h"
-#include "gateway/wire_fields.h"
 #include "gateway/referral_pipeline.h"
+#include "gateway/wire_fields.h"
 
 namespace frontdoor::gateway {
 
@@ -140,8 +140,9 @@ grpc::ServerUnaryReactor* ReferralServiceImpl::SubmitReferral(grpc::CallbackServ
     issue.set_code(adapters::kInvalidValue);
     issue.set_severity(v1::Issue::ERROR);
     issue.set_path(*request->repeated_field);
-    issue.set_message("this field occurs more than once in the message; a referral is about one person, each of its "
-                      "data given once");
+    issue.set_message(
+        "this field occurs more than once in the message; a referral is about one person, each of its "
+        "data given once");
     parsed->issues.insert(parsed->issues.begin(), std::move(issue));
   }
   // The message's own sender must be the authenticated caller (IG-RULES.md, duplicates).
@@ -190,46 +191,47 @@ grpc::ServerUnaryReactor* ReferralServiceImpl::SubmitReferral(grpc::CallbackServ
   }
   // The completion owns what the reply needs; `response_bytes` stays valid until Finish.
   absl::Status queued = deps_.committer->Submit(
-      std::move(record), [this, context, reactor, response_bytes, parsed = std::move(*parsed), now,
-                          sender = caller->identity, format,
-                          message_id = record.message_id, prepared = std::move(prepared)](absl::StatusOr<RecordOutcome> out) mutable {
-    if (!out.ok()) {
-      reactor->Finish(ToGrpcStatus(absl::UnavailableError(absl::StrCat(
-          "the referral could not be recorded; nothing was accepted, send it again (", out.status().message(), ")"))));
-      return;
-    }
-    if (out->message_id_reused) {
-      // Nothing was recorded: the answer names the id and when it was first used, nothing more.
-      v1::SubmitReferralResponse response = MessageIdReusedAnswer(parsed, message_id, out->first_received_at);
-      CountSubmission(response, /*duplicate=*/false, sender, format);
-      AttachSenderReply(parsed, now, &response);
-      SerializeResponse(response, response_bytes);
-      reactor->Finish(grpc::Status::OK);
-      return;
-    }
-    if (!out->duplicate) {
-      CountSubmission(out->decision, /*duplicate=*/false, sender, format);
-      if (deps_.calls != nullptr) deps_.calls->NoteReferralId(*context, out->decision.referral_id());
-      response_bytes->Swap(&prepared);
-      reactor->Finish(grpc::Status::OK);
-      return;
-    }
-    v1::SubmitReferralResponse response = std::move(out->decision);
-    response.set_duplicate(true);
-    CountSubmission(response, /*duplicate=*/true, sender, format);
-    if (deps_.calls != nullptr) deps_.calls->NoteReferralId(*context, response.referral_id());
-    AttachSenderReply(parsed, now, &response);
-    SerializeResponse(response, response_bytes);
-    reactor->Finish(grpc::Status::OK);
-  });
+      std::move(record),
+      [this, context, reactor, response_bytes, parsed = std::move(*parsed), now, sender = caller->identity, format,
+       message_id = record.message_id, prepared = std::move(prepared)](absl::StatusOr<RecordOutcome> out) mutable {
+        if (!out.ok()) {
+          reactor->Finish(ToGrpcStatus(absl::UnavailableError(
+              absl::StrCat("the referral could not be recorded; nothing was accepted, send it again (",
+                           out.status().message(), ")"))));
+          return;
+        }
+        if (out->message_id_reused) {
+          // Nothing was recorded: the answer names the id and when it was first used, nothing more.
+          v1::SubmitReferralResponse response = MessageIdReusedAnswer(parsed, message_id, out->first_received_at);
+          CountSubmission(response, /*duplicate=*/false, sender, format);
+          AttachSenderReply(parsed, now, &response);
+          SerializeResponse(response, response_bytes);
+          reactor->Finish(grpc::Status::OK);
+          return;
+        }
+        if (!out->duplicate) {
+          CountSubmission(out->decision, /*duplicate=*/false, sender, format);
+          if (deps_.calls != nullptr) deps_.calls->NoteReferralId(*context, out->decision.referral_id());
+          response_bytes->Swap(&prepared);
+          reactor->Finish(grpc::Status::OK);
+          return;
+        }
+        v1::SubmitReferralResponse response = std::move(out->decision);
+        response.set_duplicate(true);
+        CountSubmission(response, /*duplicate=*/true, sender, format);
+        if (deps_.calls != nullptr) deps_.calls->NoteReferralId(*context, response.referral_id());
+        AttachSenderReply(parsed, now, &response);
+        SerializeResponse(response, response_bytes);
+        reactor->Finish(grpc::Status::OK);
+      });
   if (!queued.ok()) {
     // Not queued, so nothing is recorded and the completion will not run. Like the per-identity
     // limits (gateway/caller_limits.h), a full commit queue is a transport answer in every format:
     // RESOURCE_EXHAUSTED with retry-after-ms, no FHIR or HL7 reply; the same message id sent again
     // later is a new submission, not a duplicate.
     if (queued.code() == absl::StatusCode::kResourceExhausted) {
-      context->AddTrailingMetadata(kRetryAfterMetadataKey,
-                                   std::to_string(absl::ToInt64Milliseconds(SubmissionCommitter::kQueueFullRetryAfter)));
+      context->AddTrailingMetadata(
+          kRetryAfterMetadataKey, std::to_string(absl::ToInt64Milliseconds(SubmissionCommitter::kQueueFullRetryAfter)));
     }
     reactor->Finish(ToGrpcStatus(queued));
   }

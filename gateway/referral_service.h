@@ -18,7 +18,6 @@
 
 #include "consent/consent_decision.h"
 #include "frontdoor/v1/referral_service.grpc.pb.h"
-#include "grpcpp/support/byte_buffer.h"
 #include "gateway/authorization.h"
 #include "gateway/caller_identity.h"
 #include "gateway/caller_limits.h"
@@ -27,6 +26,7 @@
 #include "gateway/inbound_message.h"
 #include "gateway/referral_store.h"
 #include "gateway/submission_committer.h"
+#include "grpcpp/support/byte_buffer.h"
 #include "network/network_directory.h"
 #include "observability/call_observer.h"
 #include "observability/gateway_metrics.h"
@@ -53,9 +53,8 @@ struct ReferralServiceDeps {
   observability::CallObserver* calls = nullptr;
 };
 
-class ReferralServiceImpl final
-    : public frontdoor::v1::ReferralService::WithRawCallbackMethod_SubmitReferral<
-          frontdoor::v1::ReferralService::CallbackService> {
+class ReferralServiceImpl final : public frontdoor::v1::ReferralService::WithRawCallbackMethod_SubmitReferral<
+                                      frontdoor::v1::ReferralService::CallbackService> {
  public:
   explicit ReferralServiceImpl(ReferralServiceDeps deps);
 
@@ -82,8 +81,8 @@ class ReferralServiceImpl final
   absl::StatusOr<Caller> Identify(const grpc::CallbackServerContext& context) const;
 
   // Counts one submission's outcome in deps_.metrics (disposition, rule, borough, format; routing).
-  void CountSubmission(const frontdoor::v1::SubmitReferralResponse& response, bool duplicate,
-                       const std::string& sender, const std::string& format) const;
+  void CountSubmission(const frontdoor::v1::SubmitReferralResponse& response, bool duplicate, const std::string& sender,
+                       const std::string& format) const;
 
   const ReferralServiceDeps deps_;
 };

@@ -173,10 +173,10 @@ struct StoredFeedback {
   std::string sender_ods;   // the referring organisation
   std::string endpoint_id;  // the reporting connector organisation
   std::string team_id;
-  std::string message_id;   // the referrer's message id
-  std::string format;       // typed | fhir | hl7v2, as the referral came in
+  std::string message_id;  // the referrer's message id
+  std::string format;      // typed | fhir | hl7v2, as the referral came in
   std::string referrer_reference;
-  std::string nhs_number;   // for the referrer's own records (FHIR Task.for, HL7 PID-3)
+  std::string nhs_number;  // for the referrer's own records (FHIR Task.for, HL7 PID-3)
   frontdoor::v1::ReportProgressRequest report;
   absl::Time recorded_at;
 };
@@ -220,7 +220,7 @@ class ReferralStore {
   // Up to `limit` due pending outbox rows for `endpoint_id` (next attempt at or before `now`), oldest
   // first, none behind an earlier pending or dead row of its referral; a shared store leases them.
   virtual absl::StatusOr<std::vector<OutboxItem>> DueDeliveries(std::string_view endpoint_id, absl::Time now,
-                                                               int limit) = 0;
+                                                                int limit) = 0;
   // When the endpoint's next pending row is due (one leased elsewhere: when its lease ends); nullopt: none.
   virtual absl::StatusOr<std::optional<absl::Time>> NextDeliveryDue(std::string_view endpoint_id) = 0;
 

@@ -14,9 +14,9 @@
 #include "absl/synchronization/mutex.h"
 #include "audit/audit_record.h"
 #include "audit/search_columns.h"
-#include "gateway/audit_search.h"
 #include "common/status_macros.h"
 #include "common/threads.h"
+#include "gateway/audit_search.h"
 #include "gateway/store_rows.h"
 
 namespace frontdoor::gateway {
@@ -206,9 +206,9 @@ CREATE INDEX outbox_by_referral ON outbox (referral_id);
     kContentFingerprintSql,
 };
 
-
 absl::Status SqliteError(sqlite3* db, int rc, std::string_view what) {
-  const std::string text = absl::StrCat(std::string(what), ": ", sqlite3_errstr(rc), " (", db ? sqlite3_errmsg(db) : "", ")");
+  const std::string text =
+      absl::StrCat(std::string(what), ": ", sqlite3_errstr(rc), " (", db ? sqlite3_errmsg(db) : "", ")");
   // Busy, locked, full or I/O trouble is worth retrying; anything else is a bug or corruption.
   switch (rc & 0xff) {
     case SQLITE_BUSY:
@@ -302,9 +302,7 @@ class Statement {
   Statement(const Statement&) = delete;
   Statement& operator=(const Statement&) = delete;
 
-  absl::Status status() const {
-    return rc_ == SQLITE_OK ? absl::OkStatus() : SqliteError(db_, rc_, "prepare");
-  }
+  absl::Status status() const { return rc_ == SQLITE_OK ? absl::OkStatus() : SqliteError(db_, rc_, "prepare"); }
   void Bind(int i, std::string_view text) {
     sqlite3_bind_text(stmt_, i, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
   }
@@ -392,8 +390,8 @@ absl::Status Migrate(sqlite3* db, int* version_out) {
   return absl::OkStatus();
 }
 
-frontdoor::v1::DeliveryState StateFor(const frontdoor::v1::SubmitReferralResponse& decision,
-                                      bool has_outbox, bool delivered) {
+frontdoor::v1::DeliveryState StateFor(const frontdoor::v1::SubmitReferralResponse& decision, bool has_outbox,
+                                      bool delivered) {
   if (decision.disposition() != frontdoor::v1::ACCEPTED) return frontdoor::v1::NOT_FOR_DELIVERY;
   if (!has_outbox) return frontdoor::v1::DELIVERY_PENDING;
   return delivered ? frontdoor::v1::DELIVERED : frontdoor::v1::DELIVERY_PENDING;
@@ -402,15 +400,15 @@ frontdoor::v1::DeliveryState StateFor(const frontdoor::v1::SubmitReferralRespons
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<SqliteReferralStore>> SqliteReferralStore::Open(const std::string& path) {
-  FRONTDOOR_ASSIGN_OR_RETURN(sqlite3 * writer,
-                             OpenConnection(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE));
+  FRONTDOOR_ASSIGN_OR_RETURN(sqlite3 * writer, OpenConnection(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE));
   // WAL: readers never block the writer; FULL: a commit is durable when it returns.
   // cache_size: 8 MiB of pages per connection (SQLite's default is 2 MiB): the right-hand ends of
   // the tables and the hot index pages stay in memory instead of being read again with pread.
   // journal_size_limit: when the WAL starts again from its beginning, a file grown past 64 MiB (a
   // burst, an outage's backlog) is cut back to that.
-  absl::Status s = Exec(writer, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;"
-                                " PRAGMA cache_size = -8192; PRAGMA journal_size_limit = 67108864;");
+  absl::Status s = Exec(writer,
+                        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;"
+                        " PRAGMA cache_size = -8192; PRAGMA journal_size_limit = 67108864;");
   int version = 0;
   if (s.ok()) s = Migrate(writer, &version);
   if (!s.ok()) {
@@ -606,7 +604,7 @@ absl::Status SqliteReferralStore::WriteShared(SharedWrite* write) {
     return begun;
   }
   absl::StatusOr<std::vector<SharedWrite*>> shared = TakeSharedWritesInto(db);
-  if (!shared.ok()) return write->result;  // this write was committed (or refused) on its own
+  if (!shared.ok()) return write->result;     // this write was committed (or refused) on its own
   CommitCarrying(db, *shared).IgnoreError();  // its result, and each carried write's, is in `result`
   absl::MutexLock queue(&shared_mu_);
   if (write->carried) ++shared_counts_.own_transactions;
@@ -704,8 +702,8 @@ absl::StatusOr<std::optional<StoredReferral>> SqliteReferralStore::GetReferral(s
   return out;
 }
 
-absl::StatusOr<std::vector<OutboxItem>> SqliteReferralStore::DueDeliveries(std::string_view endpoint_id,
-                                                                           absl::Time now, int limit) {
+absl::StatusOr<std::vector<OutboxItem>> SqliteReferralStore::DueDeliveries(std::string_view endpoint_id, absl::Time now,
+                                                                           int limit) {
   absl::MutexLock lock(&read_mu_);
   Statement st(reader_,
                "SELECT o.outbox_id, o.referral_id, o.attempts, o.payload, o.kind, o.created_us,"
@@ -762,8 +760,9 @@ absl::StatusOr<std::vector<OutboxDepth>> SqliteReferralStore::OutboxDepths() {
   // where `state IN (...)` would read the whole outbox.
   std::map<std::string, OutboxDepth> depths;
   for (const bool dead : {false, true}) {
-    Statement st(reader_, dead ? "SELECT endpoint_id, COUNT(*) FROM outbox WHERE state = 'dead' GROUP BY endpoint_id"
-                               : "SELECT endpoint_id, COUNT(*) FROM outbox WHERE state = 'pending' GROUP BY endpoint_id");
+    Statement st(reader_,
+                 dead ? "SELECT endpoint_id, COUNT(*) FROM outbox WHERE state = 'dead' GROUP BY endpoint_id"
+                      : "SELECT endpoint_id, COUNT(*) FROM outbox WHERE state = 'pending' GROUP BY endpoint_id");
     FRONTDOOR_RETURN_IF_ERROR(st.status());
     int rc;
     while ((rc = st.Step()) == SQLITE_ROW) {
@@ -1007,7 +1006,8 @@ absl::StatusOr<CancelOutcome> SqliteReferralStore::CancelReferral(std::string_vi
     if (rc == SQLITE_ROW) {
       CancelOutcome out;
       out.duplicate = true;
-      if (!out.response.ParseFromString(earlier.Blob(0))) return fail(absl::InternalError("stored cancellation does not parse"));
+      if (!out.response.ParseFromString(earlier.Blob(0)))
+        return fail(absl::InternalError("stored cancellation does not parse"));
       Run(db, "ROLLBACK").IgnoreError();
       return out;
     }
@@ -1038,8 +1038,7 @@ absl::StatusOr<CancelOutcome> SqliteReferralStore::CancelReferral(std::string_vi
     if (!stop.status().ok()) return fail(stop.status());
     stop.Bind(1, id);
     if (int rc = stop.Step(); rc != SQLITE_DONE) return fail(SqliteError(db, rc, "stop pending delivery"));
-    response.set_delivery_state(sqlite3_changes(db) > 0 ? frontdoor::v1::DELIVERY_CANCELLED
-                                                        : frontdoor::v1::DELIVERED);
+    response.set_delivery_state(sqlite3_changes(db) > 0 ? frontdoor::v1::DELIVERY_CANCELLED : frontdoor::v1::DELIVERED);
   }
   {
     Statement queue(db,
@@ -1075,11 +1074,10 @@ absl::StatusOr<CancelOutcome> SqliteReferralStore::CancelReferral(std::string_vi
   r.add_rule_ids("IG-7");
   r.set_action("withdraw");
   r.set_outcome("withdraw");
-  r.set_detail(absl::StrCat("reason: ", CancelReasonText(cease.reason()), "; ",
-                            response.delivery_state() == frontdoor::v1::DELIVERY_CANCELLED
-                                ? "pending delivery stopped"
-                                : "already delivered",
-                            "; cease processing queued"));
+  r.set_detail(absl::StrCat(
+      "reason: ", CancelReasonText(cease.reason()), "; ",
+      response.delivery_state() == frontdoor::v1::DELIVERY_CANCELLED ? "pending delivery stopped" : "already delivered",
+      "; cease processing queued"));
   std::vector<frontdoor::v1::AuditRecord> records = {std::move(r)};
   if (absl::Status s = AppendAuditInTransaction(db, &records); !s.ok()) return fail(s);
   if (absl::Status s = Run(db, "COMMIT"); !s.ok()) return fail(s);
@@ -1108,20 +1106,21 @@ absl::StatusOr<std::vector<frontdoor::v1::AuditRecord>> SqliteReferralStore::Que
                                                                                         int limit) {
   // The records themselves are searched (gateway/audit_search.h), a chunk at a time, so the shared
   // reader is never held for a whole scan.
-  return SearchAuditLog(q, after_index, limit, [this](int64_t after, int n) -> absl::StatusOr<std::vector<StoredAuditRow>> {
-    absl::MutexLock lock(&read_mu_);
-    Statement st(reader_,
-                 "SELECT leaf_index, leaf_hash, record FROM audit_log WHERE leaf_index > ?1 AND record IS NOT NULL"
-                 " ORDER BY leaf_index LIMIT ?2");
-    FRONTDOOR_RETURN_IF_ERROR(st.status());
-    st.Bind(1, after);
-    st.Bind(2, static_cast<int64_t>(n));
-    std::vector<StoredAuditRow> rows;
-    int rc;
-    while ((rc = st.Step()) == SQLITE_ROW) rows.push_back(StoredAuditRow{st.Int(0), st.Text(1), st.Blob(2)});
-    if (rc != SQLITE_DONE) return SqliteError(reader_, rc, "query audit log");
-    return rows;
-  });
+  return SearchAuditLog(
+      q, after_index, limit, [this](int64_t after, int n) -> absl::StatusOr<std::vector<StoredAuditRow>> {
+        absl::MutexLock lock(&read_mu_);
+        Statement st(reader_,
+                     "SELECT leaf_index, leaf_hash, record FROM audit_log WHERE leaf_index > ?1 AND record IS NOT NULL"
+                     " ORDER BY leaf_index LIMIT ?2");
+        FRONTDOOR_RETURN_IF_ERROR(st.status());
+        st.Bind(1, after);
+        st.Bind(2, static_cast<int64_t>(n));
+        std::vector<StoredAuditRow> rows;
+        int rc;
+        while ((rc = st.Step()) == SQLITE_ROW) rows.push_back(StoredAuditRow{st.Int(0), st.Text(1), st.Blob(2)});
+        if (rc != SQLITE_DONE) return SqliteError(reader_, rc, "query audit log");
+        return rows;
+      });
 }
 
 absl::StatusOr<uint64_t> SqliteReferralStore::AuditTreeSize() {
@@ -1137,8 +1136,9 @@ absl::StatusOr<uint64_t> SqliteReferralStore::AuditTreeSize() {
 
 absl::StatusOr<std::vector<audit::Hash>> SqliteReferralStore::AuditLeafHashes(uint64_t from, uint64_t to) {
   absl::MutexLock lock(&read_mu_);
-  Statement st(reader_, "SELECT leaf_index, leaf_hash FROM audit_log WHERE leaf_index >= ?1 AND leaf_index < ?2"
-                        " ORDER BY leaf_index");
+  Statement st(reader_,
+               "SELECT leaf_index, leaf_hash FROM audit_log WHERE leaf_index >= ?1 AND leaf_index < ?2"
+               " ORDER BY leaf_index");
   FRONTDOOR_RETURN_IF_ERROR(st.status());
   st.Bind(1, static_cast<int64_t>(from));
   st.Bind(2, static_cast<int64_t>(to));
@@ -1172,7 +1172,8 @@ absl::StatusOr<std::optional<frontdoor::v1::AuditRecord>> SqliteReferralStore::G
     r.set_pruned(true);
     return r;
   }
-  FRONTDOOR_ASSIGN_OR_RETURN(frontdoor::v1::AuditRecord r, ParseRecord(st.Blob(1), static_cast<int64_t>(index), st.Text(0)));
+  FRONTDOOR_ASSIGN_OR_RETURN(frontdoor::v1::AuditRecord r,
+                             ParseRecord(st.Blob(1), static_cast<int64_t>(index), st.Text(0)));
   return r;
 }
 
@@ -1188,8 +1189,8 @@ absl::StatusOr<std::vector<audit::StoredLeaf>> SqliteReferralStore::ReadAuditLea
     audit::StoredLeaf leaf;
     leaf.index = static_cast<uint64_t>(st.Int(0));
     leaf.leaf_hash_hex = st.Text(1);
-    leaf.columns = audit::AuditSearchColumns{st.Int(3), st.Text(4), st.Text(5), st.Text(6),
-                                             st.Text(7), st.Text(8), st.Text(9)};
+    leaf.columns =
+        audit::AuditSearchColumns{st.Int(3), st.Text(4), st.Text(5), st.Text(6), st.Text(7), st.Text(8), st.Text(9)};
     if (!st.IsNull(2)) {
       frontdoor::v1::AuditRecord r;
       if (r.ParseFromString(st.Blob(2))) {
@@ -1318,8 +1319,7 @@ absl::StatusOr<std::vector<StoredFeedback>> ReadFeedbackRows(sqlite3* db, Statem
 
 }  // namespace
 
-absl::StatusOr<bool> SqliteReferralStore::RecordFailedAttemptOrDeadLetter(int64_t outbox_id,
-                                                                          absl::Time next_attempt_at,
+absl::StatusOr<bool> SqliteReferralStore::RecordFailedAttemptOrDeadLetter(int64_t outbox_id, absl::Time next_attempt_at,
                                                                           std::string_view error,
                                                                           const DeadLetterLimits& limits,
                                                                           absl::Time now) {
@@ -1349,8 +1349,8 @@ absl::StatusOr<bool> SqliteReferralStore::RecordFailedAttemptOrDeadLetter(int64_
   return false;
 }
 
-absl::StatusOr<int> SqliteReferralStore::DeadLetterExpired(std::string_view endpoint_id,
-                                                           const DeadLetterLimits& limits, absl::Time now) {
+absl::StatusOr<int> SqliteReferralStore::DeadLetterExpired(std::string_view endpoint_id, const DeadLetterLimits& limits,
+                                                           absl::Time now) {
   if (limits.max_age <= absl::ZeroDuration()) return 0;
   absl::MutexLock lock(&write_mu_);
   Statement st(writer_,
@@ -1409,8 +1409,8 @@ absl::StatusOr<int> SqliteReferralStore::ReplayDeadLetters(const DeadLetterFilte
 }
 
 absl::StatusOr<FeedbackRecordOutcome> SqliteReferralStore::RecordFeedback(const NewFeedback& feedback,
-                                                                         const StoredReferral& referral,
-                                                                         const FeedbackCheck& check) {
+                                                                          const StoredReferral& referral,
+                                                                          const FeedbackCheck& check) {
   const std::string report_bytes = feedback.report.SerializeAsString();
   absl::MutexLock lock(&write_mu_);
   sqlite3* db = writer_;
@@ -1512,8 +1512,9 @@ absl::StatusOr<std::vector<StoredFeedback>> SqliteReferralStore::FeedbackForRefe
 absl::StatusOr<std::vector<StoredFeedback>> SqliteReferralStore::FeedbackAfter(std::string_view sender_ods,
                                                                                int64_t after_seq, int limit) {
   absl::MutexLock lock(&read_mu_);
-  Statement st(reader_,
-               absl::StrCat(kFeedbackColumns, "WHERE f.sender_ods = ?1 AND f.seq > ?2 ORDER BY f.seq LIMIT ?3").c_str());
+  Statement st(
+      reader_,
+      absl::StrCat(kFeedbackColumns, "WHERE f.sender_ods = ?1 AND f.seq > ?2 ORDER BY f.seq LIMIT ?3").c_str());
   FRONTDOOR_RETURN_IF_ERROR(st.status());
   st.Bind(1, sender_ods);
   st.Bind(2, after_seq);

@@ -40,7 +40,7 @@ class SqliteReferralStore final : public ReferralStore, public AuditStore {
   absl::StatusOr<std::vector<RecordOutcome>> RecordReferrals(std::vector<NewReferral> batch) override;
   absl::StatusOr<std::optional<StoredReferral>> GetReferral(std::string_view referral_id) override;
   absl::StatusOr<std::vector<OutboxItem>> DueDeliveries(std::string_view endpoint_id, absl::Time now,
-                                                       int limit) override;
+                                                        int limit) override;
   absl::StatusOr<std::optional<absl::Time>> NextDeliveryDue(std::string_view endpoint_id) override;
   absl::Status EnqueueCeaseProcessing(std::string_view referral_id, std::string_view endpoint_id,
                                       const frontdoor::v1::CeaseProcessingRequest& request, absl::Time at) override;
@@ -122,8 +122,8 @@ class SqliteReferralStore final : public ReferralStore, public AuditStore {
   struct SharedWrite {
     std::function<absl::Status(sqlite3*)> apply;  // inside an open write transaction
     absl::Status result;
-    bool done = false;     // result is final
-    bool carried = true;   // false once committed in a transaction of its own after a failure
+    bool done = false;    // result is final
+    bool carried = true;  // false once committed in a transaction of its own after a failure
   };
   // Queues `write`, then applies it in the next write transaction (possibly its own) and returns
   // its result once that transaction committed or failed.

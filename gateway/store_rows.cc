@@ -82,9 +82,9 @@ frontdoor::v1::AuditRecord AcknowledgementRecord(const OutboxItem& row, bool wit
   r.set_recipient_endpoint(row.endpoint_id);
   r.set_outcome(cease ? "cease" : "deliver");
   r.set_lawful_basis(cease ? "" : "UK GDPR Art 6(1)(e); Art 9(2)(h) (direct care)");
-  r.set_detail(cease        ? "the connector acknowledged CeaseProcessing: stop and delete"
-               : withdrawn  ? "minimum-necessary copy acknowledged by the connector while being withdrawn; cease follows"
-                            : "minimum-necessary copy acknowledged by the connector");
+  r.set_detail(cease       ? "the connector acknowledged CeaseProcessing: stop and delete"
+               : withdrawn ? "minimum-necessary copy acknowledged by the connector while being withdrawn; cease follows"
+                           : "minimum-necessary copy acknowledged by the connector");
   return r;
 }
 

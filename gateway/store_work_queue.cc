@@ -6,7 +6,9 @@
 
 namespace frontdoor::gateway {
 
-StoreWorkQueue::StoreWorkQueue() { worker_ = std::thread([this] { Run(); }); }
+StoreWorkQueue::StoreWorkQueue() {
+  worker_ = std::thread([this] { Run(); });
+}
 
 StoreWorkQueue::~StoreWorkQueue() { Shutdown(); }
 

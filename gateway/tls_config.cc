@@ -58,7 +58,8 @@ absl::StatusOr<X509Ptr> ReadCertificate(const std::string& path, const char* wha
   if (!pem.ok()) return pem.status();
   auto bio = MemoryBio(*pem);
   X509Ptr cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
-  if (cert == nullptr) return absl::InvalidArgumentError(absl::StrCat("the ", what, " file ", path, " is not a PEM certificate"));
+  if (cert == nullptr)
+    return absl::InvalidArgumentError(absl::StrCat("the ", what, " file ", path, " is not a PEM certificate"));
   return cert;
 }
 
@@ -97,7 +98,7 @@ absl::Status CheckTlsFiles(const TlsFiles& files, TlsRole role) {
 
 std::shared_ptr<grpc::ServerCredentials> MutualTlsServerCredentials(const TlsFiles& files, absl::Duration refresh) {
   auto provider = std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(files.key, files.cert, files.ca,
-                                                                                         RefreshSeconds(refresh));
+                                                                                       RefreshSeconds(refresh));
   grpc::experimental::TlsServerCredentialsOptions options(provider);
   options.watch_root_certs();
   options.watch_identity_key_cert_pairs();
@@ -111,7 +112,7 @@ std::shared_ptr<grpc::ServerCredentials> MutualTlsServerCredentials(const TlsFil
 
 std::shared_ptr<grpc::ChannelCredentials> MutualTlsChannelCredentials(const TlsFiles& files, absl::Duration refresh) {
   auto provider = std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(files.key, files.cert, files.ca,
-                                                                                         RefreshSeconds(refresh));
+                                                                                       RefreshSeconds(refresh));
   grpc::experimental::TlsChannelCredentialsOptions options;
   options.set_certificate_provider(provider);
   options.watch_root_certs();
@@ -148,8 +149,8 @@ absl::StatusOr<CrlSummary> CheckCrlDirectory(const std::string& crl_dir, const s
   if (ec) return absl::NotFoundError(absl::StrCat("cannot list the CRL directory ", crl_dir));
   std::sort(files.begin(), files.end());
   CrlSummary summary;
-  absl::flat_hash_set<std::string> read;                            // the hash-named CRLs' contents
-  std::vector<std::pair<std::string, std::string>> other_names;   // CRLs under other names: path, content
+  absl::flat_hash_set<std::string> read;                         // the hash-named CRLs' contents
+  std::vector<std::pair<std::string, std::string>> other_names;  // CRLs under other names: path, content
   for (const std::filesystem::path& path : files) {
     const std::string name = path.filename().string();
     auto pem = ReadFile(path.string(), "CRL");
@@ -202,12 +203,13 @@ absl::StatusOr<CrlSummary> CheckCrlDirectory(const std::string& crl_dir, const s
   }
   for (const auto& [path, content] : other_names) {
     if (read.contains(content)) continue;
-    return absl::InvalidArgumentError(absl::StrCat(
-        "the CRL ", path, " is not named by its issuer's hash, so it would never be read: run openssl rehash ", crl_dir));
+    return absl::InvalidArgumentError(
+        absl::StrCat("the CRL ", path,
+                     " is not named by its issuer's hash, so it would never be read: run openssl rehash ", crl_dir));
   }
   if (summary.crls == 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("the CRL directory ", crl_dir, " holds no CRL named by hash (HASH.r0): run openssl rehash ", crl_dir));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the CRL directory ", crl_dir, " holds no CRL named by hash (HASH.r0): run openssl rehash ", crl_dir));
   }
   return summary;
 }

@@ -78,8 +78,8 @@ std::shared_ptr<grpc::ChannelCredentials> MutualTlsChannelCredentials(const TlsF
 
 // What CheckCrlDirectory found.
 struct CrlSummary {
-  int crls = 0;                 // CRLs in the directory (files named by hash, HASH.rN)
-  int revoked = 0;              // certificates they revoke, all together
+  int crls = 0;                                     // CRLs in the directory (files named by hash, HASH.rN)
+  int revoked = 0;                                  // certificates they revoke, all together
   absl::Time next_update = absl::InfiniteFuture();  // the earliest nextUpdate among them
 };
 

@@ -23,8 +23,7 @@ namespace frontdoor::gateway {
 // oneof that occurs more than once in `bytes`, looking inside singular and repeated sub-messages.
 // nullopt when there is none, or when the bytes are not well-formed wire format (the parser will
 // refuse those itself). Unknown fields are skipped.
-std::optional<std::string> FirstRepeatedSingularField(std::string_view bytes,
-                                                      const google::protobuf::Descriptor& type);
+std::optional<std::string> FirstRepeatedSingularField(std::string_view bytes, const google::protobuf::Descriptor& type);
 
 }  // namespace frontdoor::gateway
 

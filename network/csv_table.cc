@@ -76,9 +76,8 @@ absl::StatusOr<CsvTable> ParseCsvTable(std::string_view file_name, std::string_v
 
     if (!seen_header) {
       if (line != header) {
-        return CsvError(
-            file_name, line_number,
-            "expected the header row '" + header + "', found '" + std::string(line) + "'");
+        return CsvError(file_name, line_number,
+                        "expected the header row '" + header + "', found '" + std::string(line) + "'");
       }
       seen_header = true;
       continue;
@@ -87,21 +86,19 @@ absl::StatusOr<CsvTable> ParseCsvTable(std::string_view file_name, std::string_v
     std::vector<std::string_view> fields = SplitFields(line);
     if (fields.size() != expected_header.size()) {
       return CsvError(file_name, line_number,
-                      "expected " + std::to_string(expected_header.size()) + " columns (" + header +
-                          "), found " + std::to_string(fields.size()));
+                      "expected " + std::to_string(expected_header.size()) + " columns (" + header + "), found " +
+                          std::to_string(fields.size()));
     }
     CsvRow row;
     row.line = line_number;
     for (size_t i = 0; i < fields.size(); ++i) {
       std::string_view field = fields[i];
       if (field.empty()) {
-        return CsvError(file_name, line_number,
-                        "column " + std::string(expected_header[i]) + " is empty");
+        return CsvError(file_name, line_number, "column " + std::string(expected_header[i]) + " is empty");
       }
       if (IsSpace(field.front()) || IsSpace(field.back())) {
-        return CsvError(
-            file_name, line_number,
-            "column " + std::string(expected_header[i]) + " has leading or trailing whitespace");
+        return CsvError(file_name, line_number,
+                        "column " + std::string(expected_header[i]) + " has leading or trailing whitespace");
       }
       row.fields.emplace_back(field);
     }

@@ -77,26 +77,25 @@ bool IsPostcodeSector(std::string_view s) {
 }
 
 bool IsKnownReferrerKind(std::string_view kind) {
-  return kind == "hospital" || kind == "social-care" || kind == "mental-health" ||
-         kind == "early-help" || kind == "community";
+  return kind == "hospital" || kind == "social-care" || kind == "mental-health" || kind == "early-help" ||
+         kind == "community";
 }
 
 bool IsKnownReasonGroup(std::string_view group) {
   if (group.substr(0, kSensitivePrefix.size()) == kSensitivePrefix) {
     return IsSlug(group.substr(kSensitivePrefix.size()));
   }
-  return group == "mental-health" || group == "social" || group == "lifestyle" ||
-         group == "life-event" || group == "long-term-condition" || group == "practical" ||
-         group == "procedure";
+  return group == "mental-health" || group == "social" || group == "lifestyle" || group == "life-event" ||
+         group == "long-term-condition" || group == "practical" || group == "procedure";
 }
 
 std::string Quoted(std::string_view s) { return "'" + std::string(s) + "'"; }
 
-absl::Status DuplicateError(const CsvTable& table, int line, std::string_view what,
-                            std::string_view key, int first_line) {
-  return CsvError(table.file_name, line,
-                  "duplicate " + std::string(what) + " " + Quoted(key) + " (first on line " +
-                      std::to_string(first_line) + ")");
+absl::Status DuplicateError(const CsvTable& table, int line, std::string_view what, std::string_view key,
+                            int first_line) {
+  return CsvError(
+      table.file_name, line,
+      "duplicate " + std::string(what) + " " + Quoted(key) + " (first on line " + std::to_string(first_line) + ")");
 }
 
 absl::StatusOr<std::string> ReadWholeFile(const std::string& path) {
@@ -141,8 +140,7 @@ struct NetworkDirectory::Data {
 
   // Parses and cross-checks the eight files. `path_prefix` is put before each file name in
   // errors ("config/demo/network/" when loading a directory, empty for texts).
-  static absl::StatusOr<std::unique_ptr<Data>> Parse(const NetworkCsvTexts& texts,
-                                                     std::string_view path_prefix);
+  static absl::StatusOr<std::unique_ptr<Data>> Parse(const NetworkCsvTexts& texts, std::string_view path_prefix);
 
  private:
   absl::Status ParseClusters(const CsvTable& table);
@@ -155,9 +153,7 @@ struct NetworkDirectory::Data {
   absl::Status ParseTeams(const CsvTable& table);
   absl::Status CheckEveryBoroughHasAFrontDoor(const CsvTable& clusters_table) const;
 
-  bool IsKnownBorough(std::string_view borough) const {
-    return boroughs_.find(borough) != boroughs_.end();
-  }
+  bool IsKnownBorough(std::string_view borough) const { return boroughs_.find(borough) != boroughs_.end(); }
 
   ByName<int> borough_first_line_;  // borough -> first clusters.csv line naming it
   std::set<std::string, std::less<>> boroughs_;
@@ -168,12 +164,9 @@ absl::Status NetworkDirectory::Data::ParseClusters(const CsvTable& table) {
   for (const CsvRow& row : table.rows) {
     const std::string& id = row.fields[0];
     const std::string& borough = row.fields[1];
-    if (!IsSlug(id))
-      return CsvError(table.file_name, row.line,
-                      "cluster_id " + Quoted(id) + " is not a lower-case id");
+    if (!IsSlug(id)) return CsvError(table.file_name, row.line, "cluster_id " + Quoted(id) + " is not a lower-case id");
     if (!IsSlug(borough) || borough.find('-') != std::string::npos) {
-      return CsvError(table.file_name, row.line,
-                      "borough " + Quoted(borough) + " is not a lower-case single word");
+      return CsvError(table.file_name, row.line, "borough " + Quoted(borough) + " is not a lower-case single word");
     }
     if (auto [it, inserted] = first_line.emplace(id, row.line); !inserted) {
       return DuplicateError(table, row.line, "cluster_id", id, it->second);
@@ -190,12 +183,10 @@ absl::Status NetworkDirectory::Data::ParseOrganisations(const CsvTable& table) {
   for (const CsvRow& row : table.rows) {
     const std::string& endpoint_id = row.fields[0];
     if (!IsSlug(endpoint_id)) {
-      return CsvError(table.file_name, row.line,
-                      "endpoint_id " + Quoted(endpoint_id) + " is not a lower-case id");
+      return CsvError(table.file_name, row.line, "endpoint_id " + Quoted(endpoint_id) + " is not a lower-case id");
     }
     if (!IsOdsCode(row.fields[2])) {
-      return CsvError(table.file_name, row.line,
-                      "ods_code " + Quoted(row.fields[2]) + " is not an ODS code");
+      return CsvError(table.file_name, row.line, "ods_code " + Quoted(row.fields[2]) + " is not an ODS code");
     }
     if (auto [it, inserted] = first_line.emplace(endpoint_id, row.line); !inserted) {
       return DuplicateError(table, row.line, "endpoint_id", endpoint_id, it->second);
@@ -212,12 +203,10 @@ absl::Status NetworkDirectory::Data::ParseCategories(const CsvTable& table) {
     const std::string& id = row.fields[0];
     const std::string& borough = row.fields[1];
     if (!IsSlug(id)) {
-      return CsvError(table.file_name, row.line,
-                      "category_id " + Quoted(id) + " is not a lower-case id");
+      return CsvError(table.file_name, row.line, "category_id " + Quoted(id) + " is not a lower-case id");
     }
     if (!IsKnownBorough(borough)) {
-      return CsvError(table.file_name, row.line,
-                      "borough " + Quoted(borough) + " has no cluster in clusters.csv");
+      return CsvError(table.file_name, row.line, "borough " + Quoted(borough) + " has no cluster in clusters.csv");
     }
     if (auto [it, inserted] = first_line.emplace(borough + "/" + id, row.line); !inserted) {
       return DuplicateError(table, row.line, "category_id for borough " + borough, id, it->second);
@@ -234,16 +223,15 @@ absl::Status NetworkDirectory::Data::ParseSectors(const CsvTable& table) {
     const std::string& sector = row.fields[0];
     const std::string& cluster_id = row.fields[1];
     if (!IsPostcodeSector(sector)) {
-      return CsvError(table.file_name, row.line,
-                      "sector " + Quoted(sector) +
-                          " is not an upper-case outward code, a space and one digit (like OL3 5)");
+      return CsvError(
+          table.file_name, row.line,
+          "sector " + Quoted(sector) + " is not an upper-case outward code, a space and one digit (like OL3 5)");
     }
     if (auto [it, inserted] = first_line.emplace(sector, row.line); !inserted) {
       return DuplicateError(table, row.line, "sector", sector, it->second);
     }
     if (clusters.find(cluster_id) == clusters.end()) {
-      return CsvError(table.file_name, row.line,
-                      "cluster_id " + Quoted(cluster_id) + " is not in clusters.csv");
+      return CsvError(table.file_name, row.line, "cluster_id " + Quoted(cluster_id) + " is not in clusters.csv");
     }
     cluster_of_sector.emplace(sector, cluster_id);
   }
@@ -262,8 +250,7 @@ absl::Status NetworkDirectory::Data::ParsePractices(const CsvTable& table) {
       return DuplicateError(table, row.line, "ods_code", ods, it->second);
     }
     if (clusters.find(cluster_id) == clusters.end()) {
-      return CsvError(table.file_name, row.line,
-                      "cluster_id " + Quoted(cluster_id) + " is not in clusters.csv");
+      return CsvError(table.file_name, row.line, "cluster_id " + Quoted(cluster_id) + " is not in clusters.csv");
     }
     practices.emplace(ods, Practice{ods, row.fields[1], cluster_id});
   }
@@ -284,12 +271,10 @@ absl::Status NetworkDirectory::Data::ParseReferrers(const CsvTable& table) {
     }
     // One ODS code must mean one organisation, whichever file lists it.
     if (practices.find(ods) != practices.end()) {
-      return CsvError(table.file_name, row.line,
-                      "ods_code " + Quoted(ods) + " is already a practice in practices.csv");
+      return CsvError(table.file_name, row.line, "ods_code " + Quoted(ods) + " is already a practice in practices.csv");
     }
     if (!IsKnownBorough(borough)) {
-      return CsvError(table.file_name, row.line,
-                      "borough " + Quoted(borough) + " has no cluster in clusters.csv");
+      return CsvError(table.file_name, row.line, "borough " + Quoted(borough) + " has no cluster in clusters.csv");
     }
     if (!IsKnownReferrerKind(kind)) {
       return CsvError(table.file_name, row.line,
@@ -308,8 +293,7 @@ absl::Status NetworkDirectory::Data::ParseReasonCodes(const CsvTable& table) {
     const std::string& code = row.fields[0];
     const std::string& group = row.fields[2];
     if (!IsSnomedConceptId(code)) {
-      return CsvError(table.file_name, row.line,
-                      "snomed_code " + Quoted(code) + " is not a SNOMED CT concept id");
+      return CsvError(table.file_name, row.line, "snomed_code " + Quoted(code) + " is not a SNOMED CT concept id");
     }
     if (auto [it, inserted] = first_line.emplace(code, row.line); !inserted) {
       return DuplicateError(table, row.line, "snomed_code", code, it->second);
@@ -341,8 +325,7 @@ absl::Status NetworkDirectory::Data::ParseTeams(const CsvTable& table) {
     const std::string& file = table.file_name;
 
     if (!IsSlug(team.team_id)) {
-      return CsvError(file, row.line,
-                      "team_id " + Quoted(team.team_id) + " is not a lower-case id");
+      return CsvError(file, row.line, "team_id " + Quoted(team.team_id) + " is not a lower-case id");
     }
     if (auto [it, inserted] = first_line.emplace(team.team_id, row.line); !inserted) {
       return DuplicateError(table, row.line, "team_id", team.team_id, it->second);
@@ -350,8 +333,7 @@ absl::Status NetworkDirectory::Data::ParseTeams(const CsvTable& table) {
     if (accepts == "yes") {
       team.accepts_nhs_number = true;
     } else if (accepts != "no") {
-      return CsvError(file, row.line,
-                      "accepts_nhs_number is " + Quoted(accepts) + "; expected yes or no");
+      return CsvError(file, row.line, "accepts_nhs_number is " + Quoted(accepts) + "; expected yes or no");
     }
     if (status == "paused") {
       team.paused = true;
@@ -360,29 +342,25 @@ absl::Status NetworkDirectory::Data::ParseTeams(const CsvTable& table) {
     }
     auto organisation = organisation_index.find(team.endpoint_id);
     if (organisation == organisation_index.end()) {
-      return CsvError(file, row.line,
-                      "endpoint_id " + Quoted(team.endpoint_id) + " is not in organisations.csv");
+      return CsvError(file, row.line, "endpoint_id " + Quoted(team.endpoint_id) + " is not in organisations.csv");
     }
     if (organisations[organisation->second].name != team.organisation) {
       return CsvError(file, row.line,
                       "organisation " + Quoted(team.organisation) + " differs from " +
-                          Quoted(organisations[organisation->second].name) +
-                          ", the organisation of endpoint " + team.endpoint_id +
-                          " in organisations.csv");
+                          Quoted(organisations[organisation->second].name) + ", the organisation of endpoint " +
+                          team.endpoint_id + " in organisations.csv");
     }
 
     const bool front_door_cluster = team.cluster_id == kFrontDoorMarker;
     const bool front_door_category = team.category_id == kFrontDoorMarker;
     if (front_door_cluster != front_door_category) {
-      return CsvError(file, row.line,
-                      "cluster_id and category_id must both be * (a front-door team) or neither");
+      return CsvError(file, row.line, "cluster_id and category_id must both be * (a front-door team) or neither");
     }
     if (front_door_cluster) {
       const std::string borough = team.FrontDoorBorough();
       if (!IsKnownBorough(borough)) {
         return CsvError(file, row.line,
-                        "front-door team " + Quoted(team.team_id) + " names borough " +
-                            Quoted(borough) +
+                        "front-door team " + Quoted(team.team_id) + " names borough " + Quoted(borough) +
                             " (the first part of its team_id), which has no "
                             "cluster in clusters.csv");
       }
@@ -391,23 +369,21 @@ absl::Status NetworkDirectory::Data::ParseTeams(const CsvTable& table) {
       }
       // Paused teams' referrals go to the front door, so it has nowhere to pass them on.
       if (team.paused) {
-        return CsvError(file, row.line,
-                        "front-door team " + Quoted(team.team_id) + " cannot be paused");
+        return CsvError(file, row.line, "front-door team " + Quoted(team.team_id) + " cannot be paused");
       }
       front_door_of_borough.emplace(borough, teams.size());
     } else {
       auto cluster = clusters.find(team.cluster_id);
       if (cluster == clusters.end()) {
-        return CsvError(file, row.line,
-                        "cluster_id " + Quoted(team.cluster_id) + " is not in clusters.csv");
+        return CsvError(file, row.line, "cluster_id " + Quoted(team.cluster_id) + " is not in clusters.csv");
       }
       const std::string& borough = cluster->second.borough;
       auto borough_categories = categories.find(borough);
       if (borough_categories == categories.end() ||
           borough_categories->second.find(team.category_id) == borough_categories->second.end()) {
         return CsvError(file, row.line,
-                        "category_id " + Quoted(team.category_id) +
-                            " is not a category of borough " + borough + " in categories.csv");
+                        "category_id " + Quoted(team.category_id) + " is not a category of borough " + borough +
+                            " in categories.csv");
       }
       std::string pair_key = team.cluster_id + "/" + team.category_id;
       if (auto [it, inserted] = cluster_category_line.emplace(pair_key, row.line); !inserted) {
@@ -422,8 +398,7 @@ absl::Status NetworkDirectory::Data::ParseTeams(const CsvTable& table) {
   return absl::OkStatus();
 }
 
-absl::Status NetworkDirectory::Data::CheckEveryBoroughHasAFrontDoor(
-    const CsvTable& clusters_table) const {
+absl::Status NetworkDirectory::Data::CheckEveryBoroughHasAFrontDoor(const CsvTable& clusters_table) const {
   // Routing relies on it: a paused or missing team always has somewhere to go.
   for (const auto& [borough, line] : borough_first_line_) {
     if (front_door_of_borough.find(borough) == front_door_of_borough.end()) {
@@ -437,36 +412,29 @@ absl::Status NetworkDirectory::Data::CheckEveryBoroughHasAFrontDoor(
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::unique_ptr<NetworkDirectory::Data>> NetworkDirectory::Data::Parse(
-    const NetworkCsvTexts& texts, std::string_view path_prefix) {
+absl::StatusOr<std::unique_ptr<NetworkDirectory::Data>> NetworkDirectory::Data::Parse(const NetworkCsvTexts& texts,
+                                                                                      std::string_view path_prefix) {
   auto name = [&](std::string_view file) { return std::string(path_prefix) + std::string(file); };
   // Every file is parsed before any is cross-checked, so a syntax error anywhere is reported as
   // such rather than as a broken reference it causes elsewhere.
-  FRONTDOOR_ASSIGN_OR_RETURN(
-      CsvTable clusters_table,
-      ParseCsvTable(name("clusters.csv"), texts.clusters, {"cluster_id", "borough", "name"}));
-  FRONTDOOR_ASSIGN_OR_RETURN(CsvTable sectors_table,
-                             ParseCsvTable(name("postcode_sectors.csv"), texts.postcode_sectors,
-                                           {"sector", "cluster_id"}));
-  FRONTDOOR_ASSIGN_OR_RETURN(
-      CsvTable practices_table,
-      ParseCsvTable(name("practices.csv"), texts.practices, {"ods_code", "name", "cluster_id"}));
-  FRONTDOOR_ASSIGN_OR_RETURN(CsvTable referrers_table,
-                             ParseCsvTable(name("referrers.csv"), texts.referrers,
-                                           {"ods_code", "name", "borough", "kind"}));
-  FRONTDOOR_ASSIGN_OR_RETURN(CsvTable categories_table,
-                             ParseCsvTable(name("categories.csv"), texts.categories,
-                                           {"category_id", "borough", "name", "rule"}));
-  FRONTDOOR_ASSIGN_OR_RETURN(CsvTable reason_codes_table,
-                             ParseCsvTable(name("reason_codes.csv"), texts.reason_codes,
-                                           {"snomed_code", "display", "group"}));
-  FRONTDOOR_ASSIGN_OR_RETURN(CsvTable organisations_table,
-                             ParseCsvTable(name("organisations.csv"), texts.organisations,
-                                           {"endpoint_id", "organisation", "ods_code"}));
+  FRONTDOOR_ASSIGN_OR_RETURN(CsvTable clusters_table,
+                             ParseCsvTable(name("clusters.csv"), texts.clusters, {"cluster_id", "borough", "name"}));
+  FRONTDOOR_ASSIGN_OR_RETURN(CsvTable sectors_table, ParseCsvTable(name("postcode_sectors.csv"), texts.postcode_sectors,
+                                                                   {"sector", "cluster_id"}));
+  FRONTDOOR_ASSIGN_OR_RETURN(CsvTable practices_table,
+                             ParseCsvTable(name("practices.csv"), texts.practices, {"ods_code", "name", "cluster_id"}));
+  FRONTDOOR_ASSIGN_OR_RETURN(CsvTable referrers_table, ParseCsvTable(name("referrers.csv"), texts.referrers,
+                                                                     {"ods_code", "name", "borough", "kind"}));
+  FRONTDOOR_ASSIGN_OR_RETURN(CsvTable categories_table, ParseCsvTable(name("categories.csv"), texts.categories,
+                                                                      {"category_id", "borough", "name", "rule"}));
+  FRONTDOOR_ASSIGN_OR_RETURN(CsvTable reason_codes_table, ParseCsvTable(name("reason_codes.csv"), texts.reason_codes,
+                                                                        {"snomed_code", "display", "group"}));
+  FRONTDOOR_ASSIGN_OR_RETURN(CsvTable organisations_table, ParseCsvTable(name("organisations.csv"), texts.organisations,
+                                                                         {"endpoint_id", "organisation", "ods_code"}));
   FRONTDOOR_ASSIGN_OR_RETURN(CsvTable teams_table,
                              ParseCsvTable(name("connector_teams.csv"), texts.connector_teams,
-                                           {"team_id", "organisation", "endpoint_id", "cluster_id",
-                                            "category_id", "accepts_nhs_number", "status"}));
+                                           {"team_id", "organisation", "endpoint_id", "cluster_id", "category_id",
+                                            "accepts_nhs_number", "status"}));
 
   auto data = std::make_unique<Data>();
   FRONTDOOR_RETURN_IF_ERROR(data->ParseClusters(clusters_table));
@@ -491,14 +459,10 @@ absl::StatusOr<NetworkDirectory> NetworkDirectory::LoadFromDirectory(const std::
   if (!prefix.empty() && prefix.back() != '/') prefix += '/';
   NetworkCsvTexts texts;
   const std::pair<const char*, std::string*> files[] = {
-      {"clusters.csv", &texts.clusters},
-      {"postcode_sectors.csv", &texts.postcode_sectors},
-      {"practices.csv", &texts.practices},
-      {"referrers.csv", &texts.referrers},
-      {"categories.csv", &texts.categories},
-      {"reason_codes.csv", &texts.reason_codes},
-      {"organisations.csv", &texts.organisations},
-      {"connector_teams.csv", &texts.connector_teams},
+      {"clusters.csv", &texts.clusters},           {"postcode_sectors.csv", &texts.postcode_sectors},
+      {"practices.csv", &texts.practices},         {"referrers.csv", &texts.referrers},
+      {"categories.csv", &texts.categories},       {"reason_codes.csv", &texts.reason_codes},
+      {"organisations.csv", &texts.organisations}, {"connector_teams.csv", &texts.connector_teams},
   };
   for (const auto& [file, text] : files) {
     FRONTDOOR_ASSIGN_OR_RETURN(*text, ReadWholeFile(prefix + file));
@@ -507,9 +471,7 @@ absl::StatusOr<NetworkDirectory> NetworkDirectory::LoadFromDirectory(const std::
   return NetworkDirectory(std::move(data));
 }
 
-absl::StatusOr<NetworkDirectory> NetworkDirectory::LoadDemo() {
-  return FromCsvTexts(DemoNetworkCsvTexts());
-}
+absl::StatusOr<NetworkDirectory> NetworkDirectory::LoadDemo() { return FromCsvTexts(DemoNetworkCsvTexts()); }
 
 absl::StatusOr<NetworkDirectory> NetworkDirectory::FromCsvTexts(const NetworkCsvTexts& texts) {
   FRONTDOOR_ASSIGN_OR_RETURN(std::unique_ptr<Data> data, Data::Parse(texts, ""));
@@ -547,8 +509,7 @@ const ReasonCode* NetworkDirectory::FindReasonCode(std::string_view snomed_code)
   return FindIn(data_->reason_codes, snomed_code);
 }
 
-const Category* NetworkDirectory::FindCategory(std::string_view borough,
-                                               std::string_view category_id) const {
+const Category* NetworkDirectory::FindCategory(std::string_view borough, std::string_view category_id) const {
   const ByName<Category>* of_borough = FindIn(data_->categories, borough);
   return of_borough == nullptr ? nullptr : FindIn(*of_borough, category_id);
 }
@@ -563,8 +524,7 @@ const ConnectorTeam* NetworkDirectory::FindTeamById(std::string_view team_id) co
   return index == nullptr ? nullptr : &data_->teams[*index];
 }
 
-const ConnectorTeam* NetworkDirectory::FindTeam(std::string_view cluster_id,
-                                                std::string_view category_id) const {
+const ConnectorTeam* NetworkDirectory::FindTeam(std::string_view cluster_id, std::string_view category_id) const {
   const ByName<size_t>* of_cluster = FindIn(data_->team_of_cluster_category, cluster_id);
   if (of_cluster == nullptr) return nullptr;
   const size_t* index = FindIn(*of_cluster, category_id);
@@ -580,9 +540,7 @@ bool NetworkDirectory::IsKnownReferringOrganisation(std::string_view ods_code) c
   return FindPractice(ods_code) != nullptr || FindReferrer(ods_code) != nullptr;
 }
 
-const std::vector<Organisation>& NetworkDirectory::organisations() const {
-  return data_->organisations;
-}
+const std::vector<Organisation>& NetworkDirectory::organisations() const { return data_->organisations; }
 
 const std::vector<ConnectorTeam>& NetworkDirectory::teams() const { return data_->teams; }
 

@@ -44,7 +44,7 @@ struct Referrer {
 };
 
 struct Category {
-  std::string id;       // wellbeing | older-people | mental-health | all
+  std::string id;  // wellbeing | older-people | mental-health | all
   std::string borough;
   std::string name;
 };
@@ -54,15 +54,15 @@ struct ReasonCode {
   std::string display;
   std::string group;  // mental-health | social | ... | procedure | sensitive-<kind>
 
-  bool IsSensitive() const;   // group starts with "sensitive-" (IG-5 withholds it)
-  bool IsProcedure() const;   // group is "procedure": names the referral itself, never a reason
+  bool IsSensitive() const;  // group starts with "sensitive-" (IG-5 withholds it)
+  bool IsProcedure() const;  // group is "procedure": names the referral itself, never a reason
   // The IG-5 category withheld ("sexual-health" for group "sensitive-sexual-health"); empty when
   // not sensitive.
   std::string WithheldCategory() const;
 };
 
 struct Organisation {
-  std::string endpoint_id;   // action-together-oldham
+  std::string endpoint_id;  // action-together-oldham
   std::string name;
   std::string ods_code;
 };

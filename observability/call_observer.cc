@@ -10,8 +10,7 @@ namespace frontdoor::observability {
 
 namespace {
 
-std::optional<std::string_view> OneValue(const std::multimap<grpc::string_ref, grpc::string_ref>* md,
-                                         const char* key) {
+std::optional<std::string_view> OneValue(const std::multimap<grpc::string_ref, grpc::string_ref>* md, const char* key) {
   if (md == nullptr) return std::nullopt;
   auto [b, e] = md->equal_range(key);
   if (b == e) return std::nullopt;
@@ -67,8 +66,7 @@ class CallObserver::Interceptor final : public grpc::experimental::Interceptor {
   }
 
   void Finished(const grpc::Status& status) {
-    const double seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - began_).count();
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - began_).count();
     const std::string code = GrpcCodeName(static_cast<int>(status.error_code()));
     if (observer_->metrics_ != nullptr) observer_->metrics_->ObserveGrpcCall(method_, code, seconds);
     std::string referral_id;

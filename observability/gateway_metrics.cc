@@ -52,23 +52,11 @@ const prometheus::Histogram::BucketBoundaries& BatchBuckets() {
 }  // namespace
 
 std::string GrpcCodeName(int code) {
-  static const char* const kNames[] = {"OK",
-                                       "CANCELLED",
-                                       "UNKNOWN",
-                                       "INVALID_ARGUMENT",
-                                       "DEADLINE_EXCEEDED",
-                                       "NOT_FOUND",
-                                       "ALREADY_EXISTS",
-                                       "PERMISSION_DENIED",
-                                       "RESOURCE_EXHAUSTED",
-                                       "FAILED_PRECONDITION",
-                                       "ABORTED",
-                                       "OUT_OF_RANGE",
-                                       "UNIMPLEMENTED",
-                                       "INTERNAL",
-                                       "UNAVAILABLE",
-                                       "DATA_LOSS",
-                                       "UNAUTHENTICATED"};
+  static const char* const kNames[] = {
+      "OK",        "CANCELLED",      "UNKNOWN",           "INVALID_ARGUMENT",   "DEADLINE_EXCEEDED",
+      "NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION",
+      "ABORTED",   "OUT_OF_RANGE",   "UNIMPLEMENTED",     "INTERNAL",           "UNAVAILABLE",
+      "DATA_LOSS", "UNAUTHENTICATED"};
   if (code < 0 || code > 16) return "UNKNOWN";
   return kNames[code];
 }
@@ -172,11 +160,12 @@ GatewayMetrics::GatewayMetrics(std::shared_ptr<prometheus::Registry> registry, O
                   .Help("One group commit's transaction, from BEGIN to the durable COMMIT")
                   .Register(*registry_)
                   .Add({}, CommitBuckets())),
-      commit_queue_(prometheus::BuildGauge()
-                        .Name("frontdoor_commit_queue_referrals")
-                        .Help("Submissions waiting for, or in, the group commit now (at most limits.max_queued_submissions)")
-                        .Register(*registry_)
-                        .Add({})),
+      commit_queue_(
+          prometheus::BuildGauge()
+              .Name("frontdoor_commit_queue_referrals")
+              .Help("Submissions waiting for, or in, the group commit now (at most limits.max_queued_submissions)")
+              .Register(*registry_)
+              .Add({})),
       commit_queue_full_(prometheus::BuildCounter()
                              .Name("frontdoor_commit_queue_full_total")
                              .Help("Submissions answered RESOURCE_EXHAUSTED because the group commit already held "
@@ -227,8 +216,7 @@ prometheus::Counter& GatewayMetrics::Labelled(prometheus::Family<prometheus::Cou
   return *counter;
 }
 
-prometheus::Histogram& GatewayMetrics::Labelled(prometheus::Family<prometheus::Histogram>& family,
-                                                LabelValues labels,
+prometheus::Histogram& GatewayMetrics::Labelled(prometheus::Family<prometheus::Histogram>& family, LabelValues labels,
                                                 const prometheus::Histogram::BucketBoundaries& buckets) {
   const std::string key = HandleKey(&family, labels);
   absl::MutexLock lock(&handles_->mu);

@@ -77,8 +77,8 @@ std::optional<std::string> PlainJsonLine(const std::string& when, LogLevel level
   if (!PlainJsonText(when) || !PlainJsonText(msg) || !PlainJsonText(event)) return std::nullopt;
   std::string out;
   out.reserve(80 + when.size() + msg.size() + event.size() + 40 * fields.size());
-  absl::StrAppend(&out, R"({"time":")", when, R"(","level":")", LevelName(level), R"(","msg":")", msg,
-                  R"(","event":")", event, "\"");
+  absl::StrAppend(&out, R"({"time":")", when, R"(","level":")", LevelName(level), R"(","msg":")", msg, R"(","event":")",
+                  event, "\"");
   for (const LogField& f : fields) {
     if (!PlainJsonText(f.key)) return std::nullopt;
     absl::StrAppend(&out, ",\"", f.key, "\":");
@@ -105,8 +105,8 @@ std::optional<std::string> PlainJsonLine(const std::string& when, LogLevel level
 absl::StatusOr<LogFormat> ParseLogFormat(const std::string& name) {
   if (name.empty() || name == "json") return LogFormat::kJson;
   if (name == "text") return LogFormat::kText;
-  return absl::InvalidArgumentError(absl::StrCat("observability.log_format must be \"json\" or \"text\", not \"",
-                                                 name.substr(0, 32), "\""));
+  return absl::InvalidArgumentError(
+      absl::StrCat("observability.log_format must be \"json\" or \"text\", not \"", name.substr(0, 32), "\""));
 }
 
 void SetLogFormat(LogFormat format) { g_format.store(format); }

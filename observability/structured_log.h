@@ -54,8 +54,7 @@ std::string FormatLogLine(LogFormat format, absl::Time time, LogLevel level, con
                           const std::string& msg, const std::vector<LogField>& fields);
 
 // Writes one line to stderr (or the test writer).
-void Log(LogLevel level, const std::string& event, const std::string& msg,
-         std::initializer_list<LogField> fields = {});
+void Log(LogLevel level, const std::string& event, const std::string& msg, std::initializer_list<LogField> fields = {});
 void Log(LogLevel level, const std::string& event, const std::string& msg, const std::vector<LogField>& fields);
 
 // gRPC's own log lines (gpr_log: connection errors and the like) become structured lines too

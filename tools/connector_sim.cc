@@ -10,17 +10,18 @@
 //
 // With --report-to HOST:PORT it also works each new referral like a link worker would, reporting
 // progress to the gateway's FeedbackService as the endpoint that received it (over mutual TLS with
-// that endpoint's certificate from --report-cert-dir, else x-frontdoor-client in plaintext), one step every --progress-interval-ms: received, contacted, first conversation
-// held, connected (to named activities), closed with SWEMWBS and ONS4 scores; about one referral
-// in five is declined instead. Each report has an idempotency key and is retried until answered.
+// that endpoint's certificate from --report-cert-dir, else x-frontdoor-client in plaintext), one step every
+// --progress-interval-ms: received, contacted, first conversation held, connected (to named activities), closed with
+// SWEMWBS and ONS4 scores; about one referral in five is declined instead. Each report has an idempotency key and is
+// retried until answered.
 #include <signal.h>
 
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
-#include <functional>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -32,8 +33,8 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "frontdoor/v1/connector_service.grpc.pb.h"
-#include "gateway/tls_config.h"
 #include "frontdoor/v1/feedback_service.grpc.pb.h"
+#include "gateway/tls_config.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
@@ -69,13 +70,13 @@ class Ledger {
     absl::MutexLock lock(&mu_);
     const bool duplicate = !seen_.insert(key).second;
     if (!duplicate) ++counts_[endpoint_id];
-    std::fprintf(stderr, "connector-sim: %s %s referral=%s team=%s%s (%d new on this endpoint)\n",
-                 endpoint_id.c_str(), kind.c_str(), referral_id.c_str(), team_id.c_str(),
-                 duplicate ? " DUPLICATE (ignored)" : "", counts_[endpoint_id]);
+    std::fprintf(stderr, "connector-sim: %s %s referral=%s team=%s%s (%d new on this endpoint)\n", endpoint_id.c_str(),
+                 kind.c_str(), referral_id.c_str(), team_id.c_str(), duplicate ? " DUPLICATE (ignored)" : "",
+                 counts_[endpoint_id]);
     if (!record_path_.empty()) {
       std::ofstream out(record_path_, std::ios::app);
-      out << "{\"endpoint_id\":\"" << endpoint_id << "\",\"kind\":\"" << kind << "\",\"referral_id\":\""
-          << referral_id << "\",\"team_id\":\"" << team_id << "\",\"idempotency_key\":\"" << key
+      out << "{\"endpoint_id\":\"" << endpoint_id << "\",\"kind\":\"" << kind << "\",\"referral_id\":\"" << referral_id
+          << "\",\"team_id\":\"" << team_id << "\",\"idempotency_key\":\"" << key
           << "\",\"duplicate\":" << (duplicate ? "true" : "false")
           << ",\"nhs_number_sent\":" << (nhs_number_sent ? "true" : "false")
           << ",\"received_unix_ms\":" << absl::ToUnixMillis(absl::Now()) << "}\n";
@@ -132,8 +133,8 @@ class ProgressReporter {
     if (std::hash<std::string>{}(referral_id) % 5 == 0) {
       return {v1::PROGRESS_RECEIVED, v1::PROGRESS_CONTACTED, v1::PROGRESS_DECLINED, v1::PROGRESS_CLOSED};
     }
-    return {v1::PROGRESS_RECEIVED, v1::PROGRESS_CONTACTED, v1::PROGRESS_FIRST_CONVERSATION_HELD,
-            v1::PROGRESS_CONNECTED, v1::PROGRESS_CLOSED};
+    return {v1::PROGRESS_RECEIVED, v1::PROGRESS_CONTACTED, v1::PROGRESS_FIRST_CONVERSATION_HELD, v1::PROGRESS_CONNECTED,
+            v1::PROGRESS_CLOSED};
   }
 
   static v1::ReportProgressRequest Report(const Work& w, v1::ProgressStatus status) {

@@ -19,9 +19,9 @@
 #include "frontdoor/v1/admin_service.grpc.pb.h"
 #include "frontdoor/v1/referral_service.grpc.pb.h"
 #include "gateway/caller_identity.h"
-#include "tools/cli_credentials.h"
 #include "google/protobuf/util/json_util.h"
 #include "grpcpp/grpcpp.h"
+#include "tools/cli_credentials.h"
 #include "tools/ig_commands.h"
 
 namespace {

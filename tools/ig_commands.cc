@@ -74,7 +74,8 @@ std::string Csv(const std::string& field) {
 
 std::unique_ptr<grpc::ClientContext> Context(const std::string& identity, int timeout_seconds) {
   auto ctx = std::make_unique<grpc::ClientContext>();
-  ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(timeout_seconds > 0 ? timeout_seconds : 30));
+  ctx->set_deadline(std::chrono::system_clock::now() +
+                    std::chrono::seconds(timeout_seconds > 0 ? timeout_seconds : 30));
   if (!identity.empty()) ctx->AddMetadata(frontdoor::gateway::kClientMetadataKey, identity);
   return ctx;
 }
@@ -83,17 +84,20 @@ int Cancel(const std::vector<std::string>& args, const std::shared_ptr<grpc::Cha
            const std::string& identity, int timeout) {
   std::map<std::string, std::string> options;
   std::vector<std::string> positional;
-  if (!Options(args, 1, &options, &positional) || positional.size() != 1) return Usage("cancel needs REFERRAL_ID --reason R");
+  if (!Options(args, 1, &options, &positional) || positional.size() != 1)
+    return Usage("cancel needs REFERRAL_ID --reason R");
   static const std::map<std::string, v1::CancelReason> kReasons = {{"consent-withdrawn", v1::CONSENT_WITHDRAWN},
                                                                    {"entered-in-error", v1::ENTERED_IN_ERROR},
                                                                    {"no-longer-needed", v1::NO_LONGER_NEEDED}};
   auto reason = kReasons.find(options["reason"]);
-  if (reason == kReasons.end()) return Usage("--reason must be consent-withdrawn, entered-in-error or no-longer-needed");
+  if (reason == kReasons.end())
+    return Usage("--reason must be consent-withdrawn, entered-in-error or no-longer-needed");
   v1::CancelReferralRequest request;
   request.set_referral_id(positional[0]);
   request.set_reason(reason->second);
   v1::CancelReferralResponse response;
-  grpc::Status status = v1::ReferralService::NewStub(channel)->CancelReferral(Context(identity, timeout).get(), request, &response);
+  grpc::Status status =
+      v1::ReferralService::NewStub(channel)->CancelReferral(Context(identity, timeout).get(), request, &response);
   if (!status.ok()) return Fail(status);
   std::cout << Json(response);
   return 0;
@@ -106,7 +110,8 @@ int Query(const std::vector<std::string>& args, const std::shared_ptr<grpc::Chan
   if (!Options(args, 2, &o, &positional) || !positional.empty()) return Usage("audit query takes --name value filters");
   for (const auto& [name, _] : o) {
     static const char* kKnown[] = {"nhs-number", "recipient", "referrer", "rule", "outcome", "from", "to", "format"};
-    if (std::find(std::begin(kKnown), std::end(kKnown), name) == std::end(kKnown)) return Usage("unknown audit query option");
+    if (std::find(std::begin(kKnown), std::end(kKnown), name) == std::end(kKnown))
+      return Usage("unknown audit query option");
   }
   const std::string format = o.count("format") ? o["format"] : "json";
   if (format != "json" && format != "csv") return Usage("--format is csv or json");
@@ -130,10 +135,20 @@ int Query(const std::vector<std::string>& args, const std::shared_ptr<grpc::Chan
   bool first = true;
   while (reader->Read(&r)) {
     if (format == "csv") {
-      std::vector<std::string> row = {std::to_string(r.index()), r.time(), r.actor(), r.actor_organisation(),
-                                      r.nhs_number(), r.referral_id(), r.action(), r.outcome(),
-                                      absl::StrJoin(r.rule_ids(), ";"), r.consent_reference(), r.recipient_endpoint(),
-                                      r.referrer_ods(), absl::StrJoin(r.withheld_categories(), ";"), r.lawful_basis(),
+      std::vector<std::string> row = {std::to_string(r.index()),
+                                      r.time(),
+                                      r.actor(),
+                                      r.actor_organisation(),
+                                      r.nhs_number(),
+                                      r.referral_id(),
+                                      r.action(),
+                                      r.outcome(),
+                                      absl::StrJoin(r.rule_ids(), ";"),
+                                      r.consent_reference(),
+                                      r.recipient_endpoint(),
+                                      r.referrer_ods(),
+                                      absl::StrJoin(r.withheld_categories(), ";"),
+                                      r.lawful_basis(),
                                       r.detail()};
       for (std::string& f : row) f = Csv(f);
       std::cout << absl::StrJoin(row, ",") << "\n";
@@ -155,9 +170,11 @@ int CheckProof(const std::vector<std::string>& args) {
     return Usage("audit check-proof PROOF.json --public-key PUB.pem");
   }
   std::string proof_json, pem;
-  if (!ReadFile(positional[0], &proof_json) || !ReadFile(o["public-key"], &pem)) return Usage("cannot read the proof or the key");
+  if (!ReadFile(positional[0], &proof_json) || !ReadFile(o["public-key"], &pem))
+    return Usage("cannot read the proof or the key");
   v1::AuditInclusionProof proof;
-  if (!google::protobuf::util::JsonStringToMessage(proof_json, &proof).ok()) return Usage("the proof is not an AuditInclusionProof in JSON");
+  if (!google::protobuf::util::JsonStringToMessage(proof_json, &proof).ok())
+    return Usage("the proof is not an AuditInclusionProof in JSON");
   absl::Status s = frontdoor::audit::CheckInclusionProof(proof, pem);
   if (!s.ok()) {
     std::fprintf(stderr, "frontdoor: proof NOT valid: %s\n", std::string(s.message()).c_str());

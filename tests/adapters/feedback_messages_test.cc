@@ -41,10 +41,11 @@ rapidjson::Document Parse(const std::string& json) {
 }
 
 TEST(FeedbackTaskTest, TaskStatusFollowsTheProgress) {
-  const std::pair<v1::ProgressStatus, const char*> cases[] = {
-      {v1::PROGRESS_RECEIVED, "received"},      {v1::PROGRESS_CONTACTED, "in-progress"},
-      {v1::PROGRESS_UNABLE_TO_CONTACT, "in-progress"}, {v1::PROGRESS_DECLINED, "cancelled"},
-      {v1::PROGRESS_CLOSED, "completed"}};
+  const std::pair<v1::ProgressStatus, const char*> cases[] = {{v1::PROGRESS_RECEIVED, "received"},
+                                                              {v1::PROGRESS_CONTACTED, "in-progress"},
+                                                              {v1::PROGRESS_UNABLE_TO_CONTACT, "in-progress"},
+                                                              {v1::PROGRESS_DECLINED, "cancelled"},
+                                                              {v1::PROGRESS_CLOSED, "completed"}};
   for (const auto& [status, want] : cases) {
     rapidjson::Document d = Parse(RenderFeedbackTask(Context(), Report(status)));
     EXPECT_STREQ(d["status"].GetString(), want) << status;

@@ -131,16 +131,15 @@ TEST(FhirJsonReadersTest, NumbersADoubleCannotHoldAreRefused) {
 }
 
 TEST(FhirJsonReadersTest, NumbersBothReadersHoldAgree) {
-  for (const char* number : {"1.7976931348623157e308", "-1.7976931348623157e308", "1e-400", "4.9e-324", "-0",
-                             "-0.0", "0e0", "9223372036854775807", "-9223372036854775808",
-                             "18446744073709551615"}) {
+  for (const char* number : {"1.7976931348623157e308", "-1.7976931348623157e308", "1e-400", "4.9e-324", "-0", "-0.0",
+                             "0e0", "9223372036854775807", "-9223372036854775808", "18446744073709551615"}) {
     SCOPED_TRACE(number);
     ReadersAgree(std::string(R"({"resourceType": "Bundle", "n": )") + number + "}");
   }
   // Integers past 64 bits: RapidJSON reads them as doubles, simdjson declines them. So are values
   // just past the largest double that RapidJSON 1.1.0 reads (as infinity).
-  for (const char* number : {"18446744073709551616", "-9223372036854775809", "123456789012345678901234567890",
-                             "1.8e308", "-1.8e308"}) {
+  for (const char* number :
+       {"18446744073709551616", "-9223372036854775809", "123456789012345678901234567890", "1.8e308", "-1.8e308"}) {
     SCOPED_TRACE(number);
     EXPECT_FALSE(ReadersAgree(std::string(R"({"resourceType": "Bundle", "n": )") + number + "}"));
   }
@@ -181,8 +180,8 @@ TEST(FhirJsonReadersTest, UnescapedControlBytesAreRefused) {
 }
 
 TEST(FhirJsonReadersTest, InvalidUtf8IsRefused) {
-  for (const char* bad : {"\xff", "\xc3\x28", "\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\xf8\x88\x80\x80\x80",
-                          "\xe2\x82"}) {
+  for (const char* bad :
+       {"\xff", "\xc3\x28", "\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\xf8\x88\x80\x80\x80", "\xe2\x82"}) {
     SCOPED_TRACE(bad);
     ExpectSlowPathRefuses(ReplaceOnce(Sample01(), "Olivia", std::string("Oli") + bad + "via"));
   }
@@ -190,9 +189,7 @@ TEST(FhirJsonReadersTest, InvalidUtf8IsRefused) {
   EXPECT_TRUE(ReadersAgree(ReplaceOnce(Sample01(), "Olivia", "Ol\xc3\xadvia \xf0\x9f\x98\x80")));
 }
 
-TEST(FhirJsonReadersTest, AByteOrderMarkIsRefused) {
-  ExpectSlowPathRefuses("\xef\xbb\xbf" + Sample01());
-}
+TEST(FhirJsonReadersTest, AByteOrderMarkIsRefused) { ExpectSlowPathRefuses("\xef\xbb\xbf" + Sample01()); }
 
 TEST(FhirJsonReadersTest, SizeLimitsAndEmptyMessagesAreLeftToRapidJson) {
   FhirLimits small;
@@ -220,8 +217,8 @@ TEST(FhirJsonReadersTest, NotJsonIsRefused) {
 }
 
 TEST(FhirJsonReadersTest, MessagesOver64KiBUseAParserOfTheirOwn) {
-  const std::string large = ReplaceOnce(Sample01(), "Finding something to do with other people at weekends.",
-                                        std::string(100 << 10, 'w'));
+  const std::string large =
+      ReplaceOnce(Sample01(), "Finding something to do with other people at weekends.", std::string(100 << 10, 'w'));
   EXPECT_TRUE(ReadersAgree(large));
   EXPECT_TRUE(ReadersAgree(Sample01()));  // The thread's own parser is still there.
   EXPECT_TRUE(ReadersAgree(large));

@@ -16,10 +16,10 @@ using frontdoor::v1::Issue;
 using ::testing::Contains;
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
-using ::testing::SizeIs;
 using testing::IssueIs;
 using testing::ReadSample;
 using testing::ReplaceOnce;
+using ::testing::SizeIs;
 
 ParsedReferral Parse(const std::string& json) { return ParseFhirReferral(json, FhirLimits{}); }
 
@@ -77,35 +77,208 @@ TEST_P(FhirSampleTest, ReadsTheReferralTheProfileDescribes) {
   EXPECT_EQ(parsed.paths.consent_dates.size(), static_cast<size_t>(referral.consents_size()));
 
   if (std::string(sample.birth_date).empty()) {
-    EXPECT_THAT(parsed.issues,
-                ElementsAre(IssueIs("MISSING_ELEMENT", "Bundle.entry[2].resource.birthDate")));
+    EXPECT_THAT(parsed.issues, ElementsAre(IssueIs("MISSING_ELEMENT", "Bundle.entry[2].resource.birthDate")));
   } else {
     EXPECT_THAT(parsed.issues, IsEmpty());
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Samples, FhirSampleTest,
-    ::testing::Values(
-        FhirSample{"01-fhir-oldham-wellbeing.json", "416d4e4e-3f58-5660-a408-b2fa0b0e74a4", "P85901", "9991951024", "1979-08-14", "2025-02-03", "OL2 6LB", "P85901", {"267076002"}, "P", false, false},
-        FhirSample{"02-fhir-oldham-older-people.json", "f7e5e17f-a992-5c7f-a069-c1eaf5fa801f", "P85913", "9991830545", "1948-11-02", "2025-02-11", "OL1 1JU", "P85913", {"422650009"}, "P", false, false},
-        FhirSample{"03-fhir-oldham-mental-health.json", "b0fd83db-f032-5df5-9782-a51a8b75043c", "P85905", "9991451110", "1991-05-27", "2025-02-19", "OL4 4DN", "P85905", {"48694002", "413300002"}, "P", false, false},
-        FhirSample{"04-fhir-tameside-all.json", "b0701950-c5f2-53eb-9443-64d24980b611", "P89903", "9991492496", "1957-01-30", "2025-03-04", "M34 3PL", "P89903", {"105529008"}, "P", false, false},
-        FhirSample{"05-fhir-paused-team-front-door.json", "0aed37de-7b0e-5ae1-a5cc-85881925e4ba", "P85910", "9991139419", "1985-09-09", "2025-03-12", "M35 0HS", "P85910", {"48694002"}, "P", false, false},
-        FhirSample{"06-fhir-practice-fallback.json", "48022d67-c738-574a-ab88-bff6589067f6", "P85903", "9991832718", "1969-03-15", "2025-03-20", "", "P85903", {"160932005"}, "P", false, false},
-        FhirSample{"07-fhir-out-of-area.json", "0cf18bb4-abf2-57e5-addd-709209a8b46d", "L9O03", "9991296506", "1972-06-21", "2025-03-27", "M14 7HR", "P84034", {"267076002"}, "P", false, false},
-        FhirSample{"08-fhir-ig1-no-consent.json", "9d15f097-6920-504c-a1f6-0c3acf0e6c70", "P85915", "9991414894", "1983-12-05", "2025-04-02", "OL4 1QE", "P85915", {"422650009"}, "", false, false},
-        FhirSample{"09-fhir-ig2-objection.json", "552a623f-2727-568b-be13-ae6cfa154a4f", "P89901", "9991038787", "1964-10-19", "2025-04-09", "OL6 7SR", "P89901", {"105529008"}, "PD", false, false},
-        FhirSample{"10-fhir-ig3-under-18.json", "b7dbaa2d-63b3-5367-949c-583ce9d250d2", "P89906", "9991278222", "2008-09-30", "2025-04-15", "SK14 2NH", "P89906", {"413300002"}, "P", false, false},
-        FhirSample{"11-fhir-ig5-sensitive-withheld.json", "48132fac-0955-55f7-9c27-ef59022694b3", "P85910", "9991040153", "1996-02-14", "2025-04-23", "OL9 0LU", "P85910", {"267076002", "105629000"}, "P", false, false},
-        FhirSample{"12-fhir-ig6-s-flag.json", "f1d1f0ea-b0f3-50b0-8944-4f7db427106a", "P85901", "9991861297", "1955-07-07", "2025-04-29", "OL2 6RQ", "P85901", {"1912002"}, "P", true, false},
-        FhirSample{"13-fhir-invalid-nhs-number.json", "65bc9241-4812-5105-9d95-90ff0c0ffdb8", "P85903", "9991282290", "1976-10-23", "2025-05-06", "OL1 4HX", "P85903", {"422650009"}, "P", false, false},
-        FhirSample{"14-fhir-missing-birth-date.json", "8515cfc1-a3d4-5bdf-8a0f-9ca15e3d236c", "P89903", "9991334211", "", "2025-05-13", "M34 3DU", "P89903", {"105529008"}, "P", false, false},
-        FhirSample{"15-fhir-duplicate-resend.json", "416d4e4e-3f58-5660-a408-b2fa0b0e74a4", "P85901", "9991951024", "1979-08-14", "2025-02-03", "OL2 6LB", "P85901", {"267076002"}, "P", false, false},
-        FhirSample{"16-fhir-self-referral.json", "49efac50-d614-5947-a53b-2cb1626199a7", "P85913", "9991486461", "1988-04-04", "2025-05-20", "OL1 1LR", "P85913", {"422650009"}, "", false, true}),
-    [](const ::testing::TestParamInfo<FhirSample>& info) {
-      return "Sample" + std::string(info.param.file).substr(0, 2);
-    });
+INSTANTIATE_TEST_SUITE_P(Samples, FhirSampleTest,
+                         ::testing::Values(FhirSample{"01-fhir-oldham-wellbeing.json",
+                                                      "416d4e4e-3f58-5660-a408-b2fa0b0e74a4",
+                                                      "P85901",
+                                                      "9991951024",
+                                                      "1979-08-14",
+                                                      "2025-02-03",
+                                                      "OL2 6LB",
+                                                      "P85901",
+                                                      {"267076002"},
+                                                      "P",
+                                                      false,
+                                                      false},
+                                           FhirSample{"02-fhir-oldham-older-people.json",
+                                                      "f7e5e17f-a992-5c7f-a069-c1eaf5fa801f",
+                                                      "P85913",
+                                                      "9991830545",
+                                                      "1948-11-02",
+                                                      "2025-02-11",
+                                                      "OL1 1JU",
+                                                      "P85913",
+                                                      {"422650009"},
+                                                      "P",
+                                                      false,
+                                                      false},
+                                           FhirSample{"03-fhir-oldham-mental-health.json",
+                                                      "b0fd83db-f032-5df5-9782-a51a8b75043c",
+                                                      "P85905",
+                                                      "9991451110",
+                                                      "1991-05-27",
+                                                      "2025-02-19",
+                                                      "OL4 4DN",
+                                                      "P85905",
+                                                      {"48694002", "413300002"},
+                                                      "P",
+                                                      false,
+                                                      false},
+                                           FhirSample{"04-fhir-tameside-all.json",
+                                                      "b0701950-c5f2-53eb-9443-64d24980b611",
+                                                      "P89903",
+                                                      "9991492496",
+                                                      "1957-01-30",
+                                                      "2025-03-04",
+                                                      "M34 3PL",
+                                                      "P89903",
+                                                      {"105529008"},
+                                                      "P",
+                                                      false,
+                                                      false},
+                                           FhirSample{"05-fhir-paused-team-front-door.json",
+                                                      "0aed37de-7b0e-5ae1-a5cc-85881925e4ba",
+                                                      "P85910",
+                                                      "9991139419",
+                                                      "1985-09-09",
+                                                      "2025-03-12",
+                                                      "M35 0HS",
+                                                      "P85910",
+                                                      {"48694002"},
+                                                      "P",
+                                                      false,
+                                                      false},
+                                           FhirSample{"06-fhir-practice-fallback.json",
+                                                      "48022d67-c738-574a-ab88-bff6589067f6",
+                                                      "P85903",
+                                                      "9991832718",
+                                                      "1969-03-15",
+                                                      "2025-03-20",
+                                                      "",
+                                                      "P85903",
+                                                      {"160932005"},
+                                                      "P",
+                                                      false,
+                                                      false},
+                                           FhirSample{"07-fhir-out-of-area.json",
+                                                      "0cf18bb4-abf2-57e5-addd-709209a8b46d",
+                                                      "L9O03",
+                                                      "9991296506",
+                                                      "1972-06-21",
+                                                      "2025-03-27",
+                                                      "M14 7HR",
+                                                      "P84034",
+                                                      {"267076002"},
+                                                      "P",
+                                                      false,
+                                                      false},
+                                           FhirSample{"08-fhir-ig1-no-consent.json",
+                                                      "9d15f097-6920-504c-a1f6-0c3acf0e6c70",
+                                                      "P85915",
+                                                      "9991414894",
+                                                      "1983-12-05",
+                                                      "2025-04-02",
+                                                      "OL4 1QE",
+                                                      "P85915",
+                                                      {"422650009"},
+                                                      "",
+                                                      false,
+                                                      false},
+                                           FhirSample{"09-fhir-ig2-objection.json",
+                                                      "552a623f-2727-568b-be13-ae6cfa154a4f",
+                                                      "P89901",
+                                                      "9991038787",
+                                                      "1964-10-19",
+                                                      "2025-04-09",
+                                                      "OL6 7SR",
+                                                      "P89901",
+                                                      {"105529008"},
+                                                      "PD",
+                                                      false,
+                                                      false},
+                                           FhirSample{"10-fhir-ig3-under-18.json",
+                                                      "b7dbaa2d-63b3-5367-949c-583ce9d250d2",
+                                                      "P89906",
+                                                      "9991278222",
+                                                      "2008-09-30",
+                                                      "2025-04-15",
+                                                      "SK14 2NH",
+                                                      "P89906",
+                                                      {"413300002"},
+                                                      "P",
+                                                      false,
+                                                      false},
+                                           FhirSample{"11-fhir-ig5-sensitive-withheld.json",
+                                                      "48132fac-0955-55f7-9c27-ef59022694b3",
+                                                      "P85910",
+                                                      "9991040153",
+                                                      "1996-02-14",
+                                                      "2025-04-23",
+                                                      "OL9 0LU",
+                                                      "P85910",
+                                                      {"267076002", "105629000"},
+                                                      "P",
+                                                      false,
+                                                      false},
+                                           FhirSample{"12-fhir-ig6-s-flag.json",
+                                                      "f1d1f0ea-b0f3-50b0-8944-4f7db427106a",
+                                                      "P85901",
+                                                      "9991861297",
+                                                      "1955-07-07",
+                                                      "2025-04-29",
+                                                      "OL2 6RQ",
+                                                      "P85901",
+                                                      {"1912002"},
+                                                      "P",
+                                                      true,
+                                                      false},
+                                           FhirSample{"13-fhir-invalid-nhs-number.json",
+                                                      "65bc9241-4812-5105-9d95-90ff0c0ffdb8",
+                                                      "P85903",
+                                                      "9991282290",
+                                                      "1976-10-23",
+                                                      "2025-05-06",
+                                                      "OL1 4HX",
+                                                      "P85903",
+                                                      {"422650009"},
+                                                      "P",
+                                                      false,
+                                                      false},
+                                           FhirSample{"14-fhir-missing-birth-date.json",
+                                                      "8515cfc1-a3d4-5bdf-8a0f-9ca15e3d236c",
+                                                      "P89903",
+                                                      "9991334211",
+                                                      "",
+                                                      "2025-05-13",
+                                                      "M34 3DU",
+                                                      "P89903",
+                                                      {"105529008"},
+                                                      "P",
+                                                      false,
+                                                      false},
+                                           FhirSample{"15-fhir-duplicate-resend.json",
+                                                      "416d4e4e-3f58-5660-a408-b2fa0b0e74a4",
+                                                      "P85901",
+                                                      "9991951024",
+                                                      "1979-08-14",
+                                                      "2025-02-03",
+                                                      "OL2 6LB",
+                                                      "P85901",
+                                                      {"267076002"},
+                                                      "P",
+                                                      false,
+                                                      false},
+                                           FhirSample{"16-fhir-self-referral.json",
+                                                      "49efac50-d614-5947-a53b-2cb1626199a7",
+                                                      "P85913",
+                                                      "9991486461",
+                                                      "1988-04-04",
+                                                      "2025-05-20",
+                                                      "OL1 1LR",
+                                                      "P85913",
+                                                      {"422650009"},
+                                                      "",
+                                                      false,
+                                                      true}),
+                         [](const ::testing::TestParamInfo<FhirSample>& info) {
+                           return "Sample" + std::string(info.param.file).substr(0, 2);
+                         });
 
 TEST(FhirReferralAdapterTest, NamesEachDatumByItsFhirPath) {
   ParsedReferral parsed = Parse(Sample01());
@@ -216,14 +389,16 @@ TEST(FhirReferralAdapterTest, OtherResourcesBecomeClinicalContent) {
 }
 
 TEST(FhirReferralAdapterTest, VeryRestrictedIsAnSFlagToo) {
-  std::string json = ReplaceOnce(Sample01(), R"("resourceType": "Patient",)",
-                                 R"("resourceType": "Patient", "meta": {"security": [{"system": "http://terminology.hl7.org/CodeSystem/v3-Confidentiality", "code": "V"}]},)");
+  std::string json = ReplaceOnce(
+      Sample01(), R"("resourceType": "Patient",)",
+      R"("resourceType": "Patient", "meta": {"security": [{"system": "http://terminology.hl7.org/CodeSystem/v3-Confidentiality", "code": "V"}]},)");
   EXPECT_TRUE(Parse(json).referral.person().demographics_restricted());
 }
 
 TEST(FhirReferralAdapterTest, NonSnomedReasonCodingsAreIgnored) {
   std::string json = ReplaceOnce(Sample01(), R"("system": "http://snomed.info/sct",
-                "code": "267076002")", R"("system": "http://read.info/ctv3",
+                "code": "267076002")",
+                                 R"("system": "http://read.info/ctv3",
                 "code": "XaX1Y")");
   ParsedReferral parsed = Parse(json);
   EXPECT_THAT(parsed.referral.reasons(), IsEmpty());
@@ -231,20 +406,22 @@ TEST(FhirReferralAdapterTest, NonSnomedReasonCodingsAreIgnored) {
 }
 
 TEST(FhirReferralAdapterTest, LogicalPracticeReferenceAsPdsSendsIt) {
-  std::string json = ReplaceOnce(Sample01(), R"("generalPractitioner": [
+  std::string json = ReplaceOnce(
+      Sample01(), R"("generalPractitioner": [
           {
             "reference": "urn:uuid:b240c841-8ab0-566f-b67f-15c79c620c3e"
           }
-        ])", R"("generalPractitioner": [{"type": "Organization", "identifier": {"system": "https://fhir.nhs.uk/Id/ods-organization-code", "value": "P85913"}}])");
+        ])",
+      R"("generalPractitioner": [{"type": "Organization", "identifier": {"system": "https://fhir.nhs.uk/Id/ods-organization-code", "value": "P85913"}}])");
   ParsedReferral parsed = Parse(json);
   EXPECT_EQ(parsed.referral.person().registered_practice_ods(), "P85913");
-  EXPECT_EQ(parsed.paths.registered_practice_ods,
-            "Bundle.entry[2].resource.generalPractitioner[0].identifier.value");
+  EXPECT_EQ(parsed.paths.registered_practice_ods, "Bundle.entry[2].resource.generalPractitioner[0].identifier.value");
 }
 
 TEST(FhirReferralAdapterTest, HomeIsTheHomeAddressNeverAnOldOne) {
-  std::string json = ReplaceOnce(Sample01(), R"("address": [)",
-                                 R"("address": [{"use": "old", "postalCode": "M1 1AA"}, {"use": "work", "postalCode": "M2 2BB"},)");
+  std::string json =
+      ReplaceOnce(Sample01(), R"("address": [)",
+                  R"("address": [{"use": "old", "postalCode": "M1 1AA"}, {"use": "work", "postalCode": "M2 2BB"},)");
   ParsedReferral parsed = Parse(json);
   EXPECT_EQ(parsed.referral.person().home_address().postcode(), "OL2 6LB");
   EXPECT_EQ(parsed.paths.postcode, "Bundle.entry[2].resource.address[2].postalCode");
@@ -252,7 +429,8 @@ TEST(FhirReferralAdapterTest, HomeIsTheHomeAddressNeverAnOldOne) {
 
 TEST(FhirReferralAdapterTest, AddressWithoutUseIsTheHomeWhenNoneSaysHome) {
   std::string json = ReplaceOnce(Sample01(), R"("use": "home",
-            "type": "both",)", R"("type": "both",)");
+            "type": "both",)",
+                                 R"("type": "both",)");
   json = ReplaceOnce(json, R"("address": [)", R"("address": [{"use": "temp", "postalCode": "M1 1AA"},)");
   ParsedReferral parsed = Parse(json);
   EXPECT_EQ(parsed.referral.person().home_address().postcode(), "OL2 6LB");
@@ -273,10 +451,9 @@ TEST(FhirReferralAdapterTest, ABundleThatIsNotAMessageIsUnsupported) {
 }
 
 TEST(FhirReferralAdapterTest, AnotherEventIsUnsupported) {
-  std::string json = ReplaceOnce(Sample01(), R"("code": "servicerequest-request")",
-                                 R"("code": "servicerequest-cancel")");
-  EXPECT_THAT(Parse(json).issues,
-              ElementsAre(IssueIs("UNSUPPORTED_MESSAGE", "Bundle.entry[0].resource.eventCoding")));
+  std::string json =
+      ReplaceOnce(Sample01(), R"("code": "servicerequest-request")", R"("code": "servicerequest-cancel")");
+  EXPECT_THAT(Parse(json).issues, ElementsAre(IssueIs("UNSUPPORTED_MESSAGE", "Bundle.entry[0].resource.eventCoding")));
 }
 
 TEST(FhirReferralAdapterTest, NoBundleIdIsMissing) {
@@ -285,8 +462,7 @@ TEST(FhirReferralAdapterTest, NoBundleIdIsMissing) {
 }
 
 TEST(FhirReferralAdapterTest, FirstEntryMustBeTheMessageHeader) {
-  std::string json = ReplaceOnce(Sample01(), R"("resourceType": "MessageHeader")",
-                                 R"("resourceType": "Basic")");
+  std::string json = ReplaceOnce(Sample01(), R"("resourceType": "MessageHeader")", R"("resourceType": "Basic")");
   EXPECT_THAT(Parse(json).issues, ElementsAre(IssueIs("MISSING_ELEMENT", "Bundle.entry[0].resource")));
 }
 
@@ -297,8 +473,7 @@ TEST(FhirReferralAdapterTest, AFocusThatResolvesToNothingIsMissing) {
                                  R"("focus": [
           {
             "reference": "urn:uuid:00000000-0000-0000-0000-000000000000")");
-  EXPECT_THAT(Parse(json).issues,
-              ElementsAre(IssueIs("MISSING_ELEMENT", "Bundle.entry[0].resource.focus[0]")));
+  EXPECT_THAT(Parse(json).issues, ElementsAre(IssueIs("MISSING_ELEMENT", "Bundle.entry[0].resource.focus[0]")));
 }
 
 TEST(FhirReferralAdapterTest, ASubjectThatIsNotAPatientIsMissing) {
@@ -306,8 +481,7 @@ TEST(FhirReferralAdapterTest, ASubjectThatIsNotAPatientIsMissing) {
           "reference": "urn:uuid:0cf0bce9-f267-5a8e-98e6-7e965ad8ecbe")",
                                  R"("subject": {
           "reference": "urn:uuid:b240c841-8ab0-566f-b67f-15c79c620c3e")");
-  EXPECT_THAT(Parse(json).issues,
-              Contains(IssueIs("MISSING_ELEMENT", "Bundle.entry[1].resource.subject")));
+  EXPECT_THAT(Parse(json).issues, Contains(IssueIs("MISSING_ELEMENT", "Bundle.entry[1].resource.subject")));
 }
 
 TEST(FhirReferralAdapterTest, NoNhsNumberIsMissingWhereExpected) {
@@ -329,8 +503,9 @@ TEST(FhirReferralAdapterTest, TwoNhsNumbersAreInvalid) {
 std::string Sample01WithEntry(const std::string& resource) {
   std::string json = Sample01();
   const size_t end = json.rfind(']');
-  return json.substr(0, end) + ", {\"fullUrl\": \"urn:uuid:6f1c2d9e-0000-4000-8000-000000000007\", \"resource\": " +
-         resource + "}\n" + json.substr(end);
+  return json.substr(0, end) +
+         ", {\"fullUrl\": \"urn:uuid:6f1c2d9e-0000-4000-8000-000000000007\", \"resource\": " + resource + "}\n" +
+         json.substr(end);
 }
 
 TEST(FhirReferralAdapterTest, ASecondPatientIsInvalidAndNamedByItsEntry) {
@@ -358,21 +533,18 @@ TEST(FhirReferralAdapterTest, PartialDatesAreInvalid) {
   json = ReplaceOnce(json, R"("authoredOn": "2025-02-03T10:15:00+00:00")", R"("authoredOn": "2025")");
   json = ReplaceOnce(json, R"("dateTime": "2025-02-03T09:00:00+00:00")", R"("dateTime": "2025-02")");
   ParsedReferral parsed = Parse(json);
-  EXPECT_THAT(parsed.issues,
-              ElementsAre(IssueIs("INVALID_VALUE", "Bundle.entry[1].resource.authoredOn"),
-                          IssueIs("INVALID_VALUE", "Bundle.entry[2].resource.birthDate"),
-                          IssueIs("INVALID_VALUE", "Bundle.entry[3].resource.dateTime")));
+  EXPECT_THAT(parsed.issues, ElementsAre(IssueIs("INVALID_VALUE", "Bundle.entry[1].resource.authoredOn"),
+                                         IssueIs("INVALID_VALUE", "Bundle.entry[2].resource.birthDate"),
+                                         IssueIs("INVALID_VALUE", "Bundle.entry[3].resource.dateTime")));
   EXPECT_EQ(parsed.referral.person().birth_date(), "1979-08");
 }
 
 TEST(FhirReferralAdapterTest, ANumberWhereAStringBelongsIsInvalid) {
   std::string json = ReplaceOnce(Sample01(), R"("birthDate": "1979-08-14")", R"("birthDate": 19790814)");
-  EXPECT_THAT(Parse(json).issues,
-              ElementsAre(IssueIs("INVALID_VALUE", "Bundle.entry[2].resource.birthDate"),
-                          IssueIs("MISSING_ELEMENT", "Bundle.entry[2].resource.birthDate")));
+  EXPECT_THAT(Parse(json).issues, ElementsAre(IssueIs("INVALID_VALUE", "Bundle.entry[2].resource.birthDate"),
+                                              IssueIs("MISSING_ELEMENT", "Bundle.entry[2].resource.birthDate")));
   json = ReplaceOnce(Sample01(), R"("value": "9991951024")", R"("value": ["9991951024"])");
-  EXPECT_THAT(Parse(json).issues,
-              Contains(IssueIs("INVALID_VALUE", "Bundle.entry[2].resource.identifier[0].value")));
+  EXPECT_THAT(Parse(json).issues, Contains(IssueIs("INVALID_VALUE", "Bundle.entry[2].resource.identifier[0].value")));
   json = ReplaceOnce(Sample01(), R"("type": "message")", R"("type": 7)");
   EXPECT_THAT(Parse(json).issues, Contains(IssueIs("INVALID_VALUE", "Bundle.type")));
 }
@@ -380,7 +552,8 @@ TEST(FhirReferralAdapterTest, ANumberWhereAStringBelongsIsInvalid) {
 TEST(FhirReferralAdapterTest, WrongJsonTypesForContainersAreInvalid) {
   std::string json = ReplaceOnce(Sample01(), R"("reasonCode": [)", R"("reasonCode": {"x": [)");
   json = ReplaceOnce(json, R"(],
-        "authoredOn")", R"(]},
+        "authoredOn")",
+                     R"(]},
         "authoredOn")");
   EXPECT_THAT(Parse(json).issues, ElementsAre(IssueIs("INVALID_VALUE", "Bundle.entry[1].resource.reasonCode")));
   EXPECT_THAT(Parse(R"({"resourceType": "Bundle", "id": "a", "type": "message", "entry": {}})").issues,
@@ -440,14 +613,17 @@ TEST(FhirHostileInputTest, OverlongAndSurrogateEncodingsAreMalformed) {
 TEST(FhirHostileInputTest, NulByteIsMalformed) {
   ExpectMalformed(std::string("{\"resourceType\": \"Bun\0dle\"}", 26));
   ExpectMalformed(R"({"resourceType": "Bun\u0000dle"})");
-  ExpectMalformed(R"({"resourceType": "Bundle", "a\u0000b": 1})");  // in a key
+  ExpectMalformed(R"({"resourceType": "Bundle", "a\u0000b": 1})");                     // in a key
   ExpectMalformed(R"({"resourceType": "Bundle", "id": "x", "b": ["ok", "\u0000"]})");  // a later string
 }
 
 TEST(FhirHostileInputTest, AnUnescapedControlCharacterInAStringIsMalformed) {
   // JSON strings must escape U+0000..U+001F. Long strings too: the SIMD scan takes 16 bytes at a time.
-  ExpectMalformed(std::string("{\"resourceType\": \"Bun\x1a" "dle\"}"));
-  ExpectMalformed(std::string("{\"resourceType\": \"Bundle\", \"id\": \"https://referrers.example.or\x1a/P85903/fhir\"}"));
+  ExpectMalformed(
+      std::string("{\"resourceType\": \"Bun\x1a"
+                  "dle\"}"));
+  ExpectMalformed(
+      std::string("{\"resourceType\": \"Bundle\", \"id\": \"https://referrers.example.or\x1a/P85903/fhir\"}"));
   ExpectMalformed(std::string("{\"resourceType\": \"Bundle\", \"id\": \"") + std::string(40, 'a') + "\x01" +
                   std::string(40, 'b') + "\"}");
   ExpectMalformed(std::string("{\"resourceType\": \"Bundle\", \"k\x1f\": 1}"));

@@ -75,18 +75,18 @@ TEST(Hl7MessageTest, HexFormattingAndUnknownEscapes) {
   EXPECT_EQ(Hl7Unescape("caf\\XC3A9\\", d), "caf\xC3\xA9");
   EXPECT_EQ(Hl7Unescape("line\\.br\\next", d), "line\nnext");
   EXPECT_EQ(Hl7Unescape("\\H\\bold\\N\\", d), "bold");
-  EXPECT_EQ(Hl7Unescape("x\\X00\\y", d), "xy");      // NUL is dropped
-  EXPECT_EQ(Hl7Unescape("x\\XFF\\y", d), "xy");      // not UTF-8: dropped
-  EXPECT_EQ(Hl7Unescape("x\\XZZ\\y", d), "xy");      // not hex: dropped
-  EXPECT_EQ(Hl7Unescape("x\\Q\\y", d), "x\\Q\\y");   // unknown: kept as written
+  EXPECT_EQ(Hl7Unescape("x\\X00\\y", d), "xy");     // NUL is dropped
+  EXPECT_EQ(Hl7Unescape("x\\XFF\\y", d), "xy");     // not UTF-8: dropped
+  EXPECT_EQ(Hl7Unescape("x\\XZZ\\y", d), "xy");     // not hex: dropped
+  EXPECT_EQ(Hl7Unescape("x\\Q\\y", d), "x\\Q\\y");  // unknown: kept as written
   EXPECT_EQ(Hl7Unescape("x\\unterminated", d), "x\\unterminated");
   EXPECT_EQ(Hl7Unescape("\\Cxxyy\\k\\Mxxyyzz\\", d), "k");
 }
 
 TEST(Hl7MessageTest, EscapesRoundTrip) {
   const std::string texts[] = {
-      "plain", "a|b^c~d\\e&f", "two\r\nlines\nhere", "\\F\\ literally", "caf\xC3\xA9 \xF0\x9F\x98\x80", "",
-      "|||^^^~~~&&&\\\\\\"};
+      "plain", "a|b^c~d\\e&f",      "two\r\nlines\nhere", "\\F\\ literally", "caf\xC3\xA9 \xF0\x9F\x98\x80",
+      "",      "|||^^^~~~&&&\\\\\\"};
   Hl7Delimiters standard;
   Hl7Delimiters custom{'#', '!', '*', '$', '%'};
   for (const std::string& text : texts) {
@@ -192,8 +192,7 @@ TEST(Hl7MessageTest, TooManySegments) {
 TEST(Hl7MessageTest, TooManyRepetitions) {
   std::string field;
   for (int i = 0; i < 1000; ++i) field += "x~";
-  ExpectError("MSH|^~\\&|A\rPID|1||" + field + "\r", absl::StatusCode::kResourceExhausted,
-              "more than 100 repetitions");
+  ExpectError("MSH|^~\\&|A\rPID|1||" + field + "\r", absl::StatusCode::kResourceExhausted, "more than 100 repetitions");
   // 100 is fine.
   field.clear();
   for (int i = 0; i < 99; ++i) field += "x~";
@@ -210,18 +209,17 @@ TEST(Hl7MessageTest, TooManyComponentsOrSubComponents) {
 TEST(Hl7MessageTest, AFieldOverTheByteLimit) {
   Hl7Limits limits;
   limits.max_bytes = 4 << 20;
-  ExpectError("MSH|^~\\&|A\rNTE|1||" + std::string(1 << 20, 'a') + "\r", absl::StatusCode::kResourceExhausted,
-              "NTE-3", limits);
+  ExpectError("MSH|^~\\&|A\rNTE|1||" + std::string(1 << 20, 'a') + "\r", absl::StatusCode::kResourceExhausted, "NTE-3",
+              limits);
 }
 
 TEST(Hl7MessageTest, AMessageOverTheByteLimit) {
-  ExpectError("MSH|^~\\&|A\rNTE|1||" + std::string((1 << 20) + 1, 'a') + "\r",
-              absl::StatusCode::kResourceExhausted, "bytes");
+  ExpectError("MSH|^~\\&|A\rNTE|1||" + std::string((1 << 20) + 1, 'a') + "\r", absl::StatusCode::kResourceExhausted,
+              "bytes");
 }
 
 TEST(Hl7MessageTest, TooManyFields) {
-  ExpectError("MSH|^~\\&|A\rZZZ" + std::string(5000, '|') + "\r", absl::StatusCode::kResourceExhausted,
-              "fields");
+  ExpectError("MSH|^~\\&|A\rZZZ" + std::string(5000, '|') + "\r", absl::StatusCode::kResourceExhausted, "fields");
 }
 
 TEST(Hl7MessageTest, FindsSegmentsInOrder) {
@@ -230,7 +228,6 @@ TEST(Hl7MessageTest, FindsSegmentsInOrder) {
   EXPECT_THAT(m.FindSegments("PRD"), ElementsAre(2u, 3u, 4u));
   EXPECT_EQ(m.FindFirst("PD1"), std::nullopt);
 }
-
 
 }  // namespace
 }  // namespace frontdoor::adapters

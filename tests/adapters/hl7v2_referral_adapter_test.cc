@@ -16,10 +16,10 @@ using frontdoor::v1::Issue;
 using ::testing::Contains;
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
-using ::testing::SizeIs;
 using testing::IssueIs;
 using testing::ReadSample;
 using testing::ReplaceOnce;
+using ::testing::SizeIs;
 
 ParsedReferral Parse(const std::string& er7) { return ParseHl7v2Referral(er7, Hl7Limits{}); }
 
@@ -78,19 +78,87 @@ TEST_P(Hl7SampleTest, ReadsTheReferralTheProfileDescribes) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Samples, Hl7SampleTest,
-    ::testing::Values(
-        Hl7Sample{"17-hl7-tameside-hospital.hl7", "TGH2502256530", "R9T01", "9991541594", "1940-03-22", "2025-02-25", "OL6 7TP", "P89901", {"1912002", "105529008"}, "P", false},
-        Hl7Sample{"18-hl7-oldham-older-people.hl7", "ROH2503183797", "R9O02", "9991234136", "1944-12-12", "2025-03-18", "OL4 4PZ", "P85905", {"5913000"}, "P", false},
-        Hl7Sample{"19-hl7-ig2-consent-refused.hl7", "ROH2504072030", "R9O02", "9991043381", "1950-05-05", "2025-04-07", "OL1 1NE", "P85913", {"422650009"}, "D", false},
-        Hl7Sample{"20-hl7-ig1-no-con.hl7", "TGH2504282680", "R9T01", "9991383603", "1962-08-08", "2025-04-28", "M34 3HB", "P89903", {"413300002"}, "", false},
-        Hl7Sample{"21-hl7-missing-pid.hl7", "TGH2505151142", "R9T01", "", "", "2025-05-15", "", "P89906", {"105529008"}, "P", false},
-        Hl7Sample{"22-hl7-duplicate-resend.hl7", "TGH2502256530", "R9T01", "9991541594", "1940-03-22", "2025-02-25", "OL6 7TP", "P89901", {"1912002", "105529008"}, "P", false},
-        Hl7Sample{"23-hl7-s-flag.hl7", "ROH2505278962", "R9O02", "9991875158", "1975-01-19", "2025-05-27", "OL9 0QA", "P85910", {"160932005"}, "P", true}),
-    [](const ::testing::TestParamInfo<Hl7Sample>& info) {
-      return "Sample" + std::string(info.param.file).substr(0, 2);
-    });
+INSTANTIATE_TEST_SUITE_P(Samples, Hl7SampleTest,
+                         ::testing::Values(Hl7Sample{"17-hl7-tameside-hospital.hl7",
+                                                     "TGH2502256530",
+                                                     "R9T01",
+                                                     "9991541594",
+                                                     "1940-03-22",
+                                                     "2025-02-25",
+                                                     "OL6 7TP",
+                                                     "P89901",
+                                                     {"1912002", "105529008"},
+                                                     "P",
+                                                     false},
+                                           Hl7Sample{"18-hl7-oldham-older-people.hl7",
+                                                     "ROH2503183797",
+                                                     "R9O02",
+                                                     "9991234136",
+                                                     "1944-12-12",
+                                                     "2025-03-18",
+                                                     "OL4 4PZ",
+                                                     "P85905",
+                                                     {"5913000"},
+                                                     "P",
+                                                     false},
+                                           Hl7Sample{"19-hl7-ig2-consent-refused.hl7",
+                                                     "ROH2504072030",
+                                                     "R9O02",
+                                                     "9991043381",
+                                                     "1950-05-05",
+                                                     "2025-04-07",
+                                                     "OL1 1NE",
+                                                     "P85913",
+                                                     {"422650009"},
+                                                     "D",
+                                                     false},
+                                           Hl7Sample{"20-hl7-ig1-no-con.hl7",
+                                                     "TGH2504282680",
+                                                     "R9T01",
+                                                     "9991383603",
+                                                     "1962-08-08",
+                                                     "2025-04-28",
+                                                     "M34 3HB",
+                                                     "P89903",
+                                                     {"413300002"},
+                                                     "",
+                                                     false},
+                                           Hl7Sample{"21-hl7-missing-pid.hl7",
+                                                     "TGH2505151142",
+                                                     "R9T01",
+                                                     "",
+                                                     "",
+                                                     "2025-05-15",
+                                                     "",
+                                                     "P89906",
+                                                     {"105529008"},
+                                                     "P",
+                                                     false},
+                                           Hl7Sample{"22-hl7-duplicate-resend.hl7",
+                                                     "TGH2502256530",
+                                                     "R9T01",
+                                                     "9991541594",
+                                                     "1940-03-22",
+                                                     "2025-02-25",
+                                                     "OL6 7TP",
+                                                     "P89901",
+                                                     {"1912002", "105529008"},
+                                                     "P",
+                                                     false},
+                                           Hl7Sample{"23-hl7-s-flag.hl7",
+                                                     "ROH2505278962",
+                                                     "R9O02",
+                                                     "9991875158",
+                                                     "1975-01-19",
+                                                     "2025-05-27",
+                                                     "OL9 0QA",
+                                                     "P85910",
+                                                     {"160932005"},
+                                                     "P",
+                                                     true}),
+                         [](const ::testing::TestParamInfo<Hl7Sample>& info) {
+                           return "Sample" + std::string(info.param.file).substr(0, 2);
+                         });
 
 TEST(Hl7ReferralAdapterTest, NamesEachDatumByItsHl7Position) {
   ParsedReferral parsed = Parse(Sample17());
@@ -151,9 +219,10 @@ TEST(Hl7ReferralAdapterTest, Con11ReadsAsTheProfileSays) {
     Consent::Status status;
     Consent::Provision provision;
   };
-  for (const Case& c : {Case{"R", Consent::ACTIVE, Consent::DENY}, Case{"X", Consent::INACTIVE, Consent::PROVISION_UNSPECIFIED},
-                        Case{"P", Consent::DRAFT, Consent::PROVISION_UNSPECIFIED},
-                        Case{"B", Consent::PROPOSED, Consent::PROVISION_UNSPECIFIED}}) {
+  for (const Case& c :
+       {Case{"R", Consent::ACTIVE, Consent::DENY}, Case{"X", Consent::INACTIVE, Consent::PROVISION_UNSPECIFIED},
+        Case{"P", Consent::DRAFT, Consent::PROVISION_UNSPECIFIED},
+        Case{"B", Consent::PROPOSED, Consent::PROVISION_UNSPECIFIED}}) {
     ParsedReferral parsed = Parse(ReplaceOnce(Sample17(), active, std::string("|") + c.code + "^x^HL70498|"));
     ASSERT_THAT(parsed.referral.consents(), SizeIs(1));
     EXPECT_EQ(parsed.referral.consents(0).status(), c.status) << c.code;
@@ -165,8 +234,8 @@ TEST(Hl7ReferralAdapterTest, Con11ReadsAsTheProfileSays) {
 }
 
 TEST(Hl7ReferralAdapterTest, NhsNumberIsTheNhRepetitionWhereverItIs) {
-  std::string er7 = ReplaceOnce(Sample17(), "9991541594^^^NHS^NH~TG0705935^^^R9T01^MR",
-                                "TG0705935^^^R9T01^MR~9991541594^^^NHS^NH");
+  std::string er7 =
+      ReplaceOnce(Sample17(), "9991541594^^^NHS^NH~TG0705935^^^R9T01^MR", "TG0705935^^^R9T01^MR~9991541594^^^NHS^NH");
   ParsedReferral parsed = Parse(er7);
   EXPECT_EQ(parsed.referral.person().nhs_number(), "9991541594");
   EXPECT_EQ(parsed.paths.nhs_number, "PID-3[2].1");
@@ -225,7 +294,8 @@ TEST(Hl7ReferralAdapterTest, NoSendingFacilityIsMissing) {
 }
 
 TEST(Hl7ReferralAdapterTest, NoRf1IsMissingTheReferralDate) {
-  std::string rf1 = "RF1|P^Pending^HL70283|R^Routine^HL70280||||R9T01-918687|202502251015|||O^Provider Ordered^HL70336\r";
+  std::string rf1 =
+      "RF1|P^Pending^HL70283|R^Routine^HL70280||||R9T01-918687|202502251015|||O^Provider Ordered^HL70336\r";
   EXPECT_THAT(Parse(ReplaceOnce(Sample17(), rf1, "")).issues, ElementsAre(IssueIs("MISSING_ELEMENT", "RF1-7")));
 }
 
@@ -245,7 +315,8 @@ TEST(Hl7ReferralAdapterTest, NoBirthDateIsMissing) {
 }
 
 TEST(Hl7ReferralAdapterTest, HomeAddressIsTheHRepetition) {
-  std::string er7 = ReplaceOnce(Sample17(), "|157 Crescent Road^^", "|1 Work St^^Oldham^^OL1 1AA^GBR^O~157 Crescent Road^^");
+  std::string er7 =
+      ReplaceOnce(Sample17(), "|157 Crescent Road^^", "|1 Work St^^Oldham^^OL1 1AA^GBR^O~157 Crescent Road^^");
   ParsedReferral parsed = Parse(er7);
   EXPECT_EQ(parsed.referral.person().home_address().postcode(), "OL6 7TP");
   EXPECT_EQ(parsed.paths.postcode, "PID-11[2].5");
@@ -273,13 +344,11 @@ TEST(Hl7ReferralAdapterTest, OtherSegmentsBecomeClinicalContent) {
   EXPECT_EQ(content[3].codes(0).system(), "http://snomed.info/sct");
   EXPECT_EQ(content[4].kind(), ClinicalContent::OTHER);
   EXPECT_EQ(content[4].source_type(), "ZXY");
-  EXPECT_EQ(parsed.referral.referrer_text(),
-            "Admitted after a fall, now medically fit. Lives alone, lost confidence.");
+  EXPECT_EQ(parsed.referral.referrer_text(), "Admitted after a fall, now medically fit. Lives alone, lost confidence.");
 }
 
 TEST(Hl7ReferralAdapterTest, EscapedTextIsDecoded) {
-  std::string er7 = ReplaceOnce(Sample17(), "Getting back to the luncheon club.",
-                                "Tea \\T\\ cake\\.br\\at 3\\F\\4");
+  std::string er7 = ReplaceOnce(Sample17(), "Getting back to the luncheon club.", "Tea \\T\\ cake\\.br\\at 3\\F\\4");
   EXPECT_EQ(Parse(er7).referral.what_matters(), "Tea & cake\nat 3|4");
 }
 
@@ -288,10 +357,17 @@ TEST(Hl7ReferralAdapterTest, CustomDelimitersAndLineEndings) {
   std::string custom;
   for (char c : er7) {
     switch (c) {
-      case '|': custom += '#'; break;
-      case '^': custom += '!'; break;
-      case '\r': custom += "\r\n"; break;
-      default: custom += c;
+      case '|':
+        custom += '#';
+        break;
+      case '^':
+        custom += '!';
+        break;
+      case '\r':
+        custom += "\r\n";
+        break;
+      default:
+        custom += c;
     }
   }
   ParsedReferral parsed = Parse(custom);
@@ -305,8 +381,13 @@ TEST(Hl7HostileInputTest, UnreadableMessagesAreMalformed) {
   std::string many = Sample17();
   for (int i = 0; i < 100000; ++i) many += "NTE|1\r";
   const std::string cases[] = {
-      "", "PID|1\r", "MSH|^~|\r", "MSH|^~\\&|A\xFF|\r", std::string("MSH|^~\\&|A\0|\r", 12),
-      "{\"resourceType\": \"Bundle\"}", ReadSample("01-fhir-oldham-wellbeing.json"),
+      "",
+      "PID|1\r",
+      "MSH|^~|\r",
+      "MSH|^~\\&|A\xFF|\r",
+      std::string("MSH|^~\\&|A\0|\r", 12),
+      "{\"resourceType\": \"Bundle\"}",
+      ReadSample("01-fhir-oldham-wellbeing.json"),
       many.substr(0, 1 << 20),
       ReplaceOnce(Sample17(), "|pa^Panjabi^ISO6391", "|" + std::string(70000, 'x')),
   };

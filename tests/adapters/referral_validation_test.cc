@@ -44,14 +44,11 @@ Referral ValidReferral() {
   return r;
 }
 
-std::vector<Issue> Validate(const Referral& r) {
-  return ValidateReferral(r, TypedReferralPaths(r), kToday);
-}
+std::vector<Issue> Validate(const Referral& r) { return ValidateReferral(r, TypedReferralPaths(r), kToday); }
 
 auto IssueIs(const std::string& code, const std::string& path) {
   return AllOf(Property(&Issue::code, Eq(code)), Property(&Issue::path, Eq(path)),
-               Property(&Issue::severity, Eq(Issue::ERROR)),
-               Property(&Issue::message, Not(IsEmpty())));
+               Property(&Issue::severity, Eq(Issue::ERROR)), Property(&Issue::message, Not(IsEmpty())));
 }
 
 // --- The baseline -------------------------------------------------------------------------------
@@ -104,8 +101,7 @@ TEST(ValidateReferralTest, UsesTheAdaptersPathsNotTheTypedOnes) {
   r.mutable_person()->clear_birth_date();
   ReferralSourcePaths paths = TypedReferralPaths(r);
   paths.birth_date = "PID-7";
-  EXPECT_THAT(ValidateReferral(r, paths, kToday),
-              UnorderedElementsAre(IssueIs(kMissingElement, "PID-7")));
+  EXPECT_THAT(ValidateReferral(r, paths, kToday), UnorderedElementsAre(IssueIs(kMissingElement, "PID-7")));
 }
 
 TEST(ValidateReferralTest, FallsBackToTypedPathWhenAdapterGaveTooFewReasonPaths) {
@@ -134,30 +130,26 @@ TEST(ValidateReferralTest, MissingSenderOdsIsMissingElement) {
 TEST(ValidateReferralTest, MissingReferralDateIsMissingElement) {
   Referral r = ValidReferral();
   r.clear_referral_date();
-  EXPECT_THAT(Validate(r),
-              UnorderedElementsAre(IssueIs(kMissingElement, "referral.referral_date")));
+  EXPECT_THAT(Validate(r), UnorderedElementsAre(IssueIs(kMissingElement, "referral.referral_date")));
 }
 
 TEST(ValidateReferralTest, MissingNhsNumberIsMissingElement) {
   Referral r = ValidReferral();
   r.mutable_person()->clear_nhs_number();
-  EXPECT_THAT(Validate(r),
-              UnorderedElementsAre(IssueIs(kMissingElement, "referral.person.nhs_number")));
+  EXPECT_THAT(Validate(r), UnorderedElementsAre(IssueIs(kMissingElement, "referral.person.nhs_number")));
 }
 
 TEST(ValidateReferralTest, MissingPersonReportsNhsNumberAndBirthDateWhereExpected) {
   Referral r = ValidReferral();
   r.clear_person();
-  EXPECT_THAT(Validate(r),
-              UnorderedElementsAre(IssueIs(kMissingElement, "referral.person.nhs_number"),
-                                   IssueIs(kMissingElement, "referral.person.birth_date")));
+  EXPECT_THAT(Validate(r), UnorderedElementsAre(IssueIs(kMissingElement, "referral.person.nhs_number"),
+                                                IssueIs(kMissingElement, "referral.person.birth_date")));
 }
 
 TEST(ValidateReferralTest, MissingBirthDateIsMissingElement) {
   Referral r = ValidReferral();
   r.mutable_person()->clear_birth_date();
-  EXPECT_THAT(Validate(r),
-              UnorderedElementsAre(IssueIs(kMissingElement, "referral.person.birth_date")));
+  EXPECT_THAT(Validate(r), UnorderedElementsAre(IssueIs(kMissingElement, "referral.person.birth_date")));
 }
 
 TEST(ValidateReferralTest, EveryProblemIsReportedNotOnlyTheFirst) {
@@ -165,10 +157,9 @@ TEST(ValidateReferralTest, EveryProblemIsReportedNotOnlyTheFirst) {
   r.clear_message_id();
   r.clear_sender_ods();
   r.mutable_person()->set_nhs_number("9991951025");
-  EXPECT_THAT(Validate(r),
-              UnorderedElementsAre(IssueIs(kMissingElement, "referral.message_id"),
-                                   IssueIs(kMissingElement, "referral.sender_ods"),
-                                   IssueIs(kInvalidNhsNumber, "referral.person.nhs_number")));
+  EXPECT_THAT(Validate(r), UnorderedElementsAre(IssueIs(kMissingElement, "referral.message_id"),
+                                                IssueIs(kMissingElement, "referral.sender_ods"),
+                                                IssueIs(kInvalidNhsNumber, "referral.person.nhs_number")));
 }
 
 // --- INVALID_NHS_NUMBER
@@ -177,29 +168,25 @@ TEST(ValidateReferralTest, EveryProblemIsReportedNotOnlyTheFirst) {
 TEST(ValidateReferralTest, NhsNumberFailingModulus11IsInvalidNhsNumber) {
   Referral r = ValidReferral();
   r.mutable_person()->set_nhs_number("9991951025");
-  EXPECT_THAT(Validate(r),
-              UnorderedElementsAre(IssueIs(kInvalidNhsNumber, "referral.person.nhs_number")));
+  EXPECT_THAT(Validate(r), UnorderedElementsAre(IssueIs(kInvalidNhsNumber, "referral.person.nhs_number")));
 }
 
 TEST(ValidateReferralTest, NhsNumberWithNonDigitIsInvalidNhsNumber) {
   Referral r = ValidReferral();
   r.mutable_person()->set_nhs_number("999195102A");
-  EXPECT_THAT(Validate(r),
-              UnorderedElementsAre(IssueIs(kInvalidNhsNumber, "referral.person.nhs_number")));
+  EXPECT_THAT(Validate(r), UnorderedElementsAre(IssueIs(kInvalidNhsNumber, "referral.person.nhs_number")));
 }
 
 TEST(ValidateReferralTest, NhsNumberWithSpacesIsInvalidNhsNumber) {
   Referral r = ValidReferral();
   r.mutable_person()->set_nhs_number("999 195 1024");
-  EXPECT_THAT(Validate(r),
-              UnorderedElementsAre(IssueIs(kInvalidNhsNumber, "referral.person.nhs_number")));
+  EXPECT_THAT(Validate(r), UnorderedElementsAre(IssueIs(kInvalidNhsNumber, "referral.person.nhs_number")));
 }
 
 TEST(ValidateReferralTest, NhsNumberOfNineDigitsIsInvalidNhsNumber) {
   Referral r = ValidReferral();
   r.mutable_person()->set_nhs_number("999195102");
-  EXPECT_THAT(Validate(r),
-              UnorderedElementsAre(IssueIs(kInvalidNhsNumber, "referral.person.nhs_number")));
+  EXPECT_THAT(Validate(r), UnorderedElementsAre(IssueIs(kInvalidNhsNumber, "referral.person.nhs_number")));
 }
 
 TEST(ValidateReferralTest, NhsNumberIssueMessagesNeverContainTheNumber) {
@@ -281,8 +268,7 @@ TEST(ValidateReferralTest, MalformedSenderOdsIsInvalidValue) {
 TEST(ValidateReferralTest, MalformedPracticeOdsIsInvalidValue) {
   Referral r = ValidReferral();
   r.mutable_person()->set_registered_practice_ods("NOT-AN-ODS");
-  EXPECT_THAT(Validate(r), UnorderedElementsAre(
-                               IssueIs(kInvalidValue, "referral.person.registered_practice_ods")));
+  EXPECT_THAT(Validate(r), UnorderedElementsAre(IssueIs(kInvalidValue, "referral.person.registered_practice_ods")));
 }
 
 TEST(ValidateReferralTest, AbsentPracticeOdsIsFine) {
@@ -316,8 +302,7 @@ TEST(ValidateReferralTest, MessageIdWithSpaceOrSlashIsInvalidValue) {
   for (const std::string id : {"msg 1", "msg/1", "msg|1", "urn:uuid:1"}) {
     Referral r = ValidReferral();
     r.set_message_id(id);
-    EXPECT_THAT(Validate(r), UnorderedElementsAre(IssueIs(kInvalidValue, "referral.message_id")))
-        << id;
+    EXPECT_THAT(Validate(r), UnorderedElementsAre(IssueIs(kInvalidValue, "referral.message_id"))) << id;
   }
 }
 
@@ -357,8 +342,7 @@ TEST(ValidateReferralTest, ReferralDateWithTimeIsInvalidValue) {
 TEST(ValidateReferralTest, BirthDateOn29FebruaryOfNonLeapYearIsInvalidValue) {
   Referral r = ValidReferral();
   r.mutable_person()->set_birth_date("1961-02-29");
-  EXPECT_THAT(Validate(r),
-              UnorderedElementsAre(IssueIs(kInvalidValue, "referral.person.birth_date")));
+  EXPECT_THAT(Validate(r), UnorderedElementsAre(IssueIs(kInvalidValue, "referral.person.birth_date")));
 }
 
 TEST(ValidateReferralTest, BirthDateOn29FebruaryOfLeapYearIsValid) {
@@ -370,22 +354,19 @@ TEST(ValidateReferralTest, BirthDateOn29FebruaryOfLeapYearIsValid) {
 TEST(ValidateReferralTest, ImpossibleBirthDateIsInvalidValue) {
   Referral r = ValidReferral();
   r.mutable_person()->set_birth_date("1960-13-01");
-  EXPECT_THAT(Validate(r),
-              UnorderedElementsAre(IssueIs(kInvalidValue, "referral.person.birth_date")));
+  EXPECT_THAT(Validate(r), UnorderedElementsAre(IssueIs(kInvalidValue, "referral.person.birth_date")));
 }
 
 TEST(ValidateReferralTest, BirthDateAfterTodayIsInvalidValue) {
   Referral r = ValidReferral();
   r.mutable_person()->set_birth_date("2025-06-16");
-  EXPECT_THAT(Validate(r),
-              UnorderedElementsAre(IssueIs(kInvalidValue, "referral.person.birth_date")));
+  EXPECT_THAT(Validate(r), UnorderedElementsAre(IssueIs(kInvalidValue, "referral.person.birth_date")));
 }
 
 TEST(ValidateReferralTest, BirthDateAfterReferralDateIsInvalidValue) {
   Referral r = ValidReferral();
   r.mutable_person()->set_birth_date("2025-06-11");  // Not after today, but after the referral.
-  EXPECT_THAT(Validate(r),
-              UnorderedElementsAre(IssueIs(kInvalidValue, "referral.person.birth_date")));
+  EXPECT_THAT(Validate(r), UnorderedElementsAre(IssueIs(kInvalidValue, "referral.person.birth_date")));
 }
 
 TEST(ValidateReferralTest, BirthDateOnReferralDateIsValid) {
@@ -405,8 +386,7 @@ TEST(ValidateReferralTest, DateIssueMessagesNeverContainTheDate) {
 TEST(ValidateReferralTest, MalformedConsentDateIsInvalidValue) {
   Referral r = ValidReferral();
   r.mutable_consents(0)->set_date("2025-02-30");
-  EXPECT_THAT(Validate(r),
-              UnorderedElementsAre(IssueIs(kInvalidValue, "referral.consents[0].date")));
+  EXPECT_THAT(Validate(r), UnorderedElementsAre(IssueIs(kInvalidValue, "referral.consents[0].date")));
 }
 
 // A consent dated after the referral date, however far ahead, is readable: it is simply not in
@@ -422,15 +402,13 @@ TEST(ValidateReferralTest, ConsentDatedAfterTodayEvenDecadesAheadIsReadable) {
 TEST(ValidateReferralTest, MalformedConsentPeriodStartIsInvalidValue) {
   Referral r = ValidReferral();
   r.mutable_consents(0)->set_period_start("2025/06/01");
-  EXPECT_THAT(Validate(r),
-              UnorderedElementsAre(IssueIs(kInvalidValue, "referral.consents[0].period_start")));
+  EXPECT_THAT(Validate(r), UnorderedElementsAre(IssueIs(kInvalidValue, "referral.consents[0].period_start")));
 }
 
 TEST(ValidateReferralTest, MalformedConsentPeriodEndIsInvalidValue) {
   Referral r = ValidReferral();
   r.add_consents()->set_period_end("2026");
-  EXPECT_THAT(Validate(r),
-              UnorderedElementsAre(IssueIs(kInvalidValue, "referral.consents[1].period_end")));
+  EXPECT_THAT(Validate(r), UnorderedElementsAre(IssueIs(kInvalidValue, "referral.consents[1].period_end")));
 }
 
 TEST(ValidateReferralTest, ConsentPeriodEndingAfterTodayIsValid) {
@@ -455,15 +433,13 @@ TEST(ValidateReferralTest, MalformedSnomedReasonIsInvalidValueAtItsPath) {
     reason->set_system(kSnomedSystem);
     reason->set_code(code);
   }
-  EXPECT_THAT(Validate(r),
-              UnorderedElementsAre(IssueIs(kInvalidValue, "referral.reasons[2].code")));
+  EXPECT_THAT(Validate(r), UnorderedElementsAre(IssueIs(kInvalidValue, "referral.reasons[2].code")));
 }
 
 TEST(ValidateReferralTest, EmptySnomedReasonCodeIsInvalidValue) {
   Referral r = ValidReferral();
   r.mutable_reasons(0)->clear_code();
-  EXPECT_THAT(Validate(r),
-              UnorderedElementsAre(IssueIs(kInvalidValue, "referral.reasons[0].code")));
+  EXPECT_THAT(Validate(r), UnorderedElementsAre(IssueIs(kInvalidValue, "referral.reasons[0].code")));
 }
 
 TEST(ValidateReferralTest, CodingsInOtherSystemsAreNotChecked) {
@@ -475,15 +451,14 @@ TEST(ValidateReferralTest, CodingsInOtherSystemsAreNotChecked) {
 }
 
 TEST(IsWellFormedSnomedConceptIdTest, AcceptsRealConceptIds) {
-  for (const char* code : {"267076002", "871731000000106", "836881000000105", "48694002",
-                           "105629000", "86406008", "138875005", "404684003"}) {
+  for (const char* code : {"267076002", "871731000000106", "836881000000105", "48694002", "105629000", "86406008",
+                           "138875005", "404684003"}) {
     EXPECT_TRUE(IsWellFormedSnomedConceptId(code)) << code;
   }
 }
 
 TEST(IsWellFormedSnomedConceptIdTest, RejectsAFlippedCheckDigit) {
-  for (const char* code :
-       {"267076003", "871731000000107", "836881000000106", "48694003", "105629001"}) {
+  for (const char* code : {"267076003", "871731000000107", "836881000000106", "48694003", "105629001"}) {
     EXPECT_FALSE(IsWellFormedSnomedConceptId(code)) << code;
   }
 }

@@ -22,11 +22,12 @@ using testing::ReadSample;
 std::vector<frontdoor::v1::Issue> Readable(const std::string& file) {
   std::string text = ReadSample(file);
   ParsedReferral parsed = file.find("-fhir-") != std::string::npos ? ParseFhirReferral(text, FhirLimits{})
-                                                                     : ParseHl7v2Referral(text, Hl7Limits{});
+                                                                   : ParseHl7v2Referral(text, Hl7Limits{});
   std::vector<frontdoor::v1::Issue> issues = parsed.issues;
   if (!HasErrors(issues)) {
     // After every sample's referral date, so no date is in the future.
-    std::vector<frontdoor::v1::Issue> more = ValidateReferral(parsed.referral, parsed.paths, CalendarDate{2025, 12, 31});
+    std::vector<frontdoor::v1::Issue> more =
+        ValidateReferral(parsed.referral, parsed.paths, CalendarDate{2025, 12, 31});
     issues.insert(issues.end(), more.begin(), more.end());
   }
   std::vector<frontdoor::v1::Issue> errors;
@@ -47,10 +48,9 @@ INSTANTIATE_TEST_SUITE_P(
                       "05-fhir-paused-team-front-door.json", "06-fhir-practice-fallback.json",
                       "07-fhir-out-of-area.json", "08-fhir-ig1-no-consent.json", "09-fhir-ig2-objection.json",
                       "10-fhir-ig3-under-18.json", "11-fhir-ig5-sensitive-withheld.json", "12-fhir-ig6-s-flag.json",
-                      "15-fhir-duplicate-resend.json", "16-fhir-self-referral.json",
-                      "17-hl7-tameside-hospital.hl7", "18-hl7-oldham-older-people.hl7",
-                      "19-hl7-ig2-consent-refused.hl7", "20-hl7-ig1-no-con.hl7", "22-hl7-duplicate-resend.hl7",
-                      "23-hl7-s-flag.hl7"),
+                      "15-fhir-duplicate-resend.json", "16-fhir-self-referral.json", "17-hl7-tameside-hospital.hl7",
+                      "18-hl7-oldham-older-people.hl7", "19-hl7-ig2-consent-refused.hl7", "20-hl7-ig1-no-con.hl7",
+                      "22-hl7-duplicate-resend.hl7", "23-hl7-s-flag.hl7"),
     [](const ::testing::TestParamInfo<const char*>& info) { return "Sample" + std::string(info.param).substr(0, 2); });
 
 TEST(RejectedSampleTest, InvalidNhsNumberNamesThePatientIdentifier) {

@@ -55,15 +55,16 @@ SubmitReferralResponse Refused(const std::string& rule) {
   return response;
 }
 
-ReplyContext FhirRequest() { return ParseFhirReferral(ReadSample("01-fhir-oldham-wellbeing.json"), FhirLimits{}).reply; }
+ReplyContext FhirRequest() {
+  return ParseFhirReferral(ReadSample("01-fhir-oldham-wellbeing.json"), FhirLimits{}).reply;
+}
 ReplyContext Hl7Request() { return ParseHl7v2Referral(ReadSample("17-hl7-tameside-hospital.hl7"), Hl7Limits{}).reply; }
 
 // Parses strictly (UTF-8 validated) and fails the test when the text is not JSON.
 rapidjson::Document ParseJson(const std::string& text) {
   rapidjson::Document document;
   document.Parse<rapidjson::kParseValidateEncodingFlag>(text.c_str(), text.size());
-  EXPECT_FALSE(document.HasParseError()) << rapidjson::GetParseError_En(document.GetParseError()) << " in "
-                                         << text;
+  EXPECT_FALSE(document.HasParseError()) << rapidjson::GetParseError_En(document.GetParseError()) << " in " << text;
   return document;
 }
 
@@ -83,7 +84,8 @@ void ExpectNoEmptyValues(const rapidjson::Value& value, const std::string& where
     for (const auto& item : value.GetArray()) ExpectNoEmptyValues(item, where + "[]");
   } else if (value.IsObject()) {
     EXPECT_FALSE(value.ObjectEmpty()) << where;
-    for (const auto& member : value.GetObject()) ExpectNoEmptyValues(member.value, where + "." + member.name.GetString());
+    for (const auto& member : value.GetObject())
+      ExpectNoEmptyValues(member.value, where + "." + member.name.GetString());
   }
 }
 
@@ -96,7 +98,8 @@ void ExpectWellFormedBundle(const rapidjson::Document& bundle) {
   std::set<std::string> urls;
   for (const auto& entry : bundle["entry"].GetArray()) {
     std::string url = entry["fullUrl"].GetString();
-    EXPECT_THAT(url, ::testing::MatchesRegex("urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"));
+    EXPECT_THAT(
+        url, ::testing::MatchesRegex("urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"));
     EXPECT_TRUE(urls.insert(url).second) << "duplicate fullUrl " << url;
     EXPECT_EQ(url, "urn:uuid:" + std::string(entry["resource"]["id"].GetString()));
   }
@@ -152,7 +155,8 @@ TEST(FhirResponseTest, RejectedIsAFatalErrorWithOneIssuePerProblem) {
 }
 
 TEST(FhirResponseTest, RefusedIsABusinessRuleWithTheRecordedReferral) {
-  rapidjson::Document bundle = ParseJson(RenderFhirResponse(FhirRequest(), Refused("IG-2"), "resp-3", "2025-02-03T10:15:01Z"));
+  rapidjson::Document bundle =
+      ParseJson(RenderFhirResponse(FhirRequest(), Refused("IG-2"), "resp-3", "2025-02-03T10:15:01Z"));
   ExpectWellFormedBundle(bundle);
   EXPECT_EQ(bundle["entry"][0]["resource"]["response"]["code"], "fatal-error");
   const rapidjson::Value& issue = (*FindEntry(bundle, "OperationOutcome"))["issue"][0];
@@ -164,8 +168,8 @@ TEST(FhirResponseTest, RefusedIsABusinessRuleWithTheRecordedReferral) {
 
 TEST(FhirResponseTest, UnreadableRequestGetsAResponseWithoutAnIdentifier) {
   ReplyContext request;  // nothing could be read
-  rapidjson::Document bundle =
-      ParseJson(RenderFhirResponse(request, Rejected(MakeIssue("MALFORMED", "", "not JSON")), "resp-4", "2025-02-03T10:15:01Z"));
+  rapidjson::Document bundle = ParseJson(
+      RenderFhirResponse(request, Rejected(MakeIssue("MALFORMED", "", "not JSON")), "resp-4", "2025-02-03T10:15:01Z"));
   ExpectWellFormedBundle(bundle);
   EXPECT_FALSE(bundle["entry"][0]["resource"].HasMember("response"));
   EXPECT_FALSE(bundle["entry"][0]["resource"].HasMember("destination"));
@@ -225,7 +229,8 @@ TEST(Hl7AckTest, AcceptedIsAaWithTheHeaderSwapped) {
 }
 
 TEST(Hl7AckTest, MalformedOrUnsupportedIsAr) {
-  Hl7Message ack = ParseAck(RenderHl7v2Ack(Hl7Request(), Rejected(MakeIssue("MALFORMED", "", "not ER7")), "C2", "20250225"));
+  Hl7Message ack =
+      ParseAck(RenderHl7v2Ack(Hl7Request(), Rejected(MakeIssue("MALFORMED", "", "not ER7")), "C2", "20250225"));
   EXPECT_EQ(ack.Field("MSA", 1), "AR");
   EXPECT_EQ(ack.Field("ERR", 2), "");
   EXPECT_EQ(ack.Field("ERR", 3, 1, 1), "102");
@@ -233,7 +238,8 @@ TEST(Hl7AckTest, MalformedOrUnsupportedIsAr) {
   EXPECT_EQ(ack.Field("ERR", 4), "E");
   EXPECT_EQ(ack.Field("ERR", 5, 1, 1), "MALFORMED");
   EXPECT_EQ(ack.Field("ERR", 8), "not ER7");
-  ack = ParseAck(RenderHl7v2Ack(Hl7Request(), Rejected(MakeIssue("UNSUPPORTED_MESSAGE", "MSH-9", "not REF^I12")), "C3", "20250225"));
+  ack = ParseAck(RenderHl7v2Ack(Hl7Request(), Rejected(MakeIssue("UNSUPPORTED_MESSAGE", "MSH-9", "not REF^I12")), "C3",
+                                "20250225"));
   EXPECT_EQ(ack.Field("MSA", 1), "AR");
   EXPECT_EQ(ack.Field("ERR", 2, 1, 1), "MSH");
   EXPECT_EQ(ack.Field("ERR", 2, 1, 3), "9");
@@ -242,7 +248,8 @@ TEST(Hl7AckTest, MalformedOrUnsupportedIsAr) {
 }
 
 TEST(Hl7AckTest, OtherValidationErrorsAndRefusalsAreAe) {
-  Hl7Message ack = ParseAck(RenderHl7v2Ack(Hl7Request(), Rejected(MakeIssue("MISSING_ELEMENT", "PID", "no PID")), "C4", "20250225"));
+  Hl7Message ack =
+      ParseAck(RenderHl7v2Ack(Hl7Request(), Rejected(MakeIssue("MISSING_ELEMENT", "PID", "no PID")), "C4", "20250225"));
   EXPECT_EQ(ack.Field("MSA", 1), "AE");
   EXPECT_EQ(ack.Field("ERR", 2), "PID");
   EXPECT_EQ(ack.Field("ERR", 2, 1, 2), "1");
@@ -278,14 +285,16 @@ TEST(Hl7AckTest, TextIsEscaped) {
   std::string message = "a|b^c~d\\e&f\r\nnext line";
   ReplyContext request = Hl7Request();
   request.control_id = "ID|with^delims";
-  Hl7Message ack = ParseAck(RenderHl7v2Ack(request, Rejected(MakeIssue("INVALID_VALUE", "RF1-7", message)), "C7", "20250225"));
+  Hl7Message ack =
+      ParseAck(RenderHl7v2Ack(request, Rejected(MakeIssue("INVALID_VALUE", "RF1-7", message)), "C7", "20250225"));
   EXPECT_EQ(ack.segment_count(), 3u);
   EXPECT_EQ(ack.Field("ERR", 8), message);
   EXPECT_EQ(ack.Field("MSA", 2), "ID|with^delims");
 }
 
 TEST(Hl7AckTest, DefaultsWhenTheRequestGaveNothing) {
-  Hl7Message ack = ParseAck(RenderHl7v2Ack(ReplyContext{}, Rejected(MakeIssue("MALFORMED", "", "empty")), "C8", "20250225"));
+  Hl7Message ack =
+      ParseAck(RenderHl7v2Ack(ReplyContext{}, Rejected(MakeIssue("MALFORMED", "", "empty")), "C8", "20250225"));
   EXPECT_EQ(ack.Field("MSH", 3), "FRONTDOOR");
   EXPECT_EQ(ack.Field("MSH", 4), "SPFRONTDOOR");
   EXPECT_EQ(ack.Field("MSH", 11), "P");

@@ -42,8 +42,8 @@ int main(int argc, char** argv) {
     }
     response.set_disposition(errors ? frontdoor::v1::REJECTED : frontdoor::v1::ACCEPTED);
     if (!errors) response.set_referral_id("ref-" + std::to_string(written + 1));
-    std::string ack = frontdoor::adapters::RenderHl7v2Ack(parsed.reply, response,
-                                                           "FD" + std::to_string(written + 1), "20250601120000");
+    std::string ack = frontdoor::adapters::RenderHl7v2Ack(parsed.reply, response, "FD" + std::to_string(written + 1),
+                                                          "20250601120000");
     std::ofstream file(out / (entry.path().stem().string() + ".ack"), std::ios::binary);
     file << ack;
     if (!file.good()) {

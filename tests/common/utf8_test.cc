@@ -52,8 +52,17 @@ std::string ReplaceByteByByte(std::string_view text) {
 
 TEST(Utf8Test, ReplacingMatchesTheByteByByteDefinitionOnLongMixedText) {
   std::mt19937 rng(20261122);
-  const std::string pieces[] = {"a", "Siân ", std::string(40, 'x'), "\xff", "\xc3", "\xe2\x82\xac", "\xed\xa0\x80",
-                                "\xf0\x9f\x98\x80", "\xf4\x90\x80\x80", "\x80", std::string(1, '\0')};
+  const std::string pieces[] = {"a",
+                                "Siân ",
+                                std::string(40, 'x'),
+                                "\xff",
+                                "\xc3",
+                                "\xe2\x82\xac",
+                                "\xed\xa0\x80",
+                                "\xf0\x9f\x98\x80",
+                                "\xf4\x90\x80\x80",
+                                "\x80",
+                                std::string(1, '\0')};
   for (int round = 0; round < 2000; ++round) {
     std::string text;
     const int n = static_cast<int>(rng() % 12);

@@ -35,8 +35,7 @@ const network::NetworkDirectory& Demo() {
   return demo->value();
 }
 
-Consent* AddConsent(Referral* r, const std::string& id, Consent::Provision provision,
-                    const std::string& date) {
+Consent* AddConsent(Referral* r, const std::string& id, Consent::Provision provision, const std::string& date) {
   Consent* c = r->add_consents();
   c->set_id(id);
   c->set_status(Consent::ACTIVE);
@@ -96,8 +95,7 @@ TEST(DecideConsentTest, NoConsentRefusesIg1) {
   r.clear_consents();
   const ConsentDecision d = Decide(r);
   EXPECT_FALSE(d.permitted);
-  EXPECT_THAT(d.refusals,
-              ElementsAre(RefusalIs("IG-1", "no consent in force on the referral date")));
+  EXPECT_THAT(d.refusals, ElementsAre(RefusalIs("IG-1", "no consent in force on the referral date")));
   EXPECT_THAT(d.rules_fired, ElementsAre("IG-1"));
   EXPECT_THAT(d.relied_on_consent, IsEmpty());
 }
@@ -175,8 +173,8 @@ TEST(DecideConsentTest, InactivePermitIsNotInForce) {
 }
 
 TEST(DecideConsentTest, DraftOrProposedPermitIsNotInForce) {
-  for (Consent::Status status : {Consent::DRAFT, Consent::PROPOSED, Consent::REJECTED,
-                                 Consent::ENTERED_IN_ERROR, Consent::STATUS_UNSPECIFIED}) {
+  for (Consent::Status status :
+       {Consent::DRAFT, Consent::PROPOSED, Consent::REJECTED, Consent::ENTERED_IN_ERROR, Consent::STATUS_UNSPECIFIED}) {
     Referral r = PermittedReferral();
     r.mutable_consents(0)->set_status(status);
     EXPECT_THAT(RefusalCodes(Decide(r)), ElementsAre("IG-1")) << status;
@@ -293,8 +291,7 @@ TEST(DecideConsentTest, DayBeforeEighteenthBirthdayRefusesIg3) {
   r.mutable_person()->set_birth_date("2007-06-11");
   const ConsentDecision d = Decide(r);
   EXPECT_FALSE(d.permitted);
-  EXPECT_THAT(d.refusals,
-              ElementsAre(RefusalIs("IG-3", "the person is under 18 on the referral date")));
+  EXPECT_THAT(d.refusals, ElementsAre(RefusalIs("IG-3", "the person is under 18 on the referral date")));
   EXPECT_THAT(d.rules_fired, ElementsAre("IG-3"));
 }
 

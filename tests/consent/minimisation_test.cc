@@ -54,8 +54,7 @@ const network::ConnectorTeam& Team(const char* team_id) {
   return *team;
 }
 
-void AddReason(Referral* r, const std::string& code, const std::string& display,
-               const std::string& system = kSnomed) {
+void AddReason(Referral* r, const std::string& code, const std::string& display, const std::string& system = kSnomed) {
   v1::Coding* coding = r->add_reasons();
   coding->set_system(system);
   coding->set_code(code);
@@ -103,8 +102,7 @@ Referral FullReferral() {
   AddReason(&r, "871731000000106", "Referral to social prescribing service");  // procedure
   AddReason(&r, "267076002", "Feeling lonely");
   AddReason(&r, "86406008", "Human immunodeficiency virus infection");
-  AddReason(&r, "Z63.4", "Disappearance and death of family member",
-            "http://hl7.org/fhir/sid/icd-10");
+  AddReason(&r, "Z63.4", "Disappearance and death of family member", "http://hl7.org/fhir/sid/icd-10");
 
   Consent* consent = r.add_consents();
   consent->set_id(kConsentId);
@@ -306,8 +304,7 @@ TEST(BuildConnectorReferralTest, WithheldNoteFollowsTheDecision) {
   Referral r = FullReferral();
   ConsentDecision decision = DecideConsent(r, ConsentPolicy{}, Demo());
   decision.all_reasons_withheld = true;
-  const ConnectorReferral out =
-      BuildConnectorReferral(r, decision, Team(kWellbeingTeam), "ref-0001", Demo());
+  const ConnectorReferral out = BuildConnectorReferral(r, decision, Team(kWellbeingTeam), "ref-0001", Demo());
   EXPECT_THAT(out.reasons(), IsEmpty());
   EXPECT_EQ(out.withheld_reason_note(), kDiscussedWithReferrer);
 }
@@ -355,8 +352,7 @@ TEST(BuildConnectorReferralTest, SFlagOnThePersonAppliesEvenIfTheDecisionMissedI
   r.mutable_person()->set_demographics_restricted(true);
   ConsentDecision decision = DecideConsent(r, ConsentPolicy{}, Demo());
   decision.contact_via_referrer = false;
-  const ConnectorReferral out =
-      BuildConnectorReferral(r, decision, Team(kWellbeingTeam), "ref-0001", Demo());
+  const ConnectorReferral out = BuildConnectorReferral(r, decision, Team(kWellbeingTeam), "ref-0001", Demo());
   EXPECT_TRUE(out.contact_via_referrer());
   EXPECT_THAT(Bytes(out), Not(HasSubstr(kPostcode)));
 }
@@ -404,12 +400,12 @@ TEST(WithheldFromConnectorTest, NamesEveryCategoryRecipientAndRule) {
   Referral r = FullReferral();
   r.mutable_person()->set_demographics_restricted(true);
   const ConsentDecision d = DecideConsent(r, ConsentPolicy{}, Demo());
-  EXPECT_THAT(Items(WithheldFromConnector(r, d, Team(kOlderPeopleTeam))),
-              ElementsAre("IG-4 birth-date ageuk-oldham", "IG-4 clinical:flag ageuk-oldham",
-                          "IG-4 clinical:medication ageuk-oldham", "IG-4 gender ageuk-oldham",
-                          "IG-4 nhs-number ageuk-oldham", "IG-5 hiv ageuk-oldham",
-                          "IG-5 referrer-text ageuk-oldham", "IG-5 safeguarding ageuk-oldham",
-                          "IG-6 address ageuk-oldham", "IG-6 email ageuk-oldham", "IG-6 phone ageuk-oldham"));
+  EXPECT_THAT(
+      Items(WithheldFromConnector(r, d, Team(kOlderPeopleTeam))),
+      ElementsAre("IG-4 birth-date ageuk-oldham", "IG-4 clinical:flag ageuk-oldham",
+                  "IG-4 clinical:medication ageuk-oldham", "IG-4 gender ageuk-oldham", "IG-4 nhs-number ageuk-oldham",
+                  "IG-5 hiv ageuk-oldham", "IG-5 referrer-text ageuk-oldham", "IG-5 safeguarding ageuk-oldham",
+                  "IG-6 address ageuk-oldham", "IG-6 email ageuk-oldham", "IG-6 phone ageuk-oldham"));
 }
 
 TEST(WithheldFromConnectorTest, NhsNumberIsNotWithheldFromAnEndpointThatAcceptsIt) {

@@ -2,9 +2,9 @@
 // connector organisations, frontdoor-gateway with its SQLite store, and the frontdoor CLI.
 #include <signal.h>
 
+#include <fstream>
 #include <map>
 #include <set>
-#include <fstream>
 #include <sstream>
 
 #include "frontdoor/v1/referral_service.pb.h"
@@ -69,8 +69,14 @@ class GatewayProcessTest : public ::testing::Test {
   // Starts the gateway on the demo network, delivering to `connectors`; returns HOST:PORT.
   std::string StartGateway(const std::map<std::string, std::string>& connectors) {
     const std::string ready = Path("gateway.ready." + std::to_string(++gateway_starts_));
-    std::vector<std::string> argv = {BinaryPath("gateway/frontdoor-gateway"), "--insecure-plaintext", "--listen",
-                                     "127.0.0.1:0", "--data-dir", Path("data"), "--ready-file", ready};
+    std::vector<std::string> argv = {BinaryPath("gateway/frontdoor-gateway"),
+                                     "--insecure-plaintext",
+                                     "--listen",
+                                     "127.0.0.1:0",
+                                     "--data-dir",
+                                     Path("data"),
+                                     "--ready-file",
+                                     ready};
     for (const auto& [endpoint, address] : connectors) {
       argv.push_back("--connector");
       argv.push_back(endpoint + "=" + address);
@@ -124,12 +130,12 @@ TEST_F(GatewayProcessTest, ReferralSubmittedWithTheCliArrivesAtItsTeamsConnector
   EXPECT_NE(record.find("\"team_id\":\"oldham-north-royton-wellbeing\""), std::string::npos);
 
   // The CLI reads it back; another practice may not.
-  CommandResult get = RunCommand({BinaryPath("tools/frontdoor"), "--target", target, "--as", "P85901", "get",
-                                  resp.referral_id()});
+  CommandResult get =
+      RunCommand({BinaryPath("tools/frontdoor"), "--target", target, "--as", "P85901", "get", resp.referral_id()});
   EXPECT_EQ(get.exit_status, 0);
   EXPECT_NE(get.out.find("oldham-north-royton-wellbeing"), std::string::npos);
-  CommandResult other = RunCommand({BinaryPath("tools/frontdoor"), "--target", target, "--as", "P85902", "get",
-                                    resp.referral_id()});
+  CommandResult other =
+      RunCommand({BinaryPath("tools/frontdoor"), "--target", target, "--as", "P85902", "get", resp.referral_id()});
   EXPECT_EQ(other.exit_status, 1);
 }
 
@@ -236,8 +242,8 @@ TEST_F(GatewayProcessTest, CancelledReferralReachesTheSimAsCeaseAfterItsDelivery
   ASSERT_EQ(resp.disposition(), v1::ACCEPTED);
   ASSERT_TRUE(WaitForDelivery(resp.referral_id(), absl::Seconds(30))) << ReadFileOrEmpty(Path("gateway.log"));
   const std::string frontdoor = BinaryPath("tools/frontdoor");
-  CommandResult cancel = RunCommand({frontdoor, "--target", target, "--as", "P85901", "cancel", resp.referral_id(),
-                                     "--reason", "consent-withdrawn"});
+  CommandResult cancel = RunCommand(
+      {frontdoor, "--target", target, "--as", "P85901", "cancel", resp.referral_id(), "--reason", "consent-withdrawn"});
   ASSERT_EQ(cancel.exit_status, 0) << cancel.out;
   EXPECT_NE(cancel.out.find("\"cease_processing_sent\": true"), std::string::npos) << cancel.out;
   const std::string cease = "\"kind\":\"cease\",\"referral_id\":\"" + resp.referral_id();
@@ -270,7 +276,8 @@ TEST_F(GatewayProcessTest, CancelledReferralReachesTheSimAsCeaseAfterItsDelivery
     std::ofstream(Path("proof.json")) << proof.out;
     std::ofstream(Path("pub.pem")) << key.out;
   }
-  CommandResult check = RunCommand({frontdoor, "audit", "check-proof", Path("proof.json"), "--public-key", Path("pub.pem")});
+  CommandResult check =
+      RunCommand({frontdoor, "audit", "check-proof", Path("proof.json"), "--public-key", Path("pub.pem")});
   EXPECT_EQ(check.exit_status, 0) << check.out;
 }
 

@@ -25,9 +25,17 @@ class MutualTlsProcessTest : public ::testing::Test {
     CommandResult certs = RunCommand({std::string(FRONTDOOR_SOURCE_DIR) + "/scripts/dev-certs", Path("certs")});
     ASSERT_EQ(certs.exit_status, 0) << certs.out;
 
-    std::vector<std::string> sim = {BinaryPath("tools/frontdoor-connector-sim"), "--record", Path("deliveries.jsonl"),
-                                    "--ready-file", Path("sim.ready"), "--tls-cert", Cert("connector-server.crt"),
-                                    "--tls-key", Cert("connector-server.key"), "--client-ca", Cert("ca.crt")};
+    std::vector<std::string> sim = {BinaryPath("tools/frontdoor-connector-sim"),
+                                    "--record",
+                                    Path("deliveries.jsonl"),
+                                    "--ready-file",
+                                    Path("sim.ready"),
+                                    "--tls-cert",
+                                    Cert("connector-server.crt"),
+                                    "--tls-key",
+                                    Cert("connector-server.key"),
+                                    "--client-ca",
+                                    Cert("ca.crt")};
     for (const char* e : {"action-together-oldham", "ageuk-oldham", "mind-oldham", "action-together-tameside"}) {
       sim.push_back("--serve");
       sim.push_back(std::string(e) + "=127.0.0.1:0");
@@ -36,12 +44,25 @@ class MutualTlsProcessTest : public ::testing::Test {
     auto ready = WaitForFile(Path("sim.ready"), absl::Seconds(30));
     ASSERT_TRUE(ready.has_value()) << ReadFileOrEmpty(Path("sim.log"));
 
-    std::vector<std::string> gw = {BinaryPath("gateway/frontdoor-gateway"), "--listen", "127.0.0.1:0", "--data-dir",
-                                   Path("data"), "--ready-file", Path("gateway.ready"),
-                                   "--tls-cert", Cert("gateway-server.crt"), "--tls-key", Cert("gateway-server.key"),
-                                   "--client-ca", Cert("ca.crt"), "--connector-ca", Cert("ca.crt"),
-                                   "--connector-client-cert", Cert("gateway-client.crt"),
-                                   "--connector-client-key", Cert("gateway-client.key")};
+    std::vector<std::string> gw = {BinaryPath("gateway/frontdoor-gateway"),
+                                   "--listen",
+                                   "127.0.0.1:0",
+                                   "--data-dir",
+                                   Path("data"),
+                                   "--ready-file",
+                                   Path("gateway.ready"),
+                                   "--tls-cert",
+                                   Cert("gateway-server.crt"),
+                                   "--tls-key",
+                                   Cert("gateway-server.key"),
+                                   "--client-ca",
+                                   Cert("ca.crt"),
+                                   "--connector-ca",
+                                   Cert("ca.crt"),
+                                   "--connector-client-cert",
+                                   Cert("gateway-client.crt"),
+                                   "--connector-client-key",
+                                   Cert("gateway-client.key")};
     std::istringstream lines(*ready);
     std::string line;
     while (std::getline(lines, line)) {
@@ -79,7 +100,8 @@ class MutualTlsProcessTest : public ::testing::Test {
 };
 
 TEST_F(MutualTlsProcessTest, ReferralTravelsPracticeToGatewayToConnectorOnMutualTls) {
-  CommandResult submit = Cli({"--as", "P85901", "submit", std::string(FRONTDOOR_SOURCE_DIR) + "/examples/typed-referral.json"});
+  CommandResult submit =
+      Cli({"--as", "P85901", "submit", std::string(FRONTDOOR_SOURCE_DIR) + "/examples/typed-referral.json"});
   ASSERT_EQ(submit.exit_status, 0) << submit.out << ReadFileOrEmpty(Path("gateway.log"));
   v1::SubmitReferralResponse resp;
   ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(submit.out, &resp).ok()) << submit.out;

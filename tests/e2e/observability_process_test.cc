@@ -228,7 +228,9 @@ class ObservabilityProcessTest : public ::testing::Test {
     for (const auto& line : JsonLogLines(ReadFileOrEmpty(Path(log_name)))) {
       auto event = line.find("event");
       if (event == line.end() || event->second != "listening") continue;
-      auto port_of = [](const std::string& address) { return std::atoi(address.substr(address.rfind(':') + 1).c_str()); };
+      auto port_of = [](const std::string& address) {
+        return std::atoi(address.substr(address.rfind(':') + 1).c_str());
+      };
       if (line.count("metrics_address")) out.metrics_port = port_of(line.at("metrics_address"));
       if (line.count("health_address")) out.health_port = port_of(line.at("health_address"));
     }
@@ -331,7 +333,8 @@ TEST_F(ObservabilityProcessTest, ScrapeShowsReferralsByDispositionRuleBoroughFor
   const absl::Time deadline = absl::Now() + absl::Seconds(10);
   do {
     text = HttpGet(gw.metrics_port, "/metrics");
-    if (MetricValue(text, "frontdoor_delivery_latency_seconds_count", {{"endpoint", "action-together-tameside"}}) >= 1 &&
+    if (MetricValue(text, "frontdoor_delivery_latency_seconds_count", {{"endpoint", "action-together-tameside"}}) >=
+            1 &&
         MetricValue(text, "frontdoor_delivery_latency_seconds_count", {{"endpoint", "action-together-oldham"}}) >= 3) {
       break;
     }
@@ -351,12 +354,15 @@ TEST_F(ObservabilityProcessTest, ScrapeShowsReferralsByDispositionRuleBoroughFor
                         {{"disposition", "ACCEPTED"}, {"rule", "none"}, {"borough", "tameside"}, {"format", "hl7v2"}}),
             1);
   EXPECT_EQ(MetricValue(text, referrals, {{"disposition", "REFUSED"}, {"rule", "IG-2"}, {"format", "fhir"}}), 1);
-  EXPECT_EQ(MetricValue(text, referrals, {{"disposition", "REJECTED"}, {"rule", "INVALID_NHS_NUMBER"}, {"format", "fhir"}}),
-            1);
+  EXPECT_EQ(
+      MetricValue(text, referrals, {{"disposition", "REJECTED"}, {"rule", "INVALID_NHS_NUMBER"}, {"format", "fhir"}}),
+      1);
   EXPECT_EQ(MetricValue(text, referrals, {{"disposition", "DUPLICATE"}, {"format", "fhir"}}), 1);
   EXPECT_EQ(MetricValue(text, "frontdoor_referral_rules_total", {{"rule", "IG-2"}}), 1);
 
-  EXPECT_EQ(MetricValue(text, "frontdoor_routed_total", {{"team", "oldham-north-royton-wellbeing"}, {"borough", "oldham"}}), 2);
+  EXPECT_EQ(
+      MetricValue(text, "frontdoor_routed_total", {{"team", "oldham-north-royton-wellbeing"}, {"borough", "oldham"}}),
+      2);
   EXPECT_EQ(MetricValue(text, "frontdoor_routed_total", {{"team", "oldham-front-door"}, {"borough", "oldham"}}), 1);
   EXPECT_EQ(MetricValue(text, "frontdoor_front_door_fallbacks_total", {{"borough", "oldham"}}), 1);
   EXPECT_EQ(MetricValue(text, "frontdoor_front_door_fallbacks_total", {{"borough", "tameside"}}), -1);
@@ -373,8 +379,9 @@ TEST_F(ObservabilityProcessTest, ScrapeShowsReferralsByDispositionRuleBoroughFor
 
   const std::string submit_method = "/frontdoor.v1.ReferralService/SubmitReferral";
   EXPECT_EQ(MetricValue(text, "frontdoor_grpc_server_handled_total", {{"method", submit_method}, {"code", "OK"}}), 7);
-  EXPECT_EQ(MetricValue(text, "frontdoor_grpc_server_handling_seconds_count", {{"method", submit_method}, {"code", "OK"}}),
-            7);
+  EXPECT_EQ(
+      MetricValue(text, "frontdoor_grpc_server_handling_seconds_count", {{"method", submit_method}, {"code", "OK"}}),
+      7);
   // Nothing in the exposition identifies a person or a message.
   EXPECT_EQ(text.find("9991951024"), std::string::npos);
   for (const std::string& id : delivered) EXPECT_EQ(text.find(id), std::string::npos) << id;
@@ -440,9 +447,9 @@ TEST_F(ObservabilityProcessTest, MalformedOrAbsentIdsAreReplacedWithFreshOnes) {
   auto stub = Stub(gw.target);
   const std::string too_long(129, 'a');
   const std::vector<std::map<std::string, std::string>> cases = {
-      {},                                                          // none: both fresh, equal
-      {{"x-request-id", too_long}, {"x-correlation-id", "ok-1"}},  // too long
-      {{"x-request-id", "has space"}},                             // not visible ASCII
+      {},                                                                   // none: both fresh, equal
+      {{"x-request-id", too_long}, {"x-correlation-id", "ok-1"}},           // too long
+      {{"x-request-id", "has space"}},                                      // not visible ASCII
       {{"x-request-id", ""}, {"x-correlation-id", std::string(200, 'c')}},  // empty; too long
       // (gRPC clients cannot send control characters or non-ASCII in metadata at all.)
   };
@@ -450,8 +457,8 @@ TEST_F(ObservabilityProcessTest, MalformedOrAbsentIdsAreReplacedWithFreshOnes) {
   for (size_t i = 0; i < cases.size(); ++i) {
     v1::SubmitReferralResponse response;
     std::multimap<std::string, std::string> initial;
-    grpc::Status status =
-        Submit(stub.get(), Typed(RoytonReferral("fresh-" + std::to_string(i))), "P85901", &response, &initial, cases[i]);
+    grpc::Status status = Submit(stub.get(), Typed(RoytonReferral("fresh-" + std::to_string(i))), "P85901", &response,
+                                 &initial, cases[i]);
     ASSERT_TRUE(status.ok()) << i << " " << status.error_message();
     ASSERT_EQ(initial.count("x-request-id"), 1u) << i;
     const std::string request_id = initial.find("x-request-id")->second;
@@ -544,9 +551,10 @@ TEST_F(ObservabilityProcessTest, TextLogFormatWritesOneReadableLinePerEvent) {
   gateway_->Signal(SIGTERM);
   ASSERT_EQ(gateway_->Wait(absl::Seconds(30)), std::optional<int>(0));
   const std::string log = ReadFileOrEmpty(Path("gateway.log"));
-  EXPECT_NE(log.find(" info grpc_call: call finished method=/frontdoor.v1.ReferralService/SubmitReferral identity=P85901 "
-                     "code=OK "),
-            std::string::npos)
+  EXPECT_NE(
+      log.find(" info grpc_call: call finished method=/frontdoor.v1.ReferralService/SubmitReferral identity=P85901 "
+               "code=OK "),
+      std::string::npos)
       << log;
   EXPECT_NE(log.find("request_id=text-req-1"), std::string::npos) << log;
   EXPECT_EQ(log.find("{\"time\""), std::string::npos) << log;

@@ -32,7 +32,7 @@ namespace {
 namespace v1 = ::frontdoor::v1;
 
 const char* const kEndpoints[] = {"action-together-oldham", "ageuk-oldham", "mind-oldham", "action-together-tameside"};
-constexpr char kOldham[] = "action-together-oldham";    // RoytonReferral goes here
+constexpr char kOldham[] = "action-together-oldham";      // RoytonReferral goes here
 constexpr char kTameside[] = "action-together-tameside";  // TamesideReferral goes here
 
 // One delivery as the simulator recorded it.
@@ -54,9 +54,13 @@ class ReliabilityProcessTest : public ::testing::Test {
   // One simulator process per endpoint, so that one can be stopped alone.
   void StartSim(const std::string& endpoint, bool report_progress = false) {
     const std::string ready = Path("sim." + endpoint + ".ready." + std::to_string(++starts_));
-    std::vector<std::string> argv = {BinaryPath("tools/frontdoor-connector-sim"), "--serve",
-                                     endpoint + "=" + connectors_[endpoint], "--record",
-                                     Path("deliveries." + endpoint + ".jsonl"), "--ready-file", ready};
+    std::vector<std::string> argv = {BinaryPath("tools/frontdoor-connector-sim"),
+                                     "--serve",
+                                     endpoint + "=" + connectors_[endpoint],
+                                     "--record",
+                                     Path("deliveries." + endpoint + ".jsonl"),
+                                     "--ready-file",
+                                     ready};
     if (report_progress) {
       argv.insert(argv.end(), {"--report-to", gateway_address_, "--progress-interval-ms", "100"});
     }
@@ -71,12 +75,19 @@ class ReliabilityProcessTest : public ::testing::Test {
 
   void StartGateway(const std::string& config_text = "") {
     const std::string ready = Path("gateway.ready." + std::to_string(++starts_));
-    std::vector<std::string> argv = {BinaryPath("gateway/frontdoor-gateway"), "--insecure-plaintext", "--listen",
-                                     gateway_address_, "--data-dir", Path("data"), "--ready-file", ready};
+    std::vector<std::string> argv = {BinaryPath("gateway/frontdoor-gateway"),
+                                     "--insecure-plaintext",
+                                     "--listen",
+                                     gateway_address_,
+                                     "--data-dir",
+                                     Path("data"),
+                                     "--ready-file",
+                                     ready};
     // Thousands of referrals from one identity: above the per-identity rate limit of real referrers.
     const std::string config = WriteBulkTestConfig(dir_.path(), config_text);
     argv.insert(argv.end(), {"--config", config});
-    for (const auto& [endpoint, address] : connectors_) argv.insert(argv.end(), {"--connector", endpoint + "=" + address});
+    for (const auto& [endpoint, address] : connectors_)
+      argv.insert(argv.end(), {"--connector", endpoint + "=" + address});
     gateway_ = std::make_unique<ChildProcess>(argv, Path("gateway.log"));
     ASSERT_TRUE(WaitForFile(ready, absl::Seconds(30)).has_value()) << ReadFileOrEmpty(Path("gateway.log"));
   }
@@ -151,8 +162,8 @@ class LoadDriver {
   void Submit(v1::Referral referral, std::function<void(const v1::SubmitReferralResponse&)> on_ack = nullptr) {
     {
       absl::MutexLock lock(&mu_);
-      mu_.Await(absl::Condition(+[](LoadDriver* d) ABSL_NO_THREAD_SAFETY_ANALYSIS { return d->in_flight_ < d->window_; },
-                                this));
+      mu_.Await(absl::Condition(
+          +[](LoadDriver* d) ABSL_NO_THREAD_SAFETY_ANALYSIS { return d->in_flight_ < d->window_; }, this));
       ++in_flight_;
     }
     auto call = std::make_shared<Call>();
@@ -164,7 +175,8 @@ class LoadDriver {
   bool Drain(absl::Duration timeout) {
     absl::MutexLock lock(&mu_);
     return mu_.AwaitWithTimeout(
-        absl::Condition(+[](LoadDriver* d) ABSL_NO_THREAD_SAFETY_ANALYSIS { return d->in_flight_ == 0; }, this),
+        absl::Condition(
+            +[](LoadDriver* d) ABSL_NO_THREAD_SAFETY_ANALYSIS { return d->in_flight_ == 0; }, this),
         timeout);
   }
   int acked() const {
@@ -336,19 +348,20 @@ TEST_F(ReliabilityProcessTest, AConnectorOutageDoesNotSlowTheOthersAndItsBacklog
   LoadDriver driver(gateway_address_, /*window=*/16);
   absl::Mutex mu;
   std::map<std::string, int64_t> acked_at_ms;  // referral_id -> when the referrer had its answer
-  std::map<std::string, int> phase_of;           // referral_id -> 0 before, 1 during, 2 after the outage
+  std::map<std::string, int> phase_of;         // referral_id -> 0 before, 1 during, 2 after the outage
   std::set<std::string> oldham_ids, tameside_ids;
   std::atomic<int> phase{0};
   auto submit = [&](int i) {
     const bool tameside = i % 2 == 1;
     const std::string id = "outage-" + std::to_string(i);
     const int p = phase.load();
-    driver.Submit(tameside ? TamesideReferral(id) : RoytonReferral(id), [&, tameside, p](const v1::SubmitReferralResponse& r) {
-      absl::MutexLock lock(&mu);
-      acked_at_ms[r.referral_id()] = absl::ToUnixMillis(absl::Now());
-      phase_of[r.referral_id()] = p;
-      (tameside ? tameside_ids : oldham_ids).insert(r.referral_id());
-    });
+    driver.Submit(tameside ? TamesideReferral(id) : RoytonReferral(id),
+                  [&, tameside, p](const v1::SubmitReferralResponse& r) {
+                    absl::MutexLock lock(&mu);
+                    acked_at_ms[r.referral_id()] = absl::ToUnixMillis(absl::Now());
+                    phase_of[r.referral_id()] = p;
+                    (tameside ? tameside_ids : oldham_ids).insert(r.referral_id());
+                  });
   };
   int n = 0;
   auto run_for = [&](absl::Duration d) {
@@ -387,7 +400,8 @@ TEST_F(ReliabilityProcessTest, AConnectorOutageDoesNotSlowTheOthersAndItsBacklog
     }
   }
   const int64_t p95_before = Percentile(before, 0.95), p95_during = Percentile(during, 0.95);
-  std::fprintf(stderr, "outage test: %lld s outage; %s latency p50/p95 before %lld/%lld ms (%zu), during %lld/%lld ms (%zu)\n",
+  std::fprintf(stderr,
+               "outage test: %lld s outage; %s latency p50/p95 before %lld/%lld ms (%zu), during %lld/%lld ms (%zu)\n",
                static_cast<long long>(absl::ToInt64Seconds(outage)), kOldham,
                static_cast<long long>(Percentile(before, 0.5)), static_cast<long long>(p95_before), before.size(),
                static_cast<long long>(Percentile(during, 0.5)), static_cast<long long>(p95_during), during.size());

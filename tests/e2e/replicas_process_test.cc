@@ -42,7 +42,8 @@ class ReplicaLoadDriver {
     args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
     args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 500);
     for (const std::string& t : targets) {
-      stubs_.push_back(v1::ReferralService::NewStub(grpc::CreateCustomChannel(t, grpc::InsecureChannelCredentials(), args)));
+      stubs_.push_back(
+          v1::ReferralService::NewStub(grpc::CreateCustomChannel(t, grpc::InsecureChannelCredentials(), args)));
     }
   }
 
@@ -61,7 +62,8 @@ class ReplicaLoadDriver {
   bool Drain(absl::Duration timeout) {
     absl::MutexLock lock(&mu_);
     return mu_.AwaitWithTimeout(
-        absl::Condition(+[](ReplicaLoadDriver* d) ABSL_NO_THREAD_SAFETY_ANALYSIS { return d->in_flight_ == 0; }, this),
+        absl::Condition(
+            +[](ReplicaLoadDriver* d) ABSL_NO_THREAD_SAFETY_ANALYSIS { return d->in_flight_ == 0; }, this),
         timeout);
   }
   int acked() const {
@@ -153,15 +155,23 @@ class ReplicasProcessTest : public ::testing::Test {
     const std::string home = Path(name);
     std::filesystem::create_directories(home);
     // The replicas share the audit signing key, as they would share a Kubernetes Secret.
-    const std::string config = WriteBulkTestConfig(
-        home, db_->ConfigBlock("replica-" + name, kLeaseSeconds) + " audit { signing_key_path: \"" +
-                  Path("audit-signing-key.pem") + "\" }");
+    const std::string config =
+        WriteBulkTestConfig(home, db_->ConfigBlock("replica-" + name, kLeaseSeconds) + " audit { signing_key_path: \"" +
+                                      Path("audit-signing-key.pem") + "\" }");
     addresses_[name] = "127.0.0.1:" + std::to_string(FreePort());
     const std::string ready = home + "/ready";
-    std::vector<std::string> argv = {BinaryPath("gateway/frontdoor-gateway"), "--insecure-plaintext", "--listen",
-                                     addresses_[name], "--data-dir", home + "/data", "--ready-file", ready,
-                                     "--config", config};
-    for (const auto& [endpoint, address] : connectors_) argv.insert(argv.end(), {"--connector", endpoint + "=" + address});
+    std::vector<std::string> argv = {BinaryPath("gateway/frontdoor-gateway"),
+                                     "--insecure-plaintext",
+                                     "--listen",
+                                     addresses_[name],
+                                     "--data-dir",
+                                     home + "/data",
+                                     "--ready-file",
+                                     ready,
+                                     "--config",
+                                     config};
+    for (const auto& [endpoint, address] : connectors_)
+      argv.insert(argv.end(), {"--connector", endpoint + "=" + address});
     gateways_[name] = std::make_unique<ChildProcess>(argv, home + "/gateway.log");
     ASSERT_TRUE(WaitForFile(ready, absl::Seconds(30)).has_value()) << ReadFileOrEmpty(home + "/gateway.log");
   }
@@ -257,8 +267,8 @@ TEST_F(ReplicasProcessTest, TwoReplicasOneKilledMidRunDeliverEveryAcknowledgedRe
   EXPECT_LE(sent_again, static_cast<int>(std::size(kEndpoints)) * kDefaultBatchSize);
 
   // The audit log written by both replicas verifies through the survivor.
-  CommandResult verify = RunCommand({BinaryPath("tools/frontdoor"), "--target", addresses_["b"], "--as",
-                                     "ig-officer-oldham", "audit", "verify"});
+  CommandResult verify = RunCommand(
+      {BinaryPath("tools/frontdoor"), "--target", addresses_["b"], "--as", "ig-officer-oldham", "audit", "verify"});
   EXPECT_EQ(verify.exit_status, 0) << "audit verify: " << verify.out;
 }
 

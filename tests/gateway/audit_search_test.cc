@@ -95,7 +95,9 @@ TEST_P(AuditSearchTest, EachEditedSearchColumnIsNamedByVerificationAndCannotBlin
   const absl::Time june_12 = absl::FromUnixSeconds(1749686400);  // 2025-06-12T00:00:00Z
   const std::vector<ColumnEdit> edits = {
       {"nhs_number", "'9991951024'", {.nhs_number = "9434765919"}, {.nhs_number = "9991951024"}},
-      {"recipient_endpoint", "'ageuk-oldham'", {.recipient_endpoint = "mind-oldham"},
+      {"recipient_endpoint",
+       "'ageuk-oldham'",
+       {.recipient_endpoint = "mind-oldham"},
        {.recipient_endpoint = "ageuk-oldham"}},
       {"referrer_ods", "'P85901'", {.referrer_ods = "P85902"}, {.referrer_ods = "P85901"}},
       {"outcome", "'permit'", {.outcome = "refuse"}, {.outcome = "permit"}},
@@ -132,8 +134,7 @@ TEST_P(AuditSearchTest, ASearchRefusesALogWhoseRecordNoLongerMatchesItsLeafHash)
   auto found = store_.audit()->QueryAudit({.nhs_number = "9991951024"}, -1, 100);
   ASSERT_FALSE(found.ok());
   EXPECT_EQ(found.status().code(), absl::StatusCode::kDataLoss);
-  EXPECT_NE(found.status().message().find(absl::StrCat("record ", kTarget)), std::string::npos)
-      << found.status();
+  EXPECT_NE(found.status().message().find(absl::StrCat("record ", kTarget)), std::string::npos) << found.status();
 }
 
 // Later records of a referral copy who it is about from the store's audit context, a table beside

@@ -1,15 +1,16 @@
 // Per-identity abuse limits: the token bucket and the open-call cap (CallerLimiter, on a manual
 // clock), and the same limits applied to real gRPC calls by GatewayServer (RESOURCE_EXHAUSTED with
 // retry-after-ms, then recovery once the clock moves on).
+#include "gateway/caller_limits.h"
+
 #include <fstream>
 
+#include "frontdoor/v1/admin_service.grpc.pb.h"
+#include "frontdoor/v1/feedback_service.grpc.pb.h"
 #include "frontdoor/v1/referral_service.grpc.pb.h"
-#include "gateway/caller_limits.h"
 #include "gateway/clock.h"
 #include "gateway/gateway_server.h"
 #include "grpcpp/grpcpp.h"
-#include "frontdoor/v1/feedback_service.grpc.pb.h"
-#include "frontdoor/v1/admin_service.grpc.pb.h"
 #include "gtest/gtest.h"
 #include "tests/support/test_support.h"
 
@@ -92,8 +93,8 @@ class GatewayRateLimitTest : public ::testing::Test {
     auto server = GatewayServer::Start(options, &clock_);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = std::move(*server);
-    stub_ = v1::ReferralService::NewStub(grpc::CreateChannel("127.0.0.1:" + std::to_string(server_->port()),
-                                                             grpc::InsecureChannelCredentials()));
+    stub_ = v1::ReferralService::NewStub(
+        grpc::CreateChannel("127.0.0.1:" + std::to_string(server_->port()), grpc::InsecureChannelCredentials()));
   }
   void TearDown() override {
     if (server_) server_->Shutdown();

@@ -26,13 +26,12 @@ namespace frontdoor::gateway {
 namespace {
 
 namespace v1 = ::frontdoor::v1;
+using frontdoor::adapters::testing::ReadSample;
 using frontdoor::testing::RoytonReferral;
 using frontdoor::testing::WriteLockHolder;
-using frontdoor::adapters::testing::ReadSample;
 using testing::ReadMetric;
 
 constexpr int kMaxQueued = 3;
-
 
 // One submission in flight on the client's callback API.
 struct PendingCall {
@@ -179,8 +178,9 @@ TEST_F(CommitQueueBoundTest, PastTheBoundEveryFormatIsRefusedWithRetryAfterAndIt
     EXPECT_EQ(first.disposition(), v1::ACCEPTED) << as;
     EXPECT_FALSE(first.duplicate()) << as << ": the refused submission was not recorded";
     if (request.has_fhir_json()) {
-      EXPECT_NE(first.fhir_json().find(R"("response":{"identifier":"416d4e4e-3f58-5660-a408-b2fa0b0e74a4","code":"ok")"),
-                std::string::npos)
+      EXPECT_NE(
+          first.fhir_json().find(R"("response":{"identifier":"416d4e4e-3f58-5660-a408-b2fa0b0e74a4","code":"ok")"),
+          std::string::npos)
           << first.fhir_json();
     }
     if (request.has_hl7v2()) {

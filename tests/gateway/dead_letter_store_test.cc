@@ -151,7 +151,8 @@ TEST_P(DeadLetterStoreTest, ReplayTouchesOnlyTheSelectedDeadRows) {
               endpoint == std::string("mind-oldham") ? 1 : 2);
   }
   EXPECT_EQ(*store_->ReplayDeadLetters(DeadLetterFilter{{}, "", "ageuk-oldham"}, kT0), 2);
-  EXPECT_EQ(*store_->ReplayDeadLetters(DeadLetterFilter{{}, "", "ageuk-oldham"}, kT0), 0) << "pending rows are left alone";
+  EXPECT_EQ(*store_->ReplayDeadLetters(DeadLetterFilter{{}, "", "ageuk-oldham"}, kT0), 0)
+      << "pending rows are left alone";
   EXPECT_EQ(store_->ListDeadLetters({}, 10)->size(), 1u);
   EXPECT_EQ(*store_->ReplayDeadLetters(DeadLetterFilter{}, kT0), 1);
 }

@@ -288,9 +288,10 @@ TEST_F(AdminServiceTest, AReplayOnceTheConnectorIsBackDeliversWithoutWaitingOutT
   // The connector is down long enough for its breaker to open for two minutes and the referral to
   // become a dead letter; then it comes back and the operator replays.
   const std::string address = VacantAddress();
-  StartGateway("delivery { initial_backoff_ms: 20 max_backoff_ms: 120000 breaker_failure_threshold: 1"
-               " breaker_open_ms: 120000 dead_letter_after_ms: 200 }\n",
-               address);
+  StartGateway(
+      "delivery { initial_backoff_ms: 20 max_backoff_ms: 120000 breaker_failure_threshold: 1"
+      " breaker_open_ms: 120000 dead_letter_after_ms: 200 }\n",
+      address);
   const std::string id = SubmitOne();
   v1::ListDeadLettersResponse listed;
   ASSERT_TRUE(WaitFor(

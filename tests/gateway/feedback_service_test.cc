@@ -10,8 +10,8 @@
 #include "gateway/gateway_server.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
-#include "tests/support/store_backends.h"
 #include "tests/gateway/gateway_test_support.h"
+#include "tests/support/store_backends.h"
 #include "tests/support/test_support.h"
 
 namespace frontdoor::gateway {
@@ -27,7 +27,9 @@ std::string ReadFile(const std::string& path) {
   return s.str();
 }
 
-std::string NowRfc3339() { return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::Now() - absl::Seconds(1), absl::UTCTimeZone()); }
+std::string NowRfc3339() {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::Now() - absl::Seconds(1), absl::UTCTimeZone());
+}
 
 v1::ReportProgressRequest Report(const std::string& referral_id, v1::ProgressStatus status, const std::string& key) {
   v1::ReportProgressRequest r;

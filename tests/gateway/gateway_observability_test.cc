@@ -10,7 +10,6 @@
 
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-
 #include "frontdoor/v1/feedback_service.grpc.pb.h"
 #include "frontdoor/v1/referral_service.grpc.pb.h"
 #include "gateway/gateway_server.h"
@@ -131,12 +130,15 @@ TEST_F(GatewayObservabilityTest, RefusedCallsAreCountedWithTheirStatusCode) {
   grpc::ClientContext anonymous;
   EXPECT_EQ(referrals_->GetReferral(&anonymous, req, &resp).error_code(), grpc::StatusCode::UNAUTHENTICATED);
   const std::string method = "/frontdoor.v1.ReferralService/GetReferral";
-  EXPECT_EQ(ReadMetric(*registry_, "frontdoor_grpc_server_handled_total", {{"method", method}, {"code", "PERMISSION_DENIED"}}),
-            1);
-  EXPECT_EQ(ReadMetric(*registry_, "frontdoor_grpc_server_handled_total", {{"method", method}, {"code", "UNAUTHENTICATED"}}),
+  EXPECT_EQ(ReadMetric(*registry_, "frontdoor_grpc_server_handled_total",
+                       {{"method", method}, {"code", "PERMISSION_DENIED"}}),
             1);
   EXPECT_EQ(
-      ReadMetric(*registry_, "frontdoor_grpc_server_handling_seconds", {{"method", method}, {"code", "UNAUTHENTICATED"}}), 1);
+      ReadMetric(*registry_, "frontdoor_grpc_server_handled_total", {{"method", method}, {"code", "UNAUTHENTICATED"}}),
+      1);
+  EXPECT_EQ(ReadMetric(*registry_, "frontdoor_grpc_server_handling_seconds",
+                       {{"method", method}, {"code", "UNAUTHENTICATED"}}),
+            1);
 }
 
 TEST_F(GatewayObservabilityTest, AMetricsPortThatCannotBeHadRefusesToStart) {

@@ -22,7 +22,8 @@ std::string Repeat(const std::string& s, size_t n) {
   return out;
 }
 
-const std::string kMsh = "MSH|^~\\&|WARDWATCH|R9T01|FRONTDOOR|SPFRONTDOOR|20250225101500||REF^I12^REF_I12|TGH1|P|2.5.1\r";
+const std::string kMsh =
+    "MSH|^~\\&|WARDWATCH|R9T01|FRONTDOOR|SPFRONTDOOR|20250225101500||REF^I12^REF_I12|TGH1|P|2.5.1\r";
 
 struct Hostile {
   std::string name;
@@ -37,14 +38,17 @@ std::vector<Hostile> Corpus() {
   c.push_back({"json array", false, "[1,2,3]"});
   c.push_back({"deep nesting", false, Repeat("[", 100000) + Repeat("]", 100000)});
   c.push_back({"deep objects", false, Repeat("{\"a\":", 5000) + "1" + Repeat("}", 5000)});
-  c.push_back({"huge number", false, "{\"resourceType\":\"Bundle\",\"type\":\"message\",\"id\":\"b1\",\"total\":1e999}"});
+  c.push_back(
+      {"huge number", false, "{\"resourceType\":\"Bundle\",\"type\":\"message\",\"id\":\"b1\",\"total\":1e999}"});
   c.push_back({"duplicate keys", false, "{\"resourceType\":\"Bundle\",\"resourceType\":\"Patient\"}"});
   c.push_back({"nul byte", false, std::string("{\"resourceType\":\"Bun\0dle\"}", 26)});
   c.push_back({"unterminated string", false, "{\"resourceType\":\"Bundle"});
   c.push_back({"wrong types", false, "{\"resourceType\":\"Bundle\",\"type\":\"message\",\"id\":7,\"entry\":{}}"});
-  c.push_back({"entries of garbage", false,
-               "{\"resourceType\":\"Bundle\",\"type\":\"message\",\"id\":\"b1\",\"entry\":[" + Repeat("1,", 10000) + "1]}"});
-  c.push_back({"just under the size limit", false, "{\"resourceType\":\"Bundle\",\"x\":\"" + std::string(1000000, 'a') + "\"}"});
+  c.push_back(
+      {"entries of garbage", false,
+       "{\"resourceType\":\"Bundle\",\"type\":\"message\",\"id\":\"b1\",\"entry\":[" + Repeat("1,", 10000) + "1]}"});
+  c.push_back({"just under the size limit", false,
+               "{\"resourceType\":\"Bundle\",\"x\":\"" + std::string(1000000, 'a') + "\"}"});
   c.push_back({"empty hl7", true, ""});
   c.push_back({"no MSH", true, "PID|1||9991541594^^^NHS^NH\r"});
   c.push_back({"bad MSH-2", true, "MSH|\r"});
@@ -70,8 +74,8 @@ class HostileInputTest : public ::testing::Test {
     server_ = std::move(*server);
     grpc::ChannelArguments args;
     args.SetMaxSendMessageSize(64 << 20);
-    stub_ = v1::ReferralService::NewStub(grpc::CreateCustomChannel(
-        "127.0.0.1:" + std::to_string(server_->port()), grpc::InsecureChannelCredentials(), args));
+    stub_ = v1::ReferralService::NewStub(grpc::CreateCustomChannel("127.0.0.1:" + std::to_string(server_->port()),
+                                                                   grpc::InsecureChannelCredentials(), args));
   }
 
   grpc::Status Submit(const v1::SubmitReferralRequest& req, v1::SubmitReferralResponse* resp) {
@@ -141,7 +145,8 @@ TEST_F(HostileInputTest, PayloadThatIsNotUtf8IsRejectedMalformedWithAValidReply)
     SCOPED_TRACE(hl7 ? "hl7" : "fhir");
     v1::SubmitReferralRequest req;
     if (hl7) {
-      req.set_hl7v2("MSH|^~\\&|WARDWATCH|R9T01|FRONTDOOR|SPFRONTDOOR|20250225101500||REF^I12^REF_I12|TGH\xff1|P|2.5.1\r");
+      req.set_hl7v2(
+          "MSH|^~\\&|WARDWATCH|R9T01|FRONTDOOR|SPFRONTDOOR|20250225101500||REF^I12^REF_I12|TGH\xff1|P|2.5.1\r");
     } else {
       req.set_fhir_json("{\"resourceType\":\"Bundle\",\"type\":\"message\",\"id\":\"b\xfe\xff\"}");
     }

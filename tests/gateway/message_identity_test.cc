@@ -38,8 +38,9 @@ TEST(MessageFingerprintTest, AnyDatumTheGatewayReadsChangesIt) {
 }
 
 TEST(MessageFingerprintTest, Hl7SegmentTerminatorsDoNotCount) {
-  const std::string cr = "MSH|^~\\&|W|R9T01|F|S|20250225101500||REF^I12^REF_I12|C1|P|2.5.1\rRF1||||||R|202502251015\r"
-                         "PID|1||9991541594^^^NHS^NH||X^Y||19400322|F\r";
+  const std::string cr =
+      "MSH|^~\\&|W|R9T01|F|S|20250225101500||REF^I12^REF_I12|C1|P|2.5.1\rRF1||||||R|202502251015\r"
+      "PID|1||9991541594^^^NHS^NH||X^Y||19400322|F\r";
   std::string lf = cr;
   for (char& c : lf) c = c == '\r' ? '\n' : c;
   EXPECT_EQ(MessageFingerprint(adapters::ParseHl7v2Referral(cr, {}).referral),
@@ -78,8 +79,8 @@ TEST(WireFieldsTest, ASecondPersonInsideTheReferralIsNamed) {
   v1::Person a, b;
   a.set_nhs_number("9991951024");
   b.set_nhs_number("9434765919");
-  const std::string bytes = Field(1, referral.SerializeAsString() + Field(4, a.SerializeAsString()) +
-                                         Field(4, b.SerializeAsString()));
+  const std::string bytes =
+      Field(1, referral.SerializeAsString() + Field(4, a.SerializeAsString()) + Field(4, b.SerializeAsString()));
   EXPECT_EQ(FirstRepeatedSingularField(bytes, *Wire::descriptor()), "referral.person");
 }
 

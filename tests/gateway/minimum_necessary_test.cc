@@ -121,7 +121,8 @@ pb::Value Concept(const std::string& system, const std::string& code, const std:
 void AddEntry(pb::Struct* bundle, pb::Struct resource) {
   pb::Value entry;
   auto& f = *entry.mutable_struct_value()->mutable_fields();
-  f["fullUrl"] = Text(absl::StrCat("urn:uuid:00000000-0000-4000-8000-", 100000000000 + bundle->fields().at("entry").list_value().values_size()));
+  f["fullUrl"] = Text(absl::StrCat("urn:uuid:00000000-0000-4000-8000-",
+                                   100000000000 + bundle->fields().at("entry").list_value().values_size()));
   *f["resource"].mutable_struct_value() = std::move(resource);
   *(*bundle->mutable_fields())["entry"].mutable_list_value()->add_values() = std::move(entry);
 }
@@ -371,8 +372,8 @@ std::vector<Variant> Hl7Variants(const std::string& file, const std::string& sen
       for (const std::string& rep : std::vector<std::string>(absl::StrSplit(Field(seg, "PID", field), '~'))) {
         std::vector<std::string> c = absl::StrSplit(rep, '^');
         if (field == 11) {
-          if (!c.empty() && !c[0].empty()) forbidden.push_back(c[0]);            // XAD-1 street
-          if (c.size() > 4 && !c[4].empty()) forbidden.push_back(c[4]);          // XAD-5 postcode
+          if (!c.empty() && !c[0].empty()) forbidden.push_back(c[0]);    // XAD-1 street
+          if (c.size() > 4 && !c[4].empty()) forbidden.push_back(c[4]);  // XAD-5 postcode
         } else if (!c.empty() && !c[0].empty()) {
           forbidden.push_back(c[0]);  // XTN-1
         }
@@ -424,8 +425,8 @@ TEST_F(MinimumNecessaryTest, NoDeliveredMessageCarriesAnythingTheRulesWithhold) 
   ASSERT_GT(variants.size(), 400u);
 
   const std::map<std::string, bool> accepts = EndpointAcceptsNhsNumber();
-  std::map<std::string, const Variant*> by_referral;      // referral_id -> variant
-  std::map<std::string, std::string> endpoint_of;         // referral_id -> endpoint
+  std::map<std::string, const Variant*> by_referral;  // referral_id -> variant
+  std::map<std::string, std::string> endpoint_of;     // referral_id -> endpoint
   std::map<std::string, int> expected_per_endpoint;
   for (const Variant& variant : variants) {
     SCOPED_TRACE(variant.name);

@@ -262,9 +262,8 @@ TEST_F(PostgresReferralStoreTest, FeedbackSequenceNumbersFromTwoReplicasHaveNoGa
       f.report.set_idempotency_key(prefix + std::to_string(i));
       f.report.set_status(v1::PROGRESS_CONTACTED);
       f.recorded_at = kT0;
-      auto out = (*store)->RecordFeedback(f, referral, [](const FeedbackContext&) {
-        return absl::StatusOr<std::optional<int64_t>>(std::nullopt);
-      });
+      auto out = (*store)->RecordFeedback(
+          f, referral, [](const FeedbackContext&) { return absl::StatusOr<std::optional<int64_t>>(std::nullopt); });
       ASSERT_TRUE(out.ok()) << out.status();
     }
   };

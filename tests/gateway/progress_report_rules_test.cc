@@ -82,8 +82,8 @@ TEST(CheckProgressReportTest, DeclinedAndClosedGiveAReason) {
 
 TEST(CheckProgressReportTest, OccurredAtIsAnRfc3339TimeNotInTheFuture) {
   v1::ReportProgressRequest r = Report(v1::PROGRESS_RECEIVED);
-  for (const char* bad : {"", "2025-02-10", "2025-02-10 09:30:00Z", "2025-02-10T09:30:00", "yesterday",
-                          "2025-02-30T09:30:00Z"}) {
+  for (const char* bad :
+       {"", "2025-02-10", "2025-02-10 09:30:00Z", "2025-02-10T09:30:00", "yesterday", "2025-02-30T09:30:00Z"}) {
     r.set_occurred_at(bad);
     EXPECT_EQ(Code(r), absl::StatusCode::kInvalidArgument) << bad;
   }
@@ -158,9 +158,9 @@ TEST(CheckProgressTransitionTest, NothingIsReportedOnARefusedOrUndeliveredReferr
 
 TEST(CheckProgressTransitionTest, TheUsualPathIsAccepted) {
   std::vector<StoredFeedback> history;
-  for (v1::ProgressStatus s : {v1::PROGRESS_RECEIVED, v1::PROGRESS_UNABLE_TO_CONTACT, v1::PROGRESS_CONTACTED,
-                               v1::PROGRESS_FIRST_CONVERSATION_HELD, v1::PROGRESS_CONNECTED, v1::PROGRESS_CONNECTED,
-                               v1::PROGRESS_CLOSED}) {
+  for (v1::ProgressStatus s :
+       {v1::PROGRESS_RECEIVED, v1::PROGRESS_UNABLE_TO_CONTACT, v1::PROGRESS_CONTACTED,
+        v1::PROGRESS_FIRST_CONVERSATION_HELD, v1::PROGRESS_CONNECTED, v1::PROGRESS_CONNECTED, v1::PROGRESS_CLOSED}) {
     absl::StatusOr<std::optional<int64_t>> d = CheckProgressTransition(Report(s), Delivered(), history);
     ASSERT_TRUE(d.ok()) << s << " " << d.status();
     EXPECT_FALSE(d->has_value());

@@ -71,9 +71,7 @@ Referral MakeReferral(const ReferralSpec& spec) {
 }
 
 // A 45-year-old in Royton with a social reason: the plain wellbeing case, varied per test.
-ReferralSpec RoytonAdult() {
-  return {"OL2 6LB", "P85901", "1979-08-14", "2025-02-03", {kFeelingLonely}};
-}
+ReferralSpec RoytonAdult() { return {"OL2 6LB", "P85901", "1979-08-14", "2025-02-03", {kFeelingLonely}}; }
 
 std::vector<std::string> IssueCodes(const std::vector<Issue>& issues) {
   std::vector<std::string> codes;
@@ -123,101 +121,98 @@ constexpr auto kPractice = frontdoor::v1::CLUSTER_FROM_PRACTICE;
 
 INSTANTIATE_TEST_SUITE_P(
     Samples, SampleRoutingTest,
-    ::testing::Values(
-        SampleCase{"01",
-                   {"OL2 6LB", "P85901", "1979-08-14", "2025-02-03", {kFeelingLonely}},
-                   "oldham-north-royton-wellbeing",
-                   "action-together-oldham",
-                   "wellbeing",
-                   kPostcode,
-                   false},
-        SampleCase{"02",
-                   {"OL1 1JU", "P85913", "1948-11-02", "2025-02-11", {kSocialIsolation}},
-                   "oldham-central-st-marys-older-people",
-                   "ageuk-oldham",
-                   "older-people",
-                   kPostcode,
-                   false},
-        SampleCase{"03",
-                   {"OL4 4DN", "P85905", "1991-05-27", "2025-02-19", {kAnxiety, "413300002"}},
-                   "oldham-east-lees-springhead-mental-health",
-                   "mind-oldham",
-                   "mental-health",
-                   kPostcode,
-                   false},
-        SampleCase{"04",
-                   {"M34 3PL", "P89903", "1957-01-30", "2025-03-04", {"105529008"}},
-                   "tameside-denton-audenshaw-droylsden-all",
-                   "action-together-tameside",
-                   "all",
-                   kPostcode,
-                   false},
-        SampleCase{"05",
-                   {"M35 0HS", "P85910", "1985-09-09", "2025-03-12", {kAnxiety}},
-                   "oldham-front-door",
-                   "action-together-oldham",
-                   "mental-health",
-                   kPostcode,
-                   true},
-        SampleCase{"06",
-                   {"", "P85903", "1969-03-15", "2025-03-20", {"160932005"}},
-                   "oldham-north-derker-wellbeing",
-                   "action-together-oldham",
-                   "wellbeing",
-                   kPractice,
-                   false},
-        SampleCase{"07",
-                   {"M14 7HR", "P84034", "1972-06-21", "2025-03-27", {kFeelingLonely}},
-                   "",
-                   "",
-                   "",
-                   frontdoor::v1::CLUSTER_SOURCE_UNSPECIFIED,
-                   false},
-        SampleCase{"11",
-                   {"OL9 0LU", "P85910", "1996-02-14", "2025-04-23", {kFeelingLonely, kChlamydia}},
-                   "oldham-west-chadderton-north-wellbeing",
-                   "action-together-oldham",
-                   "wellbeing",
-                   kPostcode,
-                   false},
-        SampleCase{"12",
-                   {"OL2 6RQ", "P85901", "1955-07-07", "2025-04-29", {"1912002"}},
-                   "oldham-north-royton-older-people",
-                   "ageuk-oldham",
-                   "older-people",
-                   kPostcode,
-                   false},
-        SampleCase{"16",
-                   {"OL1 1LR", "P85913", "1988-04-04", "2025-05-20", {kSocialIsolation}},
-                   "oldham-central-st-marys-wellbeing",
-                   "action-together-oldham",
-                   "wellbeing",
-                   kPostcode,
-                   false},
-        SampleCase{"17",
-                   {"OL6 7TP", "P89901", "1940-03-22", "2025-02-25", {"1912002", "105529008"}},
-                   "tameside-ashton-all",
-                   "action-together-tameside",
-                   "all",
-                   kPostcode,
-                   false},
-        SampleCase{"18",
-                   {"OL4 4PZ", "P85905", "1944-12-12", "2025-03-18", {"5913000"}},
-                   "oldham-east-lees-springhead-older-people",
-                   "ageuk-oldham",
-                   "older-people",
-                   kPostcode,
-                   false},
-        SampleCase{"23",
-                   {"OL9 0QA", "P85910", "1975-01-19", "2025-05-27", {"160932005"}},
-                   "oldham-west-chadderton-north-wellbeing",
-                   "action-together-oldham",
-                   "wellbeing",
-                   kPostcode,
-                   false}),
-    [](const ::testing::TestParamInfo<SampleCase>& info) {
-      return std::string("Sample") + info.param.file;
-    });
+    ::testing::Values(SampleCase{"01",
+                                 {"OL2 6LB", "P85901", "1979-08-14", "2025-02-03", {kFeelingLonely}},
+                                 "oldham-north-royton-wellbeing",
+                                 "action-together-oldham",
+                                 "wellbeing",
+                                 kPostcode,
+                                 false},
+                      SampleCase{"02",
+                                 {"OL1 1JU", "P85913", "1948-11-02", "2025-02-11", {kSocialIsolation}},
+                                 "oldham-central-st-marys-older-people",
+                                 "ageuk-oldham",
+                                 "older-people",
+                                 kPostcode,
+                                 false},
+                      SampleCase{"03",
+                                 {"OL4 4DN", "P85905", "1991-05-27", "2025-02-19", {kAnxiety, "413300002"}},
+                                 "oldham-east-lees-springhead-mental-health",
+                                 "mind-oldham",
+                                 "mental-health",
+                                 kPostcode,
+                                 false},
+                      SampleCase{"04",
+                                 {"M34 3PL", "P89903", "1957-01-30", "2025-03-04", {"105529008"}},
+                                 "tameside-denton-audenshaw-droylsden-all",
+                                 "action-together-tameside",
+                                 "all",
+                                 kPostcode,
+                                 false},
+                      SampleCase{"05",
+                                 {"M35 0HS", "P85910", "1985-09-09", "2025-03-12", {kAnxiety}},
+                                 "oldham-front-door",
+                                 "action-together-oldham",
+                                 "mental-health",
+                                 kPostcode,
+                                 true},
+                      SampleCase{"06",
+                                 {"", "P85903", "1969-03-15", "2025-03-20", {"160932005"}},
+                                 "oldham-north-derker-wellbeing",
+                                 "action-together-oldham",
+                                 "wellbeing",
+                                 kPractice,
+                                 false},
+                      SampleCase{"07",
+                                 {"M14 7HR", "P84034", "1972-06-21", "2025-03-27", {kFeelingLonely}},
+                                 "",
+                                 "",
+                                 "",
+                                 frontdoor::v1::CLUSTER_SOURCE_UNSPECIFIED,
+                                 false},
+                      SampleCase{"11",
+                                 {"OL9 0LU", "P85910", "1996-02-14", "2025-04-23", {kFeelingLonely, kChlamydia}},
+                                 "oldham-west-chadderton-north-wellbeing",
+                                 "action-together-oldham",
+                                 "wellbeing",
+                                 kPostcode,
+                                 false},
+                      SampleCase{"12",
+                                 {"OL2 6RQ", "P85901", "1955-07-07", "2025-04-29", {"1912002"}},
+                                 "oldham-north-royton-older-people",
+                                 "ageuk-oldham",
+                                 "older-people",
+                                 kPostcode,
+                                 false},
+                      SampleCase{"16",
+                                 {"OL1 1LR", "P85913", "1988-04-04", "2025-05-20", {kSocialIsolation}},
+                                 "oldham-central-st-marys-wellbeing",
+                                 "action-together-oldham",
+                                 "wellbeing",
+                                 kPostcode,
+                                 false},
+                      SampleCase{"17",
+                                 {"OL6 7TP", "P89901", "1940-03-22", "2025-02-25", {"1912002", "105529008"}},
+                                 "tameside-ashton-all",
+                                 "action-together-tameside",
+                                 "all",
+                                 kPostcode,
+                                 false},
+                      SampleCase{"18",
+                                 {"OL4 4PZ", "P85905", "1944-12-12", "2025-03-18", {"5913000"}},
+                                 "oldham-east-lees-springhead-older-people",
+                                 "ageuk-oldham",
+                                 "older-people",
+                                 kPostcode,
+                                 false},
+                      SampleCase{"23",
+                                 {"OL9 0QA", "P85910", "1975-01-19", "2025-05-27", {"160932005"}},
+                                 "oldham-west-chadderton-north-wellbeing",
+                                 "action-together-oldham",
+                                 "wellbeing",
+                                 kPostcode,
+                                 false}),
+    [](const ::testing::TestParamInfo<SampleCase>& info) { return std::string("Sample") + info.param.file; });
 
 // --- Rule 1: postcodes ------------------------------------------------------------------------
 
@@ -234,9 +229,8 @@ TEST(NormalisePostcodeTest, UpperCasesAndPutsOneSpaceBeforeTheInwardCode) {
 }
 
 TEST(NormalisePostcodeTest, RejectsTextNotShapedLikeAPostcode) {
-  for (std::string_view bad :
-       {"", "   ", "OL2", "OL2 6", "OL2 6L", "12 6LB", "OLDH 6LB", "OL2 LLB", "OL2 66B", "OL2-6LB",
-        "OL2 6LB,", "OL2 6LBX", "OL223 6LB", "not a postcode", "\xC3\x96L2 6LB"}) {
+  for (std::string_view bad : {"", "   ", "OL2", "OL2 6", "OL2 6L", "12 6LB", "OLDH 6LB", "OL2 LLB", "OL2 66B",
+                               "OL2-6LB", "OL2 6LB,", "OL2 6LBX", "OL223 6LB", "not a postcode", "\xC3\x96L2 6LB"}) {
     EXPECT_EQ(NormalisePostcode(bad), std::nullopt) << "'" << bad << "'";
   }
 }
@@ -248,8 +242,7 @@ TEST(PostcodeSectorTest, IsTheOutwardCodeAndTheFirstInwardDigit) {
 }
 
 TEST(ReferralRoutingTest, PostcodeVariantsFindTheSameCluster) {
-  for (const char* postcode :
-       {"OL2 6LB", "ol2 6lb", "OL26LB", "ol26lb", "  OL2    6LB ", "ol2\t6lb"}) {
+  for (const char* postcode : {"OL2 6LB", "ol2 6lb", "OL26LB", "ol26lb", "  OL2    6LB ", "ol2\t6lb"}) {
     ReferralSpec spec = RoytonAdult();
     spec.postcode = postcode;
     spec.practice = "P89901";  // a Tameside practice: the postcode must win
@@ -350,8 +343,7 @@ TEST(ReferralRoutingTest, TheReasonExplainsClusterCategoryAndTeamWithoutPatientD
 
 RoutingDecision RouteOldhamAdult(const std::string& birth_date, const std::string& referral_date,
                                  std::vector<std::string> reasons = {kFeelingLonely}) {
-  return RouteReferral(
-      MakeReferral({"OL2 6LB", "P85901", birth_date, referral_date, std::move(reasons)}), Demo());
+  return RouteReferral(MakeReferral({"OL2 6LB", "P85901", birth_date, referral_date, std::move(reasons)}), Demo());
 }
 
 TEST(ReferralRoutingCategoryTest, The65thBirthdayOnTheReferralDateIsOlderPeople) {
@@ -398,16 +390,14 @@ TEST(ReferralRoutingCategoryTest, SensitiveReasonsNeverCount) {
   EXPECT_EQ(d.category_id, "wellbeing");
   EXPECT_THAT(IssueCodes(d.notes), IsEmpty());
   // And beside a 70-year-old's safeguarding code, age still decides.
-  EXPECT_EQ(RouteOldhamAdult("1955-01-01", "2025-06-01", {kAdultSafeguarding}).category_id,
-            "older-people");
+  EXPECT_EQ(RouteOldhamAdult("1955-01-01", "2025-06-01", {kAdultSafeguarding}).category_id, "older-people");
 }
 
 TEST(ReferralRoutingCategoryTest, TheSocialPrescribingProcedureCodeNeverCounts) {
   RoutingDecision d = RouteOldhamAdult("1985-01-01", "2025-06-01", {kSocialPrescribingReferral});
   EXPECT_EQ(d.category_id, "wellbeing");
   EXPECT_THAT(IssueCodes(d.notes), IsEmpty());  // known, so no unknown-code warning
-  EXPECT_EQ(RouteOldhamAdult("1985-01-01", "2025-06-01", {"871711000000103"}).category_id,
-            "wellbeing");
+  EXPECT_EQ(RouteOldhamAdult("1985-01-01", "2025-06-01", {"871711000000103"}).category_id, "wellbeing");
 }
 
 TEST(ReferralRoutingCategoryTest, NoReasonsAtAllIsDecidedByAge) {
@@ -432,8 +422,8 @@ TEST(ReferralRoutingCategoryTest, CodingsInOtherSystemsAreNotReasons) {
 }
 
 TEST(ReferralRoutingCategoryTest, AnUnknownWellFormedCodeWarnsAndCountsForNothing) {
-  RoutingDecision d = RouteOldhamAdult("1985-01-01", "2025-06-01",
-                                       {kUnknownButWellFormed, kFeelingLonely, "987654321"});
+  RoutingDecision d =
+      RouteOldhamAdult("1985-01-01", "2025-06-01", {kUnknownButWellFormed, kFeelingLonely, "987654321"});
   EXPECT_TRUE(d.routed);
   EXPECT_EQ(d.category_id, "wellbeing");
   ASSERT_EQ(d.notes.size(), 2u);
@@ -445,8 +435,7 @@ TEST(ReferralRoutingCategoryTest, AnUnknownWellFormedCodeWarnsAndCountsForNothin
 }
 
 TEST(ReferralRoutingCategoryTest, AnUnknownCodeRepeatedWarnsOnce) {
-  RoutingDecision d =
-      RouteOldhamAdult("1985-01-01", "2025-06-01", {kUnknownButWellFormed, kUnknownButWellFormed});
+  RoutingDecision d = RouteOldhamAdult("1985-01-01", "2025-06-01", {kUnknownButWellFormed, kUnknownButWellFormed});
   EXPECT_EQ(IssueCodes(d.notes), std::vector<std::string>{kUnknownReasonCode});
 }
 
@@ -460,8 +449,7 @@ TEST(ReferralRoutingCategoryTest, MalformedCodesGetNoUnknownCodeWarning) {
 TEST(ReferralRoutingCategoryTest, TamesideIsAlwaysAll) {
   for (const auto& [birth, reasons] : std::vector<std::pair<std::string, std::vector<std::string>>>{
            {"1985-01-01", {kAnxiety}}, {"1940-01-01", {kFeelingLonely}}, {"2000-01-01", {}}}) {
-    RoutingDecision d =
-        RouteReferral(MakeReferral({"SK14 2NH", "P89906", birth, "2025-06-01", reasons}), Demo());
+    RoutingDecision d = RouteReferral(MakeReferral({"SK14 2NH", "P89906", birth, "2025-06-01", reasons}), Demo());
     EXPECT_EQ(d.category_id, "all") << birth;
     EXPECT_EQ(d.team_id, "tameside-hyde-longdendale-all") << birth;
     EXPECT_EQ(d.endpoint_id, "action-together-tameside");
@@ -471,9 +459,8 @@ TEST(ReferralRoutingCategoryTest, TamesideIsAlwaysAll) {
 }
 
 TEST(ReferralRoutingCategoryTest, TamesideStillWarnsAboutUnknownCodes) {
-  RoutingDecision d = RouteReferral(
-      MakeReferral({"OL6 7TP", "P89901", "1940-03-22", "2025-02-25", {kUnknownButWellFormed}}),
-      Demo());
+  RoutingDecision d =
+      RouteReferral(MakeReferral({"OL6 7TP", "P89901", "1940-03-22", "2025-02-25", {kUnknownButWellFormed}}), Demo());
   EXPECT_EQ(d.team_id, "tameside-ashton-all");
   EXPECT_EQ(IssueCodes(d.notes), std::vector<std::string>{kUnknownReasonCode});
 }
@@ -481,8 +468,8 @@ TEST(ReferralRoutingCategoryTest, TamesideStillWarnsAboutUnknownCodes) {
 // --- Rule 3: paused and missing teams ---------------------------------------------------------
 
 TEST(ReferralRoutingTeamTest, APausedMentalHealthTeamSendsItToTheFrontDoor) {
-  RoutingDecision d = RouteReferral(
-      MakeReferral({"M35 0HS", "P85910", "1985-09-09", "2025-03-12", {kAnxiety}}), Demo());
+  RoutingDecision d =
+      RouteReferral(MakeReferral({"M35 0HS", "P85910", "1985-09-09", "2025-03-12", {kAnxiety}}), Demo());
   ASSERT_TRUE(d.routed);
   EXPECT_EQ(d.cluster_id, "oldham-south-failsworth");
   EXPECT_EQ(d.category_id, "mental-health");
@@ -500,8 +487,8 @@ TEST(ReferralRoutingTeamTest, APausedMentalHealthTeamSendsItToTheFrontDoor) {
 }
 
 TEST(ReferralRoutingTeamTest, APausedOlderPeopleTeamSendsItToTheFrontDoor) {
-  RoutingDecision d = RouteReferral(
-      MakeReferral({"OL3 5AB", "P85904", "1950-05-05", "2025-06-01", {kFeelingLonely}}), Demo());
+  RoutingDecision d =
+      RouteReferral(MakeReferral({"OL3 5AB", "P85904", "1950-05-05", "2025-06-01", {kFeelingLonely}}), Demo());
   ASSERT_TRUE(d.routed);
   EXPECT_EQ(d.cluster_id, "oldham-east-saddleworth");
   EXPECT_EQ(d.category_id, "older-people");
@@ -512,8 +499,8 @@ TEST(ReferralRoutingTeamTest, APausedOlderPeopleTeamSendsItToTheFrontDoor) {
 }
 
 TEST(ReferralRoutingTeamTest, TheOpenTeamsOfAPausedTeamsClusterStillTakeTheirReferrals) {
-  RoutingDecision d = RouteReferral(
-      MakeReferral({"OL3 5AB", "P85904", "1985-05-05", "2025-06-01", {kFeelingLonely}}), Demo());
+  RoutingDecision d =
+      RouteReferral(MakeReferral({"OL3 5AB", "P85904", "1985-05-05", "2025-06-01", {kFeelingLonely}}), Demo());
   EXPECT_EQ(d.team_id, "oldham-east-saddleworth-wellbeing");
   EXPECT_FALSE(d.front_door);
   EXPECT_THAT(d.notes, IsEmpty());
@@ -551,21 +538,18 @@ TEST(ReferralRoutingTeamTest, APausedTamesideTeamGoesToTheTamesideFrontDoor) {
   absl::StatusOr<NetworkDirectory> net = NetworkDirectory::FromCsvTexts(texts);
   ASSERT_TRUE(net.ok()) << net.status();
 
-  RoutingDecision d = RouteReferral(
-      MakeReferral({"OL6 7TP", "P89901", "1940-03-22", "2025-02-25", {kFeelingLonely}}), *net);
+  RoutingDecision d =
+      RouteReferral(MakeReferral({"OL6 7TP", "P89901", "1940-03-22", "2025-02-25", {kFeelingLonely}}), *net);
   EXPECT_EQ(d.team_id, "tameside-front-door");
   EXPECT_EQ(d.endpoint_id, "action-together-tameside");
   EXPECT_TRUE(d.front_door);
   ASSERT_EQ(d.notes.size(), 1u);
-  EXPECT_EQ(d.notes[0].message(),
-            "team tameside-ashton-all is paused; the Tameside front door triages it");
+  EXPECT_EQ(d.notes[0].message(), "team tameside-ashton-all is paused; the Tameside front door triages it");
 }
 
 TEST(ReferralRoutingTeamTest, UnknownCodeWarningsComeBeforeTheFrontDoorNote) {
   RoutingDecision d = RouteReferral(
-      MakeReferral(
-          {"M35 0HS", "P85910", "1985-09-09", "2025-03-12", {kUnknownButWellFormed, kAnxiety}}),
-      Demo());
+      MakeReferral({"M35 0HS", "P85910", "1985-09-09", "2025-03-12", {kUnknownButWellFormed, kAnxiety}}), Demo());
   EXPECT_EQ(IssueCodes(d.notes), (std::vector<std::string>{kUnknownReasonCode, kFrontDoor}));
 }
 
@@ -576,11 +560,7 @@ TEST(ReferralRoutingTest, TheSameInputAndNetworkGiveTheSameAnswer) {
   ASSERT_TRUE(other.ok());
   for (const ReferralSpec& spec :
        {RoytonAdult(),
-        ReferralSpec{"M35 0HS",
-                     "P85910",
-                     "1985-09-09",
-                     "2025-03-12",
-                     {kUnknownButWellFormed, kAnxiety, kChlamydia}},
+        ReferralSpec{"M35 0HS", "P85910", "1985-09-09", "2025-03-12", {kUnknownButWellFormed, kAnxiety, kChlamydia}},
         ReferralSpec{"M14 7HR", "P84034", "1972-06-21", "2025-03-27", {kFeelingLonely}}}) {
     const Referral referral = MakeReferral(spec);
     const RoutingDecision first = RouteReferral(referral, Demo());

@@ -6,10 +6,10 @@
 #include <sstream>
 #include <thread>
 
-#include "frontdoor/v1/referral_service.grpc.pb.h"
-#include "grpc/health/v1/health.grpc.pb.h"
 #include "absl/synchronization/notification.h"
+#include "frontdoor/v1/referral_service.grpc.pb.h"
 #include "gateway/gateway_server.h"
+#include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
@@ -149,8 +149,9 @@ TEST_F(ReferralServiceTest, AnswerComesOnlyAfterTheReferralIsOnDisk) {
   ASSERT_EQ(sqlite3_open_v2((dir_.path() + "/data/frontdoor.db").c_str(), &db, SQLITE_OPEN_READONLY, nullptr),
             SQLITE_OK);
   sqlite3_stmt* st = nullptr;
-  ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM outbox o JOIN referrals r USING (referral_id) WHERE r.referral_id = ?1",
-                               -1, &st, nullptr),
+  ASSERT_EQ(sqlite3_prepare_v2(
+                db, "SELECT COUNT(*) FROM outbox o JOIN referrals r USING (referral_id) WHERE r.referral_id = ?1", -1,
+                &st, nullptr),
             SQLITE_OK);
   sqlite3_bind_text(st, 1, resp.referral_id().c_str(), -1, SQLITE_TRANSIENT);
   ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
@@ -318,8 +319,9 @@ namespace {
 TEST_F(ReferralServiceTest, AConsentDatedAfterTheReferralDateIsRefusedIg1InEveryFormat) {
   v1::Referral typed = RoytonReferral("ahead-typed");
   typed.mutable_consents(0)->set_date("2090-01-01");
-  const std::string fhir = ReplaceOnce(ReadSample("01-fhir-oldham-wellbeing.json"), R"("dateTime": "2025-02-03T09:00:00+00:00")",
-                                       R"("dateTime": "2061-02-03T09:00:00+00:00")");
+  const std::string fhir =
+      ReplaceOnce(ReadSample("01-fhir-oldham-wellbeing.json"), R"("dateTime": "2025-02-03T09:00:00+00:00")",
+                  R"("dateTime": "2061-02-03T09:00:00+00:00")");
   const std::string hl7 = ReplaceOnce(ReadSample("17-hl7-tameside-hospital.hl7"), "||202502250900|202502250900||",
                                       "||209902250900|202502250900||");
   v1::SubmitReferralResponse answers[3];
@@ -362,7 +364,8 @@ TEST_F(ReferralServiceTest, AnHl7MessageWithASecondPidIsRejectedAndNothingIsReco
 TEST_F(ReferralServiceTest, AFhirMessageWithASecondPatientIsRejected) {
   std::string fhir = ReadSample("01-fhir-oldham-wellbeing.json");
   const size_t end = fhir.rfind(']');
-  fhir.insert(end, R"(, {"fullUrl": "urn:uuid:6f1c2d9e-0000-4000-8000-000000000007", "resource": {"resourceType": "Patient",
+  fhir.insert(end,
+              R"(, {"fullUrl": "urn:uuid:6f1c2d9e-0000-4000-8000-000000000007", "resource": {"resourceType": "Patient",
       "id": "p2", "identifier": [{"system": "https://fhir.nhs.uk/Id/nhs-number", "value": "9434765919"}]}})");
   v1::SubmitReferralResponse r;
   ASSERT_TRUE(SubmitText(true, fhir, &r, "P85901").ok());
@@ -424,8 +427,8 @@ TEST_F(ReferralServiceTest, AnotherMessageUnderAUsedIdIsRejectedNamingTheIdAndNo
   EXPECT_EQ(reused.issues(0).path(), "referral.message_id");
   EXPECT_NE(reused.issues(0).message().find("m-reused"), std::string::npos);
   const std::string bytes = reused.SerializeAsString();
-  for (const std::string& of_the_first : {first.referral_id(), first.connector_id(), first.endpoint_id(),
-                                         std::string("9991951024")}) {
+  for (const std::string& of_the_first :
+       {first.referral_id(), first.connector_id(), first.endpoint_id(), std::string("9991951024")}) {
     EXPECT_EQ(bytes.find(of_the_first), std::string::npos) << of_the_first;
   }
   // The first message sent again is still its resend.
@@ -486,8 +489,9 @@ TEST_F(ReferralServiceTest, ASecondGatewayCannotOpenTheFirstOnesDataDirectory) {
   auto second = GatewayServer::Start(options, &clock_);
   ASSERT_FALSE(second.ok());
   EXPECT_EQ(second.status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_NE(second.status().message().find("in use by another frontdoor-gateway (pid " + std::to_string(getpid()) + ")"),
-            std::string::npos)
+  EXPECT_NE(
+      second.status().message().find("in use by another frontdoor-gateway (pid " + std::to_string(getpid()) + ")"),
+      std::string::npos)
       << second.status();
   // Once the first has shut down, the directory is free.
   server_->Shutdown();

@@ -43,7 +43,8 @@ NewReferral Accepted(const std::string& id, const std::string& sender, const std
 // Accepted referrals r<first>..r<last> from P85901, message ids m<first>..m<last>.
 std::vector<NewReferral> AcceptedBatch(int first, int last) {
   std::vector<NewReferral> batch;
-  for (int i = first; i <= last; ++i) batch.push_back(Accepted("r" + std::to_string(i), "P85901", "m" + std::to_string(i)));
+  for (int i = first; i <= last; ++i)
+    batch.push_back(Accepted("r" + std::to_string(i), "P85901", "m" + std::to_string(i)));
   return batch;
 }
 
@@ -559,8 +560,9 @@ TEST_F(SqliteReferralStoreTest, AFailingAcknowledgementFailsNeitherTheGroupCommi
   const int64_t bad = due->at(1).outbox_id;
   {
     // A real fault in the real file: marking r2's row delivered is refused by the database.
-    const std::string trigger = "CREATE TRIGGER refuse_mark BEFORE UPDATE ON outbox WHEN NEW.outbox_id = " +
-                                std::to_string(bad) + " BEGIN SELECT RAISE(ABORT, 'refused for the test'); END";
+    const std::string trigger =
+        "CREATE TRIGGER refuse_mark BEFORE UPDATE ON outbox WHEN NEW.outbox_id = " + std::to_string(bad) +
+        " BEGIN SELECT RAISE(ABORT, 'refused for the test'); END";
     ExecOnFile(trigger.c_str());
   }
   const uint64_t before = *store->AuditTreeSize();

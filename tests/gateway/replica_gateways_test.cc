@@ -11,8 +11,8 @@
 #include "gateway/gateway_server.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
-#include "tests/support/store_backends.h"
 #include "tests/gateway/gateway_test_support.h"
+#include "tests/support/store_backends.h"
 #include "tests/support/test_support.h"
 
 namespace frontdoor::gateway {
@@ -49,7 +49,8 @@ class ReplicaGatewaysTest : public ::testing::Test {
     ASSERT_TRUE(server.ok()) << server.status();
     Replica& r = replicas_[name];
     r.server = std::move(*server);
-    auto channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(r.server->port()), grpc::InsecureChannelCredentials());
+    auto channel =
+        grpc::CreateChannel("127.0.0.1:" + std::to_string(r.server->port()), grpc::InsecureChannelCredentials());
     r.referrals = v1::ReferralService::NewStub(channel);
     r.feedback = v1::FeedbackService::NewStub(channel);
   }

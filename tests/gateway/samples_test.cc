@@ -205,7 +205,7 @@ TEST_F(SamplesTest, EverySampleGetsItsExpectedAnswerOverGrpc) {
   }
   for (const auto& [endpoint, connector] : connectors_) {
     connector->WaitForDistinct(static_cast<int>(std::count_if(accepted_endpoint.begin(), accepted_endpoint.end(),
-                                                               [&](const auto& kv) { return kv.second == endpoint; })),
+                                                              [&](const auto& kv) { return kv.second == endpoint; })),
                                absl::Seconds(30));
   }
   delivered = 0;

@@ -5,8 +5,8 @@
 
 #include "absl/synchronization/notification.h"
 #include "gateway/sqlite_referral_store.h"
-#include "observability/structured_log.h"
 #include "gtest/gtest.h"
+#include "observability/structured_log.h"
 #include "tests/support/test_support.h"
 
 namespace frontdoor::gateway {
@@ -179,10 +179,11 @@ TEST(SubmissionCommitterBoundTest, RefusalsAreLoggedOnceNotOncePerCall) {
     absl::Notification answered;
     ASSERT_TRUE(committer.Submit(Decided("r1", "m1"), [&](absl::StatusOr<RecordOutcome>) { answered.Notify(); }).ok());
     for (int i = 2; i <= 6; ++i) {
-      EXPECT_EQ(committer.Submit(Decided("r" + std::to_string(i), "m" + std::to_string(i)),
-                                 [](absl::StatusOr<RecordOutcome>) {})
-                    .code(),
-                absl::StatusCode::kResourceExhausted);
+      EXPECT_EQ(
+          committer
+              .Submit(Decided("r" + std::to_string(i), "m" + std::to_string(i)), [](absl::StatusOr<RecordOutcome>) {})
+              .code(),
+          absl::StatusCode::kResourceExhausted);
     }
     lock.Release();
     ASSERT_TRUE(answered.WaitForNotificationWithTimeout(absl::Seconds(20)));

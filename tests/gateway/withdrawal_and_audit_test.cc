@@ -37,7 +37,8 @@ class WithdrawalAndAuditTest : public ::testing::TestWithParam<frontdoor::testin
     auto server = GatewayServer::Start(options, &clock_);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = std::move(*server);
-    auto channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(server_->port()), grpc::InsecureChannelCredentials());
+    auto channel =
+        grpc::CreateChannel("127.0.0.1:" + std::to_string(server_->port()), grpc::InsecureChannelCredentials());
     referrals_ = v1::ReferralService::NewStub(channel);
     audit_ = v1::AuditService::NewStub(channel);
   }

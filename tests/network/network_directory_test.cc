@@ -59,17 +59,14 @@ const NetworkDirectory& Demo() {
 }
 
 // The data rows of one embedded file, parsed with the header the directory expects.
-std::vector<CsvRow> DemoRows(std::string NetworkCsvTexts::*text,
-                             const std::vector<std::string_view>& header) {
+std::vector<CsvRow> DemoRows(std::string NetworkCsvTexts::*text, const std::vector<std::string_view>& header) {
   absl::StatusOr<CsvTable> table = ParseCsvTable("demo", DemoNetworkCsvTexts().*text, header);
   EXPECT_TRUE(table.ok()) << table.status();
   return table.ok() ? table->rows : std::vector<CsvRow>{};
 }
 
 // The 1-based number of the line a row appended to `text` gets (the demo files end with '\n').
-int NextLine(const std::string& text) {
-  return static_cast<int>(std::count(text.begin(), text.end(), '\n')) + 1;
-}
+int NextLine(const std::string& text) { return static_cast<int>(std::count(text.begin(), text.end(), '\n')) + 1; }
 
 // The 1-based line on which `needle` starts.
 int LineOf(const std::string& text, std::string_view needle) {
@@ -85,13 +82,11 @@ void ReplaceOnce(std::string& text, std::string_view from, std::string_view to) 
 }
 
 // Expects FromCsvTexts to fail with INVALID_ARGUMENT mentioning "<file>:<line>:" and `detail`.
-void ExpectInvalid(const NetworkCsvTexts& texts, const std::string& file, int line,
-                   std::string_view detail) {
+void ExpectInvalid(const NetworkCsvTexts& texts, const std::string& file, int line, std::string_view detail) {
   absl::StatusOr<NetworkDirectory> net = NetworkDirectory::FromCsvTexts(texts);
   ASSERT_FALSE(net.ok());
   EXPECT_EQ(net.status().code(), absl::StatusCode::kInvalidArgument) << net.status();
-  EXPECT_THAT(std::string(net.status().message()),
-              HasSubstr(file + ":" + std::to_string(line) + ": "));
+  EXPECT_THAT(std::string(net.status().message()), HasSubstr(file + ":" + std::to_string(line) + ": "));
   EXPECT_THAT(std::string(net.status().message()), HasSubstr(std::string(detail)));
 }
 
@@ -106,13 +101,9 @@ TEST(NetworkDirectoryDemoTest, HasTheDocumentedNumberOfRows) {
   EXPECT_EQ(DemoRows(&NetworkCsvTexts::clusters, {"cluster_id", "borough", "name"}).size(), 19u);
   EXPECT_EQ(DemoRows(&NetworkCsvTexts::postcode_sectors, {"sector", "cluster_id"}).size(), 54u);
   EXPECT_EQ(DemoRows(&NetworkCsvTexts::practices, {"ods_code", "name", "cluster_id"}).size(), 24u);
-  EXPECT_EQ(DemoRows(&NetworkCsvTexts::referrers, {"ods_code", "name", "borough", "kind"}).size(),
-            6u);
-  EXPECT_EQ(
-      DemoRows(&NetworkCsvTexts::categories, {"category_id", "borough", "name", "rule"}).size(),
-      4u);
-  EXPECT_EQ(DemoRows(&NetworkCsvTexts::reason_codes, {"snomed_code", "display", "group"}).size(),
-            33u);
+  EXPECT_EQ(DemoRows(&NetworkCsvTexts::referrers, {"ods_code", "name", "borough", "kind"}).size(), 6u);
+  EXPECT_EQ(DemoRows(&NetworkCsvTexts::categories, {"category_id", "borough", "name", "rule"}).size(), 4u);
+  EXPECT_EQ(DemoRows(&NetworkCsvTexts::reason_codes, {"snomed_code", "display", "group"}).size(), 33u);
   EXPECT_EQ(Demo().organisations().size(), 4u);
   EXPECT_EQ(Demo().teams().size(), 51u);
 }
@@ -120,8 +111,7 @@ TEST(NetworkDirectoryDemoTest, HasTheDocumentedNumberOfRows) {
 TEST(NetworkDirectoryDemoTest, EveryRowOfEveryFileCanBeLookedUp) {
   const NetworkDirectory& net = Demo();
   std::set<std::string> boroughs;
-  for (const CsvRow& row :
-       DemoRows(&NetworkCsvTexts::clusters, {"cluster_id", "borough", "name"})) {
+  for (const CsvRow& row : DemoRows(&NetworkCsvTexts::clusters, {"cluster_id", "borough", "name"})) {
     const Cluster* c = net.FindCluster(row.fields[0]);
     ASSERT_NE(c, nullptr) << row.fields[0];
     EXPECT_EQ(c->borough, row.fields[1]);
@@ -134,28 +124,24 @@ TEST(NetworkDirectoryDemoTest, EveryRowOfEveryFileCanBeLookedUp) {
     ASSERT_NE(c, nullptr) << row.fields[0];
     EXPECT_EQ(c->id, row.fields[1]);
   }
-  for (const CsvRow& row :
-       DemoRows(&NetworkCsvTexts::practices, {"ods_code", "name", "cluster_id"})) {
+  for (const CsvRow& row : DemoRows(&NetworkCsvTexts::practices, {"ods_code", "name", "cluster_id"})) {
     const Practice* p = net.FindPractice(row.fields[0]);
     ASSERT_NE(p, nullptr) << row.fields[0];
     EXPECT_EQ(p->cluster_id, row.fields[2]);
     EXPECT_TRUE(net.IsKnownReferringOrganisation(row.fields[0]));
   }
-  for (const CsvRow& row :
-       DemoRows(&NetworkCsvTexts::referrers, {"ods_code", "name", "borough", "kind"})) {
+  for (const CsvRow& row : DemoRows(&NetworkCsvTexts::referrers, {"ods_code", "name", "borough", "kind"})) {
     const Referrer* r = net.FindReferrer(row.fields[0]);
     ASSERT_NE(r, nullptr) << row.fields[0];
     EXPECT_EQ(r->kind, row.fields[3]);
     EXPECT_TRUE(net.IsKnownReferringOrganisation(row.fields[0]));
   }
-  for (const CsvRow& row :
-       DemoRows(&NetworkCsvTexts::reason_codes, {"snomed_code", "display", "group"})) {
+  for (const CsvRow& row : DemoRows(&NetworkCsvTexts::reason_codes, {"snomed_code", "display", "group"})) {
     const ReasonCode* r = net.FindReasonCode(row.fields[0]);
     ASSERT_NE(r, nullptr) << row.fields[0];
     EXPECT_EQ(r->group, row.fields[2]);
   }
-  for (const CsvRow& row :
-       DemoRows(&NetworkCsvTexts::categories, {"category_id", "borough", "name", "rule"})) {
+  for (const CsvRow& row : DemoRows(&NetworkCsvTexts::categories, {"category_id", "borough", "name", "rule"})) {
     EXPECT_NE(net.FindCategory(row.fields[1], row.fields[0]), nullptr) << row.fields[0];
   }
 }
@@ -164,8 +150,7 @@ TEST(NetworkDirectoryDemoTest, EveryOldhamClusterHasThreeTeamsAndEveryTamesideCl
   const NetworkDirectory& net = Demo();
   int oldham_clusters = 0;
   int tameside_clusters = 0;
-  for (const CsvRow& row :
-       DemoRows(&NetworkCsvTexts::clusters, {"cluster_id", "borough", "name"})) {
+  for (const CsvRow& row : DemoRows(&NetworkCsvTexts::clusters, {"cluster_id", "borough", "name"})) {
     const std::string& id = row.fields[0];
     if (row.fields[1] == "oldham") {
       ++oldham_clusters;
@@ -192,8 +177,8 @@ TEST(NetworkDirectoryDemoTest, ExactlyTwoTeamsArePausedAndTwoAreFrontDoors) {
     if (t.paused) paused.insert(t.team_id);
     if (t.IsFrontDoor()) front_doors.insert(t.team_id);
   }
-  EXPECT_EQ(paused, (std::set<std::string>{"oldham-east-saddleworth-older-people",
-                                           "oldham-south-failsworth-mental-health"}));
+  EXPECT_EQ(paused,
+            (std::set<std::string>{"oldham-east-saddleworth-older-people", "oldham-south-failsworth-mental-health"}));
   EXPECT_EQ(front_doors, (std::set<std::string>{"oldham-front-door", "tameside-front-door"}));
 }
 
@@ -320,8 +305,7 @@ class NetworkDirectoryTempDirTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = std::filesystem::path(::testing::TempDir()) /
-           ("network_directory_test_" +
-            std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
+           ("network_directory_test_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_);
     for (const CsvFile& f : kCsvFiles) WriteFile(dir_ / f.name, DemoNetworkCsvTexts().*f.text);
@@ -354,8 +338,7 @@ TEST_F(NetworkDirectoryTempDirTest, ErrorsNameThePathOfTheBrokenFile) {
   ASSERT_FALSE(net.ok());
   EXPECT_EQ(net.status().code(), absl::StatusCode::kInvalidArgument);
   const std::string where = (dir_ / "connector_teams.csv").string() + ":" +
-                            std::to_string(LineOf(teams, "oldham-north-royton-mental-health")) +
-                            ": ";
+                            std::to_string(LineOf(teams, "oldham-north-royton-mental-health")) + ": ";
   EXPECT_THAT(std::string(net.status().message()), HasSubstr(where));
 }
 
@@ -432,8 +415,7 @@ TEST(NetworkDirectoryCsvTest, RejectsTooFewColumns) {
 TEST(NetworkDirectoryCsvTest, RejectsAnEmptyField) {
   NetworkCsvTexts texts = DemoNetworkCsvTexts();
   ReplaceOnce(texts.organisations, "Age UK Oldham,8AU02", "Age UK Oldham,");
-  ExpectInvalid(texts, "organisations.csv", LineOf(texts.organisations, "ageuk-oldham"),
-                "column ods_code is empty");
+  ExpectInvalid(texts, "organisations.csv", LineOf(texts.organisations, "ageuk-oldham"), "column ods_code is empty");
 }
 
 TEST(NetworkDirectoryCsvTest, RejectsPaddedFields) {
@@ -447,15 +429,13 @@ TEST(NetworkDirectoryCsvTest, RejectsABadYesNo) {
   NetworkCsvTexts texts = DemoNetworkCsvTexts();
   ReplaceOnce(texts.connector_teams, "oldham-north-royton,wellbeing,yes,open",
               "oldham-north-royton,wellbeing,true,open");
-  ExpectInvalid(texts, "connector_teams.csv",
-                LineOf(texts.connector_teams, "oldham-north-royton-wellbeing"),
+  ExpectInvalid(texts, "connector_teams.csv", LineOf(texts.connector_teams, "oldham-north-royton-wellbeing"),
                 "accepts_nhs_number is 'true'; expected yes or no");
 }
 
 TEST(NetworkDirectoryCsvTest, RejectsABadStatus) {
   NetworkCsvTexts texts = DemoNetworkCsvTexts();
-  ReplaceOnce(texts.connector_teams, "tameside-ashton,all,yes,open",
-              "tameside-ashton,all,yes,Open");
+  ReplaceOnce(texts.connector_teams, "tameside-ashton,all,yes,open", "tameside-ashton,all,yes,Open");
   ExpectInvalid(texts, "connector_teams.csv", LineOf(texts.connector_teams, "tameside-ashton-all"),
                 "status is 'Open'; expected open or paused");
 }
@@ -465,9 +445,8 @@ TEST(NetworkDirectoryCsvTest, RejectsADuplicateCluster) {
   const int first = LineOf(texts.clusters, "oldham-north-royton,");
   const int line = NextLine(texts.clusters);
   texts.clusters += "oldham-north-royton,oldham,Royton again\n";
-  ExpectInvalid(
-      texts, "clusters.csv", line,
-      "duplicate cluster_id 'oldham-north-royton' (first on line " + std::to_string(first) + ")");
+  ExpectInvalid(texts, "clusters.csv", line,
+                "duplicate cluster_id 'oldham-north-royton' (first on line " + std::to_string(first) + ")");
 }
 
 TEST(NetworkDirectoryCsvTest, RejectsADuplicateSector) {
@@ -553,8 +532,7 @@ TEST(NetworkDirectoryCsvTest, RejectsASectorOfAnUnknownCluster) {
   NetworkCsvTexts texts = DemoNetworkCsvTexts();
   const int line = NextLine(texts.postcode_sectors);
   texts.postcode_sectors += "M1 1,manchester-city-centre\n";
-  ExpectInvalid(texts, "postcode_sectors.csv", line,
-                "cluster_id 'manchester-city-centre' is not in clusters.csv");
+  ExpectInvalid(texts, "postcode_sectors.csv", line, "cluster_id 'manchester-city-centre' is not in clusters.csv");
 }
 
 TEST(NetworkDirectoryCsvTest, RejectsAMalformedSector) {
@@ -584,8 +562,7 @@ TEST(NetworkDirectoryCsvTest, RejectsATeamOfAnUnknownEndpoint) {
   NetworkCsvTexts texts = DemoNetworkCsvTexts();
   ReplaceOnce(texts.connector_teams, "Age UK Oldham,ageuk-oldham,oldham-north-royton",
               "Age UK Oldham,age-uk-oldham,oldham-north-royton");
-  ExpectInvalid(texts, "connector_teams.csv",
-                LineOf(texts.connector_teams, "oldham-north-royton-older-people"),
+  ExpectInvalid(texts, "connector_teams.csv", LineOf(texts.connector_teams, "oldham-north-royton-older-people"),
                 "endpoint_id 'age-uk-oldham' is not in organisations.csv");
 }
 
@@ -593,24 +570,20 @@ TEST(NetworkDirectoryCsvTest, RejectsATeamWhoseOrganisationDiffersFromItsEndpoin
   NetworkCsvTexts texts = DemoNetworkCsvTexts();
   ReplaceOnce(texts.connector_teams, "Age UK Oldham,ageuk-oldham,oldham-north-royton",
               "Age UK,ageuk-oldham,oldham-north-royton");
-  ExpectInvalid(texts, "connector_teams.csv",
-                LineOf(texts.connector_teams, "oldham-north-royton-older-people"),
+  ExpectInvalid(texts, "connector_teams.csv", LineOf(texts.connector_teams, "oldham-north-royton-older-people"),
                 "organisation 'Age UK' differs");
 }
 
 TEST(NetworkDirectoryCsvTest, RejectsATeamOfAnUnknownCategory) {
   NetworkCsvTexts texts = DemoNetworkCsvTexts();
-  ReplaceOnce(texts.connector_teams, "oldham-north-royton,older-people,no,open",
-              "oldham-north-royton,elderly,no,open");
-  ExpectInvalid(texts, "connector_teams.csv",
-                LineOf(texts.connector_teams, "oldham-north-royton-older-people"),
+  ReplaceOnce(texts.connector_teams, "oldham-north-royton,older-people,no,open", "oldham-north-royton,elderly,no,open");
+  ExpectInvalid(texts, "connector_teams.csv", LineOf(texts.connector_teams, "oldham-north-royton-older-people"),
                 "category_id 'elderly' is not a category of borough oldham");
 }
 
 TEST(NetworkDirectoryCsvTest, RejectsATeamWithAnotherBoroughsCategory) {
   NetworkCsvTexts texts = DemoNetworkCsvTexts();
-  ReplaceOnce(texts.connector_teams, "tameside-ashton,all,yes,open",
-              "tameside-ashton,wellbeing,yes,open");
+  ReplaceOnce(texts.connector_teams, "tameside-ashton,all,yes,open", "tameside-ashton,wellbeing,yes,open");
   ExpectInvalid(texts, "connector_teams.csv", LineOf(texts.connector_teams, "tameside-ashton-all"),
                 "category_id 'wellbeing' is not a category of borough tameside");
 }
@@ -626,23 +599,20 @@ TEST(NetworkDirectoryCsvTest, RejectsAHalfMarkedFrontDoor) {
   NetworkCsvTexts texts = DemoNetworkCsvTexts();
   ReplaceOnce(texts.connector_teams, "action-together-oldham,*,*,yes,open",
               "action-together-oldham,*,wellbeing,yes,open");
-  ExpectInvalid(texts, "connector_teams.csv", LineOf(texts.connector_teams, "oldham-front-door"),
-                "must both be *");
+  ExpectInvalid(texts, "connector_teams.csv", LineOf(texts.connector_teams, "oldham-front-door"), "must both be *");
 }
 
 TEST(NetworkDirectoryCsvTest, RejectsAPausedFrontDoor) {
   NetworkCsvTexts texts = DemoNetworkCsvTexts();
   ReplaceOnce(texts.connector_teams, "action-together-tameside,*,*,yes,open",
               "action-together-tameside,*,*,yes,paused");
-  ExpectInvalid(texts, "connector_teams.csv", LineOf(texts.connector_teams, "tameside-front-door"),
-                "cannot be paused");
+  ExpectInvalid(texts, "connector_teams.csv", LineOf(texts.connector_teams, "tameside-front-door"), "cannot be paused");
 }
 
 TEST(NetworkDirectoryCsvTest, RejectsAFrontDoorOfAnUnknownBorough) {
   NetworkCsvTexts texts = DemoNetworkCsvTexts();
   const int line = NextLine(texts.connector_teams);
-  texts.connector_teams +=
-      "bury-front-door,Action Together CIO (Oldham),action-together-oldham,*,*,yes,open\n";
+  texts.connector_teams += "bury-front-door,Action Together CIO (Oldham),action-together-oldham,*,*,yes,open\n";
   ExpectInvalid(texts, "connector_teams.csv", line, "borough 'bury'");
 }
 
@@ -659,8 +629,7 @@ TEST(NetworkDirectoryCsvTest, RejectsABoroughWithoutAFrontDoor) {
 // --- ParseCsvTable on its own ------------------------------------------------------------------
 
 TEST(CsvTableTest, KeepsLineNumbersOfRows) {
-  absl::StatusOr<CsvTable> t =
-      ParseCsvTable("t.csv", "# c\r\na,b\r\n\r\n1,2\r\n# c\r\n3,4", {"a", "b"});
+  absl::StatusOr<CsvTable> t = ParseCsvTable("t.csv", "# c\r\na,b\r\n\r\n1,2\r\n# c\r\n3,4", {"a", "b"});
   ASSERT_TRUE(t.ok()) << t.status();
   ASSERT_EQ(t->rows.size(), 2u);
   EXPECT_EQ(t->rows[0].line, 4);

@@ -21,11 +21,14 @@ TEST(GatewayMetricsTest, ReferralsAreCountedOnTheInjectedRegistryWithTheirLabels
   metrics.CountReferral({"REFUSED", "IG-1", "oldham", "fhir"}, {"IG-1", "IG-2"});
   metrics.CountReferral({"REFUSED", "IG-1", "oldham", "fhir"}, {"IG-1"});
   const std::string text = Exposition(metrics);
-  EXPECT_NE(text.find(R"(frontdoor_referrals_total{borough="oldham",disposition="REFUSED",format="fhir",rule="IG-1"} 2)"),
-            std::string::npos)
+  EXPECT_NE(
+      text.find(R"(frontdoor_referrals_total{borough="oldham",disposition="REFUSED",format="fhir",rule="IG-1"} 2)"),
+      std::string::npos)
       << text;
-  EXPECT_NE(text.find(R"(frontdoor_referral_rules_total{borough="oldham",disposition="REFUSED",format="fhir",rule="IG-2"} 1)"),
-            std::string::npos);
+  EXPECT_NE(
+      text.find(
+          R"(frontdoor_referral_rules_total{borough="oldham",disposition="REFUSED",format="fhir",rule="IG-2"} 1)"),
+      std::string::npos);
 }
 
 TEST(GatewayMetricsTest, LabelValuesAreBoundedWords) {

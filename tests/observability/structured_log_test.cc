@@ -60,9 +60,29 @@ TEST(StructuredLogTest, EveryJsonLineIsTheBytesRapidJsonsWriterMakes) {
   // Plain lines take a direct path; anything to escape takes the writer. Random lines of both
   // kinds (valid UTF-8: invalid text is replaced, tested below) must come out as the writer makes them.
   std::mt19937_64 rng(20261122);
-  const std::vector<std::string> pieces = {"a", "Z", "0", " ", "-", ":", "/", ".", "_", "referral", "\"", "\\",
-                                           "\n", "\t", std::string(1, '\x01'), "\x7f", "\xc3\xa9", "\xe2\x82\xac",
-                                           "\xf0\x9f\x98\x80", "{", "}", ",", "="};
+  const std::vector<std::string> pieces = {"a",
+                                           "Z",
+                                           "0",
+                                           " ",
+                                           "-",
+                                           ":",
+                                           "/",
+                                           ".",
+                                           "_",
+                                           "referral",
+                                           "\"",
+                                           "\\",
+                                           "\n",
+                                           "\t",
+                                           std::string(1, '\x01'),
+                                           "\x7f",
+                                           "\xc3\xa9",
+                                           "\xe2\x82\xac",
+                                           "\xf0\x9f\x98\x80",
+                                           "{",
+                                           "}",
+                                           ",",
+                                           "="};
   auto text = [&](bool plain_only) {
     std::string out;
     const int n = static_cast<int>(rng() % 12);
@@ -130,7 +150,9 @@ TEST(StructuredLogTest, InvalidUtf8IsReplacedAndTheLineStillParses) {
 TEST(StructuredLogTest, TextFormatIsOneReadableLineWithEscapedValues) {
   const std::string line = FormatLogLine(LogFormat::kText, kWhen, LogLevel::kInfo, "grpc_call", "call finished",
                                          {{"code", "OK"}, {"request_id", "a b\n\"c\""}, {"duration_ms", 1.5}});
-  EXPECT_EQ(line, R"(2026-11-22T05:45:22.345Z info grpc_call: call finished code=OK request_id="a b\x0a\"c\"" duration_ms=1.5)");
+  EXPECT_EQ(
+      line,
+      R"(2026-11-22T05:45:22.345Z info grpc_call: call finished code=OK request_id="a b\x0a\"c\"" duration_ms=1.5)");
 }
 
 TEST(StructuredLogTest, LogFormatNames) {

@@ -126,9 +126,7 @@ absl::StatusOr<std::unique_ptr<PostgresServer>> PostgresServer::Start(const std:
   if (absl::Status s = GiveToPostgresUser(templ); !s.ok()) return s;
   const std::string data = templ + "/data";
   const std::string log = templ + "/server.log";
-  {
-    std::ofstream touch(log);
-  }
+  { std::ofstream touch(log); }
   if (absl::Status s = GiveToPostgresUser(log); !s.ok()) return s;
 
   // Local connections over the socket (in our own 0700 directory) are trusted; TCP on loopback

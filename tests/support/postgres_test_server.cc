@@ -21,7 +21,8 @@ int main(int argc, char** argv) {
   }
   auto server = frontdoor::testing::PostgresServer::Start();
   if (!server.ok()) {
-    std::fprintf(stderr, "cannot start the PostgreSQL test server: %s\n", std::string(server.status().message()).c_str());
+    std::fprintf(stderr, "cannot start the PostgreSQL test server: %s\n",
+                 std::string(server.status().message()).c_str());
     return 1;
   }
   if (auto s = (*server)->Describe(file); !s.ok()) {

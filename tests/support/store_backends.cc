@@ -23,7 +23,8 @@ TestDatabase::TestDatabase(StoreBackend backend) : backend_(backend) {
 
 absl::StatusOr<OpenedStore> TestDatabase::TryOpen(const std::string& replica, absl::Duration lease) {
   if (backend_ == StoreBackend::kSqlite) {
-    absl::StatusOr<std::unique_ptr<gateway::SqliteReferralStore>> store = gateway::SqliteReferralStore::Open(sqlite_path_);
+    absl::StatusOr<std::unique_ptr<gateway::SqliteReferralStore>> store =
+        gateway::SqliteReferralStore::Open(sqlite_path_);
     if (!store.ok()) return store.status();
     gateway::AuditStore* audit = store->get();
     return OpenedStore(std::move(*store), audit);
@@ -64,7 +65,8 @@ absl::Status TestDatabase::ExecSql(const std::string& sql) const {
     sqlite3_busy_timeout(db, 5000);
     char* error = nullptr;
     const int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error);
-    absl::Status s = rc == SQLITE_OK ? absl::OkStatus() : absl::InternalError(error != nullptr ? error : "sqlite3_exec");
+    absl::Status s =
+        rc == SQLITE_OK ? absl::OkStatus() : absl::InternalError(error != nullptr ? error : "sqlite3_exec");
     sqlite3_free(error);
     sqlite3_close(db);
     return s;

@@ -31,12 +31,12 @@ inline ::testing::internal::ParamGenerator<StoreBackend> AllStoreBackends() {
 std::string StoreBackendName(const ::testing::TestParamInfo<StoreBackend>& info);
 
 // Skips the test when PostgreSQL's binaries are not installed (never in CI: scripts/install-deps).
-#define FRONTDOOR_SKIP_IF_BACKEND_UNAVAILABLE(backend)                                          \
-  do {                                                                                          \
-    if ((backend) == ::frontdoor::testing::StoreBackend::kPostgres &&                           \
-        !::frontdoor::testing::PostgresUnavailableReason().empty()) {                           \
-      GTEST_SKIP() << ::frontdoor::testing::PostgresUnavailableReason();                       \
-    }                                                                                           \
+#define FRONTDOOR_SKIP_IF_BACKEND_UNAVAILABLE(backend)                   \
+  do {                                                                   \
+    if ((backend) == ::frontdoor::testing::StoreBackend::kPostgres &&    \
+        !::frontdoor::testing::PostgresUnavailableReason().empty()) {    \
+      GTEST_SKIP() << ::frontdoor::testing::PostgresUnavailableReason(); \
+    }                                                                    \
   } while (0)
 
 // One open store, both of its interfaces.

@@ -44,7 +44,8 @@ TestCertificates::TestCertificates(std::string dir) : dir_(std::move(dir)) {
 }
 
 IssuedCertificate TestCertificates::Issue(const std::string& common_name, const IssueOptions& options) {
-  const std::string stem = dir_ + "/" + (options.name.empty() ? common_name + "-" + std::to_string(++issued_) : options.name);
+  const std::string stem =
+      dir_ + "/" + (options.name.empty() ? common_name + "-" + std::to_string(++issued_) : options.name);
   IssuedCertificate out{stem + ".crt", stem + ".key"};
   const std::string csr = stem + ".csr", ext = stem + ".ext";
   std::ofstream(ext) << (options.server ? "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n"
@@ -54,10 +55,10 @@ IssuedCertificate TestCertificates::Issue(const std::string& common_name, const 
   const std::string& ca_key = options.other_ca ? other_ca_key_ : ca_key_;
   // Written beside the final names, then renamed, so a watcher never sees half a file.
   RunShell("openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout " + Q(out.key + ".new") +
-           " -out " + Q(csr) + " -subj " + Q("/CN=" + common_name) + " && openssl x509 -req -in " + Q(csr) +
-           " -CA " + Q(ca_cert) + " -CAkey " + Q(ca_key) + " -days " + (options.expired ? "-1" : "7") +
-           " -extfile " + Q(ext) + " -out " + Q(out.cert + ".new") + " && mv " + Q(out.key + ".new") + " " +
-           Q(out.key) + " && mv " + Q(out.cert + ".new") + " " + Q(out.cert));
+           " -out " + Q(csr) + " -subj " + Q("/CN=" + common_name) + " && openssl x509 -req -in " + Q(csr) + " -CA " +
+           Q(ca_cert) + " -CAkey " + Q(ca_key) + " -days " + (options.expired ? "-1" : "7") + " -extfile " + Q(ext) +
+           " -out " + Q(out.cert + ".new") + " && mv " + Q(out.key + ".new") + " " + Q(out.key) + " && mv " +
+           Q(out.cert + ".new") + " " + Q(out.cert));
   return out;
 }
 
@@ -73,8 +74,8 @@ std::string TestCertificates::PublishCrl(const std::string& crl_dir, bool expire
     RunShell("mkdir -p " + Q(ca_db_) + " && : > " + Q(ca_db_ + "/index.txt") + " && echo 01 > " +
              Q(ca_db_ + "/crlnumber"));
     std::ofstream(ca_db_ + "/ca.cnf") << "[ca]\ndefault_ca = test_ca\n[test_ca]\ndatabase = " << ca_db_
-                                      << "/index.txt\ncrlnumber = " << ca_db_ << "/crlnumber\ncertificate = "
-                                      << ca_cert_ << "\nprivate_key = " << ca_key_
+                                      << "/index.txt\ncrlnumber = " << ca_db_
+                                      << "/crlnumber\ncertificate = " << ca_cert_ << "\nprivate_key = " << ca_key_
                                       << "\ndefault_md = sha256\ndefault_crl_days = 7\n";
   }
   const std::string made = ca_db_ + "/crl.pem";

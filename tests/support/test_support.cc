@@ -3,7 +3,6 @@
 #include <sqlite3.h>
 
 #include <algorithm>
-
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -12,7 +11,6 @@
 #include "frontdoor/v1/gateway_config.pb.h"
 #include "gateway/gateway_config.h"
 #include "google/protobuf/text_format.h"
-
 #include "gtest/gtest.h"
 
 namespace frontdoor::testing {
@@ -128,9 +126,7 @@ void RecordingConnector::FailNext(int n) {
 
 int RecordingConnector::WaitForDistinct(int n, absl::Duration timeout) {
   absl::MutexLock lock(&mu_);
-  auto enough = [this, n]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return static_cast<int>(calls_per_key_.size()) >= n;
-  };
+  auto enough = [this, n]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return static_cast<int>(calls_per_key_.size()) >= n; };
   mu_.AwaitWithTimeout(absl::Condition(&enough), timeout);
   return static_cast<int>(calls_per_key_.size());
 }
