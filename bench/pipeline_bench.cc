@@ -5,8 +5,10 @@
 #include <sstream>
 
 #include "benchmark/benchmark.h"
-#include "gateway/inbound_message.h"
-#include "gateway/referral_pipeline.h"
+#include "gateway/decision/referral_pipeline.h"
+#include "gateway/intake/payload_parsing.h"
+#include "gateway/intake/referral_ids.h"
+#include "gateway/intake/sender_reply.h"
 #include "google/protobuf/util/json_util.h"
 #include "network/network_directory.h"
 
@@ -32,7 +34,7 @@ void RunPipeline(benchmark::State& state, const v1::SubmitReferralRequest& reque
   const auto today = *frontdoor::CalendarDate::Parse("2026-01-01");
   const std::string id = "00000000-0000-4000-8000-000000000000";
   for (auto _ : state) {
-    auto parsed = gw::ParseSubmission(request, gw::InboundLimits{});
+    auto parsed = gw::ParsePayload(*gw::PayloadFrom(request), gw::InboundLimits{});
     gw::PipelineResult result = gw::EvaluateReferral(*parsed, id, Network(), {}, today);
     if (result.response.disposition() != v1::ACCEPTED) state.SkipWithError("not accepted");
     benchmark::DoNotOptimize(result);

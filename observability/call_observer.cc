@@ -132,4 +132,10 @@ void CallObserver::NoteReferralId(const grpc::ServerContextBase& context, const 
   if (it != calls_.end()) it->second.referral_id = referral_id;
 }
 
+CallIds CallObserver::IdsOf(const grpc::ServerContextBase& context) {
+  absl::MutexLock lock(&mu_);
+  auto it = calls_.find(&context);
+  return it == calls_.end() ? CallIds() : it->second.ids;
+}
+
 }  // namespace frontdoor::observability

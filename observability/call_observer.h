@@ -43,6 +43,8 @@ class CallObserver {
 
   // Names the referral the call is about, for its log line. No-op for an unknown call.
   void NoteReferralId(const grpc::ServerContextBase& context, const std::string& referral_id);
+  // The ids this observer gave `context`'s call (empty for a call it did not see).
+  CallIds IdsOf(const grpc::ServerContextBase& context);
 
  private:
   class Interceptor;

@@ -6,7 +6,7 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
-#include "gateway/tls_config.h"
+#include "gateway/security/tls_config.h"
 
 namespace frontdoor::tools {
 

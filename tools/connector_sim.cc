@@ -34,7 +34,7 @@
 #include "absl/time/clock.h"
 #include "frontdoor/v1/connector_service.grpc.pb.h"
 #include "frontdoor/v1/feedback_service.grpc.pb.h"
-#include "gateway/tls_config.h"
+#include "gateway/security/tls_config.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"

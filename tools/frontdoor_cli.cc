@@ -18,7 +18,7 @@
 
 #include "frontdoor/v1/admin_service.grpc.pb.h"
 #include "frontdoor/v1/referral_service.grpc.pb.h"
-#include "gateway/caller_identity.h"
+#include "gateway/security/caller_identity.h"
 #include "google/protobuf/util/json_util.h"
 #include "grpcpp/grpcpp.h"
 #include "tools/cli_credentials.h"

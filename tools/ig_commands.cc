@@ -11,7 +11,7 @@
 #include "audit/log_verification.h"
 #include "frontdoor/v1/audit_service.grpc.pb.h"
 #include "frontdoor/v1/referral_service.grpc.pb.h"
-#include "gateway/caller_identity.h"
+#include "gateway/security/caller_identity.h"
 #include "google/protobuf/util/json_util.h"
 
 namespace frontdoor::cli {

@@ -11,7 +11,7 @@
 #include <map>
 #include <string>
 
-#include "gateway/gateway_server.h"
+#include "gateway/server/gateway_server.h"
 #include "prometheus/registry.h"
 
 namespace frontdoor::gateway::testing {

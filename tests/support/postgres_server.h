@@ -9,7 +9,7 @@
 // a binary run by hand starts its own. Each test takes a fresh database:
 //
 //   std::string conninfo = frontdoor::testing::FreshPostgresDatabase();  // "host=/tmp/... port=... dbname=t_..."
-//   auto store = PostgresReferralStore::Open({.conninfo = conninfo});
+//   auto store = PostgresStore::Open({.conninfo = conninfo});
 //
 // Tests call GTEST_SKIP() with PostgresUnavailableReason() only when the binaries are absent
 // (scripts/install-deps installs them, so CI always runs these tests).

@@ -4,8 +4,8 @@
 #include <sqlite3.h>
 
 #include "absl/strings/str_cat.h"
-#include "gateway/postgres_referral_store.h"
-#include "gateway/sqlite_referral_store.h"
+#include "gateway/store/postgres/postgres_store.h"
+#include "gateway/store/sqlite/sqlite_store.h"
 
 namespace frontdoor::testing {
 
@@ -23,21 +23,18 @@ TestDatabase::TestDatabase(StoreBackend backend) : backend_(backend) {
 
 absl::StatusOr<OpenedStore> TestDatabase::TryOpen(const std::string& replica, absl::Duration lease) {
   if (backend_ == StoreBackend::kSqlite) {
-    absl::StatusOr<std::unique_ptr<gateway::SqliteReferralStore>> store =
-        gateway::SqliteReferralStore::Open(sqlite_path_);
+    absl::StatusOr<std::unique_ptr<gateway::SqliteStore>> store = gateway::SqliteStore::Open(sqlite_path_);
     if (!store.ok()) return store.status();
-    gateway::AuditStore* audit = store->get();
-    return OpenedStore(std::move(*store), audit);
+    return OpenedStore(std::move(*store));
   }
   gateway::PostgresStoreOptions options;
   options.conninfo = conninfo_;
   options.pool_size = 4;
   options.replica_id = replica;
   options.outbox_lease = lease;
-  absl::StatusOr<std::unique_ptr<gateway::PostgresReferralStore>> store = gateway::PostgresReferralStore::Open(options);
+  absl::StatusOr<std::unique_ptr<gateway::PostgresStore>> store = gateway::PostgresStore::Open(options);
   if (!store.ok()) return store.status();
-  gateway::AuditStore* audit = store->get();
-  return OpenedStore(std::move(*store), audit);
+  return OpenedStore(std::move(*store));
 }
 
 OpenedStore TestDatabase::Open(const std::string& replica, absl::Duration lease) {

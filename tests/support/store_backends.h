@@ -15,8 +15,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "gateway/audit_store.h"
-#include "gateway/referral_store.h"
+#include "gateway/store/store.h"
 #include "gtest/gtest.h"
 #include "tests/support/postgres_server.h"
 #include "tests/support/test_support.h"
@@ -39,24 +38,19 @@ std::string StoreBackendName(const ::testing::TestParamInfo<StoreBackend>& info)
     }                                                                    \
   } while (0)
 
-// One open store, both of its interfaces.
+// One open store: every interface a backend implements (gateway/store/store.h).
 class OpenedStore {
  public:
   OpenedStore() = default;
-  explicit OpenedStore(std::unique_ptr<gateway::ReferralStore> store, gateway::AuditStore* audit)
-      : store_(std::move(store)), audit_(audit) {}
-  gateway::ReferralStore* operator->() const { return store_.get(); }
-  gateway::ReferralStore* get() const { return store_.get(); }
-  gateway::AuditStore* audit() const { return audit_; }
+  explicit OpenedStore(std::unique_ptr<gateway::Store> store) : store_(std::move(store)) {}
+  gateway::Store* operator->() const { return store_.get(); }
+  gateway::Store* get() const { return store_.get(); }
+  gateway::AuditStore* audit() const { return store_.get(); }
   explicit operator bool() const { return store_ != nullptr; }
-  void reset() {
-    store_.reset();
-    audit_ = nullptr;
-  }
+  void reset() { store_.reset(); }
 
  private:
-  std::unique_ptr<gateway::ReferralStore> store_;
-  gateway::AuditStore* audit_ = nullptr;
+  std::unique_ptr<gateway::Store> store_;
 };
 
 // One test's database.

@@ -9,7 +9,7 @@
 #include <fstream>
 
 #include "frontdoor/v1/gateway_config.pb.h"
-#include "gateway/gateway_config.h"
+#include "gateway/server/gateway_config.h"
 #include "google/protobuf/text_format.h"
 #include "gtest/gtest.h"
 

@@ -1,0 +1,37 @@
+#include "gateway/audit_log/access_records.h"
+
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "gateway/store/audit_records.h"
+
+namespace frontdoor::gateway {
+
+namespace v1 = ::frontdoor::v1;
+
+v1::AuditRecord QueryAuditRecord(const v1::QueryAuditRequest& q, const Caller& caller, absl::Time at) {
+  v1::AuditRecord r;
+  r.set_time(AuditTimeText(at));
+  r.set_actor(caller.identity);
+  r.set_actor_organisation(ActorOrganisation(caller));
+  r.set_action("query");
+  r.set_outcome("query");
+  r.add_rule_ids("IG-8");
+  r.add_rule_ids("IG-9");
+  r.set_nhs_number(q.nhs_number());
+  std::vector<std::string> filters;
+  if (!q.nhs_number().empty()) filters.push_back("nhs_number=(this record's nhs_number)");
+  if (!q.recipient_endpoint().empty()) filters.push_back("recipient=" + q.recipient_endpoint());
+  if (!q.referrer_ods().empty()) filters.push_back("referrer=" + q.referrer_ods());
+  if (!q.rule_id().empty()) filters.push_back("rule=" + q.rule_id());
+  if (!q.outcome().empty()) filters.push_back("outcome=" + q.outcome());
+  if (!q.from_time().empty()) filters.push_back("from=" + q.from_time());
+  if (!q.to_time().empty()) filters.push_back("to=" + q.to_time());
+  r.set_detail(filters.empty() ? "audit query without filters"
+                               : absl::StrCat("audit query: ", absl::StrJoin(filters, "; ")));
+  return r;
+}
+
+}  // namespace frontdoor::gateway

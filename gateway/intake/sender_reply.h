@@ -1,0 +1,23 @@
+// The reply in the sender's own format, attached to an answer: a FHIR R4 response message Bundle
+// for a FHIR message, an HL7 v2 ACK for a REF^I12, nothing for a typed referral.
+//
+//   AttachSenderReply(parsed, now, &response);   // sets response.fhir_json or response.hl7v2_ack
+//
+// Thread-safe.
+#ifndef FRONTDOOR_GATEWAY_INTAKE_SENDER_REPLY_H_
+#define FRONTDOOR_GATEWAY_INTAKE_SENDER_REPLY_H_
+
+#include "absl/time/time.h"
+#include "adapters/parsed_referral.h"
+#include "frontdoor/v1/referral_service.pb.h"
+
+namespace frontdoor::gateway {
+
+// Sets response->fhir_json or response->hl7v2_ack to the reply the sender's system expects
+// (nothing for typed referrals), each with fresh ids of its own.
+void AttachSenderReply(const adapters::ParsedReferral& parsed, absl::Time now,
+                       frontdoor::v1::SubmitReferralResponse* response);
+
+}  // namespace frontdoor::gateway
+
+#endif  // FRONTDOOR_GATEWAY_INTAKE_SENDER_REPLY_H_

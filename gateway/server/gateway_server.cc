@@ -1,0 +1,441 @@
+#include "gateway/server/gateway_server.h"
+
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <system_error>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "audit/checkpoint_signer.h"
+#include "common/status_macros.h"
+#include "common/time_text.h"
+#include "frontdoor/v1/audit_service.grpc.pb.h"
+#include "frontdoor/v1/connector_service.grpc.pb.h"
+#include "frontdoor/v1/feedback_service.grpc.pb.h"
+#include "gateway/audit_log/audit_checkpointer.h"
+#include "gateway/delivery/delivery_dispatcher.h"
+#include "gateway/intake/submission_committer.h"
+#include "gateway/intake/submission_intake.h"
+#include "gateway/security/authorization.h"
+#include "gateway/security/caller_identity.h"
+#include "gateway/security/caller_limits.h"
+#include "gateway/server/data_dir_lock.h"
+#include "gateway/server/gateway_config.h"
+#include "gateway/server/gateway_tls.h"
+#include "gateway/server/listen_address.h"
+#include "gateway/server/store_selection.h"
+#include "gateway/services/admin_service.h"
+#include "gateway/services/audit_service.h"
+#include "gateway/services/feedback_service.h"
+#include "gateway/services/feedback_stream.h"
+#include "gateway/services/referral_service.h"
+#include "gateway/store/store_work_queue.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/grpcpp.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "observability/call_observer.h"
+#include "observability/gateway_metrics.h"
+#include "observability/structured_log.h"
+#include "prometheus/exposer.h"
+#include "prometheus/registry.h"
+
+namespace frontdoor::gateway {
+
+namespace {
+
+// GatewayConfig.audit.signing_key_path, relative to the data directory; the default file there.
+std::string AuditSigningKeyPath(const frontdoor::v1::GatewayConfig& config, const std::string& data_dir) {
+  const std::string& configured = config.audit().signing_key_path();
+  if (configured.empty()) return data_dir + "/audit-signing-key.pem";
+  if (configured[0] == '/') return configured;
+  return data_dir + "/" + configured;
+}
+
+using observability::Log;
+using observability::LogLevel;
+
+// The services the health endpoints report on by name, besides "" (the whole server).
+const char* const kHealthServiceNames[] = {"frontdoor.v1.ReferralService", "frontdoor.v1.FeedbackService",
+                                           "frontdoor.v1.AuditService", "frontdoor.v1.AdminService"};
+
+void SetHealth(grpc::Server* server, bool serving) {
+  if (server == nullptr || server->GetHealthCheckService() == nullptr) return;
+  grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
+  health->SetServingStatus(serving);
+  for (const char* name : kHealthServiceNames) health->SetServingStatus(name, serving);
+}
+
+}  // namespace
+
+struct GatewayServer::Parts {
+  // The stages of Start, in order; each leaves what the next needs.
+  absl::Status Configure(const GatewayOptions& options, const Clock* clock);
+  absl::Status OpenStore(const GatewayOptions& options);
+  absl::Status StartWork(const GatewayOptions& options, const Clock* clock);
+  absl::Status BuildIntake(const Clock* clock);
+  void BuildServices(const Clock* clock);
+  absl::Status Listen(const GatewayOptions& options);
+  void Serve();
+
+  // Held from start until the end of Shutdown; declared first so that it outlives the store.
+  std::optional<DataDirLock> data_dir_lock;
+  std::unique_ptr<LoadedConfig> config;
+  GatewayTls tls;
+  IdentitySource identity_source = IdentitySource::kTlsCertificate;
+  std::map<std::string, std::string> connector_addresses;
+  std::unique_ptr<Authorizer> authorizer;
+  // Per-identity limits; declared before `server`, which must go first.
+  std::unique_ptr<CallerLimiter> limiter;
+  std::unique_ptr<CallAdmission> admission;
+  std::unique_ptr<Store> store;  // SQLite or PostgreSQL, by the config's `store` block
+  bool shared_store = false;     // other gateway processes write to it too
+  // Store work off the transport threads; declared after the store it uses.
+  std::unique_ptr<StoreWorkQueue> work;
+  std::unique_ptr<DeliveryDispatcher> dispatcher;
+  std::unique_ptr<SubmissionCommitter> committer;
+  std::unique_ptr<SubmissionIntake> intake;
+  std::unique_ptr<AuditCheckpointer> checkpointer;  // IG-9: signed checkpoints, retention
+  std::unique_ptr<FeedbackStreamHub> feedback_hub;
+  std::unique_ptr<ReferralServiceImpl> referral_service;
+  std::unique_ptr<AuditServiceImpl> audit_service;
+  std::unique_ptr<AdminServiceImpl> admin_service;
+  std::unique_ptr<FeedbackServiceImpl> feedback_service;
+  // Metrics, the call observer (ids, call logs), the health port, the /metrics endpoint.
+  std::shared_ptr<prometheus::Registry> registry;
+  std::unique_ptr<observability::GatewayMetrics> metrics;
+  std::unique_ptr<observability::CallObserver> calls;
+  std::chrono::seconds shutdown_grace{20};
+  std::unique_ptr<grpc::Server> server;
+  int port = 0;
+  std::unique_ptr<grpc::Server> health_server;
+  int health_port = 0;
+  // Declared last: destroyed first, so no scrape reads the store while it closes.
+  std::unique_ptr<prometheus::Exposer> exposer;
+  int metrics_port = 0;
+  std::string metrics_listen;  // as configured
+  std::string health_listen;
+  absl::Mutex mu;
+  bool shut_down ABSL_GUARDED_BY(mu) = false;
+};
+
+// The configuration, the log format, who may call and how they are known (TLS or, in development,
+// a header), and where the connectors are.
+absl::Status GatewayServer::Parts::Configure(const GatewayOptions& options, const Clock* clock) {
+  FRONTDOOR_ASSIGN_OR_RETURN(LoadedConfig loaded, LoadGatewayConfig(options.config_path));
+  config = std::make_unique<LoadedConfig>(std::move(loaded));
+  const frontdoor::v1::GatewayConfig& cfg = config->config;
+  const frontdoor::v1::ObservabilityConfig& observe = cfg.observability();
+  FRONTDOOR_ASSIGN_OR_RETURN(const observability::LogFormat log_format,
+                             observability::ParseLogFormat(observe.log_format()));
+  observability::SetLogFormat(log_format);
+  if (options.insecure_plaintext) {
+    Log(LogLevel::kWarning, "startup",
+        "--insecure-plaintext: no TLS, callers are who they say they are. Never use this with real patient data.");
+  }
+  if (observe.shutdown_grace_seconds() > 0) {
+    shutdown_grace = std::chrono::seconds(std::min<uint32_t>(observe.shutdown_grace_seconds(), 3600));
+  }
+  metrics_listen = options.metrics_listen.empty() ? observe.metrics_listen() : options.metrics_listen;
+  health_listen = options.health_listen.empty() ? observe.health_listen() : options.health_listen;
+  FRONTDOOR_ASSIGN_OR_RETURN(tls, ResolveGatewayTls(options, cfg, clock->Now()));
+  identity_source = tls.insecure_plaintext ? IdentitySource::kPlaintextMetadata : IdentitySource::kTlsCertificate;
+  if (tls.connectors.empty()) {
+    Log(LogLevel::kWarning, "startup", "connectors are reached WITHOUT TLS (no connector CA and client certificate)");
+  }
+  if (tls.client_crls.has_value()) {
+    // Read once: a new CRL is taken up at restart. Past the earliest nextUpdate every client is
+    // refused (X.509 fails closed), so say early when that is near.
+    const CrlSummary& crls = *tls.client_crls;
+    const bool due_soon = crls.next_update - clock->Now() < absl::Hours(24 * 7);
+    Log(due_soon ? LogLevel::kWarning : LogLevel::kInfo, "startup",
+        due_soon ? "client certificate revocation lists are due for renewal within a week: publish the CA's next "
+                   "CRL and restart before next_update, or every client will be refused"
+                 : "client certificate revocation lists loaded; restart to take up a new one",
+        {{"crl_dir", tls.inbound.crl_dir},
+         {"crls", int64_t{crls.crls}},
+         {"revoked", int64_t{crls.revoked}},
+         {"next_update", FormatRfc3339Utc(crls.next_update, 0)}});
+  }
+  FRONTDOOR_ASSIGN_OR_RETURN(connector_addresses, ConnectorAddresses(*config, options.connector_overrides));
+  for (const auto& org : config->network.organisations()) {
+    if (connector_addresses.find(org.endpoint_id) == connector_addresses.end()) {
+      Log(LogLevel::kWarning, "startup", "no address for a connector endpoint; its deliveries wait until one is set",
+          {{"endpoint_id", org.endpoint_id}});
+    }
+  }
+  authorizer = std::make_unique<Authorizer>(
+      &config->network, std::vector<std::string>(cfg.ig_officers().begin(), cfg.ig_officers().end()),
+      std::vector<std::string>(cfg.operators().begin(), cfg.operators().end()));
+  limiter = std::make_unique<CallerLimiter>(CallerLimitsFrom(cfg), clock);
+  const Authorizer* known = authorizer.get();
+  admission = std::make_unique<CallAdmission>(
+      limiter.get(), identity_source, [known](std::string_view identity) { return known->Identify(identity).ok(); });
+  return absl::OkStatus();
+}
+
+// The data directory, owned by this gateway alone, and the store the configuration names.
+absl::Status GatewayServer::Parts::OpenStore(const GatewayOptions& options) {
+  std::error_code ec;
+  std::filesystem::create_directories(options.data_dir, ec);
+  if (ec) {
+    return absl::UnavailableError(absl::StrCat("cannot create data directory ", options.data_dir, ": ", ec.message()));
+  }
+  FRONTDOOR_ASSIGN_OR_RETURN(DataDirLock lock, DataDirLock::Acquire(options.data_dir));
+  data_dir_lock.emplace(std::move(lock));
+  FRONTDOOR_ASSIGN_OR_RETURN(ConfiguredStore opened, OpenConfiguredStore(config->config.store(), options.data_dir));
+  Log(LogLevel::kInfo, "startup", "store opened", {{"store", opened.description}});
+  store = std::move(opened.store);
+  shared_store = opened.shared;
+  if (shared_store && config->config.audit().signing_key_path().empty()) {
+    Log(LogLevel::kWarning, "startup",
+        "replicas sharing a database must share one audit signing key (audit.signing_key_path); "
+        "this one signs with its own in the data directory");
+  }
+  work = std::make_unique<StoreWorkQueue>();
+  return absl::OkStatus();
+}
+
+// What runs behind the doors: metrics, delivery to the connectors, the audit log's checkpoints.
+absl::Status GatewayServer::Parts::StartWork(const GatewayOptions& options, const Clock* clock) {
+  registry = options.metrics_registry != nullptr ? options.metrics_registry : std::make_shared<prometheus::Registry>();
+  DeliveryOutbox* outbox = store.get();
+  // Every configured endpoint is reported, at 0 when its outbox is empty, so alerts see it.
+  std::vector<std::string> endpoint_ids;
+  for (const auto& org : config->network.organisations()) endpoint_ids.push_back(org.endpoint_id);
+  metrics = std::make_unique<observability::GatewayMetrics>(
+      registry, [outbox, endpoint_ids]() -> absl::StatusOr<std::vector<observability::OutboxDepthSample>> {
+        FRONTDOOR_ASSIGN_OR_RETURN(std::vector<OutboxDepth> depths, outbox->OutboxDepths());
+        std::map<std::string, observability::OutboxDepthSample> by_endpoint;
+        for (const std::string& id : endpoint_ids) by_endpoint[id] = {id, 0, 0};
+        for (const OutboxDepth& d : depths) by_endpoint[d.endpoint_id] = {d.endpoint_id, d.pending, d.dead};
+        std::vector<observability::OutboxDepthSample> out;
+        for (auto& [id, sample] : by_endpoint) out.push_back(std::move(sample));
+        return out;
+      });
+  const IdentitySource source = identity_source;
+  calls =
+      std::make_unique<observability::CallObserver>(metrics.get(), [source](const grpc::ServerContextBase& context) {
+        absl::StatusOr<std::string> who = AuthenticatedCaller(context, source);
+        return who.ok() ? *who : std::string();
+      });
+
+  DeliveryDispatcher::ChannelMap channels;
+  for (const auto& [endpoint_id, address] : connector_addresses) {
+    grpc::ChannelArguments args;
+    // Come back quickly when a connector returns after an outage.
+    args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 500);
+    args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 5000);
+    args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 500);
+    channels[endpoint_id] = grpc::CreateCustomChannel(address, ConnectorChannelCredentials(tls), args);
+  }
+  dispatcher =
+      std::make_unique<DeliveryDispatcher>(store.get(), clock, DeliveryPolicyFrom(config->config), std::move(channels));
+  dispatcher->SetMetrics(metrics.get());
+
+  FRONTDOOR_ASSIGN_OR_RETURN(
+      std::unique_ptr<audit::CheckpointSigner> signer,
+      audit::CheckpointSigner::LoadOrCreate(AuditSigningKeyPath(config->config, options.data_dir)));
+  checkpointer =
+      std::make_unique<AuditCheckpointer>(store.get(), std::move(signer), clock, AuditPolicyFrom(config->config));
+  return absl::OkStatus();
+}
+
+// The intake every door submits through, and its group commit.
+absl::Status GatewayServer::Parts::BuildIntake(const Clock* clock) {
+  DeliveryDispatcher* delivery = dispatcher.get();
+  AuditCheckpointer* signer = checkpointer.get();
+  // Gateway-wide: bounds what a stalled disk or machine can make the gateway hold in memory.
+  const uint32_t max_queued = config->config.limits().max_queued_submissions();
+  committer = std::make_unique<SubmissionCommitter>(
+      store.get(), clock,
+      [delivery, signer](const SubmissionCommitter::CommittedBatch& committed) {
+        for (const std::string& endpoint : committed.endpoints) delivery->Wake(endpoint);
+        signer->NoteAppended(committed.audit_records);
+      },
+      max_queued > 0 ? max_queued : SubmissionCommitter::kDefaultMaxQueued);
+  committer->SetMetrics(metrics.get());
+  SubmissionIntakeDeps deps;
+  deps.network = &config->network;
+  deps.authorizer = authorizer.get();
+  deps.limits = InboundLimitsFrom(config->config);
+  deps.committer = committer.get();
+  deps.clock = clock;
+  deps.metrics = metrics.get();
+  intake = std::make_unique<SubmissionIntake>(std::move(deps));
+  return absl::OkStatus();
+}
+
+// The gRPC services: thin adapters over the intake, the store and the audit log.
+void GatewayServer::Parts::BuildServices(const Clock* clock) {
+  DeliveryDispatcher* delivery = dispatcher.get();
+  // Another replica's feedback wakes no one here: watchers poll the shared database too.
+  feedback_hub = std::make_unique<FeedbackStreamHub>(store.get(), clock, 64,
+                                                     shared_store ? absl::Seconds(1) : absl::InfiniteDuration());
+  observability::GatewayMetrics* observed = metrics.get();
+  feedback_hub->SetLagObserver(
+      [observed](absl::Duration lag) { observed->ObserveFeedbackLag(absl::ToDoubleSeconds(lag)); });
+
+  ReferralServiceDeps referral;
+  referral.intake = intake.get();
+  referral.referrals = store.get();
+  referral.feedback = store.get();
+  referral.withdrawal =
+      WithdrawalDeps{store.get(), store.get(), authorizer.get(), clock, [delivery] { delivery->Wake(); }};
+  referral.work = work.get();
+  referral.authorizer = authorizer.get();
+  referral.identity_source = identity_source;
+  referral.admission = admission.get();
+  referral.feedback_hub = feedback_hub.get();
+  referral.calls = calls.get();
+  referral_service = std::make_unique<ReferralServiceImpl>(std::move(referral));
+
+  audit_service = std::make_unique<AuditServiceImpl>(AuditServiceDeps{
+      authorizer.get(), store.get(), checkpointer.get(), clock, identity_source, admission.get(), work.get()});
+
+  AdminServiceDeps admin;
+  admin.authorizer = authorizer.get();
+  admin.dead_letters = store.get();
+  admin.work = work.get();
+  admin.clock = clock;
+  admin.identity_source = identity_source;
+  admin.admission = admission.get();
+  admin.on_replayed = [delivery] { delivery->Replayed(); };
+  admin_service = std::make_unique<AdminServiceImpl>(std::move(admin));
+
+  FeedbackServiceDeps feedback;
+  feedback.authorizer = authorizer.get();
+  feedback.referrals = store.get();
+  feedback.feedback = store.get();
+  feedback.work = work.get();
+  feedback.clock = clock;
+  feedback.identity_source = identity_source;
+  feedback.admission = admission.get();
+  FeedbackStreamHub* hub = feedback_hub.get();
+  feedback.on_recorded = [hub] { hub->Notify(); };
+  feedback_service = std::make_unique<FeedbackServiceImpl>(std::move(feedback));
+}
+
+// Every port this gateway serves on, each its own (no SO_REUSEPORT): gRPC, health, metrics.
+absl::Status GatewayServer::Parts::Listen(const GatewayOptions& options) {
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(options.listen, GatewayServerCredentials(tls), &port);
+  // A gateway owns its ports. gRPC turns SO_REUSEPORT on by default, which lets a second gateway
+  // (a second demo, a restart while the old one drains) listen beside the first, each with its own
+  // store, and the kernel then shares the callers out between them.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  // Room for a 1 MiB message plus its envelope; larger requests get RESOURCE_EXHAUSTED from gRPC.
+  builder.SetMaxReceiveMessageSize(static_cast<int>(InboundLimitsFrom(config->config).max_message_bytes) + 64 * 1024);
+  ApplyTransportLimits(limiter->limits(), &builder);
+  // The call observer first: it sees (and logs, and echoes ids to) calls the admission refuses too.
+  auto interceptors = admission->InterceptorCreators();
+  interceptors.insert(interceptors.begin(), calls->NewInterceptorFactory());
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
+  builder.RegisterService(referral_service.get());
+  builder.RegisterService(feedback_service.get());
+  builder.RegisterService(audit_service.get());
+  builder.RegisterService(admin_service.get());
+  server = builder.BuildAndStart();
+  if (server == nullptr || port == 0) return absl::UnavailableError(ListenFailure("the gRPC port", options.listen));
+
+  if (!health_listen.empty()) {
+    // Only grpc.health.v1.Health (the default service), in plaintext, for Kubernetes probes.
+    grpc::ServerBuilder health_builder;
+    health_builder.AddListeningPort(health_listen, grpc::InsecureServerCredentials(), &health_port);
+    health_builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+    health_server = health_builder.BuildAndStart();
+    if (health_server == nullptr || health_port == 0) {
+      return absl::UnavailableError(ListenFailure("the health port", health_listen));
+    }
+  }
+  if (!metrics_listen.empty()) {
+    try {
+      exposer = std::make_unique<prometheus::Exposer>(metrics_listen, /*num_threads=*/1);
+    } catch (const std::exception& e) {
+      return absl::UnavailableError(
+          absl::StrCat(ListenFailure("the metrics endpoint", metrics_listen), " (", e.what(), ")"));
+    }
+    exposer->RegisterCollectable(registry);
+    exposer->RegisterCollectable(metrics->outbox_collectable());
+    const std::vector<int> ports = exposer->GetListeningPorts();
+    metrics_port = ports.empty() ? 0 : ports.front();
+  }
+  return absl::OkStatus();
+}
+
+void GatewayServer::Parts::Serve() {
+  SetHealth(server.get(), true);
+  SetHealth(health_server.get(), true);
+  dispatcher->Start();
+  checkpointer->Start();
+}
+
+absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(const GatewayOptions& options, const Clock* clock) {
+  auto parts = std::make_unique<Parts>();
+  FRONTDOOR_RETURN_IF_ERROR(parts->Configure(options, clock));
+  FRONTDOOR_RETURN_IF_ERROR(parts->OpenStore(options));
+  FRONTDOOR_RETURN_IF_ERROR(parts->StartWork(options, clock));
+  FRONTDOOR_RETURN_IF_ERROR(parts->BuildIntake(clock));
+  parts->BuildServices(clock);
+  FRONTDOOR_RETURN_IF_ERROR(parts->Listen(options));
+  parts->Serve();
+  return std::unique_ptr<GatewayServer>(new GatewayServer(std::move(parts)));
+}
+
+GatewayServer::GatewayServer(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
+
+GatewayServer::~GatewayServer() { Shutdown(); }
+
+int GatewayServer::port() const { return parts_->port; }
+int GatewayServer::metrics_port() const { return parts_->metrics_port; }
+int GatewayServer::health_port() const { return parts_->health_port; }
+
+namespace {
+// "HOST:PORT" with the port that was bound (the configured one may say 0).
+std::string BoundAddress(const std::string& listen, int port) {
+  if (port == 0) return "";
+  const size_t colon = listen.rfind(':');
+  return absl::StrCat(colon == std::string::npos ? listen : listen.substr(0, colon), ":", port);
+}
+}  // namespace
+
+std::string GatewayServer::metrics_address() const {
+  return BoundAddress(parts_->metrics_listen, parts_->metrics_port);
+}
+std::string GatewayServer::health_address() const { return BoundAddress(parts_->health_listen, parts_->health_port); }
+
+void GatewayServer::Shutdown() {
+  {
+    absl::MutexLock lock(&parts_->mu);
+    if (parts_->shut_down) return;
+    parts_->shut_down = true;
+  }
+  const auto began = std::chrono::steady_clock::now();
+  // Probes see NOT_SERVING first, so that no new traffic is routed here while we drain.
+  SetHealth(parts_->health_server.get(), false);
+  SetHealth(parts_->server.get(), false);
+  Log(LogLevel::kInfo, "shutdown", "shutting down: not serving; draining calls in flight",
+      {{"grace_seconds", static_cast<int64_t>(parts_->shutdown_grace.count())}});
+  parts_->feedback_hub->Shutdown();  // open WatchFeedback streams end now; clients resume by cursor
+  // No new calls; those in flight get the grace time, then are cancelled. Their commits complete
+  // before the committer stops, so every answer already sent is backed by a stored referral.
+  parts_->server->Shutdown(std::chrono::system_clock::now() + parts_->shutdown_grace);
+  parts_->committer->Shutdown();
+  parts_->work->Shutdown();          // store work already posted runs first
+  parts_->dispatcher->Shutdown();    // the attempt in hand finishes (within its deadline) and is recorded
+  parts_->checkpointer->Shutdown();  // signs what the last commits appended
+  if (parts_->health_server != nullptr) parts_->health_server->Shutdown(std::chrono::system_clock::now());
+  // Nothing writes any more: another gateway may have the data directory now.
+  parts_->data_dir_lock.reset();
+  Log(LogLevel::kInfo, "shutdown", "stopped",
+      {{"drain_ms",
+        static_cast<int64_t>(
+            std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - began).count())}});
+}
+
+void GatewayServer::Wait() { parts_->server->Wait(); }
+
+}  // namespace frontdoor::gateway

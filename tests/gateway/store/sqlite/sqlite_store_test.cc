@@ -1,0 +1,346 @@
+// What is particular to the SQLite store: its file (WAL checkpoints, a bounded WAL), the shared
+// writes that let acknowledgements ride in a group commit, and the migrations of older files.
+#include "gateway/store/sqlite/sqlite_store.h"
+
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <thread>
+
+#include "gtest/gtest.h"
+#include "tests/gateway/store/outbox_test_steps.h"
+#include "tests/gateway/store/store_test_rows.h"
+#include "tests/support/test_support.h"
+
+namespace frontdoor::gateway {
+namespace {
+
+namespace v1 = ::frontdoor::v1;
+using testing::Accepted;
+using testing::AcceptedBatch;
+using testing::AcceptedWithAudit;
+using testing::kT0;
+using testing::LastAuditRecord;
+using testing::One;
+using testing::Rows;
+
+class SqliteStoreTest : public ::testing::Test {
+ protected:
+  std::string DbPath() const { return dir_.path() + "/frontdoor.db"; }
+  std::unique_ptr<SqliteStore> OpenStore() {
+    auto store = SqliteStore::Open(DbPath());
+    EXPECT_TRUE(store.ok()) << store.status();
+    return store.ok() ? std::move(*store) : nullptr;
+  }
+
+  // For the migration tests: r1..r3 recorded with their audit context, then r1's row delivered,
+  // r2's dead-lettered and r3's left pending: a row in each state a migration must keep.
+  struct RowIds {
+    int64_t delivered = 0;
+    int64_t dead = 0;
+    int64_t pending = 0;
+  };
+  RowIds RecordARowInEachState() {
+    auto store = OpenStore();
+    std::vector<NewReferral> batch;
+    for (int i = 1; i <= 3; ++i) batch.push_back(AcceptedWithAudit("r" + std::to_string(i), "m" + std::to_string(i)));
+    EXPECT_TRUE(store->RecordReferrals(std::move(batch)).ok());
+    const auto due = store->DueDeliveries("action-together-oldham", kT0, 10);
+    EXPECT_EQ(due->size(), 3u);
+    if (due->size() != 3) return {};
+    const RowIds ids{due->at(0).outbox_id, due->at(1).outbox_id, due->at(2).outbox_id};
+    EXPECT_TRUE(testing::MarkOneDelivered(store.get(), ids.delivered, kT0 + absl::Seconds(1)).ok());
+    EXPECT_TRUE(*store->RecordFailedAttemptOrDeadLetter(ids.dead, kT0 + absl::Seconds(5), "refused",
+                                                        DeadLetterLimits{.max_attempts = 1}, kT0 + absl::Seconds(1)));
+    return ids;
+  }
+
+  // Runs `sql` on the store's file through a connection of its own (an older gateway's, an
+  // operator's, a fault's).
+  void ExecOnFile(const char* sql) {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(DbPath().c_str(), &db), SQLITE_OK);
+    EXPECT_EQ(sqlite3_exec(db, sql, nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+    sqlite3_close(db);
+  }
+  frontdoor::testing::TempDir dir_;
+};
+
+TEST_F(SqliteStoreTest, CommittedPagesReachTheDatabaseFileWithoutAnotherCommit) {
+  // Commits never checkpoint the WAL themselves (no tail for the referrers who wait on them); a
+  // background checkpoint copies their pages into the database file shortly after.
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  const auto file_size = [&] { return std::filesystem::file_size(DbPath()); };
+  const uintmax_t before = file_size();
+  std::vector<NewReferral> batch = AcceptedBatch(0, 49);
+  ASSERT_TRUE(store->RecordReferrals(std::move(batch)).ok());
+  const absl::Time deadline = absl::Now() + absl::Seconds(5);
+  while (file_size() <= before && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(20));
+  EXPECT_GT(file_size(), before) << "the committed pages are still only in the WAL";
+}
+
+TEST_F(SqliteStoreTest, TheWalStaysBoundedUnderSteadyCommits) {
+  // One referral per commit without a pause, as at steady load: the background checkpoint must let
+  // the WAL start again from its beginning, or it grows for as long as the load lasts (each of
+  // these commits appends about ten pages; 3,000 of them are over 100 MiB).
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  const std::string wal = DbPath() + "-wal";
+  uintmax_t largest = 0;
+  for (int i = 0; i < 3000; ++i) {
+    ASSERT_TRUE(store->RecordReferrals(One(Accepted("r" + std::to_string(i), "P85901", "m" + std::to_string(i)))).ok());
+    if (i % 100 == 99) largest = std::max(largest, std::filesystem::file_size(wal));
+  }
+  EXPECT_LT(largest, uintmax_t{32} << 20) << "the WAL kept growing: it never started again";
+  EXPECT_EQ(store->GetReferral("r2999")->value().referral_id, "r2999");
+}
+
+TEST_F(SqliteStoreTest, AnAcknowledgementQueuedDuringAGroupCommitSharesItsTransaction) {
+  // At steady load a delivery mark arrives while a group commit of submissions holds the write
+  // lock: it must ride in that commit (one fsync for both), durable when MarkDeliveredMany returns.
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->RecordReferrals(One(Accepted("r1", "P85901", "m1"))).ok());
+  const auto due = store->DueDeliveries("action-together-oldham", kT0, 10);
+  const OutboxItem* row = &due->at(0);
+  const uint64_t before = *store->AuditTreeSize();
+  const SqliteStore::SharedWriteCounts counts_before = store->shared_write_counts();
+
+  std::thread marker;
+  absl::Status marked = absl::UnknownError("not run");
+  bool hooked = false;
+  store->SetBeforeSharedWritesHookForTest([&] {
+    if (hooked) return;
+    hooked = true;
+    marker = std::thread([&] { marked = store->MarkDeliveredMany({row}, kT0 + absl::Seconds(2)); });
+    const absl::Time deadline = absl::Now() + absl::Seconds(30);
+    while (store->SharedWritesQueuedForTest() == 0 && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(1));
+  });
+  ASSERT_TRUE(store->RecordReferrals(One(Accepted("r2", "P85901", "m2"))).ok());
+  marker.join();
+  store->SetBeforeSharedWritesHookForTest(nullptr);
+  ASSERT_TRUE(hooked);
+  ASSERT_TRUE(marked.ok()) << marked;
+
+  const SqliteStore::SharedWriteCounts counts = store->shared_write_counts();
+  EXPECT_EQ(counts.carried - counts_before.carried, 1) << "the mark did not ride in the group commit";
+  EXPECT_EQ(counts.own_transactions, counts_before.own_transactions) << "the mark made a transaction of its own";
+  EXPECT_EQ((*store->GetReferral("r1"))->delivery_state, v1::DELIVERED);
+  const auto r2_due = store->DueDeliveries("action-together-oldham", kT0 + absl::Hours(1), 10);
+  ASSERT_EQ(r2_due->size(), 1u);
+  EXPECT_EQ(r2_due->at(0).referral_id, "r2");
+  const uint64_t after = *store->AuditTreeSize();
+  // r1's disclosure record, once, with no gap in the log (AuditLeafHashes refuses one).
+  EXPECT_EQ(after, before + 1);
+  ASSERT_TRUE(store->AuditLeafHashes(0, after).ok());
+
+  // Durable: both survive reopening the file.
+  store.reset();
+  store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ((*store->GetReferral("r1"))->delivery_state, v1::DELIVERED);
+  EXPECT_EQ((*store->GetReferral("r2"))->delivery_state, v1::DELIVERY_PENDING);
+  EXPECT_EQ(*store->AuditTreeSize(), after);
+}
+
+TEST_F(SqliteStoreTest, AFailingAcknowledgementFailsNeitherTheGroupCommitNorTheOthersItRidesWith) {
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  std::vector<NewReferral> batch = AcceptedBatch(1, 2);
+  ASSERT_TRUE(store->RecordReferrals(std::move(batch)).ok());
+  const auto due = store->DueDeliveries("action-together-oldham", kT0, 10);
+  ASSERT_EQ(due->size(), 2u);
+  const OutboxItem* good = &due->at(0);
+  const int64_t bad = due->at(1).outbox_id;
+  {
+    // A real fault in the real file: marking r2's row delivered is refused by the database.
+    const std::string trigger =
+        "CREATE TRIGGER refuse_mark BEFORE UPDATE ON outbox WHEN NEW.outbox_id = " + std::to_string(bad) +
+        " BEGIN SELECT RAISE(ABORT, 'refused for the test'); END";
+    ExecOnFile(trigger.c_str());
+  }
+  const uint64_t before = *store->AuditTreeSize();
+
+  std::thread mark_good;
+  std::thread mark_bad;
+  absl::Status good_marked = absl::UnknownError("not run");
+  absl::Status bad_marked = absl::UnknownError("not run");
+  bool hooked = false;
+  store->SetBeforeSharedWritesHookForTest([&] {
+    if (hooked) return;
+    hooked = true;
+    mark_good = std::thread([&] { good_marked = store->MarkDeliveredMany({good}, kT0 + absl::Seconds(2)); });
+    mark_bad = std::thread([&] { bad_marked = store->MarkDeliveredMany({&due->at(1)}, kT0 + absl::Seconds(2)); });
+    const absl::Time deadline = absl::Now() + absl::Seconds(30);
+    while (store->SharedWritesQueuedForTest() < 2 && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(1));
+  });
+  const auto recorded = store->RecordReferrals(One(Accepted("r3", "P85901", "m3")));
+  mark_good.join();
+  mark_bad.join();
+  store->SetBeforeSharedWritesHookForTest(nullptr);
+  ASSERT_TRUE(hooked);
+
+  EXPECT_TRUE(recorded.ok()) << recorded.status();
+  EXPECT_TRUE(good_marked.ok()) << good_marked;
+  EXPECT_FALSE(bad_marked.ok());
+  EXPECT_EQ((*store->GetReferral("r1"))->delivery_state, v1::DELIVERED);
+  EXPECT_EQ((*store->GetReferral("r2"))->delivery_state, v1::DELIVERY_PENDING);
+  EXPECT_EQ((*store->GetReferral("r3"))->delivery_state, v1::DELIVERY_PENDING);
+  // r1's disclosure record only, and no gap where r2's would have been.
+  const uint64_t after = *store->AuditTreeSize();
+  EXPECT_EQ(after, before + 1);
+  EXPECT_TRUE(store->AuditLeafHashes(0, after).ok());
+}
+
+TEST_F(SqliteStoreTest, AnAcknowledgementWithNoCommitRunningCommitsOnItsOwn) {
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->RecordReferrals(One(Accepted("r1", "P85901", "m1"))).ok());
+  const auto due = store->DueDeliveries("action-together-oldham", kT0, 10);
+  const SqliteStore::SharedWriteCounts before = store->shared_write_counts();
+  ASSERT_TRUE(store->MarkDeliveredMany({&due->at(0)}, kT0 + absl::Seconds(1)).ok());
+  const SqliteStore::SharedWriteCounts after = store->shared_write_counts();
+  EXPECT_EQ(after.own_transactions - before.own_transactions, 1);
+  EXPECT_EQ(after.carried, before.carried);
+  store.reset();
+  store = OpenStore();
+  EXPECT_EQ((*store->GetReferral("r1"))->delivery_state, v1::DELIVERED);
+}
+
+TEST_F(SqliteStoreTest, AVersion3FileMigratesToPartialOutboxIndexesWithNothingLost) {
+  const RowIds ids = RecordARowInEachState();
+  const int64_t dead_id = ids.dead;
+  const int64_t pending_id = ids.pending;
+  // Back to what a version 3 gateway left: its two full indexes instead of the partial ones.
+  ExecOnFile(
+      "DROP INDEX outbox_pending; DROP INDEX outbox_pending_due; DROP INDEX outbox_dead_letters;"
+      " CREATE INDEX outbox_due ON outbox (endpoint_id, state, next_attempt_us, outbox_id);"
+      " CREATE INDEX outbox_dead ON outbox (state, endpoint_id, outbox_id);"
+      " ALTER TABLE referrals DROP COLUMN content_fingerprint;"
+      " PRAGMA user_version = 3;");
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(store->schema_version(), SqliteStore::kSchemaVersion);
+  const auto due = store->DueDeliveries("action-together-oldham", kT0 + absl::Hours(1), 10);
+  ASSERT_EQ(due->size(), 1u);
+  EXPECT_EQ(due->at(0).outbox_id, pending_id);
+  const auto dead = store->ListDeadLetters(DeadLetterFilter{}, 10);
+  ASSERT_EQ(dead->size(), 1u);
+  EXPECT_EQ(dead->at(0).outbox_id, dead_id);
+  const auto depths = store->OutboxDepths();
+  ASSERT_EQ(depths->size(), 1u);
+  EXPECT_EQ(depths->at(0).endpoint_id, "action-together-oldham");
+  EXPECT_EQ(depths->at(0).pending, 1);
+  EXPECT_EQ(depths->at(0).dead, 1);
+  // Replayed, the dead letter is pending again, in the pending index.
+  EXPECT_EQ(*store->ReplayDeadLetters(DeadLetterFilter{}, kT0 + absl::Hours(2)), 1);
+  EXPECT_EQ(store->DueDeliveries("action-together-oldham", kT0 + absl::Hours(3), 10)->size(), 2u);
+  EXPECT_TRUE(store->ListDeadLetters(DeadLetterFilter{}, 10)->empty());
+}
+
+TEST_F(SqliteStoreTest, AVersion4FileMigratesToFewerPagesPerCommitWithNothingLost) {
+  const RowIds ids = RecordARowInEachState();
+  const int64_t delivered_id = ids.delivered;
+  const int64_t dead_id = ids.dead;
+  const int64_t pending_id = ids.pending;
+  // Back to what a version 4 gateway left: an AUTOINCREMENT outbox (with its sqlite_sequence row)
+  // and a rowid audit_context with an index on its key.
+  ExecOnFile(R"sql(
+BEGIN;
+CREATE TABLE outbox_v4 (
+  outbox_id INTEGER PRIMARY KEY AUTOINCREMENT, referral_id TEXT NOT NULL REFERENCES referrals(referral_id),
+  endpoint_id TEXT NOT NULL, kind TEXT NOT NULL, idempotency_key TEXT NOT NULL UNIQUE, payload BLOB NOT NULL,
+  state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, next_attempt_us INTEGER NOT NULL,
+  last_error TEXT NOT NULL DEFAULT '', created_us INTEGER NOT NULL, delivered_us INTEGER, dead_us INTEGER,
+  replayed_us INTEGER, replay_base INTEGER NOT NULL DEFAULT 0);
+INSERT INTO outbox_v4 SELECT * FROM outbox;
+DROP TABLE outbox;
+ALTER TABLE outbox_v4 RENAME TO outbox;
+CREATE INDEX outbox_by_referral ON outbox (referral_id);
+CREATE INDEX outbox_pending ON outbox (endpoint_id, outbox_id) WHERE state = 'pending';
+CREATE INDEX outbox_pending_due ON outbox (endpoint_id, next_attempt_us) WHERE state = 'pending';
+CREATE INDEX outbox_dead_letters ON outbox (outbox_id, endpoint_id) WHERE state = 'dead';
+CREATE TABLE audit_context_v4 (referral_id TEXT PRIMARY KEY REFERENCES referrals(referral_id),
+  nhs_number TEXT NOT NULL, consent_reference TEXT NOT NULL, referrer_ods TEXT NOT NULL, rule_ids TEXT NOT NULL);
+INSERT INTO audit_context_v4 SELECT * FROM audit_context;
+DROP TABLE audit_context;
+ALTER TABLE audit_context_v4 RENAME TO audit_context;
+ALTER TABLE referrals DROP COLUMN content_fingerprint;
+PRAGMA user_version = 4;
+COMMIT;
+)sql");
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(store->schema_version(), SqliteStore::kSchemaVersion);
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(DbPath().c_str(), &db), SQLITE_OK);
+    auto text = [db](const char* sql) {
+      sqlite3_stmt* st = nullptr;
+      EXPECT_EQ(sqlite3_prepare_v2(db, sql, -1, &st, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+      std::string out;
+      while (sqlite3_step(st) == SQLITE_ROW) {
+        const unsigned char* t = sqlite3_column_text(st, 0);
+        out += t ? reinterpret_cast<const char*>(t) : "NULL";
+        out += ";";
+      }
+      sqlite3_finalize(st);
+      return out;
+    };
+    const std::string outbox = text("SELECT sql FROM sqlite_master WHERE name = 'outbox'");
+    EXPECT_EQ(outbox.find("AUTOINCREMENT"), std::string::npos) << outbox;
+    EXPECT_NE(text("SELECT sql FROM sqlite_master WHERE name = 'audit_context'").find("WITHOUT ROWID"),
+              std::string::npos);
+    EXPECT_EQ(text("SELECT name FROM sqlite_sequence WHERE name = 'outbox'"), "");
+    EXPECT_EQ(text("SELECT name FROM sqlite_master WHERE tbl_name = 'outbox' AND type = 'index' ORDER BY name"),
+              "outbox_by_referral;outbox_dead_letters;outbox_pending;outbox_pending_due;sqlite_autoindex_outbox_1;");
+    EXPECT_EQ(text("PRAGMA integrity_check"), "ok;");
+    EXPECT_EQ(text("PRAGMA foreign_key_check"), "");
+    sqlite3_close(db);
+  }
+  // Every row kept its id and state; the audit context is there for the next records.
+  EXPECT_EQ((*store->GetReferral("r1"))->delivery_state, v1::DELIVERED);
+  const auto dead = store->ListDeadLetters(DeadLetterFilter{}, 10);
+  ASSERT_EQ(dead->size(), 1u);
+  EXPECT_EQ(dead->at(0).outbox_id, dead_id);
+  const auto due = store->DueDeliveries("action-together-oldham", kT0 + absl::Hours(1), 10);
+  ASSERT_EQ(due->size(), 1u);
+  EXPECT_EQ(due->at(0).outbox_id, pending_id);
+  ASSERT_TRUE(store->MarkDeliveredMany({&due->at(0)}, kT0 + absl::Hours(1)).ok());
+  const v1::AuditRecord delivered = LastAuditRecord(store.get());
+  EXPECT_EQ(delivered.referral_id(), "r3");
+  EXPECT_EQ(delivered.nhs_number(), "9434765919");
+  EXPECT_EQ(delivered.consent_reference(), "consent-r3");
+  // A new row's id follows the largest: none is ever used twice.
+  ASSERT_TRUE(store->RecordReferrals(One(AcceptedWithAudit("r4", "m4"))).ok());
+  const auto next = store->DueDeliveries("action-together-oldham", kT0 + absl::Hours(2), 10);
+  ASSERT_EQ(next->size(), 1u);
+  EXPECT_GT(next->at(0).outbox_id, std::max({delivered_id, dead_id, pending_id}));
+}
+
+TEST_F(SqliteStoreTest, SchemaIsVersioned) {
+  auto store = OpenStore();
+  EXPECT_EQ(store->schema_version(), SqliteStore::kSchemaVersion);
+}
+
+TEST_F(SqliteStoreTest, RefusesADatabaseFromANewerGateway) {
+  { OpenStore(); }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(DbPath().c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "PRAGMA user_version = 99", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+  auto store = SqliteStore::Open(DbPath());
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_F(SqliteStoreTest, UnopenablePathIsUnavailable) {
+  auto store = SqliteStore::Open(dir_.path() + "/no/such/dir/frontdoor.db");
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), absl::StatusCode::kUnavailable);
+}
+
+}  // namespace
+}  // namespace frontdoor::gateway
