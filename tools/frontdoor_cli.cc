@@ -116,7 +116,7 @@ int main(int argc, char** argv) {
   int timeout_seconds = 30;
   bool raw_reply = false;
   frontdoor::tools::CliTlsOptions tls;
-  // watch and admin (issue 5)
+  // watch and admin
   std::string from_cursor, endpoint_filter, referral_filter;
   std::vector<int64_t> outbox_ids;
   bool replay_all = false;

@@ -1,20 +1,20 @@
-// DeliveryDispatcher: the background delivery of the outbox. One worker per connector endpoint sends
-// each pending row to that organisation's ConnectorService (DeliverReferral or CeaseProcessing, each
-// call with a deadline), marks it delivered on success, and on failure records the attempt and
-// backs the row off (exponential, with jitter). Rows survive restarts: a new dispatcher picks up
-// whatever is pending.
+// DeliveryDispatcher: the background delivery of the outbox. One worker per endpoint sends each
+// pending row through that endpoint's transport (gateway/delivery/endpoint_transport.h: a
+// connector organisation's ConnectorService, each call with a deadline), marks it delivered on
+// success, and on failure records the attempt and backs the row off (exponential, with jitter).
+// Rows survive restarts: a new dispatcher picks up whatever is pending.
 //
-// Each endpoint has a circuit breaker (gateway/circuit_breaker.h): consecutive transport failures
-// open it and the worker stops calling that connector, letting one probe through when the open
-// time is up (after resetting gRPC's own reconnect backoff, so the probe really tries). One dead
-// connector therefore costs only its own worker; the others never wait.
+// Each endpoint has a circuit breaker (gateway/delivery/circuit_breaker.h): consecutive endpoint
+// failures open it and the worker stops calling that endpoint, letting one probe through when the
+// open time is up (after the transport resets any reconnect backoff of its own, so the probe
+// really tries). One dead endpoint therefore costs only its own worker; the others never wait.
 // A row that reaches DeliveryPolicy::dead_letter (attempts, or age while its endpoint keeps
 // failing) becomes a dead letter: kept, shown as DELIVERY_FAILED, sent again only when an operator
 // replays it (AdminService, then Replayed: an open breaker probes at once). Per referral the order holds: a row never
 // goes out while an earlier row of its referral is pending or dead (DeliveryOutbox::DueDeliveries).
 //
-//   DeliveryDispatcher::ChannelMap channels = {{"ageuk-oldham", grpc::CreateChannel(...)}};
-//   DeliveryDispatcher dispatcher(store, &clock, DeliveryPolicy{}, std::move(channels));
+//   DeliveryDispatcher dispatcher(store, &clock, DeliveryPolicy{},
+//                                 ConnectorTransports({{"ageuk-oldham", grpc::CreateChannel(...)}}));
 //   dispatcher.Start();
 //   ... dispatcher.Wake();   // after new rows are committed
 //   dispatcher.Shutdown();
@@ -29,6 +29,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -36,9 +37,9 @@
 #include "absl/time/time.h"
 #include "common/clock.h"
 #include "gateway/delivery/circuit_breaker.h"
+#include "gateway/delivery/connector_transport.h"
+#include "gateway/delivery/endpoint_transport.h"
 #include "gateway/store/delivery_outbox.h"
-#include "grpcpp/channel.h"
-#include "grpcpp/generic/generic_stub.h"
 #include "observability/gateway_metrics.h"
 
 namespace frontdoor::gateway {
@@ -64,11 +65,6 @@ struct DeliveryPolicy {
   CircuitBreakerPolicy breaker;
 };
 
-// True for the gRPC codes that say the connector is down, overloaded or broken (UNAVAILABLE,
-// DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, INTERNAL, UNKNOWN): they count towards the breaker. Any
-// other failure is about the one request and is only retried (and dead-lettered) on its own.
-bool IsEndpointFailure(grpc::StatusCode code);
-
 // The delay before the next attempt after `failures` consecutive failures (1 = the first failure):
 // initial_backoff * 2^(failures-1), capped at max_backoff, scaled by `jitter` in [0.5, 1.0] so that
 // retries from many gateways do not arrive together. Pure.
@@ -76,12 +72,9 @@ absl::Duration BackoffAfterFailures(uint32_t failures, const DeliveryPolicy& pol
 
 class DeliveryDispatcher {
  public:
-  using ChannelMap = std::map<std::string, std::shared_ptr<grpc::ChannelInterface>>;
-
-  // `store` and `clock` must outlive this object. `channels` maps endpoint_id to the channel to
-  // that organisation's ConnectorService. Rows are sent as the store holds them (serialized
-  // requests) with a generic stub: one parse and one serialisation fewer per delivery.
-  DeliveryDispatcher(DeliveryOutbox* store, const Clock* clock, DeliveryPolicy policy, ChannelMap channels);
+  // `store` and `clock` must outlive this object. `transports` maps endpoint_id to the way that
+  // endpoint is reached; each gets a worker.
+  DeliveryDispatcher(DeliveryOutbox* store, const Clock* clock, DeliveryPolicy policy, TransportMap transports);
   ~DeliveryDispatcher();  // Calls Shutdown.
 
   // Counts attempts, latency and dead letters there (docs/METRICS.md). Call before Start; `metrics`
@@ -106,14 +99,23 @@ class DeliveryDispatcher {
  private:
   struct Endpoint {
     std::string endpoint_id;
-    std::shared_ptr<grpc::ChannelInterface> channel;  // the stub's, kept to reset its reconnect backoff
-    std::unique_ptr<grpc::GenericStub> stub;
-    std::unique_ptr<CircuitBreaker> breaker;  // used by `worker` only
+    std::unique_ptr<EndpointTransport> transport;  // used by `worker` only
+    std::unique_ptr<CircuitBreaker> breaker;       // used by `worker` only
     std::thread worker;
     uint64_t generation = 0;  // guarded by the dispatcher's mu_: bumped by Wake
     bool probe_now = false;   // guarded by the dispatcher's mu_: set by Replayed, taken by `worker`
   };
+  // The worker of one endpoint: the loop below, and its steps.
   void RunEndpoint(Endpoint* endpoint);
+  // The breaker is open: rows that waited past the age limit become dead letters.
+  void DeadLetterExpired(const Endpoint& endpoint, absl::Time now);
+  // Sends what the breaker allows of `due`; returns the rows sent with their outcomes, in order.
+  std::vector<std::pair<const OutboxItem*, SendOutcome>> SendAllowed(Endpoint& endpoint,
+                                                                     const std::vector<OutboxItem>& due);
+  // A row that was not delivered: backed off, or a dead letter; logged and counted.
+  void RecordFailure(Endpoint& endpoint, const OutboxItem& row, const SendOutcome& outcome, double jitter);
+  // Rows the endpoint acknowledged, marked delivered together in one transaction.
+  void MarkAcknowledged(const Endpoint& endpoint, const std::vector<const OutboxItem*>& rows);
   // Sleeps until `deadline`, Shutdown or Replayed, and also until a Wake of `endpoint` after
   // `seen_generation` when one is given. Returns false when shutting down.
   bool SleepUntil(const Endpoint* endpoint, absl::Time deadline, std::optional<uint64_t> seen_generation);

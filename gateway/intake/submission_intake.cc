@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "adapters/referral_validation.h"
 #include "common/calendar_date.h"
+#include "common/status_macros.h"
 #include "common/time_text.h"
 #include "gateway/decision/referral_pipeline.h"
 #include "gateway/intake/decision_audit_records.h"
@@ -59,98 +60,87 @@ v1::SubmitReferralResponse MessageIdReusedAnswer(const std::string& path, const 
 
 SubmissionIntake::SubmissionIntake(SubmissionIntakeDeps deps) : deps_(std::move(deps)) {}
 
-void SubmissionIntake::Submit(Submission submission, Render render, Done done) const {
+// A message read and decided, with what its answer needs.
+struct SubmissionIntake::Decided {
+  adapters::ParsedReferral parsed;
+  PipelineResult result;
+  Caller caller;
+  absl::Time now;
+  std::string referral_id;
+  std::string format;  // typed | fhir | hl7v2
+  std::string door;
+  std::string request_id;
+};
+
+absl::StatusOr<SubmissionIntake::Decided> SubmissionIntake::Decide(Submission& submission) const {
   const Caller& caller = submission.caller;
-  if (absl::Status allowed = deps_.authorizer->MaySubmit(caller); !allowed.ok()) {
-    done(Refusal(std::move(allowed)));
-    return;
-  }
-  absl::StatusOr<adapters::ParsedReferral> parsed = ParsePayload(submission.payload, deps_.limits);
-  if (!parsed.ok()) {
-    done(Refusal(parsed.status()));
-    return;
-  }
+  FRONTDOOR_RETURN_IF_ERROR(deps_.authorizer->MaySubmit(caller));
+  FRONTDOOR_ASSIGN_OR_RETURN(adapters::ParsedReferral parsed, ParsePayload(submission.payload, deps_.limits));
   // The message's own sender must be the authenticated caller (IG-RULES.md, duplicates).
-  const std::string& claimed = parsed->referral.sender_ods();
+  const std::string& claimed = parsed.referral.sender_ods();
   if (!claimed.empty() && claimed != caller.identity) {
-    done(Refusal(absl::PermissionDeniedError(
-        absl::StrCat("the message names sender '", claimed, "' but the caller is '", caller.identity, "'"))));
+    return absl::PermissionDeniedError(
+        absl::StrCat("the message names sender '", claimed, "' but the caller is '", caller.identity, "'"));
+  }
+  Decided d{std::move(parsed)};
+  d.caller = caller;
+  d.now = deps_.clock->Now();
+  d.referral_id = NewReferralId();
+  d.result = EvaluateReferral(d.parsed, d.referral_id, *deps_.network, deps_.policy,
+                              CalendarDate::FromUnixSeconds(absl::ToUnixSeconds(d.now)));
+  d.format = adapters::MessageFormatName(d.parsed.format);
+  d.door = std::move(submission.door);
+  d.request_id = std::move(submission.ids.request_id);
+  return d;
+}
+
+void SubmissionIntake::Submit(Submission submission, Render render, Done done) const {
+  absl::StatusOr<Decided> decided = Decide(submission);
+  if (!decided.ok()) {
+    done(Refusal(decided.status()));
     return;
   }
-
-  const absl::Time now = deps_.clock->Now();
-  const std::string referral_id = NewReferralId();
-  PipelineResult result = EvaluateReferral(*parsed, referral_id, *deps_.network, deps_.policy,
-                                           CalendarDate::FromUnixSeconds(absl::ToUnixSeconds(now)));
-  const std::string format = adapters::MessageFormatName(parsed->format);
-  if (result.response.disposition() == v1::REJECTED) {
+  v1::SubmitReferralResponse& response = decided->result.response;
+  if (response.disposition() == v1::REJECTED) {
     // Not a readable referral: nothing is recorded, and a corrected message needs a new id anyway.
-    CountSubmission(deps_.metrics, *deps_.network, result.response, /*duplicate=*/false, caller.identity, format);
-    AttachSenderReply(*parsed, now, &result.response);
-    done(Answered(render(result.response), result.response, /*duplicate=*/false));
+    CountSubmission(deps_.metrics, *deps_.network, response, /*duplicate=*/false, decided->caller.identity,
+                    decided->format);
+    AttachSenderReply(decided->parsed, decided->now, &response);
+    done(Answered(render(response), response, /*duplicate=*/false));
     return;
   }
+  Commit(*std::move(decided), std::move(render), std::move(done));
+}
 
+void SubmissionIntake::Commit(Decided decided, Render render, Done done) const {
   NewReferral record;
-  record.referral_id = referral_id;
-  record.sender_ods = caller.identity;
-  record.message_id = parsed->referral.message_id();
-  record.format = format;
-  record.received_at = now;
-  record.content_fingerprint = MessageFingerprint(parsed->referral);
-  record.audit = DecisionAuditRecords(parsed->referral, result, caller, now);  // IG-9, same transaction
+  record.referral_id = decided.referral_id;
+  record.sender_ods = decided.caller.identity;
+  record.message_id = decided.parsed.referral.message_id();
+  record.format = decided.format;
+  record.received_at = decided.now;
+  record.content_fingerprint = MessageFingerprint(decided.parsed.referral);
+  record.audit = DecisionAuditRecords(decided.parsed.referral, decided.result, decided.caller, decided.now);
   // The answer to a new referral is rendered here, on the submitting thread, so the one writer
   // thread that runs completions only hands it over; a duplicate's answer (the first decision,
   // known only inside the commit) is rendered there. Nothing is sent before the commit either way.
-  std::string prepared;
+  IntakeAnswer fresh;
   {
-    v1::SubmitReferralResponse fresh = result.response;
-    AttachSenderReply(*parsed, now, &fresh);
-    prepared = render(fresh);
+    v1::SubmitReferralResponse reply = decided.result.response;
+    AttachSenderReply(decided.parsed, decided.now, &reply);
+    fresh = Answered(render(reply), reply, /*duplicate=*/false);
   }
-  record.decision = std::move(result.response);
-  record.referral = std::move(parsed->referral);  // the replies need only the format and reply context
-  if (result.delivery.has_value()) {
-    record.delivery = NewDelivery{record.decision.endpoint_id(), std::move(*result.delivery)};
+  record.decision = std::move(decided.result.response);
+  record.referral = std::move(decided.parsed.referral);  // the replies need only the format and reply context
+  if (decided.result.delivery.has_value()) {
+    record.delivery = NewDelivery{record.decision.endpoint_id(), std::move(*decided.result.delivery)};
   }
-  const v1::Disposition disposition = record.decision.disposition();
-  auto completion = [this, parsed = std::move(*parsed), now, sender = caller.identity, format,
-                     message_id = record.message_id, referral_id, disposition, door = std::move(submission.door),
-                     request_id = std::move(submission.ids.request_id), render, done,
-                     prepared = std::move(prepared)](absl::StatusOr<RecordOutcome> out) mutable {
-    if (!out.ok()) {
-      done(Refusal(absl::UnavailableError(absl::StrCat(
-          "the referral could not be recorded; nothing was accepted, send it again (", out.status().message(), ")"))));
-      return;
-    }
-    if (out->message_id_reused) {
-      // Nothing was recorded: the answer names the id and when it was first used, nothing more. A
-      // sender system that reuses ids (a reset counter, a copied template) needs its team told.
-      Log(LogLevel::kWarning, "intake", "a sender used a message id again for a different message: refused",
-          {{"sender", sender}, {"message_id", message_id}, {"door", door}, {"request_id", request_id}});
-      v1::SubmitReferralResponse response =
-          MessageIdReusedAnswer(parsed.paths.message_id, message_id, out->first_received_at);
-      CountSubmission(deps_.metrics, *deps_.network, response, /*duplicate=*/false, sender, format);
-      AttachSenderReply(parsed, now, &response);
-      done(Answered(render(response), response, /*duplicate=*/false));
-      return;
-    }
-    if (!out->duplicate) {
-      CountSubmission(deps_.metrics, *deps_.network, out->decision, /*duplicate=*/false, sender, format);
-      IntakeAnswer answer;
-      answer.rendered = std::move(prepared);
-      answer.disposition = disposition;
-      answer.referral_id = referral_id;
-      done(std::move(answer));
-      return;
-    }
-    v1::SubmitReferralResponse response = std::move(out->decision);
-    response.set_duplicate(true);
-    CountSubmission(deps_.metrics, *deps_.network, response, /*duplicate=*/true, sender, format);
-    AttachSenderReply(parsed, now, &response);
-    done(Answered(render(response), response, /*duplicate=*/true));
-  };
-  absl::Status queued = deps_.committer->Submit(std::move(record), std::move(completion));
+  const std::string message_id = record.message_id;
+  absl::Status queued =
+      deps_.committer->Submit(std::move(record), [this, decided = std::move(decided), message_id, render, done,
+                                                  fresh = std::move(fresh)](absl::StatusOr<RecordOutcome> out) mutable {
+        done(Recorded(decided, message_id, render, std::move(out), std::move(fresh)));
+      });
   if (!queued.ok()) {
     // Not queued, so nothing is recorded and the completion will not run. Like the per-identity
     // limits, a full commit queue is a transport answer in every format (no FHIR or HL7 reply); the
@@ -160,6 +150,35 @@ void SubmissionIntake::Submit(Submission submission, Render render, Done done) c
                                            : absl::ZeroDuration();
     done(Refusal(std::move(queued), retry_after));
   }
+}
+
+IntakeAnswer SubmissionIntake::Recorded(const Decided& decided, const std::string& message_id, const Render& render,
+                                        absl::StatusOr<RecordOutcome> out, IntakeAnswer fresh) const {
+  const std::string& sender = decided.caller.identity;
+  if (!out.ok()) {
+    return Refusal(absl::UnavailableError(absl::StrCat(
+        "the referral could not be recorded; nothing was accepted, send it again (", out.status().message(), ")")));
+  }
+  if (out->message_id_reused) {
+    // Nothing was recorded: the answer names the id and when it was first used, nothing more. A
+    // sender system that reuses ids (a reset counter, a copied template) needs its team told.
+    Log(LogLevel::kWarning, "intake", "a sender used a message id again for a different message: refused",
+        {{"sender", sender}, {"message_id", message_id}, {"door", decided.door}, {"request_id", decided.request_id}});
+    v1::SubmitReferralResponse response =
+        MessageIdReusedAnswer(decided.parsed.paths.message_id, message_id, out->first_received_at);
+    CountSubmission(deps_.metrics, *deps_.network, response, /*duplicate=*/false, sender, decided.format);
+    AttachSenderReply(decided.parsed, decided.now, &response);
+    return Answered(render(response), response, /*duplicate=*/false);
+  }
+  if (!out->duplicate) {
+    CountSubmission(deps_.metrics, *deps_.network, out->decision, /*duplicate=*/false, sender, decided.format);
+    return fresh;
+  }
+  v1::SubmitReferralResponse response = std::move(out->decision);
+  response.set_duplicate(true);
+  CountSubmission(deps_.metrics, *deps_.network, response, /*duplicate=*/true, sender, decided.format);
+  AttachSenderReply(decided.parsed, decided.now, &response);
+  return Answered(render(response), response, /*duplicate=*/true);
 }
 
 }  // namespace frontdoor::gateway

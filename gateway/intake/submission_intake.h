@@ -86,6 +86,16 @@ class SubmissionIntake {
   void Submit(Submission submission, Render render, Done done) const;
 
  private:
+  struct Decided;
+  // Rights, parsing, the sender claim, the decision; a transport-level refusal otherwise.
+  absl::StatusOr<Decided> Decide(Submission& submission) const;
+  // Hands an ACCEPTED or REFUSED message to the group commit; `done` runs from its completion.
+  void Commit(Decided decided, Render render, Done done) const;
+  // The answer once the commit ended: `fresh` (rendered before the commit) for a new referral,
+  // the first answer for a resend, MESSAGE_ID_REUSED for another message under a used id.
+  IntakeAnswer Recorded(const Decided& decided, const std::string& message_id, const Render& render,
+                        absl::StatusOr<RecordOutcome> out, IntakeAnswer fresh) const;
+
   const SubmissionIntakeDeps deps_;
 };
 

@@ -13,7 +13,6 @@ CallerLimits CallerLimitsFrom(const frontdoor::v1::GatewayConfig& config) {
   if (c.requests_per_second() > 0) limits.requests_per_second = c.requests_per_second();
   if (c.burst() > 0) limits.burst = static_cast<int>(c.burst());
   if (c.max_concurrent_calls() > 0) limits.max_concurrent_calls = static_cast<int>(c.max_concurrent_calls());
-  if (c.max_call_ms() > 0) limits.max_call = absl::Milliseconds(c.max_call_ms());
   return limits;
 }
 
@@ -159,12 +158,6 @@ absl::Status CallAdmission::Check(const grpc::ServerContextBase& context) const 
   absl::MutexLock lock(&mu_);
   auto it = verdicts_.find(&context);
   return it == verdicts_.end() ? absl::OkStatus() : it->second;
-}
-
-std::chrono::system_clock::time_point CallAdmission::MaxCallDeadline(const grpc::ServerContextBase& context) const {
-  const auto cap = std::chrono::system_clock::now() +
-                   std::chrono::milliseconds(absl::ToInt64Milliseconds(limiter_->limits().max_call));
-  return std::min(cap, context.deadline());
 }
 
 void ApplyTransportLimits(const CallerLimits& limits, grpc::ServerBuilder* builder) {

@@ -46,10 +46,9 @@ namespace frontdoor::gateway {
 inline constexpr char kRetryAfterMetadataKey[] = "retry-after-ms";
 
 struct CallerLimits {
-  double requests_per_second = 20;              // token refill rate per identity
-  int burst = 40;                               // bucket size
-  int max_concurrent_calls = 16;                // open calls per identity
-  absl::Duration max_call = absl::Seconds(30);  // longest a call may take (see MaxCallDeadline)
+  double requests_per_second = 20;  // token refill rate per identity
+  int burst = 40;                   // bucket size
+  int max_concurrent_calls = 16;    // open calls per identity
 };
 
 // The configuration's caller_limits with defaults for unset fields.
@@ -103,10 +102,6 @@ class CallAdmission {
   // The verdict on this call: OK, or RESOURCE_EXHAUSTED with the retry advice in words (the
   // trailing metadata is added by the interceptor). OK for a call the interceptor did not see.
   absl::Status Check(const grpc::ServerContextBase& context) const;
-
-  // When the call must be over: the client's deadline, but no later than max_call from now.
-  // For long-running handlers (streams) to bound their work.
-  std::chrono::system_clock::time_point MaxCallDeadline(const grpc::ServerContextBase& context) const;
 
  private:
   class Interceptor;

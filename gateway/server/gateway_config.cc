@@ -117,7 +117,7 @@ DeliveryPolicy DeliveryPolicyFrom(const frontdoor::v1::GatewayConfig& config) {
   if (d.max_backoff_ms() > 0) policy.max_backoff = absl::Milliseconds(d.max_backoff_ms());
   if (d.attempt_deadline_ms() > 0) policy.attempt_deadline = absl::Milliseconds(d.attempt_deadline_ms());
   if (d.batch_size() > 0) policy.batch_size = static_cast<int>(d.batch_size());
-  // Dead letters and the circuit breaker (issue 5).
+  // Dead letters and the circuit breaker.
   policy.dead_letter.max_attempts = d.dead_letter_after_attempts();
   if (d.dead_letter_after_ms() > 0) policy.dead_letter.max_age = absl::Milliseconds(d.dead_letter_after_ms());
   if (d.breaker_failure_threshold() > 0)

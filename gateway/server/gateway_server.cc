@@ -221,7 +221,7 @@ absl::Status GatewayServer::Parts::StartWork(const GatewayOptions& options, cons
         return who.ok() ? *who : std::string();
       });
 
-  DeliveryDispatcher::ChannelMap channels;
+  ChannelMap channels;
   for (const auto& [endpoint_id, address] : connector_addresses) {
     grpc::ChannelArguments args;
     // Come back quickly when a connector returns after an outage.
@@ -230,8 +230,8 @@ absl::Status GatewayServer::Parts::StartWork(const GatewayOptions& options, cons
     args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 500);
     channels[endpoint_id] = grpc::CreateCustomChannel(address, ConnectorChannelCredentials(tls), args);
   }
-  dispatcher =
-      std::make_unique<DeliveryDispatcher>(store.get(), clock, DeliveryPolicyFrom(config->config), std::move(channels));
+  dispatcher = std::make_unique<DeliveryDispatcher>(store.get(), clock, DeliveryPolicyFrom(config->config),
+                                                    ConnectorTransports(channels));
   dispatcher->SetMetrics(metrics.get());
 
   FRONTDOOR_ASSIGN_OR_RETURN(

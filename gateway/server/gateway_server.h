@@ -1,6 +1,6 @@
 // GatewayServer: frontdoor-gateway assembled: configuration and network data, the SQLite store, group
 // commit, the delivery dispatcher, and the gRPC services (ReferralService, FeedbackService,
-// AuditService, grpc.health.v1.Health, server reflection) on one port; and (issue 7) Prometheus
+// AuditService, grpc.health.v1.Health, server reflection) on one port; and Prometheus
 // metrics over HTTP, a plaintext port serving only grpc.health.v1.Health for probes, structured logs.
 //
 //   GatewayOptions options;
@@ -42,7 +42,7 @@ struct GatewayOptions {
   std::string connector_ca;
   std::string connector_client_cert;
   std::string connector_client_key;
-  // Issue 7, overriding GatewayConfig.observability when set: HOST:PORT of the Prometheus /metrics
+  // Overriding GatewayConfig.observability when set: HOST:PORT of the Prometheus /metrics
   // endpoint and of the plaintext health port (port 0 picks one; see metrics_port, health_port).
   std::string metrics_listen;
   std::string health_listen;

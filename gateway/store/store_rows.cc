@@ -3,6 +3,9 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "audit/audit_record.h"
+#include "audit/merkle_tree.h"
+#include "common/status_macros.h"
 #include "gateway/store/audit_records.h"
 #include "gateway/store/message_fingerprint.h"
 
@@ -48,6 +51,31 @@ absl::Status SetOutboxRequest(const std::string& kind, std::string payload, Outb
   }
   item->request = std::move(payload);
   return absl::OkStatus();
+}
+
+absl::StatusOr<SealedAuditRecord> SealAuditRecord(int64_t index, frontdoor::v1::AuditRecord* record) {
+  record->set_index(static_cast<uint64_t>(index));
+  record->clear_leaf_hash_hex();
+  record->set_pruned(false);
+  SealedAuditRecord sealed;
+  FRONTDOOR_ASSIGN_OR_RETURN(sealed.columns, audit::SearchColumnsOf(*record));
+  sealed.leaf_hash = audit::ToHex(audit::RecordLeafHash(*record));
+  sealed.body = record->SerializeAsString();
+  return sealed;
+}
+
+StoredFeedback RecordedFeedback(int64_t seq, const NewFeedback& feedback, const StoredReferral& referral) {
+  StoredFeedback event;
+  event.seq = seq;
+  event.referral_id = referral.referral_id;
+  event.sender_ods = referral.sender_ods;
+  event.endpoint_id = feedback.endpoint_id;
+  event.team_id = referral.decision.connector_id();
+  event.message_id = referral.message_id;
+  event.format = referral.format;
+  event.report = feedback.report;
+  event.recorded_at = feedback.recorded_at;
+  return event;
 }
 
 frontdoor::v1::DeliveryState DeliveryStateFor(const frontdoor::v1::SubmitReferralResponse& decision,

@@ -10,8 +10,10 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "audit/search_columns.h"
 #include "frontdoor/v1/audit_service.pb.h"
 #include "gateway/store/delivery_outbox.h"
+#include "gateway/store/feedback_log.h"
 #include "gateway/store/referral_records.h"
 
 namespace frontdoor::gateway::store_rows {
@@ -36,6 +38,19 @@ absl::StatusOr<RecordOutcome> OutcomeForRecordedId(const NewReferral& incoming, 
 // Fills `item`'s kind and request from an outbox row's `kind` column ("deliver" | "cease") and
 // payload (kept as stored); INTERNAL for any other kind (item->outbox_id names the row).
 absl::Status SetOutboxRequest(const std::string& kind, std::string payload, OutboxItem* item);
+
+// An audit record ready to append at leaf `index`: the record with its index set (and its leaf
+// hash, once appended), its leaf hash, the search columns to store beside it, and its body.
+struct SealedAuditRecord {
+  std::string leaf_hash;
+  audit::AuditSearchColumns columns;
+  std::string body;
+};
+// Seals `record` for leaf `index`; INVALID_ARGUMENT when its time is not RFC 3339.
+absl::StatusOr<SealedAuditRecord> SealAuditRecord(int64_t index, frontdoor::v1::AuditRecord* record);
+
+// The feedback event just recorded as `seq`, as readers of the log see it.
+StoredFeedback RecordedFeedback(int64_t seq, const NewFeedback& feedback, const StoredReferral& referral);
 
 // The delivery state a referral's reader sees, from its decision and its delivery row's state
 // (nullopt: no row).

@@ -1,4 +1,4 @@
-// Issue 7 end to end, with the real executables over loopback: the Prometheus endpoint scraped over
+// Observability end to end, with the real executables over loopback: the Prometheus endpoint scraped over
 // real HTTP, request and correlation ids over real gRPC, the JSON log lines the process writes, and
 // SIGTERM under load (every referral answered ACCEPTED is stored; the health port says NOT_SERVING
 // while the gateway drains; new calls are refused; exit 0).

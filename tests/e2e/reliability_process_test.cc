@@ -1,4 +1,4 @@
-// Issue 5 end to end, with the real executables over loopback: a referral's feedback comes back to
+// Reliability end to end, with the real executables over loopback: a referral's feedback comes back to
 // the referrer (frontdoor watch); kill -9 of the gateway in the middle of a 5,000-referral run
 // loses nothing and delivers each referral once in effect; a connector outage does not slow the
 // others and its backlog is delivered when it returns; a connector that never returns ends in

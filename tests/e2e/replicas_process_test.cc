@@ -1,4 +1,4 @@
-// Issue 7 end to end, with the real executables over loopback: two frontdoor-gateway replicas on
+// Replicas end to end, with the real executables over loopback: two frontdoor-gateway replicas on
 // one database of a real PostgreSQL server, 2,000 referrals sent across both, one replica killed
 // with SIGKILL in the middle of the run. Every acknowledged referral is delivered exactly once (as
 // the connector simulator records new deliveries by idempotency key): the survivor takes over the

@@ -193,15 +193,7 @@ absl::StatusOr<FeedbackRecordOutcome> PostgresStore::RecordFeedback(const NewFee
     std::vector<frontdoor::v1::AuditRecord> records = {std::move(r)};
     FRONTDOOR_RETURN_IF_ERROR(AppendAuditLocked(c, &records));
 
-    out.event.seq = seq;
-    out.event.referral_id = referral.referral_id;
-    out.event.sender_ods = referral.sender_ods;
-    out.event.endpoint_id = feedback.endpoint_id;
-    out.event.team_id = referral.decision.connector_id();
-    out.event.message_id = referral.message_id;
-    out.event.format = referral.format;
-    out.event.report = feedback.report;
-    out.event.recorded_at = feedback.recorded_at;
+    out.event = store_rows::RecordedFeedback(seq, feedback, referral);
     return absl::OkStatus();
   });
   if (!s.ok()) return s;

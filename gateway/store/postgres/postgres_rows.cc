@@ -4,6 +4,7 @@
 #include "audit/merkle_tree.h"
 #include "audit/search_columns.h"
 #include "common/status_macros.h"
+#include "gateway/store/store_rows.h"
 
 namespace frontdoor::gateway::pg {
 
@@ -20,16 +21,13 @@ absl::Status AppendAuditLocked(Connection& c, std::vector<frontdoor::v1::AuditRe
   if (head.rows() != 1) return absl::InternalError("the audit head row is missing");
   int64_t index = head.Int(0, 0);
   for (frontdoor::v1::AuditRecord& r : *records) {
-    r.set_index(static_cast<uint64_t>(index));
-    r.clear_leaf_hash_hex();
-    r.set_pruned(false);
-    FRONTDOOR_ASSIGN_OR_RETURN(const audit::AuditSearchColumns columns, audit::SearchColumnsOf(r));
-    const std::string leaf_hash = audit::ToHex(audit::RecordLeafHash(r));
+    FRONTDOOR_ASSIGN_OR_RETURN(store_rows::SealedAuditRecord sealed, store_rows::SealAuditRecord(index, &r));
+    const audit::AuditSearchColumns& columns = sealed.columns;
     Params p;
     p.Int(index)
-        .Text(leaf_hash)
+        .Text(sealed.leaf_hash)
         .Int(columns.time_us)
-        .Bytes(r.SerializeAsString())
+        .Bytes(std::move(sealed.body))
         .Text(columns.referral_id)
         .Text(columns.nhs_number)
         .Text(columns.recipient_endpoint)
@@ -41,7 +39,7 @@ absl::Status AppendAuditLocked(Connection& c, std::vector<frontdoor::v1::AuditRe
                                      " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
                                      p, "append audit record")
                                   .status());
-    r.set_leaf_hash_hex(leaf_hash);
+    r.set_leaf_hash_hex(sealed.leaf_hash);
     ++index;
   }
   return absl::OkStatus();

@@ -210,15 +210,7 @@ absl::StatusOr<FeedbackRecordOutcome> SqliteStore::RecordFeedback(const NewFeedb
   if (absl::Status s = Run(db, "COMMIT"); !s.ok()) return fail(s);
 
   FeedbackRecordOutcome out;
-  out.event.seq = seq;
-  out.event.referral_id = referral.referral_id;
-  out.event.sender_ods = referral.sender_ods;
-  out.event.endpoint_id = feedback.endpoint_id;
-  out.event.team_id = referral.decision.connector_id();
-  out.event.message_id = referral.message_id;
-  out.event.format = referral.format;
-  out.event.report = feedback.report;
-  out.event.recorded_at = feedback.recorded_at;
+  out.event = store_rows::RecordedFeedback(seq, feedback, referral);
   return out;
 }
 

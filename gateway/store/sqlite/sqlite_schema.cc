@@ -50,7 +50,7 @@ CREATE TABLE cancellations (
 );
 )sql";
 
-// 2 -> 3 (issue 5): dead letters (outbox state 'dead', with a fresh retry budget on replay) and
+// 2 -> 3: dead letters (outbox state 'dead', with a fresh retry budget on replay) and
 // feedback events with their gateway-wide sequence.
 constexpr const char kDeadLettersAndFeedbackSql[] = R"sql(
 ALTER TABLE outbox ADD COLUMN dead_us INTEGER;                      -- when it became a dead letter
@@ -72,7 +72,7 @@ CREATE INDEX feedback_by_sender ON feedback_events (sender_ods, seq);
 CREATE INDEX feedback_by_referral ON feedback_events (referral_id, seq);
 )sql";
 
-// 3 -> 4 (issue 8): the outbox's delivery indexes hold only the rows they are for. outbox_due and
+// 3 -> 4: the outbox's delivery indexes hold only the rows they are for. outbox_due and
 // outbox_dead indexed every row ever queued, and marking a row delivered moved its entries in both
 // (four index pages written per acknowledgement, and indexes that grew with the history). Partial
 // indexes keep the pending rows (what the delivery workers read) and the dead letters (what
@@ -86,7 +86,7 @@ CREATE INDEX outbox_pending_due ON outbox (endpoint_id, next_attempt_us) WHERE s
 CREATE INDEX outbox_dead_letters ON outbox (outbox_id, endpoint_id) WHERE state = 'dead';
 )sql";
 
-// 4 -> 5 (issue 8): two B-tree pages fewer in every commit of a referral. AUTOINCREMENT made each
+// 4 -> 5: two B-tree pages fewer in every commit of a referral. AUTOINCREMENT made each
 // outbox insert rewrite its sqlite_sequence row; without it a new row's id is the largest id + 1,
 // which never repeats an id because outbox rows are never deleted (keep it so). audit_context was
 // a rowid table plus an index on its key; WITHOUT ROWID it is one B-tree keyed by referral_id.

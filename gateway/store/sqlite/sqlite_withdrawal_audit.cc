@@ -53,16 +53,13 @@ absl::Status SqliteStore::AppendAuditInTransaction(sqlite3* db, std::vector<fron
                    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
   FRONTDOOR_RETURN_IF_ERROR(insert.status());
   for (frontdoor::v1::AuditRecord& r : *records) {
-    r.set_index(static_cast<uint64_t>(index));
-    r.clear_leaf_hash_hex();
-    r.set_pruned(false);
-    FRONTDOOR_ASSIGN_OR_RETURN(const audit::AuditSearchColumns columns, audit::SearchColumnsOf(r));
-    const std::string leaf_hash = audit::ToHex(audit::RecordLeafHash(r));
+    FRONTDOOR_ASSIGN_OR_RETURN(store_rows::SealedAuditRecord sealed, store_rows::SealAuditRecord(index, &r));
+    const audit::AuditSearchColumns& columns = sealed.columns;
     insert.Reset();
     insert.Bind(1, index);
-    insert.Bind(2, leaf_hash);
+    insert.Bind(2, sealed.leaf_hash);
     insert.Bind(3, columns.time_us);
-    insert.BindBlob(4, r.SerializeAsString());
+    insert.BindBlob(4, sealed.body);
     insert.Bind(5, columns.referral_id);
     insert.Bind(6, columns.nhs_number);
     insert.Bind(7, columns.recipient_endpoint);
@@ -70,7 +67,7 @@ absl::Status SqliteStore::AppendAuditInTransaction(sqlite3* db, std::vector<fron
     insert.Bind(9, columns.outcome);
     insert.Bind(10, columns.rule_ids);
     if (int rc = insert.Step(); rc != SQLITE_DONE) return SqliteError(db, rc, "append audit record");
-    r.set_leaf_hash_hex(leaf_hash);
+    r.set_leaf_hash_hex(sealed.leaf_hash);
     ++index;
   }
   return absl::OkStatus();

@@ -50,12 +50,12 @@ class DeliveryDispatcherTest : public ::testing::Test {
     ASSERT_TRUE(store_->RecordReferrals(std::move(batch)).ok());
   }
 
-  DeliveryDispatcher::ChannelMap Stubs(const std::map<std::string, std::string>& addresses) {
-    DeliveryDispatcher::ChannelMap channels;
+  TransportMap Stubs(const std::map<std::string, std::string>& addresses) {
+    ChannelMap channels;
     for (const auto& [endpoint, address] : addresses) {
       channels[endpoint] = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
     }
-    return channels;
+    return ConnectorTransports(channels);
   }
 
   frontdoor::testing::TempDir dir_;

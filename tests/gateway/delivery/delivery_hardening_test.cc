@@ -46,12 +46,12 @@ class DispatcherHardeningTest : public ::testing::Test {
     ASSERT_TRUE(store_->RecordReferrals(std::move(batch)).ok());
   }
 
-  DeliveryDispatcher::ChannelMap Stubs(const std::map<std::string, std::string>& addresses) {
-    DeliveryDispatcher::ChannelMap channels;
+  TransportMap Stubs(const std::map<std::string, std::string>& addresses) {
+    ChannelMap channels;
     for (const auto& [endpoint, address] : addresses) {
       channels[endpoint] = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
     }
-    return channels;
+    return ConnectorTransports(channels);
   }
 
   frontdoor::testing::TempDir dir_;
@@ -126,7 +126,7 @@ TEST_F(DispatcherHardeningTest, TheProbeTriesAConnectorThatCameBackDespiteGrpcsO
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 60000);
   args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 60000);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 60000);
-  DeliveryDispatcher::ChannelMap channels;
+  ChannelMap channels;
   channels["mind-oldham"] = grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
   SystemClock clock;
   DeliveryPolicy policy;
@@ -136,7 +136,7 @@ TEST_F(DispatcherHardeningTest, TheProbeTriesAConnectorThatCameBackDespiteGrpcsO
   policy.breaker.open_for = absl::Milliseconds(100);
   policy.breaker.max_open = absl::Milliseconds(100);
   policy.dead_letter = DeadLetterLimits{};
-  DeliveryDispatcher dispatcher(store_.get(), &clock, policy, std::move(channels));
+  DeliveryDispatcher dispatcher(store_.get(), &clock, policy, ConnectorTransports(channels));
   dispatcher.Start();
   ASSERT_TRUE(WaitFor([&] { return (*store_->GetReferral("r1"))->delivery_attempts >= 2; }, absl::Seconds(20)))
       << "the connector is down: attempts fail";

@@ -75,7 +75,6 @@ TEST(CallerLimitsFromTest, UnsetFieldsTakeTheDefaults) {
   EXPECT_EQ(limits.burst, 5);
   EXPECT_EQ(limits.requests_per_second, 20);
   EXPECT_EQ(limits.max_concurrent_calls, 16);
-  EXPECT_EQ(limits.max_call, absl::Seconds(30));
 }
 
 // Over real gRPC: a practice that exceeds its rate gets RESOURCE_EXHAUSTED with retry-after-ms,

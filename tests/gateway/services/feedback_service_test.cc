@@ -244,7 +244,7 @@ TEST_P(FeedbackServiceTest, OnlyReferrersWatchAndOnlyWithACursorTheGatewayGave) 
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
 }
 
-// The stream test of issue 5: reports keep arriving while a referrer's stream is dropped and
+// Reports keep arriving while a referrer's stream is dropped and
 // resumed from its last cursor, twice; the referrer sees every event once, in order.
 TEST_P(FeedbackServiceTest, AStreamDroppedMidFlowAndResumedFromItsCursorMissesAndRepeatsNothing) {
   constexpr int kReferrals = 6;
