@@ -16,6 +16,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "adapters/sender_replies.h"  // kReferralIdSystem
 #include "common/utf8.h"
 // RapidJSON is the reference reader: header-only, and its SAX Reader lets this adapter refuse
 // hostile input while reading it: duplicate keys (any level), nesting depth, numbers a double
@@ -826,6 +827,9 @@ class FhirMapper {
   bool ReadEntries(Node bundle);
   bool CheckResourcesThatOccurOnce();
   void MapHeader(const Entry& header, const Entry** service_request);
+  // ServiceRequest.status: `active` for a new referral; `revoked` or `entered-in-error` make the
+  // message a withdrawal of a referral sent before (ParsedReferral.withdrawal).
+  void MapServiceRequestStatus(const Entry& request, Node identifiers);
   void MapServiceRequest(const Entry& request);
   void MapPatient(const Entry& patient);
   void MapRequester(const Entry& requester);
@@ -1127,6 +1131,39 @@ void FhirMapper<Node>::MapHeader(const Entry& header, const Entry** service_requ
 }
 
 template <typename Node>
+void FhirMapper<Node>::MapServiceRequestStatus(const Entry& request, Node identifiers) {
+  ResourcePath where(request);
+  const ElementPath& path = where.path();
+  const std::string status_path = ElementPath(path, "status").Render();
+  std::string_view status = StringOr(request.resource, "status", path);
+  if (status == "revoked" || status == "entered-in-error") {
+    WithdrawalRequest withdrawal;
+    withdrawal.path = status_path;
+    withdrawal.reason = status == "revoked" ? frontdoor::v1::NO_LONGER_NEEDED : frontdoor::v1::ENTERED_IN_ERROR;
+    size_t i = 0;
+    for (Node identifier : identifiers.Elements()) {
+      ElementPath identifier_path(path, "identifier", i++);
+      if (StringOr(identifier, "system", identifier_path) != kReferralIdSystem) continue;
+      std::string_view value = StringOr(identifier, "value", identifier_path);
+      if (!value.empty()) withdrawal.referral_ids.emplace_back(value);
+    }
+    if (!request.id.empty()) withdrawal.referral_ids.emplace_back(request.id);
+    if (withdrawal.referral_ids.empty()) {
+      AddIssue(kMissingElement, ElementPath(path, "id").Render(),
+               "a withdrawal must name the referral: its referral id as ServiceRequest.id or as an identifier "
+               "in https://frontdoor.example.org/Id/referral-id");
+    }
+    out_.withdrawal = std::move(withdrawal);
+    return;
+  }
+  if (!status.empty() && status != "active") {
+    AddIssue(kInvalidValue, status_path,
+             "ServiceRequest.status must be active for a new referral (revoked or entered-in-error withdraws one "
+             "sent before)");
+  }
+}
+
+template <typename Node>
 void FhirMapper<Node>::MapServiceRequest(const Entry& request) {
   ResourcePath where(request);
   const ElementPath& path = where.path();
@@ -1137,6 +1174,7 @@ void FhirMapper<Node>::MapServiceRequest(const Entry& request) {
     std::string_view reference = StringOr(identifiers.At(0), "value", ElementPath(path, "identifier", 0));
     referral_.set_referrer_reference(std::string(reference));
   }
+  MapServiceRequestStatus(request, identifiers);
 
   std::string_view referral_date = DatePart(resource, "authoredOn", path, &out_.paths.referral_date);
   referral_.set_referral_date(std::string(referral_date));

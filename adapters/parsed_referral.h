@@ -7,6 +7,7 @@
 #ifndef FRONTDOOR_ADAPTERS_PARSED_REFERRAL_H_
 #define FRONTDOOR_ADAPTERS_PARSED_REFERRAL_H_
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,17 @@ struct ReplyContext {
   std::string version;
 };
 
+// A message that withdraws a referral sent before instead of making a new one (IG-7): BaRS
+// re-sends the ServiceRequest with status `revoked` or `entered-in-error`.
+struct WithdrawalRequest {
+  // The ids the message may name the referral by, most specific first: ServiceRequest.identifier
+  // values in frontdoor's referral-id system, then ServiceRequest.id (a referral read first as
+  // ServiceRequest/{referral id}, as BaRS has a sender do before it cancels, carries that id).
+  std::vector<std::string> referral_ids;
+  frontdoor::v1::CancelReason reason = frontdoor::v1::NO_LONGER_NEEDED;
+  std::string path;  // where the status sits, for findings
+};
+
 struct ParsedReferral {
   MessageFormat format = MessageFormat::kTyped;
   frontdoor::v1::Referral referral;
@@ -48,6 +60,9 @@ struct ParsedReferral {
   // gateway afterwards with `paths`; adapters report only what is specific to their format.
   std::vector<frontdoor::v1::Issue> issues;
   ReplyContext reply;
+  // Set when the message withdraws a referral rather than making one; `referral` then holds what
+  // was read of it but is not a new referral.
+  std::optional<WithdrawalRequest> withdrawal;
 };
 
 }  // namespace frontdoor::adapters

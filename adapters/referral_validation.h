@@ -31,6 +31,9 @@ inline constexpr char kInvalidValue[] = "INVALID_VALUE";
 // Not the adapters' finding but the intake's: the sender used this message id before for a
 // different message (gateway/message_fingerprint.h).
 inline constexpr char kMessageIdReused[] = "MESSAGE_ID_REUSED";
+// The intake's, as information: the message withdrew a referral sent before (a BaRS ServiceRequest
+// re-sent as revoked or entered-in-error), rather than making a new one.
+inline constexpr char kWithdrawn[] = "WITHDRAWN";
 
 inline constexpr char kSnomedSystem[] = "http://snomed.info/sct";
 

@@ -7,13 +7,11 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "adapters/fhir_json_out.h"
+#include "adapters/fhir_outcome_issues.h"
 #include "adapters/hl7v2_message.h"
 #include "adapters/referral_validation.h"
 #include "common/utf8.h"
-// RapidJSON's Writer escapes every string it writes, so the reply is JSON whatever the request
-// held (the same header-only library the FHIR adapter reads with).
-#include "rapidjson/stringbuffer.h"
-#include "rapidjson/writer.h"
 
 namespace frontdoor::adapters {
 namespace {
@@ -27,24 +25,6 @@ constexpr char kBarsEventSystem[] = "https://fhir.nhs.uk/CodeSystem/message-even
 constexpr char kBarsEventCode[] = "servicerequest-request";
 constexpr char kGatewayApplication[] = "FRONTDOOR";
 constexpr char kGatewayFacility[] = "SPFRONTDOOR";
-
-// Invalid UTF-8 sequences become U+FFFD and NUL bytes are dropped: a reply must be valid text
-// whatever the request held.
-std::string SanitizeUtf8(std::string_view text) {
-  std::string out = ToValidUtf8(text);
-  out.erase(std::remove(out.begin(), out.end(), '\0'), out.end());
-  return out;
-}
-
-// FHIR id: [A-Za-z0-9\-\.]{1,64}.
-bool IsFhirId(std::string_view id) {
-  if (id.empty() || id.size() > 64) return false;
-  for (char c : id) {
-    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.';
-    if (!ok) return false;
-  }
-  return true;
-}
 
 // A UUID (RFC 9562 version 8, "custom") derived from `seed` and `index` with two FNV-1a hashes:
 // the same response always gets the same entry fullUrls, and no randomness is needed.
@@ -81,95 +61,13 @@ std::string DerivedUuid(std::string_view seed, int index) {
   return out;
 }
 
-class JsonOut {
- public:
-  // Room for a whole reply from the start (a FHIR reply is 1-3 KB): rapidjson's default of 256
-  // bytes grew by reallocation four or five times per reply.
-  JsonOut() : buffer_(nullptr, 4096), writer_(buffer_) {}
-  void Key(std::string_view key) { writer_.Key(key.data(), static_cast<rapidjson::SizeType>(key.size())); }
-  void String(std::string_view value) {
-    // Nearly every value is valid UTF-8 without NULs already: written from where it is, rather
-    // than through a cleaned copy each (about 5k instructions per FHIR reply).
-    if (value.find('\0') == std::string_view::npos && !FirstInvalidUtf8Offset(value).has_value()) {
-      writer_.String(value.data(), static_cast<rapidjson::SizeType>(value.size()));
-      return;
-    }
-    std::string clean = SanitizeUtf8(value);
-    writer_.String(clean.data(), static_cast<rapidjson::SizeType>(clean.size()));
-  }
-  // "key": "value", left out when the value is empty (FHIR JSON never has empty strings).
-  void Member(std::string_view key, std::string_view value) {
-    if (value.empty()) return;
-    Key(key);
-    String(value);
-  }
-  void StartObject() { writer_.StartObject(); }
-  void EndObject() { writer_.EndObject(); }
-  void StartArray() { writer_.StartArray(); }
-  void EndArray() { writer_.EndArray(); }
-  std::string Take() { return std::string(buffer_.GetString(), buffer_.GetSize()); }
-
- private:
-  rapidjson::StringBuffer buffer_;
-  rapidjson::Writer<rapidjson::StringBuffer> writer_;
-};
-
-bool IsIgRule(const std::string& code) { return code.rfind("IG-", 0) == 0; }
-
-std::string FhirIssueType(const Issue& issue) {
-  const std::string& code = issue.code();
-  if (code == kMalformed) return "structure";
-  if (code == kUnsupportedMessage) return "not-supported";
-  if (code == kMissingElement) return "required";
-  if (code == kInvalidValue || code == kInvalidNhsNumber) return "value";
-  if (code == "UNKNOWN_REASON_CODE") return "code-invalid";
-  if (issue.severity() == Issue::INFORMATION) return "informational";
-  if (IsIgRule(code) || code == "OUT_OF_AREA") return "business-rule";
-  return "processing";
-}
-
-const char* FhirSeverity(Issue::Severity severity) {
-  switch (severity) {
-    case Issue::ERROR:
-      return "error";
-    case Issue::WARNING:
-      return "warning";
-    default:
-      return "information";
-  }
-}
-
 void WriteOperationOutcome(JsonOut& json, const SubmitReferralResponse& response, const std::string& id) {
   json.StartObject();
   json.Member("resourceType", "OperationOutcome");
   json.Member("id", id);
   json.Key("issue");
   json.StartArray();
-  for (const Issue& issue : response.issues()) {
-    json.StartObject();
-    json.Member("severity", FhirSeverity(issue.severity()));
-    json.Member("code", FhirIssueType(issue));
-    if (!issue.code().empty()) {
-      json.Key("details");
-      json.StartObject();
-      json.Key("coding");
-      json.StartArray();
-      json.StartObject();
-      json.Member("system", kIssueCodeSystem);
-      json.Member("code", issue.code());
-      json.EndObject();
-      json.EndArray();
-      json.EndObject();
-    }
-    json.Member("diagnostics", issue.message());
-    if (!issue.path().empty()) {
-      json.Key("expression");
-      json.StartArray();
-      json.String(issue.path());
-      json.EndArray();
-    }
-    json.EndObject();
-  }
+  for (const Issue& issue : response.issues()) WriteOutcomeIssue(json, issue, {});
   if (response.issues().empty()) {
     json.StartObject();
     json.Member("severity", "information");
@@ -193,7 +91,11 @@ void WriteTask(JsonOut& json, const SubmitReferralResponse& response, const std:
   json.Member("value", response.referral_id());
   json.EndObject();
   json.EndArray();
-  json.Member("status", response.disposition() == frontdoor::v1::ACCEPTED ? "accepted" : "rejected");
+  const bool withdrawn = std::any_of(response.issues().begin(), response.issues().end(),
+                                     [](const Issue& issue) { return issue.code() == kWithdrawn; });
+  json.Member("status", withdrawn                                           ? "cancelled"
+                        : response.disposition() == frontdoor::v1::ACCEPTED ? "accepted"
+                                                                            : "rejected");
   if (!response.routing_reason().empty()) {
     json.Key("statusReason");
     json.StartObject();

@@ -20,7 +20,8 @@
 //    [path] when there is one), or a single `informational` issue when there are none.
 //  - a Task when the referral was recorded (ACCEPTED or REFUSED, i.e. referral_id non-empty):
 //    Task.identifier = referral_id in https://frontdoor.example.org/Id/referral-id (the id to
-//    quote in GetReferral/CancelReferral), status `accepted` or `rejected`, intent `order`,
+//    quote in GetReferral/CancelReferral), status `accepted` or `rejected` (`cancelled` when the
+//    message withdrew the referral: an issue WITHDRAWN), intent `order`,
 //    owner = the connector team (identifier in https://frontdoor.example.org/Id/connector-team)
 //    when routed, businessStatus.text "duplicate" for a resend, statusReason.text = the routing
 //    reason. Task is the FHIR resource for "a request being acted on by someone": BaRS answers
@@ -47,12 +48,12 @@
 #include <string>
 #include <string_view>
 
+#include "adapters/fhir_outcome_issues.h"  // kIssueCodeSystem
 #include "adapters/parsed_referral.h"
 #include "frontdoor/v1/referral_service.pb.h"
 
 namespace frontdoor::adapters {
 
-inline constexpr char kIssueCodeSystem[] = "https://frontdoor.example.org/CodeSystem/issue-code";
 inline constexpr char kReferralIdSystem[] = "https://frontdoor.example.org/Id/referral-id";
 inline constexpr char kConnectorTeamSystem[] = "https://frontdoor.example.org/Id/connector-team";
 
