@@ -180,6 +180,15 @@ GatewayMetrics::GatewayMetrics(std::shared_ptr<prometheus::Registry> registry, O
                         .Name("frontdoor_grpc_server_handling_seconds")
                         .Help("gRPC call duration from the request's arrival to its status, per method and code")
                         .Register(*registry_)),
+      http_handled_(prometheus::BuildCounter()
+                        .Name("frontdoor_http_requests_total")
+                        .Help("HTTP requests answered by the gateway's HTTP doors, per door, route and status")
+                        .Register(*registry_)),
+      http_latency_(
+          prometheus::BuildHistogram()
+              .Name("frontdoor_http_request_seconds")
+              .Help("HTTP request duration from the whole request's arrival to its answer, per door and route")
+              .Register(*registry_)),
       handles_(std::make_unique<Handles>()) {}
 
 GatewayMetrics::~GatewayMetrics() = default;
@@ -294,6 +303,12 @@ void GatewayMetrics::ObserveGrpcCall(const std::string& method, const std::strin
   const std::string m = BoundedMethod(method);
   Labelled(grpc_handled_, {{"method", &m}, {"code", &code}}).Increment();
   Labelled(grpc_latency_, {{"method", &m}, {"code", &code}}, RpcBuckets()).Observe(seconds);
+}
+
+void GatewayMetrics::ObserveHttpRequest(const std::string& door, const std::string& route, int status, double seconds) {
+  const std::string code = std::to_string(status);
+  Labelled(http_handled_, {{"door", &door}, {"route", &route}, {"status", &code}}).Increment();
+  Labelled(http_latency_, {{"door", &door}, {"route", &route}}, RpcBuckets()).Observe(seconds);
 }
 
 }  // namespace frontdoor::observability

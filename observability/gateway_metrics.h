@@ -1,7 +1,8 @@
 // GatewayMetrics: the gateway's Prometheus metrics (docs/METRICS.md lists them), on a registry
 // passed in, so that tests read exactly what a scrape would. Label values are bounded by
 // construction: dispositions, IG and validation rule codes, borough names from the network data,
-// message formats, team and endpoint ids, gRPC method names and status codes. Never patient data,
+// message formats, team and endpoint ids, gRPC method names and status codes, HTTP route templates
+// and status codes. Never patient data,
 // never message or referral ids.
 //
 //   auto registry = std::make_shared<prometheus::Registry>();
@@ -86,6 +87,9 @@ class GatewayMetrics {
   void CountCommitQueueFull();
   // One finished gRPC call: `method` is the full name (/frontdoor.v1.ReferralService/SubmitReferral).
   void ObserveGrpcCall(const std::string& method, const std::string& code, double seconds);
+  // One answered HTTP request. `door`: fhir | console; `route`: the route's template
+  // (`ServiceRequest/{id}`, never an id); `status`: the HTTP status.
+  void ObserveHttpRequest(const std::string& door, const std::string& route, int status, double seconds);
 
  private:
   class OutboxCollectable;
@@ -118,6 +122,8 @@ class GatewayMetrics {
   prometheus::Counter& commit_queue_full_;
   prometheus::Family<prometheus::Counter>& grpc_handled_;
   prometheus::Family<prometheus::Histogram>& grpc_latency_;
+  prometheus::Family<prometheus::Counter>& http_handled_;
+  prometheus::Family<prometheus::Histogram>& http_latency_;
   absl::Mutex mu_;
   std::set<std::string> methods_ ABSL_GUARDED_BY(mu_);
   std::unique_ptr<Handles> handles_;

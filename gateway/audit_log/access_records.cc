@@ -34,4 +34,19 @@ v1::AuditRecord QueryAuditRecord(const v1::QueryAuditRequest& q, const Caller& c
   return r;
 }
 
+v1::AuditRecord RefusedReadRecord(const Caller& caller, const std::string& referral_id, const std::string& owner_ods,
+                                  absl::Time at) {
+  v1::AuditRecord r;
+  r.set_time(AuditTimeText(at));
+  r.set_actor(caller.identity);
+  r.set_actor_organisation(ActorOrganisation(caller));
+  r.set_action("read");
+  r.set_outcome("refused");
+  r.add_rule_ids("IG-8");
+  r.set_referral_id(referral_id);
+  r.set_referrer_ods(owner_ods);
+  r.set_detail("a read of a referral another organisation sent: refused");
+  return r;
+}
+
 }  // namespace frontdoor::gateway

@@ -1,11 +1,14 @@
-// The audit records (IG-9) of reading the audit log: every query, verification and inclusion
-// proof is itself accountable, whichever door it came through.
+// The audit records (IG-9) of reading: every query, verification and inclusion proof of the audit
+// log is itself accountable, and so is a refused attempt to read another organisation's referral
+// (IG-8), whichever door it came through.
 //
 //   v1::AuditRecord q = QueryAuditRecord(request, caller, now);
 //
 // Thread-safe.
 #ifndef FRONTDOOR_GATEWAY_AUDIT_LOG_ACCESS_RECORDS_H_
 #define FRONTDOOR_GATEWAY_AUDIT_LOG_ACCESS_RECORDS_H_
+
+#include <string>
 
 #include "absl/time/time.h"
 #include "frontdoor/v1/audit_service.pb.h"
@@ -18,6 +21,11 @@ namespace frontdoor::gateway {
 // other filters in `detail`.
 frontdoor::v1::AuditRecord QueryAuditRecord(const frontdoor::v1::QueryAuditRequest& query, const Caller& caller,
                                             absl::Time at);
+
+// The record of a refused read of a referral by someone who may not read it (IG-8): who tried,
+// which referral, whose it is. Nothing about the person is in it.
+frontdoor::v1::AuditRecord RefusedReadRecord(const Caller& caller, const std::string& referral_id,
+                                             const std::string& owner_ods, absl::Time at);
 
 }  // namespace frontdoor::gateway
 

@@ -4,24 +4,31 @@
 #include <vector>
 
 #include "common/time_text.h"
+#include "gateway/audit_log/access_records.h"
 #include "gateway/feedback/feedback_view.h"
 
 namespace frontdoor::gateway {
 
 namespace v1 = ::frontdoor::v1;
 
-absl::StatusOr<v1::GetReferralResponse> ReferralStatusFor(ReferralRecords& referrals, FeedbackLog& feedback,
-                                                          const Authorizer& authorizer, const Caller& caller,
+absl::StatusOr<v1::GetReferralResponse> ReferralStatusFor(const ReferralReadDeps& deps, const Caller& caller,
                                                           const std::string& referral_id) {
   if (referral_id.empty() || referral_id.size() > 64) {
     return absl::InvalidArgumentError("referral_id must be 1..64 characters");
   }
-  absl::StatusOr<std::optional<StoredReferral>> stored = referrals.GetReferral(referral_id);
+  absl::StatusOr<std::optional<StoredReferral>> stored = deps.referrals->GetReferral(referral_id);
   if (!stored.ok()) return stored.status();
   if (!stored->has_value()) return absl::NotFoundError("no referral with that id");
   const StoredReferral& r = **stored;
   // IG-8: a referrer sees only its own organisation's referrals.
-  if (absl::Status allowed = authorizer.MayActOnReferral(caller, r.sender_ods); !allowed.ok()) return allowed;
+  if (absl::Status allowed = deps.authorizer->MayActOnReferral(caller, r.sender_ods); !allowed.ok()) {
+    if (deps.audit != nullptr && deps.clock != nullptr) {
+      absl::StatusOr<std::vector<v1::AuditRecord>> recorded =
+          deps.audit->AppendAudit({RefusedReadRecord(caller, r.referral_id, r.sender_ods, deps.clock->Now())});
+      if (!recorded.ok()) return recorded.status();  // no unrecorded refusal: the caller may try again
+    }
+    return allowed;
+  }
   v1::GetReferralResponse response;
   response.set_referral_id(r.referral_id);
   response.set_message_id(r.message_id);
@@ -39,7 +46,7 @@ absl::StatusOr<v1::GetReferralResponse> ReferralStatusFor(ReferralRecords& refer
     response.set_cease_processing_acknowledged(r.cease_processing_acknowledged);
   }
   // The connector's progress so far, oldest first, and the latest status.
-  absl::StatusOr<std::vector<StoredFeedback>> history = feedback.FeedbackForReferral(r.referral_id);
+  absl::StatusOr<std::vector<StoredFeedback>> history = deps.feedback->FeedbackForReferral(r.referral_id);
   if (!history.ok()) return history.status();
   for (const StoredFeedback& event : *history) *response.add_history() = FeedbackEventFor(event);
   if (!history->empty()) response.set_status(history->back().report.status());

@@ -18,6 +18,7 @@
 namespace frontdoor::gateway {
 
 namespace v1 = ::frontdoor::v1;
+using adapters::WithdrawalRequest;
 using observability::Log;
 using observability::LogLevel;
 
@@ -56,6 +57,22 @@ v1::SubmitReferralResponse MessageIdReusedAnswer(const std::string& path, const 
   return response;
 }
 
+// The answer to a message that withdrew a referral: ACCEPTED (the message did what it asked), the
+// referral's id, and an information issue saying what happened to it.
+v1::SubmitReferralResponse WithdrawalAnswer(const CancelOutcome& out) {
+  v1::SubmitReferralResponse response;
+  response.set_disposition(v1::ACCEPTED);
+  response.set_referral_id(out.response.referral_id());
+  response.set_duplicate(out.duplicate);
+  v1::Issue* issue = response.add_issues();
+  issue->set_code(adapters::kWithdrawn);
+  issue->set_severity(v1::Issue::INFORMATION);
+  issue->set_message(out.response.delivery_state() == v1::DELIVERY_CANCELLED
+                         ? "the referral is withdrawn: it was not yet delivered and will not be"
+                         : "the referral is withdrawn: the connector team is told to cease processing and delete it");
+  return response;
+}
+
 }  // namespace
 
 SubmissionIntake::SubmissionIntake(SubmissionIntakeDeps deps) : deps_(std::move(deps)) {}
@@ -72,7 +89,7 @@ struct SubmissionIntake::Decided {
   std::string request_id;
 };
 
-absl::StatusOr<SubmissionIntake::Decided> SubmissionIntake::Decide(Submission& submission) const {
+absl::StatusOr<adapters::ParsedReferral> SubmissionIntake::Read(Submission& submission) const {
   const Caller& caller = submission.caller;
   FRONTDOOR_RETURN_IF_ERROR(deps_.authorizer->MaySubmit(caller));
   FRONTDOOR_ASSIGN_OR_RETURN(adapters::ParsedReferral parsed, ParsePayload(submission.payload, deps_.limits));
@@ -82,8 +99,12 @@ absl::StatusOr<SubmissionIntake::Decided> SubmissionIntake::Decide(Submission& s
     return absl::PermissionDeniedError(
         absl::StrCat("the message names sender '", claimed, "' but the caller is '", caller.identity, "'"));
   }
+  return parsed;
+}
+
+SubmissionIntake::Decided SubmissionIntake::Decide(Submission& submission, adapters::ParsedReferral parsed) const {
   Decided d{std::move(parsed)};
-  d.caller = caller;
+  d.caller = submission.caller;
   d.now = deps_.clock->Now();
   d.referral_id = NewReferralId();
   d.result = EvaluateReferral(d.parsed, d.referral_id, *deps_.network, deps_.policy,
@@ -95,21 +116,61 @@ absl::StatusOr<SubmissionIntake::Decided> SubmissionIntake::Decide(Submission& s
 }
 
 void SubmissionIntake::Submit(Submission submission, Render render, Done done) const {
-  absl::StatusOr<Decided> decided = Decide(submission);
-  if (!decided.ok()) {
-    done(Refusal(decided.status()));
+  absl::StatusOr<adapters::ParsedReferral> parsed = Read(submission);
+  if (!parsed.ok()) {
+    done(Refusal(parsed.status()));
     return;
   }
-  v1::SubmitReferralResponse& response = decided->result.response;
+  if (parsed->withdrawal.has_value() && !adapters::HasErrors(parsed->issues)) {
+    Withdraw(std::move(submission), *std::move(parsed), std::move(render), std::move(done));
+    return;
+  }
+  Decided decided = Decide(submission, *std::move(parsed));
+  v1::SubmitReferralResponse& response = decided.result.response;
   if (response.disposition() == v1::REJECTED) {
     // Not a readable referral: nothing is recorded, and a corrected message needs a new id anyway.
-    CountSubmission(deps_.metrics, *deps_.network, response, /*duplicate=*/false, decided->caller.identity,
-                    decided->format);
-    AttachSenderReply(decided->parsed, decided->now, &response);
+    CountSubmission(deps_.metrics, *deps_.network, response, /*duplicate=*/false, decided.caller.identity,
+                    decided.format);
+    AttachSenderReply(decided.parsed, decided.now, &response);
     done(Answered(render(response), response, /*duplicate=*/false));
     return;
   }
-  Commit(*std::move(decided), std::move(render), std::move(done));
+  Commit(std::move(decided), std::move(render), std::move(done));
+}
+
+void SubmissionIntake::Withdraw(Submission submission, adapters::ParsedReferral parsed, Render render,
+                                Done done) const {
+  if (deps_.work == nullptr) {
+    done(Refusal(absl::UnimplementedError("a withdrawal by message is not served here; use CancelReferral")));
+    return;
+  }
+  deps_.work->Post([this, submission = std::move(submission), parsed = std::move(parsed), render = std::move(render),
+                    done = std::move(done)](absl::Status ready) mutable {
+    if (!ready.ok()) return done(Refusal(std::move(ready)));
+    const WithdrawalRequest& request = *parsed.withdrawal;
+    absl::StatusOr<CancelOutcome> out =
+        absl::NotFoundError(absl::StrCat("no referral with the id this message names was sent by ",
+                                         submission.caller.identity, " (read it first: ServiceRequest/{referral id})"));
+    for (const std::string& id : request.referral_ids) {
+      if (!CheckWithdrawalRequest(id, request.reason).ok()) continue;
+      absl::StatusOr<CancelOutcome> tried = WithdrawReferral(deps_.withdrawal, submission.caller, id, request.reason);
+      if (tried.status().code() != absl::StatusCode::kNotFound) {
+        out = std::move(tried);
+        break;
+      }
+    }
+    if (!out.ok()) return done(Refusal(out.status()));
+    Log(LogLevel::kInfo, "intake", out->duplicate ? "a withdrawal sent again" : "a referral withdrawn by message",
+        {{"sender", submission.caller.identity},
+         {"referral_id", out->response.referral_id()},
+         {"door", submission.door},
+         {"request_id", submission.ids.request_id}});
+    v1::SubmitReferralResponse response = WithdrawalAnswer(*out);
+    AttachSenderReply(parsed, deps_.clock->Now(), &response);
+    IntakeAnswer answer = Answered(render(response), response, out->duplicate);
+    answer.withdrawal = true;
+    done(std::move(answer));
+  });
 }
 
 void SubmissionIntake::Commit(Decided decided, Render render, Done done) const {

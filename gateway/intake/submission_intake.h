@@ -14,13 +14,15 @@
 //                 });
 //
 // Order: a REJECTED message is answered at once (nothing recorded); an ACCEPTED or REFUSED one only
-// once its commit is durable. The answer for a new referral is rendered on the submitting thread
+// once its commit is durable; a withdrawal (a BaRS ServiceRequest re-sent as revoked) once the
+// withdrawal is. The answer for a new referral is rendered on the submitting thread
 // before the commit, so the one writer thread that runs completions only hands it over; a
 // duplicate's (the first decision, known only inside the commit) is rendered there.
 //
 // Thread-safety: Submit may be called from any thread, concurrently. `done` runs exactly once:
-// on the calling thread (an answer that needs no commit, or a refusal) or on the group commit's
-// writer thread (after the commit); it must not block. `deps` pointers must outlive the intake.
+// on the calling thread (an answer that needs no commit, or a refusal), on the group commit's
+// writer thread (after the commit) or on the store work queue (a withdrawal); it must not block. `deps` pointers must
+// outlive the intake.
 #ifndef FRONTDOOR_GATEWAY_INTAKE_SUBMISSION_INTAKE_H_
 #define FRONTDOOR_GATEWAY_INTAKE_SUBMISSION_INTAKE_H_
 
@@ -33,8 +35,10 @@
 #include "consent/consent_decision.h"
 #include "frontdoor/v1/referral_service.pb.h"
 #include "gateway/intake/payload_parsing.h"
+#include "gateway/intake/referral_withdrawal.h"
 #include "gateway/intake/submission_committer.h"
 #include "gateway/security/authorization.h"
+#include "gateway/store/store_work_queue.h"
 #include "network/network_directory.h"
 #include "observability/gateway_metrics.h"
 #include "observability/request_ids.h"
@@ -48,6 +52,10 @@ struct SubmissionIntakeDeps {
   InboundLimits limits;
   SubmissionCommitter* committer = nullptr;
   const Clock* clock = nullptr;
+  // A message that withdraws a referral (adapters/parsed_referral.h, WithdrawalRequest) is carried
+  // out here, on the store work queue. Without them such a message is answered UNIMPLEMENTED.
+  StoreWorkQueue* work = nullptr;
+  WithdrawalDeps withdrawal;
   observability::GatewayMetrics* metrics = nullptr;  // referral counters; null: not counted
 };
 
@@ -73,6 +81,7 @@ struct IntakeAnswer {
   frontdoor::v1::Disposition disposition = frontdoor::v1::DISPOSITION_UNSPECIFIED;
   bool duplicate = false;
   std::string referral_id;  // "" when nothing was recorded
+  bool withdrawal = false;  // the message withdrew `referral_id` (a duplicate: it was withdrawn before)
 };
 
 class SubmissionIntake {
@@ -87,8 +96,12 @@ class SubmissionIntake {
 
  private:
   struct Decided;
-  // Rights, parsing, the sender claim, the decision; a transport-level refusal otherwise.
-  absl::StatusOr<Decided> Decide(Submission& submission) const;
+  // Rights, parsing, the sender claim; a transport-level refusal otherwise.
+  absl::StatusOr<adapters::ParsedReferral> Read(Submission& submission) const;
+  // The IG decision and the route of a message read.
+  Decided Decide(Submission& submission, adapters::ParsedReferral parsed) const;
+  // Withdraws the referral a withdrawal message names (IG-7), on the store work queue.
+  void Withdraw(Submission submission, adapters::ParsedReferral parsed, Render render, Done done) const;
   // Hands an ACCEPTED or REFUSED message to the group commit; `done` runs from its completion.
   void Commit(Decided decided, Render render, Done done) const;
   // The answer once the commit ended: `fresh` (rendered before the commit) for a new referral,

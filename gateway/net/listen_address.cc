@@ -1,4 +1,4 @@
-#include "gateway/server/listen_address.h"
+#include "gateway/net/listen_address.h"
 
 #include <netdb.h>
 #include <sys/socket.h>

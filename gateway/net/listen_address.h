@@ -7,8 +7,8 @@
 //   //  frontdoor-gateway running there? ..."
 //
 // Thread-safe.
-#ifndef FRONTDOOR_GATEWAY_SERVER_LISTEN_ADDRESS_H_
-#define FRONTDOOR_GATEWAY_SERVER_LISTEN_ADDRESS_H_
+#ifndef FRONTDOOR_GATEWAY_NET_LISTEN_ADDRESS_H_
+#define FRONTDOOR_GATEWAY_NET_LISTEN_ADDRESS_H_
 
 #include <string>
 
@@ -20,4 +20,4 @@ std::string ListenFailure(const std::string& what, const std::string& address);
 
 }  // namespace frontdoor::gateway
 
-#endif  // FRONTDOOR_GATEWAY_SERVER_LISTEN_ADDRESS_H_
+#endif  // FRONTDOOR_GATEWAY_NET_LISTEN_ADDRESS_H_

@@ -15,16 +15,20 @@
 #include "frontdoor/v1/connector_service.grpc.pb.h"
 #include "frontdoor/v1/feedback_service.grpc.pb.h"
 #include "gateway/audit_log/audit_checkpointer.h"
+#include "gateway/bars/fhir_api.h"
 #include "gateway/delivery/delivery_dispatcher.h"
 #include "gateway/intake/submission_committer.h"
 #include "gateway/intake/submission_intake.h"
+#include "gateway/net/http_server.h"
+#include "gateway/net/io_loop.h"
+#include "gateway/net/listen_address.h"
+#include "gateway/net/tls_contexts.h"
 #include "gateway/security/authorization.h"
 #include "gateway/security/caller_identity.h"
 #include "gateway/security/caller_limits.h"
 #include "gateway/server/data_dir_lock.h"
 #include "gateway/server/gateway_config.h"
 #include "gateway/server/gateway_tls.h"
-#include "gateway/server/listen_address.h"
 #include "gateway/server/store_selection.h"
 #include "gateway/services/admin_service.h"
 #include "gateway/services/audit_service.h"
@@ -77,6 +81,8 @@ struct GatewayServer::Parts {
   absl::Status BuildIntake(const Clock* clock);
   void BuildServices(const Clock* clock);
   absl::Status Listen(const GatewayOptions& options);
+  // The doors beyond gRPC, each on its own port when configured: the BaRS door (FHIR over HTTPS).
+  absl::Status OpenDoors(const GatewayOptions& options, const Clock* clock);
   void Serve();
 
   // Held from start until the end of Shutdown; declared first so that it outlives the store.
@@ -111,6 +117,12 @@ struct GatewayServer::Parts {
   int port = 0;
   std::unique_ptr<grpc::Server> health_server;
   int health_port = 0;
+  // The doors beyond gRPC: their handlers, then the event loop and the servers that call them
+  // (destroyed first, so no request reaches a handler that is gone).
+  std::unique_ptr<FhirApi> fhir_api;
+  std::unique_ptr<IoLoop> io_loop;
+  std::unique_ptr<HttpServer> fhir_server;
+  std::string fhir_listen;
   // Declared last: destroyed first, so no scrape reads the store while it closes.
   std::unique_ptr<prometheus::Exposer> exposer;
   int metrics_port = 0;
@@ -263,6 +275,8 @@ absl::Status GatewayServer::Parts::BuildIntake(const Clock* clock) {
   deps.committer = committer.get();
   deps.clock = clock;
   deps.metrics = metrics.get();
+  deps.work = work.get();
+  deps.withdrawal = WithdrawalDeps{store.get(), store.get(), authorizer.get(), clock, [delivery] { delivery->Wake(); }};
   intake = std::make_unique<SubmissionIntake>(std::move(deps));
   return absl::OkStatus();
 }
@@ -279,8 +293,7 @@ void GatewayServer::Parts::BuildServices(const Clock* clock) {
 
   ReferralServiceDeps referral;
   referral.intake = intake.get();
-  referral.referrals = store.get();
-  referral.feedback = store.get();
+  referral.reads = ReferralReadDeps{store.get(), store.get(), authorizer.get(), store.get(), clock};
   referral.withdrawal =
       WithdrawalDeps{store.get(), store.get(), authorizer.get(), clock, [delivery] { delivery->Wake(); }};
   referral.work = work.get();
@@ -366,6 +379,47 @@ absl::Status GatewayServer::Parts::Listen(const GatewayOptions& options) {
   return absl::OkStatus();
 }
 
+absl::Status GatewayServer::Parts::OpenDoors(const GatewayOptions& options, const Clock* clock) {
+  const frontdoor::v1::FhirApiConfig& fhir = config->config.fhir_api();
+  fhir_listen = options.fhir_listen.empty() ? fhir.listen() : options.fhir_listen;
+  if (fhir_listen.empty()) return absl::OkStatus();
+  io_loop = std::make_unique<IoLoop>(2);
+
+  FhirApiDeps deps;
+  deps.intake = intake.get();
+  deps.reads = ReferralReadDeps{store.get(), store.get(), authorizer.get(), store.get(), clock};
+  deps.work = work.get();
+  deps.authorizer = authorizer.get();
+  deps.limiter = limiter.get();  // one budget per caller across the gRPC and FHIR doors
+  deps.identity_source = identity_source;
+  deps.clock = clock;
+  deps.metrics = metrics.get();
+  deps.max_message_bytes = InboundLimitsFrom(config->config).max_message_bytes;
+  fhir_api = std::make_unique<FhirApi>(std::move(deps));
+
+  HttpServerOptions http;
+  http.listen = fhir_listen;
+  http.name = "the FHIR API";
+  if (!tls.insecure_plaintext) {
+    FRONTDOOR_ASSIGN_OR_RETURN(http.tls, ServerTlsContext(tls.inbound));
+  }
+  if (fhir.max_connections() > 0) http.max_connections = fhir.max_connections();
+  if (fhir.request_deadline_seconds() > 0) http.request_deadline = absl::Seconds(fhir.request_deadline_seconds());
+  if (fhir.idle_timeout_seconds() > 0) http.idle_timeout = absl::Seconds(fhir.idle_timeout_seconds());
+  http.max_body_bytes = InboundLimitsFrom(config->config).max_message_bytes + 64 * 1024;
+  http.common_headers = {{"x-content-type-options", "nosniff"}};
+  FhirApi* api = fhir_api.get();
+  observability::GatewayMetrics* observed = metrics.get();
+  FRONTDOOR_ASSIGN_OR_RETURN(
+      fhir_server,
+      HttpServer::Start(io_loop->context(), http, api->Handler(), [observed](int status, const std::string& why) {
+        observed->ObserveHttpRequest("fhir", "refused", status, 0);
+        return FhirApi::Refusal(status, why);
+      }));
+  io_loop->Start();
+  return absl::OkStatus();
+}
+
 void GatewayServer::Parts::Serve() {
   SetHealth(server.get(), true);
   SetHealth(health_server.get(), true);
@@ -381,6 +435,7 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(const Gatewa
   FRONTDOOR_RETURN_IF_ERROR(parts->BuildIntake(clock));
   parts->BuildServices(clock);
   FRONTDOOR_RETURN_IF_ERROR(parts->Listen(options));
+  FRONTDOOR_RETURN_IF_ERROR(parts->OpenDoors(options, clock));
   parts->Serve();
   return std::unique_ptr<GatewayServer>(new GatewayServer(std::move(parts)));
 }
@@ -392,6 +447,7 @@ GatewayServer::~GatewayServer() { Shutdown(); }
 int GatewayServer::port() const { return parts_->port; }
 int GatewayServer::metrics_port() const { return parts_->metrics_port; }
 int GatewayServer::health_port() const { return parts_->health_port; }
+int GatewayServer::fhir_port() const { return parts_->fhir_server != nullptr ? parts_->fhir_server->port() : 0; }
 
 namespace {
 // "HOST:PORT" with the port that was bound (the configured one may say 0).
@@ -406,6 +462,7 @@ std::string GatewayServer::metrics_address() const {
   return BoundAddress(parts_->metrics_listen, parts_->metrics_port);
 }
 std::string GatewayServer::health_address() const { return BoundAddress(parts_->health_listen, parts_->health_port); }
+std::string GatewayServer::fhir_address() const { return BoundAddress(parts_->fhir_listen, fhir_port()); }
 
 void GatewayServer::Shutdown() {
   {
@@ -422,11 +479,15 @@ void GatewayServer::Shutdown() {
   parts_->feedback_hub->Shutdown();  // open WatchFeedback streams end now; clients resume by cursor
   // No new calls; those in flight get the grace time, then are cancelled. Their commits complete
   // before the committer stops, so every answer already sent is backed by a stored referral.
+  // The other doors stop taking connections too; their requests in flight are answered by the
+  // commits below (their answers are dropped once the event loop stops).
+  if (parts_->fhir_server != nullptr) parts_->fhir_server->Close();
   parts_->server->Shutdown(std::chrono::system_clock::now() + parts_->shutdown_grace);
   parts_->committer->Shutdown();
   parts_->work->Shutdown();          // store work already posted runs first
   parts_->dispatcher->Shutdown();    // the attempt in hand finishes (within its deadline) and is recorded
   parts_->checkpointer->Shutdown();  // signs what the last commits appended
+  if (parts_->io_loop != nullptr) parts_->io_loop->Stop();
   if (parts_->health_server != nullptr) parts_->health_server->Shutdown(std::chrono::system_clock::now());
   // Nothing writes any more: another gateway may have the data directory now.
   parts_->data_dir_lock.reset();

@@ -1,6 +1,7 @@
 // GatewayServer: frontdoor-gateway assembled: configuration and network data, the SQLite store, group
 // commit, the delivery dispatcher, and the gRPC services (ReferralService, FeedbackService,
-// AuditService, grpc.health.v1.Health, server reflection) on one port; and Prometheus
+// AuditService, grpc.health.v1.Health, server reflection) on one port; the BaRS door (FHIR over
+// HTTPS) on its own when configured; and Prometheus
 // metrics over HTTP, a plaintext port serving only grpc.health.v1.Health for probes, structured logs.
 //
 //   GatewayOptions options;
@@ -46,6 +47,8 @@ struct GatewayOptions {
   // endpoint and of the plaintext health port (port 0 picks one; see metrics_port, health_port).
   std::string metrics_listen;
   std::string health_listen;
+  // Overriding GatewayConfig.fhir_api.listen when set: HOST:PORT of the BaRS door (FHIR over HTTPS).
+  std::string fhir_listen;
   // Where the metrics are kept (tests read it directly); null: a registry of the server's own.
   std::shared_ptr<prometheus::Registry> metrics_registry;
 };
@@ -62,9 +65,11 @@ class GatewayServer {
   // The bound ports of the metrics endpoint and the health port; 0 when not served.
   int metrics_port() const;
   int health_port() const;
+  int fhir_port() const;  // the BaRS door's; 0 when not served
   // The same as HOST:PORT (the configured host, the bound port); "" when not served.
   std::string metrics_address() const;
   std::string health_address() const;
+  std::string fhir_address() const;
   // Graceful stop: both health endpoints say NOT_SERVING at once; the main port stops accepting
   // calls; calls in flight get observability.shutdown_grace_seconds (default 20) to finish and are
   // then cancelled; every queued commit completes (so every referral answered ACCEPTED is stored);

@@ -42,6 +42,9 @@ constexpr char kUsage[] = R"(usage: frontdoor-gateway [options]
                                  (overrides observability.metrics_listen; docs/METRICS.md)
   --health-listen HOST:PORT      serve only grpc.health.v1.Health, in plaintext, for probes
                                  (overrides observability.health_listen)
+  --fhir-listen HOST:PORT        serve the FHIR R4 API (BaRS: POST /FHIR/R4/$process-message) over
+                                 HTTPS with the same certificates and client CA (plain HTTP with
+                                 --insecure-plaintext, identity from X-Frontdoor-Client)
 
 Logs are JSON lines on stderr (observability.log_format "text" for a human-readable form).
 SIGTERM or SIGINT stop it gracefully within observability.shutdown_grace_seconds (default 20).
@@ -94,7 +97,8 @@ int main(int argc, char** argv) {
                TakeValue(argc, argv, &i, "--connector-client-key", &options.connector_client_key) ||
                TakeValue(argc, argv, &i, "--ready-file", &ready_file) ||
                TakeValue(argc, argv, &i, "--metrics-listen", &options.metrics_listen) ||
-               TakeValue(argc, argv, &i, "--health-listen", &options.health_listen)) {
+               TakeValue(argc, argv, &i, "--health-listen", &options.health_listen) ||
+               TakeValue(argc, argv, &i, "--fhir-listen", &options.fhir_listen)) {
     } else if (TakeValue(argc, argv, &i, "--connector", &value)) {
       const size_t eq = value.find('=');
       if (eq == std::string::npos || eq == 0 || eq + 1 == value.size()) {
@@ -131,6 +135,7 @@ int main(int argc, char** argv) {
   std::vector<frontdoor::observability::LogField> fields = {{"address", bound}, {"data_dir", options.data_dir}};
   if (!(*server)->metrics_address().empty()) fields.emplace_back("metrics_address", (*server)->metrics_address());
   if (!(*server)->health_address().empty()) fields.emplace_back("health_address", (*server)->health_address());
+  if (!(*server)->fhir_address().empty()) fields.emplace_back("fhir_address", (*server)->fhir_address());
   Log(LogLevel::kInfo, "listening", "frontdoor-gateway listening", fields);
   if (!ready_file.empty()) {
     const std::string tmp = ready_file + ".tmp";

@@ -101,8 +101,7 @@ grpc::ServerUnaryReactor* ReferralServiceImpl::GetReferral(grpc::CallbackServerC
   }
   deps_.work->Post([this, reactor, request, response, caller = *std::move(caller)](absl::Status ready) {
     if (!ready.ok()) return reactor->Finish(ToGrpcStatus(ready));
-    absl::StatusOr<v1::GetReferralResponse> status =
-        ReferralStatusFor(*deps_.referrals, *deps_.feedback, *deps_.authorizer, caller, request->referral_id());
+    absl::StatusOr<v1::GetReferralResponse> status = ReferralStatusFor(deps_.reads, caller, request->referral_id());
     if (status.ok()) *response = *std::move(status);
     reactor->Finish(ToGrpcStatus(status.status()));
   });

@@ -17,6 +17,7 @@
 #define FRONTDOOR_GATEWAY_SERVICES_REFERRAL_SERVICE_H_
 
 #include "frontdoor/v1/referral_service.grpc.pb.h"
+#include "gateway/feedback/referral_status.h"
 #include "gateway/intake/referral_withdrawal.h"
 #include "gateway/intake/submission_intake.h"
 #include "gateway/security/authorization.h"
@@ -33,8 +34,7 @@ namespace frontdoor::gateway {
 
 struct ReferralServiceDeps {
   const SubmissionIntake* intake = nullptr;
-  ReferralRecords* referrals = nullptr;
-  FeedbackLog* feedback = nullptr;
+  ReferralReadDeps reads;     // GetReferral (IG-8: refused reads are recorded)
   WithdrawalDeps withdrawal;  // CancelReferral (IG-7)
   StoreWorkQueue* work = nullptr;
   const Authorizer* authorizer = nullptr;
