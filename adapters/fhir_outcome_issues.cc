@@ -6,15 +6,6 @@ namespace frontdoor::adapters {
 
 using frontdoor::v1::Issue;
 
-bool IsFhirId(std::string_view id) {
-  if (id.empty() || id.size() > 64) return false;
-  for (char c : id) {
-    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.';
-    if (!ok) return false;
-  }
-  return true;
-}
-
 std::string FhirIssueType(const Issue& issue) {
   const std::string& code = issue.code();
   if (code == kMalformed) return "structure";

@@ -19,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include "adapters/fhir_ids.h"
 #include "adapters/fhir_json_out.h"
 #include "frontdoor/v1/referral_service.pb.h"
 
@@ -28,9 +29,6 @@ inline constexpr char kIssueCodeSystem[] = "https://frontdoor.example.org/CodeSy
 
 // A (system, code) pair for details.coding.
 using CodingPair = std::pair<std::string_view, std::string_view>;
-
-// FHIR id: [A-Za-z0-9\-\.]{1,64}.
-bool IsFhirId(std::string_view id);
 
 // The FHIR issue type (http://hl7.org/fhir/issue-type) of one of our findings.
 std::string FhirIssueType(const frontdoor::v1::Issue& issue);

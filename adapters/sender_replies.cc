@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "adapters/fhir_ids.h"
 #include "adapters/fhir_json_out.h"
 #include "adapters/fhir_outcome_issues.h"
 #include "adapters/hl7v2_message.h"
@@ -25,41 +26,6 @@ constexpr char kBarsEventSystem[] = "https://fhir.nhs.uk/CodeSystem/message-even
 constexpr char kBarsEventCode[] = "servicerequest-request";
 constexpr char kGatewayApplication[] = "FRONTDOOR";
 constexpr char kGatewayFacility[] = "SPFRONTDOOR";
-
-// A UUID (RFC 9562 version 8, "custom") derived from `seed` and `index` with two FNV-1a hashes:
-// the same response always gets the same entry fullUrls, and no randomness is needed.
-std::string DerivedUuid(std::string_view seed, int index) {
-  auto fnv = [&](uint64_t basis) {
-    uint64_t hash = basis;
-    auto mix = [&](unsigned char byte) {
-      hash ^= byte;
-      hash *= 0x100000001b3ULL;
-    };
-    for (char c : seed) mix(static_cast<unsigned char>(c));
-    mix(0xff);
-    mix(static_cast<unsigned char>(index));
-    return hash;
-  };
-  uint64_t high = fnv(0xcbf29ce484222325ULL);
-  uint64_t low = fnv(0x84222325cbf29ce4ULL);
-  high = (high & ~0xf000ULL) | 0x8000ULL;                       // version 8
-  low = (low & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;  // variant 10
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  auto put = [&](uint64_t value, int from_nibble, int count) {
-    for (int n = from_nibble; n > from_nibble - count; --n) out.push_back(kHex[(value >> (4 * n)) & 0xf]);
-  };
-  put(high, 15, 8);
-  out.push_back('-');
-  put(high, 7, 4);
-  out.push_back('-');
-  put(high, 3, 4);
-  out.push_back('-');
-  put(low, 15, 4);
-  out.push_back('-');
-  put(low, 11, 12);
-  return out;
-}
 
 void WriteOperationOutcome(JsonOut& json, const SubmitReferralResponse& response, const std::string& id) {
   json.StartObject();
