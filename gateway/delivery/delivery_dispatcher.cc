@@ -38,6 +38,18 @@ DeliveryDispatcher::~DeliveryDispatcher() { Shutdown(); }
 void DeliveryDispatcher::SetMetrics(observability::GatewayMetrics* metrics) { metrics_ = metrics; }
 
 namespace {
+
+// A row's kind in words, for log lines.
+const char* WhatIsSent(OutboxKind kind) {
+  switch (kind) {
+    case OutboxKind::kCease:
+      return "cease-processing";
+    case OutboxKind::kFeedback:
+      return "feedback push";
+    default:
+      return "delivery";
+  }
+}
 using observability::Log;
 using observability::LogLevel;
 
@@ -230,8 +242,8 @@ std::vector<std::pair<const OutboxItem*, SendOutcome>> DeliveryDispatcher::SendA
 
 void DeliveryDispatcher::RecordFailure(Endpoint& endpoint, const OutboxItem& row, const SendOutcome& outcome,
                                        double jitter) {
-  const char* what = row.kind == OutboxKind::kDeliver ? "delivery" : "cease-processing";
-  const char* kind = row.kind == OutboxKind::kDeliver ? "deliver" : "cease";
+  const char* what = WhatIsSent(row.kind);
+  const char* kind = OutboxKindName(row.kind);
   const absl::Time failed_at = clock_->Now();
   const absl::Duration delay = BackoffAfterFailures(row.attempts + 1, policy_, jitter);
   // The age limit is for rows whose endpoint stays unreachable (applied while the breaker is open)
@@ -278,8 +290,8 @@ void DeliveryDispatcher::MarkAcknowledged(const Endpoint& endpoint, const std::v
   const absl::Time acked_at = clock_->Now();
   const absl::Status marked = store_->MarkDeliveredMany(rows, acked_at);
   for (const OutboxItem* item : rows) {
-    const char* what = item->kind == OutboxKind::kDeliver ? "delivery" : "cease-processing";
-    const char* kind = item->kind == OutboxKind::kDeliver ? "deliver" : "cease";
+    const char* what = WhatIsSent(item->kind);
+    const char* kind = OutboxKindName(item->kind);
     if (!marked.ok()) {
       // Delivered but not marked: it will be sent again with the same idempotency key, which the
       // endpoint de-duplicates. Nothing is lost.

@@ -32,6 +32,21 @@ absl::StatusOr<int64_t> DecodeFeedbackCursor(const std::string& cursor) {
 
 std::string FeedbackEventId(int64_t seq) { return absl::StrCat(seq); }
 
+adapters::FeedbackMessageContext FeedbackMessageContextFor(const StoredFeedback& stored) {
+  adapters::FeedbackMessageContext context;
+  context.event_id = FeedbackEventId(stored.seq);
+  context.referral_id = stored.referral_id;
+  context.referrer_ods = stored.sender_ods;
+  context.referrer_reference = stored.referrer_reference;
+  context.referrer_message_id = stored.message_id;
+  context.nhs_number = stored.nhs_number;
+  context.team_id = stored.team_id;
+  absl::StatusOr<absl::Time> occurred = ParseOccurredAt(stored.report.occurred_at());
+  context.occurred_at_hl7 = Hl7Time(occurred.ok() ? *occurred : stored.recorded_at);
+  context.message_time_hl7 = Hl7Time(stored.recorded_at);  // the same on every rendering
+  return context;
+}
+
 v1::FeedbackEvent FeedbackEventFor(const StoredFeedback& stored) {
   const v1::ReportProgressRequest& report = stored.report;
   v1::FeedbackEvent event;
@@ -46,17 +61,7 @@ v1::FeedbackEvent FeedbackEventFor(const StoredFeedback& stored) {
   *event.mutable_outcome_measures() = report.outcome_measures();
 
   if (stored.format == "fhir" || stored.format == "hl7v2") {
-    adapters::FeedbackMessageContext context;
-    context.event_id = FeedbackEventId(stored.seq);
-    context.referral_id = stored.referral_id;
-    context.referrer_ods = stored.sender_ods;
-    context.referrer_reference = stored.referrer_reference;
-    context.referrer_message_id = stored.message_id;
-    context.nhs_number = stored.nhs_number;
-    context.team_id = stored.team_id;
-    absl::StatusOr<absl::Time> occurred = ParseOccurredAt(report.occurred_at());
-    context.occurred_at_hl7 = Hl7Time(occurred.ok() ? *occurred : stored.recorded_at);
-    context.message_time_hl7 = Hl7Time(stored.recorded_at);  // the same on every rendering
+    const adapters::FeedbackMessageContext context = FeedbackMessageContextFor(stored);
     if (stored.format == "fhir") {
       event.set_fhir_task_json(adapters::RenderFeedbackTask(context, report));
     } else {

@@ -15,6 +15,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "adapters/feedback_messages.h"
 #include "frontdoor/v1/feedback_service.pb.h"
 #include "gateway/store/feedback_log.h"
 
@@ -29,6 +30,9 @@ absl::StatusOr<int64_t> DecodeFeedbackCursor(const std::string& cursor);
 std::string FeedbackEventId(int64_t seq);
 
 frontdoor::v1::FeedbackEvent FeedbackEventFor(const StoredFeedback& stored);
+
+// What rendering the event in the referrer's format needs (the same on every rendering).
+adapters::FeedbackMessageContext FeedbackMessageContextFor(const StoredFeedback& stored);
 
 }  // namespace frontdoor::gateway
 

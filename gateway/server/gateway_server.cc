@@ -15,10 +15,12 @@
 #include "frontdoor/v1/connector_service.grpc.pb.h"
 #include "frontdoor/v1/feedback_service.grpc.pb.h"
 #include "gateway/audit_log/audit_checkpointer.h"
+#include "gateway/bars/feedback_push_transport.h"
 #include "gateway/bars/fhir_api.h"
 #include "gateway/delivery/delivery_dispatcher.h"
 #include "gateway/intake/submission_committer.h"
 #include "gateway/intake/submission_intake.h"
+#include "gateway/net/http_client.h"
 #include "gateway/net/http_server.h"
 #include "gateway/net/io_loop.h"
 #include "gateway/net/listen_address.h"
@@ -78,6 +80,8 @@ struct GatewayServer::Parts {
   absl::Status Configure(const GatewayOptions& options, const Clock* clock);
   absl::Status OpenStore(const GatewayOptions& options);
   absl::Status StartWork(const GatewayOptions& options, const Clock* clock);
+  // A transport for each referrer that takes its feedback pushed (fhir_api.feedback_endpoints).
+  absl::Status AddFeedbackPushes(const GatewayOptions& options, TransportMap* transports);
   absl::Status BuildIntake(const Clock* clock);
   void BuildServices(const Clock* clock);
   absl::Status Listen(const GatewayOptions& options);
@@ -91,6 +95,7 @@ struct GatewayServer::Parts {
   GatewayTls tls;
   IdentitySource identity_source = IdentitySource::kTlsCertificate;
   std::map<std::string, std::string> connector_addresses;
+  std::map<std::string, std::string> feedback_push_endpoints;  // referrer ODS -> outbox endpoint
   std::unique_ptr<Authorizer> authorizer;
   // Per-identity limits; declared before `server`, which must go first.
   std::unique_ptr<CallerLimiter> limiter;
@@ -242,8 +247,10 @@ absl::Status GatewayServer::Parts::StartWork(const GatewayOptions& options, cons
     args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 500);
     channels[endpoint_id] = grpc::CreateCustomChannel(address, ConnectorChannelCredentials(tls), args);
   }
+  TransportMap transports = ConnectorTransports(channels);
+  FRONTDOOR_RETURN_IF_ERROR(AddFeedbackPushes(options, &transports));
   dispatcher = std::make_unique<DeliveryDispatcher>(store.get(), clock, DeliveryPolicyFrom(config->config),
-                                                    ConnectorTransports(channels));
+                                                    std::move(transports));
   dispatcher->SetMetrics(metrics.get());
 
   FRONTDOOR_ASSIGN_OR_RETURN(
@@ -251,6 +258,41 @@ absl::Status GatewayServer::Parts::StartWork(const GatewayOptions& options, cons
       audit::CheckpointSigner::LoadOrCreate(AuditSigningKeyPath(config->config, options.data_dir)));
   checkpointer =
       std::make_unique<AuditCheckpointer>(store.get(), std::move(signer), clock, AuditPolicyFrom(config->config));
+  return absl::OkStatus();
+}
+
+absl::Status GatewayServer::Parts::AddFeedbackPushes(const GatewayOptions& options, TransportMap* transports) {
+  for (const frontdoor::v1::FeedbackEndpointConfig& push : config->config.fhir_api().feedback_endpoints()) {
+    const std::string& ods = push.ods();
+    if (!authorizer->Identify(ods).ok() || !authorizer->MaySubmit(*authorizer->Identify(ods)).ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("fhir_api.feedback_endpoints: '", ods, "' is not a referring organisation of the network"));
+    }
+    const std::string endpoint = FeedbackPushEndpoint(ods);
+    if (transports->count(endpoint) > 0) {
+      return absl::InvalidArgumentError(absl::StrCat("fhir_api.feedback_endpoints: '", ods, "' is given twice"));
+    }
+    FRONTDOOR_ASSIGN_OR_RETURN(HttpOrigin origin, ParseHttpUrl(push.base_url()));
+    std::shared_ptr<boost::asio::ssl::context> client_tls;
+    if (origin.tls) {
+      const TlsFiles files = FeedbackPushTlsFiles(tls, push.ca_file(), options.config_path);
+      if (files.ca.empty() || files.cert.empty()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "fhir_api.feedback_endpoints: feedback to ", ods,
+            " over https needs the gateway's client certificate (tls.connector_client_cert_file) and a CA"));
+      }
+      FRONTDOOR_ASSIGN_OR_RETURN(client_tls, ClientTlsContext(files));
+    } else if (!tls.insecure_plaintext) {
+      return absl::InvalidArgumentError(absl::StrCat("fhir_api.feedback_endpoints: feedback to ", ods,
+                                                     " must go over https (http only with --insecure-plaintext)"));
+    }
+    FRONTDOOR_ASSIGN_OR_RETURN(std::unique_ptr<FeedbackPushTransport> transport,
+                               FeedbackPushTransport::Create({ods, push.base_url()}, client_tls, store.get()));
+    (*transports)[endpoint] = std::move(transport);
+    feedback_push_endpoints[ods] = endpoint;
+    Log(LogLevel::kInfo, "startup", "feedback is pushed to a referrer's own endpoint",
+        {{"referrer", ods}, {"endpoint_id", endpoint}});
+  }
   return absl::OkStatus();
 }
 
@@ -326,7 +368,15 @@ void GatewayServer::Parts::BuildServices(const Clock* clock) {
   feedback.identity_source = identity_source;
   feedback.admission = admission.get();
   FeedbackStreamHub* hub = feedback_hub.get();
-  feedback.on_recorded = [hub] { hub->Notify(); };
+  const std::map<std::string, std::string>* pushes = &feedback_push_endpoints;
+  feedback.push_endpoint_for = [pushes](const std::string& referrer_ods) {
+    auto it = pushes->find(referrer_ods);
+    return it == pushes->end() ? std::string() : it->second;
+  };
+  feedback.on_recorded = [hub, delivery](const std::string& push_endpoint) {
+    hub->Notify();
+    if (!push_endpoint.empty()) delivery->Wake(push_endpoint);
+  };
   feedback_service = std::make_unique<FeedbackServiceImpl>(std::move(feedback));
 }
 

@@ -29,6 +29,12 @@ absl::Status AllOrNone(const TlsFiles& files, const char* what) {
 
 }  // namespace
 
+TlsFiles FeedbackPushTlsFiles(const GatewayTls& tls, const std::string& ca_file, const std::string& config_path) {
+  TlsFiles files = tls.connectors;
+  if (!ca_file.empty()) files.ca = Pick("", ca_file, config_path);
+  return files;
+}
+
 absl::StatusOr<GatewayTls> ResolveGatewayTls(const GatewayOptions& options, const frontdoor::v1::GatewayConfig& config,
                                              absl::Time now) {
   const frontdoor::v1::TlsConfig& c = config.tls();

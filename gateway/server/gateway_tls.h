@@ -43,6 +43,11 @@ absl::StatusOr<GatewayTls> ResolveGatewayTls(const GatewayOptions& options, cons
 // Mutual TLS server credentials, or insecure ones in plaintext mode.
 std::shared_ptr<grpc::ServerCredentials> GatewayServerCredentials(const GatewayTls& tls);
 
+// The files for pushing feedback to a referrer's own endpoint: the gateway's client certificate and
+// key (the connectors' ones) and `ca_file` (relative to the config file's folder), or the
+// connectors' CA when it is empty.
+TlsFiles FeedbackPushTlsFiles(const GatewayTls& tls, const std::string& ca_file, const std::string& config_path);
+
 // Mutual TLS channel credentials for the connectors, or insecure ones when none are configured.
 std::shared_ptr<grpc::ChannelCredentials> ConnectorChannelCredentials(const GatewayTls& tls);
 

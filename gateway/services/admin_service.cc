@@ -74,7 +74,7 @@ grpc::ServerUnaryReactor* AdminServiceImpl::ListDeadLetters(grpc::CallbackServer
     for (const DeadLetterRow& row : *rows) {
       v1::DeadLetter* out = response->add_dead_letters();
       out->set_outbox_id(row.outbox_id);
-      out->set_kind(row.kind == OutboxKind::kCease ? "cease" : "deliver");
+      out->set_kind(OutboxKindName(row.kind));
       out->set_referral_id(row.referral_id);
       out->set_endpoint_id(row.endpoint_id);
       out->set_attempts(row.attempts);

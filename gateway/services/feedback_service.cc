@@ -39,6 +39,7 @@ grpc::ServerUnaryReactor* FeedbackServiceImpl::ReportProgress(grpc::CallbackServ
       return reactor->Finish(ToGrpcStatus(allowed));
     }
     NewFeedback feedback{caller.identity, *request, now};
+    if (deps_.push_endpoint_for) feedback.push_endpoint = deps_.push_endpoint_for(r.sender_ods);
     absl::StatusOr<FeedbackRecordOutcome> out = deps_.feedback->RecordFeedback(
         feedback, r,
         [&](const FeedbackContext& ctx) { return CheckProgressTransition(*request, *ctx.referral, *ctx.history); });
@@ -51,7 +52,7 @@ grpc::ServerUnaryReactor* FeedbackServiceImpl::ReportProgress(grpc::CallbackServ
                           {"status", v1::ProgressStatus_Name(request->status())},
                           {"endpoint_id", caller.identity},
                           {"seq", static_cast<int64_t>(out->event.seq)}});
-      if (deps_.on_recorded) deps_.on_recorded();
+      if (deps_.on_recorded) deps_.on_recorded(feedback.push_endpoint);
     }
     reactor->Finish(grpc::Status::OK);
   });

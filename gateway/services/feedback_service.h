@@ -39,7 +39,10 @@ struct FeedbackServiceDeps {
   const Clock* clock = nullptr;
   IdentitySource identity_source = IdentitySource::kTlsCertificate;
   const CallAdmission* admission = nullptr;  // per-identity limits (gateway/caller_limits.h); null: none
-  std::function<void()> on_recorded;         // after each newly recorded event
+  // The outbox endpoint where a referring organisation takes its feedback pushed ("" for none).
+  std::function<std::string(const std::string& referrer_ods)> push_endpoint_for;
+  // After each newly recorded event, with the push endpoint it was queued for ("" for none).
+  std::function<void(const std::string& push_endpoint)> on_recorded;
 };
 
 class FeedbackServiceImpl final : public frontdoor::v1::FeedbackService::CallbackService {

@@ -39,7 +39,29 @@ void CiteContext(const ReferralAuditContext& context, v1::AuditRecord* record) {
   }
 }
 
+namespace {
+
+// A feedback event the referrer's own endpoint acknowledged: the gateway told the referring
+// organisation how its referral is going, under the rules it was sent under.
+v1::AuditRecord FeedbackPushRecord(const OutboxItem& row, absl::Time at) {
+  v1::AuditRecord r;
+  r.set_time(AuditTimeText(at));
+  r.set_actor("frontdoor-gateway");
+  r.set_actor_organisation(row.endpoint_id);
+  CiteContext(*row.audit_context, &r);
+  r.set_referral_id(row.referral_id);
+  r.set_action("feedback-push");
+  r.set_recipient_endpoint(row.endpoint_id);
+  r.set_outcome("delivered");
+  r.set_lawful_basis(kDirectCareBasis);
+  r.set_detail("a feedback event on the referral acknowledged by the referrer's own endpoint");
+  return r;
+}
+
+}  // namespace
+
 v1::AuditRecord AcknowledgementRecord(const OutboxItem& row, bool withdrawn, absl::Time at) {
+  if (row.kind == OutboxKind::kFeedback) return FeedbackPushRecord(row, at);
   const bool cease = row.kind == OutboxKind::kCease;
   v1::AuditRecord r;
   r.set_time(AuditTimeText(at));

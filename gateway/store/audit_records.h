@@ -33,9 +33,10 @@ std::string AuditTimeText(absl::Time t);
 // referrer and the rules (rule_ids is comma-separated).
 void CiteContext(const ReferralAuditContext& context, frontdoor::v1::AuditRecord* record);
 
-// A connector's acknowledgement of `row`: the disclosure of its referral to its endpoint (or its
-// cease), citing the referral's audit context, which `row` must carry. `withdrawn`: the row was a
-// delivery in flight when the referral was withdrawn (IG-7).
+// An endpoint's acknowledgement of `row`: the disclosure of its referral to its connector (or its
+// cease), or of a feedback event to its referrer's own endpoint (action feedback-push), citing
+// the referral's audit context, which `row` must carry. `withdrawn`: the row was a delivery in
+// flight when the referral was withdrawn (IG-7).
 frontdoor::v1::AuditRecord AcknowledgementRecord(const OutboxItem& row, bool withdrawn, absl::Time at);
 
 // A withdrawal by `by` of `referral_id` (delivered to `endpoint_id`), citing `context` (null: the

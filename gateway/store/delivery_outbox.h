@@ -27,9 +27,16 @@
 namespace frontdoor::gateway {
 
 // What an outbox row sends: the referral itself, or (after a withdrawal, IG-7) the instruction to
-// cease processing it. For one referral rows go out in the order they were queued: a cease never
-// overtakes its delivery.
-enum class OutboxKind { kDeliver, kCease };
+// cease processing it, to its connector; or a feedback event on it, to a referrer that takes its
+// feedback pushed to its own endpoint (BaRS). For one referral, the rows to one endpoint go out in
+// the order they were queued: a cease never overtakes its delivery, feedback keeps its order; an
+// endpoint that is down holds up only its own rows.
+enum class OutboxKind { kDeliver, kCease, kFeedback };
+
+// As stored and shown: "deliver", "cease", "feedback".
+const char* OutboxKindName(OutboxKind kind);
+// The kind a stored name names; nullopt for none.
+std::optional<OutboxKind> OutboxKindNamed(std::string_view name);
 
 // What a referral's later audit records cite (IG-9), as its decision recorded it: who it is about,
 // the consent relied on, who referred, and the rules applied (comma-separated, as stored). Written
@@ -52,7 +59,8 @@ struct OutboxItem {
   // store does not say.
   std::optional<absl::Time> created_at;
   // The DeliverReferralRequest (kDeliver) or CeaseProcessingRequest (kCease) serialized as it was
-  // queued: sent as it is, neither parsed nor serialized again (about 3% of the gateway's CPU).
+  // queued: sent as it is, neither parsed nor serialized again (about 3% of the gateway's CPU); for
+  // kFeedback, the feedback event's seq in decimal (its transport renders the event from the store).
   std::string request;
   // The referral's audit context, read with the row where the store can, so that marking the row
   // acknowledged need not read it again inside the write transaction (docs/PERFORMANCE.md). Unset:
@@ -79,7 +87,8 @@ class DeliveryOutbox {
   virtual ~DeliveryOutbox() = default;
 
   // Up to `limit` due pending outbox rows for `endpoint_id` (next attempt at or before `now`), oldest
-  // first, none behind an earlier pending or dead row of its referral; a shared store leases them.
+  // first, none behind an earlier pending or dead row of its referral to the same endpoint; a shared
+  // store leases them.
   virtual absl::StatusOr<std::vector<OutboxItem>> DueDeliveries(std::string_view endpoint_id, absl::Time now,
                                                                 int limit) = 0;
   // When the endpoint's next pending row is due (one leased elsewhere: when its lease ends); nullopt: none.

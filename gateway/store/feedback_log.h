@@ -28,6 +28,9 @@ struct NewFeedback {
   std::string endpoint_id;
   frontdoor::v1::ReportProgressRequest report;
   absl::Time recorded_at;
+  // Where the referrer takes its feedback pushed (a BaRS endpoint, "bars:<ODS>"): an outbox row of
+  // kind kFeedback to it is queued in the same transaction. Empty: the referrer reads or watches.
+  std::string push_endpoint;
 };
 
 // A recorded feedback event with what a referrer-side rendering needs from its referral.
@@ -72,6 +75,8 @@ class FeedbackLog {
   virtual absl::StatusOr<FeedbackRecordOutcome> RecordFeedback(const NewFeedback& feedback,
                                                                const StoredReferral& referral,
                                                                const FeedbackCheck& check) = 0;
+  // The feedback event with this seq, or nullopt.
+  virtual absl::StatusOr<std::optional<StoredFeedback>> FeedbackBySeq(int64_t seq) = 0;
   // Every feedback event of a referral, oldest first.
   virtual absl::StatusOr<std::vector<StoredFeedback>> FeedbackForReferral(std::string_view referral_id) = 0;
   // Up to `limit` feedback events on `sender_ods`'s referrals with seq > `after_seq`, in seq order.

@@ -42,13 +42,11 @@ absl::StatusOr<RecordOutcome> OutcomeForRecordedId(const NewReferral& incoming, 
 }
 
 absl::Status SetOutboxRequest(const std::string& kind, std::string payload, OutboxItem* item) {
-  if (kind == "deliver") {
-    item->kind = OutboxKind::kDeliver;
-  } else if (kind == "cease") {
-    item->kind = OutboxKind::kCease;
-  } else {
+  std::optional<OutboxKind> named = OutboxKindNamed(kind);
+  if (!named.has_value()) {
     return absl::InternalError(absl::StrCat("outbox row ", item->outbox_id, " has an unknown kind '", kind, "'"));
   }
+  item->kind = *named;
   item->request = std::move(payload);
   return absl::OkStatus();
 }

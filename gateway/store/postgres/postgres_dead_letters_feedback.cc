@@ -101,7 +101,7 @@ absl::StatusOr<std::vector<DeadLetterRow>> PostgresStore::ListDeadLetters(const 
   for (int i = 0; i < r.rows(); ++i) {
     DeadLetterRow row;
     row.outbox_id = r.Int(i, 0);
-    row.kind = r.Text(i, 1) == "cease" ? OutboxKind::kCease : OutboxKind::kDeliver;
+    row.kind = OutboxKindNamed(r.Text(i, 1)).value_or(OutboxKind::kDeliver);
     row.referral_id = r.Text(i, 2);
     row.endpoint_id = r.Text(i, 3);
     row.attempts = static_cast<uint32_t>(r.Int(i, 4));
@@ -185,6 +185,21 @@ absl::StatusOr<FeedbackRecordOutcome> PostgresStore::RecordFeedback(const NewFee
                                      " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
                                      p, "insert feedback event")
                                   .status());
+    if (!feedback.push_endpoint.empty()) {
+      // The referrer takes its feedback pushed: queued with the event, so it is sent however the
+      // gateway stops; the transport renders it from the event when it sends it.
+      Params q;
+      q.Text(referral.referral_id)
+          .Text(feedback.push_endpoint)
+          .Text(absl::StrCat("feedback-", seq))
+          .Bytes(absl::StrCat(seq))
+          .Int(ToMicros(feedback.recorded_at));
+      FRONTDOOR_RETURN_IF_ERROR(c.Exec("INSERT INTO outbox (referral_id, endpoint_id, kind, idempotency_key,"
+                                       " payload, state, next_attempt_us, created_us)"
+                                       " VALUES ($1, $2, 'feedback', $3, $4, 'pending', $5, $5)",
+                                       q, "queue feedback push")
+                                    .status());
+    }
     // IG-9: one audit record in the same transaction, naming the status only.
     FRONTDOOR_ASSIGN_OR_RETURN(std::optional<ReferralAuditContext> context, ReadAuditContext(c, referral.referral_id));
     frontdoor::v1::AuditRecord r =
@@ -198,6 +213,15 @@ absl::StatusOr<FeedbackRecordOutcome> PostgresStore::RecordFeedback(const NewFee
   });
   if (!s.ok()) return s;
   return out;
+}
+
+absl::StatusOr<std::optional<StoredFeedback>> PostgresStore::FeedbackBySeq(int64_t seq) {
+  FRONTDOOR_ASSIGN_OR_RETURN(Lease c, pool_->Acquire());
+  FRONTDOOR_ASSIGN_OR_RETURN(
+      Result r, c->Exec(absl::StrCat(kFeedbackColumns, "WHERE f.seq = $1"), Params().Int(seq), "read feedback"));
+  FRONTDOOR_ASSIGN_OR_RETURN(std::vector<StoredFeedback> rows, ReadFeedbackRows(r));
+  if (rows.empty()) return std::nullopt;
+  return std::move(rows.front());
 }
 
 absl::StatusOr<std::vector<StoredFeedback>> PostgresStore::FeedbackForReferral(std::string_view referral_id) {

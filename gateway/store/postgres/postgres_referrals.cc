@@ -65,7 +65,7 @@ absl::StatusOr<OutboxItem> ReadAcknowledgedRow(Connection& c, int64_t outbox_id)
   row.outbox_id = outbox_id;
   row.referral_id = r.Text(0, 0);
   row.endpoint_id = r.Text(0, 1);
-  row.kind = r.Text(0, 2) == "cease" ? OutboxKind::kCease : OutboxKind::kDeliver;
+  row.kind = OutboxKindNamed(r.Text(0, 2)).value_or(OutboxKind::kDeliver);
   row.audit_context = ReferralAuditContext{r.Text(0, 3), r.Text(0, 4), r.Text(0, 5), r.Text(0, 6)};
   return row;
 }
@@ -184,7 +184,7 @@ absl::StatusOr<std::vector<OutboxItem>> PostgresStore::DueDeliveries(std::string
                                                                      int limit) {
   // Claim: rows leased by another replica are skipped until their lease expires; SKIP LOCKED
   // leaves rows another replica is claiming at this instant to it. A row behind an earlier pending
-  // or dead row of its referral (even one leased elsewhere) is not due.
+  // or dead row of its referral to the same endpoint (even one leased elsewhere) is not due.
   Params p;
   p.Text(replica_id_).Text(endpoint_id).Int(ToMicros(now)).Int(limit).Int(absl::ToInt64Microseconds(outbox_lease_));
   FRONTDOOR_ASSIGN_OR_RETURN(Lease c, pool_->Acquire());
@@ -196,6 +196,7 @@ absl::StatusOr<std::vector<OutboxItem>> PostgresStore::DueDeliveries(std::string
               "   WHERE d.endpoint_id = $2 AND d.state = 'pending' AND d.next_attempt_us <= $3"
               "   AND (d.lease_until_us IS NULL OR d.lease_until_us <= $3 OR d.lease_owner = $1)"
               "   AND NOT EXISTS (SELECT 1 FROM outbox AS earlier WHERE earlier.referral_id = d.referral_id"
+              "                   AND earlier.endpoint_id = d.endpoint_id"
               "                   AND earlier.state IN ('pending', 'dead') AND earlier.outbox_id < d.outbox_id)"
               "   ORDER BY d.outbox_id LIMIT $4 FOR UPDATE SKIP LOCKED)"
               " RETURNING o.outbox_id, o.referral_id, o.attempts, o.payload, o.kind, o.created_us",
@@ -227,6 +228,7 @@ absl::StatusOr<std::optional<absl::Time>> PostgresStore::NextDeliveryDue(std::st
               "           THEN GREATEST(o.next_attempt_us, o.lease_until_us) ELSE o.next_attempt_us END)"
               " FROM outbox AS o WHERE o.endpoint_id = $1 AND o.state = 'pending'"
               " AND NOT EXISTS (SELECT 1 FROM outbox AS earlier WHERE earlier.referral_id = o.referral_id"
+              "                 AND earlier.endpoint_id = o.endpoint_id"
               "                 AND earlier.state IN ('pending', 'dead') AND earlier.outbox_id < o.outbox_id)",
               Params().Text(endpoint_id).Text(replica_id_), "read next due"));
   if (r.rows() != 1 || r.IsNull(0, 0)) return std::nullopt;

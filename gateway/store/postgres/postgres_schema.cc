@@ -33,7 +33,7 @@ CREATE TABLE outbox (
   outbox_id        BIGSERIAL PRIMARY KEY,
   referral_id      TEXT NOT NULL REFERENCES referrals(referral_id),
   endpoint_id      TEXT NOT NULL,
-  kind             TEXT NOT NULL,             -- deliver | cease
+  kind             TEXT NOT NULL,             -- deliver | cease | feedback
   idempotency_key  TEXT NOT NULL UNIQUE,
   payload          BYTEA NOT NULL,            -- DeliverReferralRequest | CeaseProcessingRequest
   state            TEXT NOT NULL,             -- pending | delivered | cancelled | dead

@@ -111,7 +111,7 @@ absl::StatusOr<std::vector<DeadLetterRow>> SqliteStore::ListDeadLetters(const De
   while ((rc = st.Step()) == SQLITE_ROW) {
     DeadLetterRow row;
     row.outbox_id = st.Int(0);
-    row.kind = st.Text(1) == "cease" ? OutboxKind::kCease : OutboxKind::kDeliver;
+    row.kind = OutboxKindNamed(st.Text(1)).value_or(OutboxKind::kDeliver);
     row.referral_id = st.Text(2);
     row.endpoint_id = st.Text(3);
     row.attempts = static_cast<uint32_t>(st.Int(4));
@@ -197,6 +197,20 @@ absl::StatusOr<FeedbackRecordOutcome> SqliteStore::RecordFeedback(const NewFeedb
   insert.Bind(7, ToMicros(feedback.recorded_at));
   if (int rc = insert.Step(); rc != SQLITE_DONE) return fail(SqliteError(db, rc, "insert feedback event"));
   const int64_t seq = sqlite3_last_insert_rowid(db);
+  if (!feedback.push_endpoint.empty()) {
+    // The referrer takes its feedback pushed: queued with the event, so it is sent however the
+    // gateway stops; the transport renders it from the event when it sends it.
+    Statement queue(db,
+                    "INSERT INTO outbox (referral_id, endpoint_id, kind, idempotency_key, payload, state,"
+                    " next_attempt_us, created_us) VALUES (?1, ?2, 'feedback', ?3, ?4, 'pending', ?5, ?5)");
+    if (!queue.status().ok()) return fail(queue.status());
+    queue.Bind(1, referral.referral_id);
+    queue.Bind(2, feedback.push_endpoint);
+    queue.Bind(3, absl::StrCat("feedback-", seq));
+    queue.BindBlob(4, absl::StrCat(seq));
+    queue.Bind(5, ToMicros(feedback.recorded_at));
+    if (int rc = queue.Step(); rc != SQLITE_DONE) return fail(SqliteError(db, rc, "queue feedback push"));
+  }
   {
     // IG-9: feedback is accountable too, one audit record in the same transaction.
     absl::StatusOr<std::optional<ReferralAuditContext>> context = ReadAuditContext(db, referral.referral_id);
@@ -212,6 +226,16 @@ absl::StatusOr<FeedbackRecordOutcome> SqliteStore::RecordFeedback(const NewFeedb
   FeedbackRecordOutcome out;
   out.event = store_rows::RecordedFeedback(seq, feedback, referral);
   return out;
+}
+
+absl::StatusOr<std::optional<StoredFeedback>> SqliteStore::FeedbackBySeq(int64_t seq) {
+  absl::MutexLock lock(&read_mu_);
+  Statement st(reader_, absl::StrCat(kFeedbackColumns, "WHERE f.seq = ?1").c_str());
+  FRONTDOOR_RETURN_IF_ERROR(st.status());
+  st.Bind(1, seq);
+  FRONTDOOR_ASSIGN_OR_RETURN(std::vector<StoredFeedback> rows, ReadFeedbackRows(reader_, st));
+  if (rows.empty()) return std::nullopt;
+  return std::move(rows.front());
 }
 
 absl::StatusOr<std::vector<StoredFeedback>> SqliteStore::FeedbackForReferral(std::string_view referral_id) {

@@ -145,6 +145,7 @@ absl::StatusOr<std::vector<OutboxItem>> SqliteStore::DueDeliveries(std::string_v
                " FROM outbox AS o LEFT JOIN audit_context AS c ON c.referral_id = o.referral_id"
                " WHERE o.endpoint_id = ?1 AND o.state = 'pending' AND +o.next_attempt_us <= ?2"
                " AND NOT EXISTS (SELECT 1 FROM outbox AS earlier WHERE earlier.referral_id = o.referral_id"
+               "                 AND earlier.endpoint_id = o.endpoint_id"
                "                 AND earlier.state IN ('pending', 'dead') AND earlier.outbox_id < o.outbox_id)"
                " ORDER BY o.outbox_id LIMIT ?3");
   // The unary + keeps SQLite from using next_attempt_us as an index range: it then walks
@@ -175,10 +176,12 @@ absl::StatusOr<std::vector<OutboxItem>> SqliteStore::DueDeliveries(std::string_v
 
 absl::StatusOr<std::optional<absl::Time>> SqliteStore::NextDeliveryDue(std::string_view endpoint_id) {
   absl::MutexLock lock(&read_mu_);
-  // Rows held behind an earlier pending or dead row of their referral are not due, whatever their time.
+  // Rows held behind an earlier pending or dead row of their referral to the same endpoint are not
+  // due, whatever their time.
   Statement st(reader_,
                "SELECT MIN(next_attempt_us) FROM outbox AS o WHERE endpoint_id = ?1 AND state = 'pending'"
                " AND NOT EXISTS (SELECT 1 FROM outbox AS earlier WHERE earlier.referral_id = o.referral_id"
+               "                 AND earlier.endpoint_id = o.endpoint_id"
                "                 AND earlier.state IN ('pending', 'dead') AND earlier.outbox_id < o.outbox_id)");
   FRONTDOOR_RETURN_IF_ERROR(st.status());
   st.Bind(1, endpoint_id);

@@ -96,7 +96,7 @@ CREATE TABLE outbox_v5 (
   outbox_id        INTEGER PRIMARY KEY,       -- never reused: outbox rows are never deleted
   referral_id      TEXT NOT NULL REFERENCES referrals(referral_id),
   endpoint_id      TEXT NOT NULL,
-  kind             TEXT NOT NULL,             -- deliver | cease
+  kind             TEXT NOT NULL,             -- deliver | cease | feedback
   idempotency_key  TEXT NOT NULL UNIQUE,
   payload          BLOB NOT NULL,             -- DeliverReferralRequest | CeaseProcessingRequest
   state            TEXT NOT NULL,             -- pending | delivered | cancelled | dead
@@ -162,7 +162,7 @@ CREATE TABLE outbox (
   outbox_id        INTEGER PRIMARY KEY AUTOINCREMENT,
   referral_id      TEXT NOT NULL REFERENCES referrals(referral_id),
   endpoint_id      TEXT NOT NULL,
-  kind             TEXT NOT NULL,             -- deliver | cease
+  kind             TEXT NOT NULL,             -- deliver | cease | feedback
   idempotency_key  TEXT NOT NULL UNIQUE,
   payload          BLOB NOT NULL,             -- frontdoor.v1.DeliverReferralRequest
   state            TEXT NOT NULL,             -- pending | delivered

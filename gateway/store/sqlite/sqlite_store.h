@@ -70,6 +70,7 @@ class SqliteStore final : public Store {
   absl::StatusOr<std::vector<OutboxDepth>> OutboxDepths() override;
   absl::StatusOr<FeedbackRecordOutcome> RecordFeedback(const NewFeedback& feedback, const StoredReferral& referral,
                                                        const FeedbackCheck& check) override;
+  absl::StatusOr<std::optional<StoredFeedback>> FeedbackBySeq(int64_t seq) override;
   absl::StatusOr<std::vector<StoredFeedback>> FeedbackForReferral(std::string_view referral_id) override;
   absl::StatusOr<std::vector<StoredFeedback>> FeedbackAfter(std::string_view sender_ods, int64_t after_seq,
                                                             int limit) override;

@@ -103,7 +103,7 @@ absl::StatusOr<OutboxItem> SqliteStore::ReadAcknowledgedRow(sqlite3* db, int64_t
   row.outbox_id = outbox_id;
   row.referral_id = st.Text(0);
   row.endpoint_id = st.Text(1);
-  row.kind = st.Text(2) == "cease" ? OutboxKind::kCease : OutboxKind::kDeliver;
+  row.kind = OutboxKindNamed(st.Text(2)).value_or(OutboxKind::kDeliver);
   // No context row: recorded before the audit log existed; the record cites nothing.
   row.audit_context = ReferralAuditContext{st.Text(3), st.Text(4), st.Text(5), st.Text(6)};
   return row;

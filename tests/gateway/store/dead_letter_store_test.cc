@@ -121,6 +121,51 @@ TEST_P(DeadLetterStoreTest, ACeaseBehindADeadDeliveryWaitsForIt) {
   EXPECT_EQ(due[0].kind, OutboxKind::kDeliver);
 }
 
+// A feedback event for a referrer that takes its feedback pushed is queued with the event, to the
+// referrer's own endpoint; a dead push holds up only that endpoint's rows, not the connector's.
+TEST_P(DeadLetterStoreTest, AFeedbackPushIsQueuedWithItsEventAndHoldsUpOnlyItsOwnEndpoint) {
+  Record("r1", "mind-oldham");
+  const int64_t delivery = DueId("mind-oldham", kT0);
+  OutboxItem delivered;
+  delivered.outbox_id = delivery;
+  std::vector<const OutboxItem*> rows = {&delivered};
+  ASSERT_TRUE(store_->MarkDeliveredMany(rows, kT0).ok());
+  const StoredReferral referral = **store_->GetReferral("r1");
+  for (const char* key : {"k1", "k2"}) {
+    NewFeedback feedback;
+    feedback.endpoint_id = "mind-oldham";
+    feedback.report.set_referral_id("r1");
+    feedback.report.set_idempotency_key(key);
+    feedback.report.set_status(std::string(key) == "k1" ? v1::PROGRESS_RECEIVED : v1::PROGRESS_CONTACTED);
+    feedback.recorded_at = kT0;
+    feedback.push_endpoint = "bars:P85901";
+    ASSERT_TRUE(store_
+                    ->RecordFeedback(
+                        feedback, referral,
+                        [](const FeedbackContext&) { return absl::StatusOr<std::optional<int64_t>>(std::nullopt); })
+                    .ok());
+  }
+  auto due = *store_->DueDeliveries("bars:P85901", kT0, 10);
+  ASSERT_EQ(due.size(), 1u) << "the second event waits behind the first";
+  EXPECT_EQ(due[0].kind, OutboxKind::kFeedback);
+  auto first = *store_->FeedbackBySeq(std::stoll(due[0].request));
+  ASSERT_TRUE(first.has_value());
+  EXPECT_EQ(first->report.idempotency_key(), "k1");
+  EXPECT_EQ(first->referral_id, "r1");
+
+  // The referrer refuses it: dead. The connector's cease for the same referral is not held up.
+  ASSERT_TRUE(*store_->RecordFailedAttemptOrDeadLetter(due[0].outbox_id, kT0, "the referrer answered 400",
+                                                       DeadLetterLimits{1, {}}, kT0));
+  EXPECT_TRUE(store_->DueDeliveries("bars:P85901", kT0, 10)->empty()) << "feedback keeps its order";
+  ASSERT_TRUE(testing::QueueCeaseBehind(*db_, "r1", "mind-oldham", kT0).ok());
+  auto cease = *store_->DueDeliveries("mind-oldham", kT0, 10);
+  ASSERT_EQ(cease.size(), 1u);
+  EXPECT_EQ(cease[0].kind, OutboxKind::kCease);
+  auto dead = *store_->ListDeadLetters(DeadLetterFilter{{}, "", "bars:P85901"}, 10);
+  ASSERT_EQ(dead.size(), 1u);
+  EXPECT_EQ(dead[0].kind, OutboxKind::kFeedback);
+}
+
 TEST_P(DeadLetterStoreTest, ReplayMakesRowsDueAgainWithAFreshBudget) {
   Record("r1", "mind-oldham");
   const int64_t id = DueId("mind-oldham", kT0);
