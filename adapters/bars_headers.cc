@@ -45,10 +45,18 @@ absl::StatusOr<std::string> EndUserOrganisationOds(std::string_view header_value
   }
   auto identifiers = document->FindMember("identifier");
   if (identifiers == document->MemberEnd() || !identifiers->value.IsArray()) return std::string();
+  // Every ODS identifier must name one and the same organisation: a second, or an empty one, must
+  // not slip a different claim past the check against the certificate.
+  std::string ods;
   for (const rapidjson::Value& identifier : identifiers->value.GetArray()) {
-    if (StringMember(identifier, "system") == kOdsSystem) return std::string(StringMember(identifier, "value"));
+    if (StringMember(identifier, "system") != kOdsSystem) continue;
+    const std::string_view value = StringMember(identifier, "value");
+    if (value.empty() || (!ods.empty() && value != ods)) {
+      return absl::InvalidArgumentError(absl::StrCat(kHeader, " does not name one organisation by its ODS code"));
+    }
+    ods = std::string(value);
   }
-  return std::string();
+  return ods;
 }
 
 absl::StatusOr<std::string> TargetIdentifier(std::string_view header_value) {

@@ -62,6 +62,13 @@ std::string FindingsOutcome(const v1::SubmitReferralResponse& response, std::str
     WriteOutcomeIssue(json, issue,
                       error ? std::vector<CodingPair>{{kBarsErrorSystem, bars_code}} : std::vector<CodingPair>{});
   }
+  if (response.issues().empty()) {
+    // FHIR wants at least one issue; a refusal always has its reason, so this is only a guard.
+    v1::Issue none;
+    none.set_severity(v1::Issue::ERROR);
+    none.set_message("The message was not accepted.");
+    WriteOutcomeIssue(json, none, {{kBarsErrorSystem, bars_code}});
+  }
   if (!response.referral_id().empty()) {
     v1::Issue recorded;
     recorded.set_severity(v1::Issue::INFORMATION);
