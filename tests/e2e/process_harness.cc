@@ -91,7 +91,7 @@ CommandResult RunCommand(const std::vector<std::string>& argv) {
   posix_spawn_file_actions_addclose(&actions, fds[0]);
   std::vector<char*> args = Argv(argv);
   pid_t pid = -1;
-  const int rc = posix_spawn(&pid, args[0], &actions, nullptr, args.data(), environ);
+  const int rc = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
   close(fds[1]);
   if (rc != 0) {

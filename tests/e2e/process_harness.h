@@ -38,7 +38,8 @@ class ChildProcess {
 // Waits until `path` exists and is non-empty; returns its content or nullopt after `timeout`.
 std::optional<std::string> WaitForFile(const std::string& path, absl::Duration timeout);
 
-// Runs a command to completion, returning its exit status and stdout.
+// Runs a command to completion (found on PATH unless the path is given), returning its exit status
+// and stdout.
 struct CommandResult {
   int exit_status = -1;
   std::string out;
