@@ -408,6 +408,53 @@ TEST_F(FhirApiTest, TransportErrorsAreOperationOutcomesWithTheirBarsCodes) {
             "MessageDefinition");
 }
 
+// The intake's answers hold at this door too: a used id for another message, and two people in one.
+TEST_F(FhirApiTest, AReusedMessageIdAndASecondPatientAreRejectedHereToo) {
+  StartGateway();
+  ASSERT_EQ(Post("P85901", Sample("01-fhir-oldham-wellbeing.json")).status, 200);
+  // The same Bundle.id, another message (another reason in words).
+  std::string other = Sample("01-fhir-oldham-wellbeing.json");
+  const size_t birth = other.find("\"birthDate\"");
+  ASSERT_NE(birth, std::string::npos);
+  other.replace(other.find('"', birth + 12) + 1, 10, "1980-01-01");
+  HttpReply reused = Post("P85901", other);
+  EXPECT_EQ(reused.status, 400) << reused.body;
+  EXPECT_TRUE(HasCoding(Json(reused.body), kIssueSystem, "MESSAGE_ID_REUSED")) << reused.body;
+
+  // A second Patient entry: one message is one referral about one person.
+  pb::Value two = Json(Sample("02-fhir-oldham-older-people.json"));
+  pb::ListValue& entries = *(*two.mutable_struct_value()->mutable_fields())["entry"].mutable_list_value();
+  for (int i = 0; i < entries.values_size(); ++i) {
+    if (Text(Field(entries.values(i), "resource"), "resourceType") != "Patient") continue;
+    pb::Value copy = entries.values(i);
+    (*copy.mutable_struct_value()->mutable_fields())["fullUrl"].set_string_value("urn:uuid:" +
+                                                                                 observability::NewRequestId());
+    *entries.add_values() = copy;
+    break;
+  }
+  std::string body;
+  ASSERT_TRUE(pb::util::MessageToJsonString(two, &body).ok());
+  HttpReply second = Post("P85913", body);
+  EXPECT_EQ(second.status, 400) << second.body;
+  EXPECT_TRUE(HasCoding(Json(second.body), kIssueSystem, "INVALID_VALUE")) << second.body;
+}
+
+// A gateway owns every port it listens on: a second one on this door's address refuses to start.
+TEST_F(FhirApiTest, ASecondGatewayOnTheSameFhirAddressRefusesToStart) {
+  StartGateway();
+  frontdoor::testing::TempDir other;
+  GatewayOptions options;
+  options.listen = "127.0.0.1:0";
+  options.data_dir = other.path() + "/data";
+  options.insecure_plaintext = true;
+  options.fhir_listen = "127.0.0.1:" + std::to_string(server_->fhir_port());
+  auto second = GatewayServer::Start(options, &clock_);
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_NE(second.status().message().find("the FHIR API"), std::string::npos) << second.status();
+  EXPECT_EQ(Call("GET", "/FHIR/R4/metadata", "P85901").status, 200) << "the first keeps serving";
+}
+
 TEST_F(FhirApiTest, OneCallerHasOneBudgetAcrossTheGrpcAndFhirDoors) {
   StartGateway("caller_limits { requests_per_second: 1 burst: 3 max_concurrent_calls: 16 }");
   for (int i = 0; i < 3; ++i) {
