@@ -76,6 +76,7 @@ class CallObserver::Interceptor final : public grpc::experimental::Interceptor {
       if (it != observer_->calls_.end()) referral_id = it->second.referral_id;
     }
     std::vector<LogField> fields = {
+        {"door", "grpc"},
         {"method", method_},
         {"identity", observer_->identify_ ? observer_->identify_(*context_) : std::string()},
         {"code", code},

@@ -551,10 +551,10 @@ TEST_F(ObservabilityProcessTest, TextLogFormatWritesOneReadableLinePerEvent) {
   gateway_->Signal(SIGTERM);
   ASSERT_EQ(gateway_->Wait(absl::Seconds(30)), std::optional<int>(0));
   const std::string log = ReadFileOrEmpty(Path("gateway.log"));
-  EXPECT_NE(
-      log.find(" info grpc_call: call finished method=/frontdoor.v1.ReferralService/SubmitReferral identity=P85901 "
-               "code=OK "),
-      std::string::npos)
+  EXPECT_NE(log.find(" info grpc_call: call finished door=grpc method=/frontdoor.v1.ReferralService/SubmitReferral "
+                     "identity=P85901 "
+                     "code=OK "),
+            std::string::npos)
       << log;
   EXPECT_NE(log.find("request_id=text-req-1"), std::string::npos) << log;
   EXPECT_EQ(log.find("{\"time\""), std::string::npos) << log;
