@@ -140,6 +140,7 @@ void FillReply(const Hl7Message& m, ReplyContext* reply) {
   reply->control_id = m.Value(0, 10);
   reply->processing_id = m.Value(0, 11);
   reply->version = m.Value(0, 12);
+  reply->accept_ack_type = m.Value(0, 15);
 }
 
 void Hl7Mapper::Map() {
@@ -404,6 +405,14 @@ void Hl7Mapper::MapOtherSegments() {
 }
 
 }  // namespace
+
+ReplyContext Hl7v2ReplyContext(std::string_view er7, const Hl7Limits& limits) {
+  ReplyContext reply;
+  std::string_view first_line = er7.substr(0, er7.find_first_of("\r\n"));
+  absl::StatusOr<Hl7Message> header = Hl7Message::Parse(first_line, limits);
+  if (header.ok()) FillReply(*header, &reply);
+  return reply;
+}
 
 ParsedReferral ParseHl7v2Referral(std::string_view er7, const Hl7Limits& limits) {
   ParsedReferral parsed;

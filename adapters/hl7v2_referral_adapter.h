@@ -41,6 +41,11 @@ namespace frontdoor::adapters {
 // and MSH-12 whenever the MSH could be read.
 ParsedReferral ParseHl7v2Referral(std::string_view er7, const Hl7Limits& limits);
 
+// What an acknowledgment of `er7` must echo, read from its MSH alone (empty fields when the MSH
+// cannot be read): for a door that must answer a message the intake did not take (a refusal).
+// reply.sending_facility is MSH-4, the sending facility.
+ReplyContext Hl7v2ReplyContext(std::string_view er7, const Hl7Limits& limits);
+
 }  // namespace frontdoor::adapters
 
 #endif  // FRONTDOOR_ADAPTERS_HL7V2_REFERRAL_ADAPTER_H_

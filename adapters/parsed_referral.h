@@ -38,6 +38,9 @@ struct ReplyContext {
   std::string control_id;
   std::string processing_id;
   std::string version;
+  // MSH-15, the accept acknowledgment type: AL, ER or SU ask for enhanced mode (an accept
+  // acknowledgment, CA/CE/CR); empty or NE, original mode (AA/AE/AR).
+  std::string accept_ack_type;
 };
 
 // A message that withdraws a referral sent before instead of making a new one (IG-7): BaRS

@@ -282,13 +282,40 @@ std::string RenderFhirResponse(const ReplyContext& request, const SubmitReferral
   return json.Take();
 }
 
+namespace {
+
+// ERR segments, one per finding.
+void AppendErrors(const SubmitReferralResponse& response, std::string* ack) {
+  for (const Issue& issue : response.issues()) {
+    std::string application_code = issue.code().empty() ? "" : Esc(issue.code()) + "^^L";
+    absl::StrAppend(ack, "ERR||", ErrorLocation(issue.path()), "|", Hl7ErrorCode(issue), "|",
+                    Hl7Severity(issue.severity()), "|", application_code, "|||", Esc(issue.message()), "\r");
+  }
+}
+
+std::string AckHeader(const ReplyContext& request, std::string_view control_id, std::string_view timestamp_hl7) {
+  return absl::StrCat("MSH|^~\\&|", Esc(OrDefault(request.receiving_application, kGatewayApplication)), "|",
+                      Esc(OrDefault(request.receiving_facility, kGatewayFacility)), "|",
+                      Esc(request.sending_application), "|", Esc(request.sending_facility), "|", Esc(timestamp_hl7),
+                      "||ACK^I12^ACK|", Esc(control_id), "|", Esc(OrDefault(request.processing_id, "P")), "|",
+                      Esc(OrDefault(request.version, "2.5.1")), "\r");
+}
+
+}  // namespace
+
+std::string RenderHl7v2Refusal(const ReplyContext& request, bool resend_may_help, std::string_view text,
+                               std::string_view control_id, std::string_view timestamp_hl7) {
+  std::string ack = AckHeader(request, control_id, timestamp_hl7);
+  const char* acknowledgment =
+      WantsAcceptAck(request) ? (resend_may_help ? "CE" : "CR") : (resend_may_help ? "AE" : "AR");
+  absl::StrAppend(&ack, "MSA|", acknowledgment, "|", Esc(request.control_id), "\r");
+  absl::StrAppend(&ack, "ERR|||207^Application internal error^HL70357|E||||", Esc(text), "\r");
+  return ack;
+}
+
 std::string RenderHl7v2Ack(const ReplyContext& request, const SubmitReferralResponse& response,
                            std::string_view control_id, std::string_view timestamp_hl7) {
-  std::string ack =
-      absl::StrCat("MSH|^~\\&|", Esc(OrDefault(request.receiving_application, kGatewayApplication)), "|",
-                   Esc(OrDefault(request.receiving_facility, kGatewayFacility)), "|", Esc(request.sending_application),
-                   "|", Esc(request.sending_facility), "|", Esc(timestamp_hl7), "||ACK^I12^ACK|", Esc(control_id), "|",
-                   Esc(OrDefault(request.processing_id, "P")), "|", Esc(OrDefault(request.version, "2.5.1")), "\r");
+  std::string ack = AckHeader(request, control_id, timestamp_hl7);
 
   const char* acknowledgment = "AE";
   if (response.disposition() == frontdoor::v1::ACCEPTED) {
@@ -299,12 +326,22 @@ std::string RenderHl7v2Ack(const ReplyContext& request, const SubmitReferralResp
     }
   }
   absl::StrAppend(&ack, "MSA|", acknowledgment, "|", Esc(request.control_id), "\r");
+  AppendErrors(response, &ack);
+  return ack;
+}
 
-  for (const Issue& issue : response.issues()) {
-    std::string application_code = issue.code().empty() ? "" : Esc(issue.code()) + "^^L";
-    absl::StrAppend(&ack, "ERR||", ErrorLocation(issue.path()), "|", Hl7ErrorCode(issue), "|",
-                    Hl7Severity(issue.severity()), "|", application_code, "|||", Esc(issue.message()), "\r");
-  }
+bool WantsAcceptAck(const ReplyContext& request) {
+  const std::string& mode = request.accept_ack_type;
+  return mode == "AL" || mode == "ER" || mode == "SU";
+}
+
+std::string RenderHl7v2AcceptAck(const ReplyContext& request, const SubmitReferralResponse& response,
+                                 std::string_view control_id, std::string_view timestamp_hl7) {
+  std::string ack = AckHeader(request, control_id, timestamp_hl7);
+  // Committed to safe storage (accepted or refused, recorded either way) or not taken at all.
+  const char* acknowledgment = response.referral_id().empty() ? "CR" : "CA";
+  absl::StrAppend(&ack, "MSA|", acknowledgment, "|", Esc(request.control_id), "\r");
+  AppendErrors(response, &ack);
   return ack;
 }
 

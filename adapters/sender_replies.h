@@ -34,7 +34,8 @@
 //    `control_id`, MSH-11 and MSH-12 echoed (else P and 2.5.1).
 //  - MSA: MSA-1 AA when ACCEPTED; AR when REJECTED with MALFORMED or UNSUPPORTED_MESSAGE (resending
 //    the same message cannot help); AE otherwise (other validation errors, REFUSED). MSA-2 = the
-//    request's MSH-10.
+//    request's MSH-10. (This is the gRPC answer's hl7v2_ack whatever MSH-15 says: gRPC is not an HL7
+//    transport. Over MLLP a request whose MSH-15 asks for enhanced mode gets the accept ACK below.)
 //  - ERR per issue: ERR-2 the location when the path is an HL7 position (`PID-7`, `DG1[2]-3.1`),
 //    ERR-3 HL7 table 0357 (101 required field missing, 102 data type error, 103 table value not
 //    found, 200 unsupported message type, 207 application error for business rules), ERR-4 E/W/I,
@@ -64,6 +65,23 @@ std::string RenderFhirResponse(const ReplyContext& request, const frontdoor::v1:
 // An HL7 v2.5.1 ACK^I12 in ER7 (see above). `timestamp_hl7` is a DTM such as 20250225101501.
 std::string RenderHl7v2Ack(const ReplyContext& request, const frontdoor::v1::SubmitReferralResponse& response,
                            std::string_view control_id, std::string_view timestamp_hl7);
+
+// True when the request's MSH-15 (AL, ER, SU) asks for enhanced-mode acknowledgment.
+bool WantsAcceptAck(const ReplyContext& request);
+
+// The enhanced-mode accept acknowledgment, for a transport that carries HL7 v2 (MLLP): MSA-1 CA
+// when the message was committed to the gateway's store (accepted or refused: referral_id set),
+// CR when it was not taken and sending it again cannot help (rejected); the same MSH and ERR
+// segments as RenderHl7v2Ack, so the decision and its findings still travel.
+std::string RenderHl7v2AcceptAck(const ReplyContext& request, const frontdoor::v1::SubmitReferralResponse& response,
+                                 std::string_view control_id, std::string_view timestamp_hl7);
+
+// A NAK for a message the gateway did not take at all (the caller may not send it, the gateway is
+// busy): MSA AE when sending it again later may help, AR when it cannot (CE/CR when the request
+// asks for enhanced mode),
+// and one ERR 207 with `text`.
+std::string RenderHl7v2Refusal(const ReplyContext& request, bool resend_may_help, std::string_view text,
+                               std::string_view control_id, std::string_view timestamp_hl7);
 
 }  // namespace frontdoor::adapters
 

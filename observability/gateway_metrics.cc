@@ -189,6 +189,23 @@ GatewayMetrics::GatewayMetrics(std::shared_ptr<prometheus::Registry> registry, O
               .Name("frontdoor_http_request_seconds")
               .Help("HTTP request duration from the whole request's arrival to its answer, per door and route")
               .Register(*registry_)),
+      mllp_messages_(prometheus::BuildCounter()
+                         .Name("frontdoor_mllp_messages_total")
+                         .Help("HL7 v2 messages answered on the MLLP door, per acknowledgment code (MSA-1)")
+                         .Register(*registry_)),
+      mllp_latency_(prometheus::BuildHistogram()
+                        .Name("frontdoor_mllp_message_seconds")
+                        .Help("From a frame's arrival to its answer being ready (a referral includes its commit)")
+                        .Register(*registry_)),
+      mllp_bad_frames_(prometheus::BuildCounter()
+                           .Name("frontdoor_mllp_bad_frames_total")
+                           .Help("MLLP connections ended for bad framing or a frame not finished in time, per kind")
+                           .Register(*registry_)),
+      mllp_connections_(prometheus::BuildGauge()
+                            .Name("frontdoor_mllp_open_connections")
+                            .Help("MLLP connections open now")
+                            .Register(*registry_)
+                            .Add({})),
       handles_(std::make_unique<Handles>()) {}
 
 GatewayMetrics::~GatewayMetrics() = default;
@@ -310,5 +327,19 @@ void GatewayMetrics::ObserveHttpRequest(const std::string& door, const std::stri
   Labelled(http_handled_, {{"door", &door}, {"route", &route}, {"status", &code}}).Increment();
   Labelled(http_latency_, {{"door", &door}, {"route", &route}}, RpcBuckets()).Observe(seconds);
 }
+
+void GatewayMetrics::ObserveMllpMessage(const std::string& ack_code, double seconds) {
+  // Bounded: MSA-1 is one of six codes; anything else (a broken answer) is "other".
+  static const std::set<std::string> kCodes = {"AA", "AE", "AR", "CA", "CE", "CR"};
+  const std::string code = kCodes.count(ack_code) > 0 ? ack_code : "other";
+  Labelled(mllp_messages_, {{"ack", &code}}).Increment();
+  Labelled(mllp_latency_, {{"ack", &code}}, RpcBuckets()).Observe(seconds);
+}
+
+void GatewayMetrics::CountMllpBadFrame(const std::string& kind) {
+  Labelled(mllp_bad_frames_, {{"kind", &kind}}).Increment();
+}
+
+void GatewayMetrics::AddMllpConnections(int delta) { mllp_connections_.Increment(delta); }
 
 }  // namespace frontdoor::observability

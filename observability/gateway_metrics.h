@@ -90,6 +90,12 @@ class GatewayMetrics {
   // One answered HTTP request. `door`: fhir | console; `route`: the route's template
   // (`ServiceRequest/{id}`, never an id); `status`: the HTTP status.
   void ObserveHttpRequest(const std::string& door, const std::string& route, int status, double seconds);
+  // One message answered on the MLLP door: MSA-1 of its answer (AA, AE, AR, CA, CE, CR).
+  void ObserveMllpMessage(const std::string& ack_code, double seconds);
+  // Something on an MLLP connection that was not a frame (its kind), or a frame not finished in time.
+  void CountMllpBadFrame(const std::string& kind);
+  // MLLP connections opened (+1) or closed (-1).
+  void AddMllpConnections(int delta);
 
  private:
   class OutboxCollectable;
@@ -124,6 +130,10 @@ class GatewayMetrics {
   prometheus::Family<prometheus::Histogram>& grpc_latency_;
   prometheus::Family<prometheus::Counter>& http_handled_;
   prometheus::Family<prometheus::Histogram>& http_latency_;
+  prometheus::Family<prometheus::Counter>& mllp_messages_;
+  prometheus::Family<prometheus::Histogram>& mllp_latency_;
+  prometheus::Family<prometheus::Counter>& mllp_bad_frames_;
+  prometheus::Gauge& mllp_connections_;
   absl::Mutex mu_;
   std::set<std::string> methods_ ABSL_GUARDED_BY(mu_);
   std::unique_ptr<Handles> handles_;

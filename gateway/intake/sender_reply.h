@@ -7,6 +7,9 @@
 #ifndef FRONTDOOR_GATEWAY_INTAKE_SENDER_REPLY_H_
 #define FRONTDOOR_GATEWAY_INTAKE_SENDER_REPLY_H_
 
+#include <string>
+#include <string_view>
+
 #include "absl/time/time.h"
 #include "adapters/parsed_referral.h"
 #include "frontdoor/v1/referral_service.pb.h"
@@ -17,6 +20,16 @@ namespace frontdoor::gateway {
 // (nothing for typed referrals), each with fresh ids of its own.
 void AttachSenderReply(const adapters::ParsedReferral& parsed, absl::Time now,
                        frontdoor::v1::SubmitReferralResponse* response);
+
+// The enhanced-mode accept acknowledgment of an answer (adapters::RenderHl7v2AcceptAck), for an
+// HL7 transport whose sender asked for it (MSH-15), with fresh ids of its own.
+std::string Hl7v2AcceptAck(const adapters::ReplyContext& request, const frontdoor::v1::SubmitReferralResponse& response,
+                           absl::Time now);
+
+// An HL7 v2 NAK for a message a door could not hand in (adapters::RenderHl7v2Refusal), with fresh
+// ids of its own: the refusal's words, AE when sending it again later may help, AR otherwise.
+std::string Hl7v2Refusal(const adapters::ReplyContext& request, bool resend_may_help, std::string_view text,
+                         absl::Time now);
 
 }  // namespace frontdoor::gateway
 

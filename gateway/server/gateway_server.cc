@@ -20,6 +20,8 @@
 #include "gateway/delivery/delivery_dispatcher.h"
 #include "gateway/intake/submission_committer.h"
 #include "gateway/intake/submission_intake.h"
+#include "gateway/mllp/mllp_door.h"
+#include "gateway/mllp/mllp_feedback_transport.h"
 #include "gateway/net/http_client.h"
 #include "gateway/net/http_server.h"
 #include "gateway/net/io_loop.h"
@@ -87,6 +89,7 @@ struct GatewayServer::Parts {
   absl::Status Listen(const GatewayOptions& options);
   // The doors beyond gRPC, each on its own port when configured: the BaRS door (FHIR over HTTPS).
   absl::Status OpenDoors(const GatewayOptions& options, const Clock* clock);
+  absl::Status OpenMllpDoor(const Clock* clock);
   void Serve();
 
   // Held from start until the end of Shutdown; declared first so that it outlives the store.
@@ -128,6 +131,8 @@ struct GatewayServer::Parts {
   std::unique_ptr<IoLoop> io_loop;
   std::unique_ptr<HttpServer> fhir_server;
   std::string fhir_listen;
+  std::unique_ptr<MllpServer> mllp_server;
+  std::string mllp_listen;
   // Declared last: destroyed first, so no scrape reads the store while it closes.
   std::unique_ptr<prometheus::Exposer> exposer;
   int metrics_port = 0;
@@ -269,7 +274,7 @@ absl::Status GatewayServer::Parts::AddFeedbackPushes(const GatewayOptions& optio
           absl::StrCat("fhir_api.feedback_endpoints: '", ods, "' is not a referring organisation of the network"));
     }
     const std::string endpoint = FeedbackPushEndpoint(ods);
-    if (transports->count(endpoint) > 0) {
+    if (feedback_push_endpoints.count(ods) > 0) {
       return absl::InvalidArgumentError(absl::StrCat("fhir_api.feedback_endpoints: '", ods, "' is given twice"));
     }
     FRONTDOOR_ASSIGN_OR_RETURN(HttpOrigin origin, ParseHttpUrl(push.base_url()));
@@ -291,6 +296,35 @@ absl::Status GatewayServer::Parts::AddFeedbackPushes(const GatewayOptions& optio
     (*transports)[endpoint] = std::move(transport);
     feedback_push_endpoints[ods] = endpoint;
     Log(LogLevel::kInfo, "startup", "feedback is pushed to a referrer's own endpoint",
+        {{"referrer", ods}, {"endpoint_id", endpoint}});
+  }
+  for (const frontdoor::v1::MllpDestinationConfig& push : config->config.mllp().feedback_destinations()) {
+    const std::string& ods = push.ods();
+    if (!authorizer->Identify(ods).ok() || !authorizer->MaySubmit(*authorizer->Identify(ods)).ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("mllp.feedback_destinations: '", ods, "' is not a referring organisation of the network"));
+    }
+    if (feedback_push_endpoints.count(ods) > 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("feedback for ", ods, " is configured twice (one destination per referring organisation)"));
+    }
+    std::shared_ptr<boost::asio::ssl::context> client_tls;
+    if (!tls.insecure_plaintext) {
+      const TlsFiles files = FeedbackPushTlsFiles(tls, push.ca_file(), options.config_path);
+      if (files.ca.empty() || files.cert.empty()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("mllp.feedback_destinations: feedback to ", ods,
+                         " needs the gateway's client certificate (tls.connector_client_cert_file) and a CA"));
+      }
+      FRONTDOOR_ASSIGN_OR_RETURN(client_tls, ClientTlsContext(files));
+    }
+    FRONTDOOR_ASSIGN_OR_RETURN(
+        std::unique_ptr<MllpFeedbackTransport> transport,
+        MllpFeedbackTransport::Create({ods, push.address(), push.server_name()}, client_tls, store.get()));
+    const std::string endpoint = MllpFeedbackEndpoint(ods);
+    (*transports)[endpoint] = std::move(transport);
+    feedback_push_endpoints[ods] = endpoint;
+    Log(LogLevel::kInfo, "startup", "feedback is sent to a referrer's interface engine over MLLP",
         {{"referrer", ods}, {"endpoint_id", endpoint}});
   }
   return absl::OkStatus();
@@ -432,8 +466,15 @@ absl::Status GatewayServer::Parts::Listen(const GatewayOptions& options) {
 absl::Status GatewayServer::Parts::OpenDoors(const GatewayOptions& options, const Clock* clock) {
   const frontdoor::v1::FhirApiConfig& fhir = config->config.fhir_api();
   fhir_listen = options.fhir_listen.empty() ? fhir.listen() : options.fhir_listen;
-  if (fhir_listen.empty()) return absl::OkStatus();
+  const frontdoor::v1::MllpConfig& mllp = config->config.mllp();
+  mllp_listen = options.mllp_listen.empty() ? mllp.listen() : options.mllp_listen;
+  if (fhir_listen.empty() && mllp_listen.empty()) return absl::OkStatus();
   io_loop = std::make_unique<IoLoop>(2);
+  if (!mllp_listen.empty()) FRONTDOOR_RETURN_IF_ERROR(OpenMllpDoor(clock));
+  if (fhir_listen.empty()) {
+    io_loop->Start();
+    return absl::OkStatus();
+  }
 
   FhirApiDeps deps;
   deps.intake = intake.get();
@@ -470,6 +511,29 @@ absl::Status GatewayServer::Parts::OpenDoors(const GatewayOptions& options, cons
   return absl::OkStatus();
 }
 
+absl::Status GatewayServer::Parts::OpenMllpDoor(const Clock* clock) {
+  const frontdoor::v1::MllpConfig& mllp = config->config.mllp();
+  MllpServerOptions options;
+  options.listen = mllp_listen;
+  if (!tls.insecure_plaintext) {
+    FRONTDOOR_ASSIGN_OR_RETURN(options.tls, ServerTlsContext(tls.inbound));
+  }
+  if (mllp.max_connections() > 0) options.max_connections = mllp.max_connections();
+  if (mllp.frame_deadline_seconds() > 0) options.frame_deadline = absl::Seconds(mllp.frame_deadline_seconds());
+  if (mllp.idle_timeout_seconds() > 0) options.idle_timeout = absl::Seconds(mllp.idle_timeout_seconds());
+  if (mllp.max_in_flight() > 0) options.max_in_flight = mllp.max_in_flight();
+  options.max_frame_bytes = InboundLimitsFrom(config->config).max_message_bytes + 4096;
+  MllpDoorDeps deps;
+  deps.intake = intake.get();
+  deps.authorizer = authorizer.get();
+  deps.limiter = limiter.get();  // one budget per caller across every door
+  deps.identity_source = identity_source;
+  deps.clock = clock;
+  deps.metrics = metrics.get();
+  FRONTDOOR_ASSIGN_OR_RETURN(mllp_server, MllpServer::Start(io_loop->context(), options, std::move(deps)));
+  return absl::OkStatus();
+}
+
 void GatewayServer::Parts::Serve() {
   SetHealth(server.get(), true);
   SetHealth(health_server.get(), true);
@@ -498,6 +562,7 @@ int GatewayServer::port() const { return parts_->port; }
 int GatewayServer::metrics_port() const { return parts_->metrics_port; }
 int GatewayServer::health_port() const { return parts_->health_port; }
 int GatewayServer::fhir_port() const { return parts_->fhir_server != nullptr ? parts_->fhir_server->port() : 0; }
+int GatewayServer::mllp_port() const { return parts_->mllp_server != nullptr ? parts_->mllp_server->port() : 0; }
 
 namespace {
 // "HOST:PORT" with the port that was bound (the configured one may say 0).
@@ -513,6 +578,7 @@ std::string GatewayServer::metrics_address() const {
 }
 std::string GatewayServer::health_address() const { return BoundAddress(parts_->health_listen, parts_->health_port); }
 std::string GatewayServer::fhir_address() const { return BoundAddress(parts_->fhir_listen, fhir_port()); }
+std::string GatewayServer::mllp_address() const { return BoundAddress(parts_->mllp_listen, mllp_port()); }
 
 void GatewayServer::Shutdown() {
   {
@@ -532,6 +598,7 @@ void GatewayServer::Shutdown() {
   // The other doors stop taking connections too; their requests in flight are answered by the
   // commits below (their answers are dropped once the event loop stops).
   if (parts_->fhir_server != nullptr) parts_->fhir_server->Close();
+  if (parts_->mllp_server != nullptr) parts_->mllp_server->Close();
   parts_->server->Shutdown(std::chrono::system_clock::now() + parts_->shutdown_grace);
   parts_->committer->Shutdown();
   parts_->work->Shutdown();          // store work already posted runs first

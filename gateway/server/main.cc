@@ -45,6 +45,9 @@ constexpr char kUsage[] = R"(usage: frontdoor-gateway [options]
   --fhir-listen HOST:PORT        serve the FHIR R4 API (BaRS: POST /FHIR/R4/$process-message) over
                                  HTTPS with the same certificates and client CA (plain HTTP with
                                  --insecure-plaintext, identity from X-Frontdoor-Client)
+  --mllp-listen HOST:PORT        serve HL7 v2 over MLLP (hospital interface engines) over TLS
+                                 with client certificates (plain TCP with --insecure-plaintext,
+                                 identity from MSH-4)
 
 Logs are JSON lines on stderr (observability.log_format "text" for a human-readable form).
 SIGTERM or SIGINT stop it gracefully within observability.shutdown_grace_seconds (default 20).
@@ -98,7 +101,8 @@ int main(int argc, char** argv) {
                TakeValue(argc, argv, &i, "--ready-file", &ready_file) ||
                TakeValue(argc, argv, &i, "--metrics-listen", &options.metrics_listen) ||
                TakeValue(argc, argv, &i, "--health-listen", &options.health_listen) ||
-               TakeValue(argc, argv, &i, "--fhir-listen", &options.fhir_listen)) {
+               TakeValue(argc, argv, &i, "--fhir-listen", &options.fhir_listen) ||
+               TakeValue(argc, argv, &i, "--mllp-listen", &options.mllp_listen)) {
     } else if (TakeValue(argc, argv, &i, "--connector", &value)) {
       const size_t eq = value.find('=');
       if (eq == std::string::npos || eq == 0 || eq + 1 == value.size()) {
@@ -136,6 +140,7 @@ int main(int argc, char** argv) {
   if (!(*server)->metrics_address().empty()) fields.emplace_back("metrics_address", (*server)->metrics_address());
   if (!(*server)->health_address().empty()) fields.emplace_back("health_address", (*server)->health_address());
   if (!(*server)->fhir_address().empty()) fields.emplace_back("fhir_address", (*server)->fhir_address());
+  if (!(*server)->mllp_address().empty()) fields.emplace_back("mllp_address", (*server)->mllp_address());
   Log(LogLevel::kInfo, "listening", "frontdoor-gateway listening", fields);
   if (!ready_file.empty()) {
     const std::string tmp = ready_file + ".tmp";
