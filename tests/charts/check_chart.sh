@@ -84,6 +84,46 @@ case "$check" in
       fail "production: tls.clientCRL makes no client_crl_dir and mounted Secret"
     ! grep -q client_crl_dir "$tmp/default.textproto" || fail "default: a CRL directory without tls.clientCRL"
     echo "tls.clientCRL mounts its Secret and sets client_crl_dir; off by default"
+    ! grep -qE -- '--fhir-listen|name: fhir$|fhir_api' "$tmp/default.yaml" "$tmp/production.yaml" ||
+      fail "the FHIR API renders with fhir.enabled false"
+    echo "the FHIR API is off by default"
+    render_and_check fhir --set fhir.enabled=true --set fhir.maxConnections=128 \
+      --set fhir.requestDeadlineSeconds=15 --set fhir.idleTimeoutSeconds=30 \
+      --set 'networkPolicy.ingress.grpc.namespaces={gp-systems}' --set 'networkPolicy.ingress.grpc.cidrs={10.1.0.0/16}'
+    grep -qx -- '            - --fhir-listen=0.0.0.0:8443' "$tmp/fhir.yaml" ||
+      fail "fhir: fhir.enabled makes no --fhir-listen=0.0.0.0:8443 argument"
+    "$python" - "$tmp/fhir.json" <<'EOF' || fail "fhir: the FHIR API is not exposed as fhir.enabled promises"
+import json, sys
+docs = {d["kind"]: d for d in json.load(open(sys.argv[1]))}
+gateway = docs["Deployment"]["spec"]["template"]["spec"]["containers"][0]
+service = {p["name"]: p for p in docs["Service"]["spec"]["ports"]}
+rules = [r for r in docs["NetworkPolicy"]["spec"]["ingress"] if 8443 in {p["port"] for p in r["ports"]}]
+problems = [why for ok, why in (
+    ({"name": "fhir", "containerPort": 8443, "protocol": "TCP"} in gateway["ports"], "no containerPort fhir 8443"),
+    (service.get("fhir", {}).get("port") == 8443 and service["fhir"]["targetPort"] == "fhir",
+     "no Service port fhir 8443 targeting fhir"),
+    (service.get("fhir", {}).get("appProtocol") == "https", "the Service port fhir is not https"),
+    (len(rules) == 1 and rules[0].get("from") == [
+        {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "gp-systems"}}},
+        {"ipBlock": {"cidr": "10.1.0.0/16"}}], "the NetworkPolicy does not admit 8443 from the gRPC clients"),
+    (all(gateway[p]["grpc"]["port"] == 8081 for p in ("startupProbe", "livenessProbe", "readinessProbe")),
+     "the probes left the health port"),
+) if not ok]
+for p in problems:
+    print(f"FAIL: {p}")
+sys.exit(1 if problems else 0)
+EOF
+    grep -q 'fhir_api {' "$tmp/fhir.textproto" && grep -q 'max_connections: 128' "$tmp/fhir.textproto" &&
+      grep -q 'request_deadline_seconds: 15' "$tmp/fhir.textproto" &&
+      grep -q 'idle_timeout_seconds: 30' "$tmp/fhir.textproto" ||
+      fail "fhir: the fhir tuning values are not in gateway.textproto's fhir_api block"
+    echo "fhir.enabled serves --fhir-listen on a port named fhir, in the Service and the NetworkPolicy"
+    render_and_check fhir-plaintext --set fhir.enabled=true --set fhir.port=9443 --set tls.enabled=false
+    ! grep -q fhir_api "$tmp/fhir-plaintext.textproto" || fail "fhir-plaintext: a fhir_api block without tuning values"
+    grep -qx -- '            - --fhir-listen=0.0.0.0:9443' "$tmp/fhir-plaintext.yaml" &&
+      grep -x -A4 -- '    - name: fhir' "$tmp/fhir-plaintext.yaml" | grep -qx '      appProtocol: http' ||
+      fail "fhir-plaintext: fhir.port 9443 without TLS is not --fhir-listen=0.0.0.0:9443 over http"
+    echo "fhir.port moves the FHIR API; no fhir_api block without tuning values"
     render_and_check postgres-minimal "${postgres[@]}" --set replicaCount=2
     render_and_check test-cluster-secrets --set store.sqlite.persistence.enabled=false \
       --set-file tls.server.cert="$tmp/cert.pem" --set-file tls.server.key="$tmp/key.pem" \
@@ -123,6 +163,13 @@ case "$check" in
       --set service.headless=true --set service.type=LoadBalancer
     refuses "a CPU target without a CPU request" "needs resources.requests.cpu" "${postgres[@]}" \
       --set autoscaling.enabled=true --set resources.requests.cpu=null
+    refuses "the FHIR API on the gRPC port" "the FHIR API needs a port of its own" \
+      --set fhir.enabled=true --set fhir.port=50051
+    refuses "the FHIR API on the metrics Service port" "the FHIR API needs a port of its own" \
+      --set fhir.enabled=true --set fhir.port=9090
+    refuses "fhir tuning beside a fhir_api block in extraConfig" "gateway.extraConfig has a fhir_api block" \
+      --set fhir.enabled=true --set fhir.maxConnections=64 \
+      --set 'gateway.extraConfig=fhir_api { feedback_endpoints { ods: "P85901" base_url: "https://gp.example/FHIR/R4" } }'
     refuses "a connector address without a port" "must end in :PORT" \
       --set 'gateway.connectors[0].endpointId=mind-oldham' --set 'gateway.connectors[0].address=mind.example'
     ;;

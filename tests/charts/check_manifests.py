@@ -93,6 +93,14 @@ def main():
     check(health == ports.get("health"), "--health-listen is not the health container port")
     if "--metrics-listen" in args:
         check(port_of(args["--metrics-listen"]) == ports.get("metrics"), "--metrics-listen is not the metrics port")
+    # The FHIR API (BaRS): with --fhir-listen, a container port named fhir on the same port; without
+    # it, no port and no fhir_api block (its listen address is only ever the argument).
+    fhir = "--fhir-listen" in args
+    if fhir:
+        check(port_of(args["--fhir-listen"]) == ports.get("fhir"), "--fhir-listen is not the fhir container port")
+    else:
+        check("fhir" not in ports, "a fhir container port without --fhir-listen")
+        check("fhir_api" not in textproto, "a fhir_api block without --fhir-listen")
     for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
         p = gateway.get(probe)
         if check(p is not None, f"gateway: no {probe}"):
@@ -167,6 +175,12 @@ def main():
         check(matches(svc["spec"]["selector"], pod_labels), f"Service {svc['metadata']['name']} selects no pod")
         for p in svc["spec"]["ports"]:
             check(p["targetPort"] in ports, f"Service port {p['name']} targets {p['targetPort']}, not a container port")
+        fhir_ports = [p for p in svc["spec"]["ports"] if p["name"] == "fhir"]
+        if fhir:
+            check(len(fhir_ports) == 1 and fhir_ports[0]["targetPort"] == "fhir",
+                  f"Service {svc['metadata']['name']} has no port fhir targeting the fhir container port")
+        else:
+            check(not fhir_ports, f"Service {svc['metadata']['name']} has a fhir port without --fhir-listen")
 
     # HPA and PDB aim at these pods.
     for hpa in by_kind(docs, "HorizontalPodAutoscaler"):
@@ -181,6 +195,15 @@ def main():
         check(matches(np["spec"]["podSelector"]["matchLabels"], pod_labels), "the NetworkPolicy selects no pod")
         ingress_ports = {p["port"] for rule in np["spec"].get("ingress", []) for p in rule.get("ports", [])}
         check(ports["grpc"] in ingress_ports, "the NetworkPolicy lets nothing reach the gRPC port")
+        check(ingress_ports <= set(ports.values()),
+              f"the NetworkPolicy admits {sorted(ingress_ports - set(ports.values()))}, not ports of the pod")
+        if fhir:
+            # The FHIR port is admitted from wherever gRPC clients are: every rule for one is for both.
+            for rule in np["spec"].get("ingress", []):
+                rule_ports = {p["port"] for p in rule.get("ports", [])}
+                if ports["grpc"] in rule_ports or ports["fhir"] in rule_ports:
+                    check({ports["grpc"], ports["fhir"]} <= rule_ports,
+                          "the NetworkPolicy does not admit the FHIR port from where it admits gRPC clients")
         egress_ports = {p["port"] for rule in np["spec"].get("egress", []) for p in rule.get("ports", [])}
         check(53 in egress_ports, "the NetworkPolicy blocks DNS")
         if postgres:

@@ -190,6 +190,20 @@ so the gateway's default applies.
 {{- if and $v.serviceMonitor.enabled (not $v.metrics.enabled) }}
 {{- fail "serviceMonitor.enabled needs metrics.enabled" }}
 {{- end }}
+{{- if $v.fhir.enabled }}
+{{- $taken := dict (toString (int $v.ports.grpc)) "ports.grpc" (toString (int $v.ports.health)) "ports.health" (toString (int $v.service.grpcPort)) "service.grpcPort" }}
+{{- if $v.metrics.enabled }}
+{{- $_ := set $taken (toString (int $v.ports.metrics)) "ports.metrics" }}
+{{- $_ := set $taken (toString (int $v.service.metricsPort)) "service.metricsPort" }}
+{{- end }}
+{{- with get $taken (toString (int $v.fhir.port)) }}
+{{- fail (printf "fhir.port %d is also %s: the FHIR API needs a port of its own" (int $v.fhir.port) .) }}
+{{- end }}
+{{- $tuned := include "frontdoor.textprotoFields" (pick $v.fhir "maxConnections" "requestDeadlineSeconds" "idleTimeoutSeconds") | trim }}
+{{- if and $tuned (regexMatch "(?m)^\\s*fhir_api\\b" $v.gateway.extraConfig) }}
+{{- fail "gateway.extraConfig has a fhir_api block, and fhir.maxConnections, requestDeadlineSeconds or idleTimeoutSeconds make the chart render another (the gateway refuses a field given twice): put those settings in extraConfig's fhir_api block instead" }}
+{{- end }}
+{{- end }}
 {{- range $v.gateway.connectors }}
 {{- if or (not .endpointId) (not .address) }}
 {{- fail "gateway.connectors: every entry needs endpointId and address (HOST:PORT)" }}
