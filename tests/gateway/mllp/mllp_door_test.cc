@@ -202,6 +202,27 @@ TEST_F(MllpDoorTest, OriginalModeIsAnsweredAaAndTheSameMessageThroughGrpcIsOneRe
   EXPECT_EQ(connectors_["action-together-tameside"]->WaitForDistinct(1, absl::Seconds(30)), 1);
 }
 
+// The intake's answers hold at this door too: a used MSH-10 for another message, two people in one.
+TEST_F(MllpDoorTest, AReusedControlIdAndASecondPidAreRejectedHereToo) {
+  StartGateway();
+  const std::string message = Hl7Sample("17-hl7-tameside-hospital.hl7");
+  std::string other = message;  // the same MSH-10, another person's birth date
+  const std::vector<std::string> pid = Segment(message, "PID");
+  other.replace(other.find(pid[7]), pid[7].size(), "19800101");
+  std::string two_people = Hl7Sample("18-hl7-oldham-older-people.hl7");
+  const size_t pid_at = two_people.find("\rPID|") + 1;
+  two_people.insert(two_people.find('\r', pid_at) + 1,
+                    two_people.substr(pid_at, two_people.find('\r', pid_at) + 1 - pid_at));
+  std::vector<std::string> acks = Exchange(MllpFrame(message) + MllpFrame(other) + MllpFrame(two_people));
+  ASSERT_EQ(acks.size(), 3u);
+  EXPECT_EQ(Segment(acks[0], "MSA")[1], "CA");
+  EXPECT_EQ(Segment(acks[1], "MSA")[1], "CR") << acks[1];
+  EXPECT_TRUE(ErrCodes(acks[1]).count("MESSAGE_ID_REUSED")) << acks[1];
+  EXPECT_EQ(Segment(acks[2], "MSA")[1], "CR") << acks[2];
+  EXPECT_TRUE(ErrCodes(acks[2]).count("INVALID_VALUE")) << acks[2];
+  EXPECT_NE(acks[2].find("PID^2"), std::string::npos) << acks[2];
+}
+
 TEST_F(MllpDoorTest, FramesSplitAnywhereOrJoinedAreEachAnsweredInOrder) {
   StartGateway();
   const std::string a = MllpFrame(Hl7Sample("17-hl7-tameside-hospital.hl7"));
