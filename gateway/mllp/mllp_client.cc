@@ -3,128 +3,71 @@
 #include <array>
 #include <functional>
 #include <optional>
-#include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "boost/asio/connect.hpp"
-#include "boost/asio/ip/tcp.hpp"
-#include "boost/asio/ssl.hpp"
-#include "boost/beast/core.hpp"
-#include "boost/beast/ssl.hpp"
+#include "boost/asio/write.hpp"
 #include "gateway/mllp/mllp_framer.h"
 
 namespace frontdoor::gateway {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
-using asio::ip::tcp;
-
-class MllpClient::Connection {
- public:
-  explicit Connection(asio::io_context& context) : tcp(context) {}
-  beast::tcp_stream tcp;
-  std::optional<beast::ssl_stream<beast::tcp_stream&>> tls;
-};
 
 MllpClient::MllpClient(std::string host, std::string port, std::shared_ptr<asio::ssl::context> tls,
                        std::string server_name)
-    : host_(std::move(host)), port_(std::move(port)), server_name_(std::move(server_name)), tls_(std::move(tls)) {}
-
-MllpClient::~MllpClient() = default;
+    : stream_(std::move(host), std::move(port), std::move(tls), std::move(server_name)) {}
 
 absl::StatusOr<std::string> MllpClient::Send(std::string_view message, absl::Duration deadline) {
-  const auto expiry = absl::ToChronoNanoseconds(deadline);
   const std::string frame = MllpFrame(message);
-  beast::error_code failed;
-  std::string step;
-  std::optional<std::string> answer;
-  std::string framing_error;
-  std::optional<MllpFramer> framer;
-  std::array<char, 8192> buffer{};
-
-  // Write the frame, then read until one whole frame came back.
-  std::function<void()> read_answer;
-  auto exchange = [&](auto& stream) {
-    step = "write";
-    asio::async_write(stream, asio::buffer(frame), [&, s = &stream](beast::error_code ec, size_t) {
-      if (ec) {
-        failed = ec;
-        return;
-      }
-      step = "read the acknowledgment";
-      read_answer = [&, s] {
-        s->async_read_some(asio::buffer(buffer), [&](beast::error_code ec, size_t n) {
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    const bool reused = stream_.open();
+    if (!reused) {
+      if (absl::Status connected = stream_.Connect(deadline); !connected.ok()) return connected;
+    }
+    beast::error_code failed;
+    std::optional<std::string> answer;
+    std::string framing_error;
+    MllpFramer framer(1 << 20);
+    std::array<char, 8192> buffer{};
+    stream_.Expire(deadline);
+    // Write the frame, then read until one whole frame has come back. (read_answer lives here,
+    // not in the lambda below: it runs after that lambda has returned.)
+    std::function<void()> read_answer;
+    stream_.With([&](auto& s) {
+      read_answer = [&, stream = &s] {
+        stream->async_read_some(asio::buffer(buffer), [&](beast::error_code ec, size_t n) {
           if (ec) {
             failed = ec;
             return;
           }
-          for (MllpEvent& event : framer->Feed(std::string_view(buffer.data(), n))) {
+          for (MllpEvent& event : framer.Feed(std::string_view(buffer.data(), n))) {
             if (event.kind == MllpEvent::kFrame && !answer.has_value()) answer = std::move(event.message);
             if (event.kind != MllpEvent::kFrame) framing_error = event.what;
           }
           if (!answer.has_value() && framing_error.empty()) read_answer();
         });
       };
-      read_answer();
-    });
-  };
-
-  const bool reused = connection_ != nullptr;
-  for (int attempt = 0; attempt < 2; ++attempt) {
-    failed = {};
-    framer.emplace(1 << 20);
-    context_.restart();
-    if (connection_ == nullptr) {
-      connection_ = std::make_unique<Connection>(context_);
-      connection_->tcp.expires_after(expiry);
-      tcp::resolver resolver(context_);
-      beast::error_code ec;
-      auto endpoints = resolver.resolve(host_, port_, ec);
-      if (ec) {
-        connection_.reset();
-        return absl::UnavailableError(absl::StrCat("cannot resolve ", host_, ": ", ec.message()));
-      }
-      step = "connect";
-      connection_->tcp.async_connect(endpoints, [&](beast::error_code ec, const tcp::endpoint&) {
+      asio::async_write(s, asio::buffer(frame), [&](beast::error_code ec, size_t) {
         if (ec) {
           failed = ec;
           return;
         }
-        if (tls_ == nullptr) return exchange(connection_->tcp);
-        connection_->tls.emplace(connection_->tcp, *tls_);
-        SSL_set_tlsext_host_name(connection_->tls->native_handle(), server_name_.c_str());
-        connection_->tls->set_verify_callback(asio::ssl::host_name_verification(server_name_));
-        step = "TLS handshake";
-        connection_->tls->async_handshake(asio::ssl::stream_base::client, [&](beast::error_code ec) {
-          if (ec) {
-            failed = ec;
-            return;
-          }
-          exchange(*connection_->tls);
-        });
+        read_answer();
       });
-    } else {
-      connection_->tcp.expires_after(expiry);
-      if (tls_ != nullptr) {
-        exchange(*connection_->tls);
-      } else {
-        exchange(connection_->tcp);
-      }
-    }
-    context_.run();
+    });
+    stream_.Run();
     if (answer.has_value()) return *std::move(answer);
-    connection_.reset();
-    if (!framing_error.empty()) {
-      return absl::UnavailableError(absl::StrCat(host_, ":", port_, " answered with bad framing: ", framing_error));
-    }
+    stream_.Close();
+    const std::string where = absl::StrCat(stream_.host(), ":", stream_.port());
+    if (!framing_error.empty())
+      return absl::UnavailableError(absl::StrCat(where, " answered with bad framing: ", framing_error));
     if (failed == beast::error::timeout) {
-      return absl::DeadlineExceededError(
-          absl::StrCat("no acknowledgment from ", host_, ":", port_, " within the deadline (", step, ")"));
+      return absl::DeadlineExceededError(absl::StrCat("no acknowledgment from ", where, " within the deadline"));
     }
-    // A kept connection the engine had closed: once more on a new one.
-    if (!reused || attempt > 0 || step == "connect" || step == "TLS handshake") break;
+    // A kept connection the engine had closed meanwhile: once more on a new one.
+    if (!reused) return absl::UnavailableError(absl::StrCat(where, ": ", failed.message()));
   }
-  return absl::UnavailableError(absl::StrCat(host_, ":", port_, ": ", step, ": ", failed.message()));
+  return absl::UnavailableError("the connection broke twice");
 }
 
 }  // namespace frontdoor::gateway

@@ -18,8 +18,8 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "boost/asio/io_context.hpp"
 #include "boost/asio/ssl/context.hpp"
+#include "gateway/net/outbound_stream.h"
 
 namespace frontdoor::gateway {
 
@@ -28,17 +28,12 @@ class MllpClient {
   // `tls` null: plain TCP. `server_name`: what the server's certificate must name.
   MllpClient(std::string host, std::string port, std::shared_ptr<boost::asio::ssl::context> tls,
              std::string server_name);
-  ~MllpClient();
 
   // Frames and sends `message`, and returns the message of the frame that answers it.
   absl::StatusOr<std::string> Send(std::string_view message, absl::Duration deadline);
 
  private:
-  class Connection;
-  const std::string host_, port_, server_name_;
-  std::shared_ptr<boost::asio::ssl::context> tls_;
-  boost::asio::io_context context_;
-  std::unique_ptr<Connection> connection_;
+  OutboundStream stream_;
 };
 
 }  // namespace frontdoor::gateway

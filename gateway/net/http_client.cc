@@ -37,25 +37,12 @@ absl::StatusOr<HttpOrigin> ParseHttpUrl(const std::string& url) {
   return origin;
 }
 
-// One open connection, plain or TLS.
-class HttpClient::Connection {
- public:
-  explicit Connection(asio::io_context& context) : tcp(context) {}
-  beast::tcp_stream tcp;
-  std::optional<beast::ssl_stream<beast::tcp_stream&>> tls;
-  beast::flat_buffer buffer;
-};
-
 HttpClient::HttpClient(HttpOrigin origin, std::shared_ptr<asio::ssl::context> tls)
-    : origin_(std::move(origin)), tls_(std::move(tls)) {}
-
-HttpClient::~HttpClient() = default;
+    : origin_(std::move(origin)), stream_(origin_.host, origin_.port, std::move(tls), origin_.host) {}
 
 absl::StatusOr<HttpClient::Reply> HttpClient::Post(const std::string& target,
                                                    const std::vector<std::pair<std::string, std::string>>& headers,
                                                    const std::string& body, absl::Duration deadline) {
-  if (origin_.tls && tls_ == nullptr) return absl::FailedPreconditionError("https needs a TLS context");
-  const auto expiry = absl::ToChronoNanoseconds(deadline);
   http::request<http::string_body> request(http::verb::post, target, 11);
   request.set(http::field::host, origin_.host);
   request.set(http::field::user_agent, "frontdoor-gateway");
@@ -63,86 +50,47 @@ absl::StatusOr<HttpClient::Reply> HttpClient::Post(const std::string& target,
   request.body() = body;
   request.prepare_payload();
   request.keep_alive(true);
-
-  // Each step runs on context_ with the stream's expiry as its deadline; Post runs it to the end.
-  beast::error_code failed;
-  std::string step;
-  Reply reply;
-  bool reused = connection_ != nullptr;
-  auto exchange = [&](auto& stream) {
-    step = "write";
-    http::async_write(stream, request, [&](beast::error_code ec, size_t) {
-      if (ec) {
-        failed = ec;
-        return;
-      }
-      step = "read";
-      auto parser = std::make_shared<http::response_parser<http::string_body>>();
-      parser->body_limit(1 << 20);
-      http::async_read(stream, connection_->buffer, *parser, [&, parser](beast::error_code ec, size_t) {
-        if (ec) {
-          failed = ec;
-          return;
-        }
-        reply.status = parser->get().result_int();
-        reply.body = std::move(parser->get().body());
-        if (!parser->get().keep_alive()) connection_.reset();
-      });
-    });
-  };
   for (int attempt = 0; attempt < 2; ++attempt) {
-    failed = {};
-    context_.restart();
-    if (connection_ == nullptr) {
-      reused = false;
-      connection_ = std::make_unique<Connection>(context_);
-      connection_->tcp.expires_after(expiry);
-      step = "resolve";
-      tcp::resolver resolver(context_);
-      beast::error_code ec;
-      auto endpoints = resolver.resolve(origin_.host, origin_.port, ec);
-      if (ec) {
-        connection_.reset();
-        return absl::UnavailableError(absl::StrCat("cannot resolve ", origin_.host, ": ", ec.message()));
-      }
-      step = "connect";
-      connection_->tcp.async_connect(endpoints, [&](beast::error_code ec, const tcp::endpoint&) {
+    const bool reused = stream_.open();
+    if (!reused) {
+      if (absl::Status connected = stream_.Connect(deadline); !connected.ok()) return connected;
+    }
+    beast::error_code failed;
+    std::optional<Reply> reply;
+    bool server_closes = false;
+    beast::flat_buffer buffer;
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(1 << 20);
+    stream_.Expire(deadline);
+    stream_.With([&](auto& s) {
+      http::async_write(s, request, [&](beast::error_code ec, size_t) {
         if (ec) {
           failed = ec;
           return;
         }
-        if (!origin_.tls) return exchange(connection_->tcp);
-        connection_->tls.emplace(connection_->tcp, *tls_);
-        SSL_set_tlsext_host_name(connection_->tls->native_handle(), origin_.host.c_str());
-        connection_->tls->set_verify_callback(asio::ssl::host_name_verification(origin_.host));
-        step = "TLS handshake";
-        connection_->tls->async_handshake(asio::ssl::stream_base::client, [&](beast::error_code ec) {
+        http::async_read(s, buffer, parser, [&](beast::error_code ec, size_t) {
           if (ec) {
             failed = ec;
             return;
           }
-          exchange(*connection_->tls);
+          reply = Reply{parser.get().result_int(), std::move(parser.get().body())};
+          server_closes = !parser.get().keep_alive();
         });
       });
-    } else {
-      connection_->tcp.expires_after(expiry);
-      if (origin_.tls) {
-        exchange(*connection_->tls);
-      } else {
-        exchange(connection_->tcp);
-      }
+    });
+    stream_.Run();
+    if (reply.has_value()) {
+      if (server_closes) stream_.Close();
+      return *std::move(reply);
     }
-    context_.run();
-    if (!failed) return reply;
-    connection_.reset();
+    stream_.Close();
     if (failed == beast::error::timeout) {
-      return absl::DeadlineExceededError(
-          absl::StrCat("no answer from ", origin_.host, " within the deadline (", step, ")"));
+      return absl::DeadlineExceededError(absl::StrCat("no answer from ", origin_.host, " within the deadline"));
     }
-    // A kept-alive connection the server had closed: try once more on a new one.
-    if (!reused || step == "TLS handshake" || step == "connect") break;
+    // A kept-alive connection the server had closed meanwhile: once more on a new one.
+    if (!reused) return absl::UnavailableError(absl::StrCat(origin_.host, ":", origin_.port, ": ", failed.message()));
   }
-  return absl::UnavailableError(absl::StrCat(origin_.host, ":", origin_.port, ": ", step, ": ", failed.message()));
+  return absl::UnavailableError("the connection broke twice");
 }
 
 }  // namespace frontdoor::gateway

@@ -3,8 +3,8 @@
 // again when the server closed it; over TLS it presents the gateway's client certificate and
 // verifies the server against the CA configured for it and the URL's host name.
 //
-//   auto client = HttpClient::ForUrl("https://gp.example:9443/FHIR/R4", tls_context);
-//   absl::StatusOr<HttpClient::Reply> r = (*client)->Post("/FHIR/R4/$process-message", headers, body, deadline);
+//   HttpClient client(*ParseHttpUrl("https://gp.example:9443/FHIR/R4"), tls_context);
+//   absl::StatusOr<HttpClient::Reply> r = client.Post("/FHIR/R4/$process-message", headers, body, deadline);
 //
 // An error status means no answer came (UNAVAILABLE: could not connect, the TLS handshake failed,
 // the connection broke; DEADLINE_EXCEEDED: no answer within the deadline); any HTTP status is an
@@ -19,8 +19,8 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "boost/asio/io_context.hpp"
 #include "boost/asio/ssl/context.hpp"
+#include "gateway/net/outbound_stream.h"
 
 namespace frontdoor::gateway {
 
@@ -44,7 +44,6 @@ class HttpClient {
 
   // A client for `origin`; `tls` is required for https (null for http).
   HttpClient(HttpOrigin origin, std::shared_ptr<boost::asio::ssl::context> tls);
-  ~HttpClient();
 
   const HttpOrigin& origin() const { return origin_; }
 
@@ -52,11 +51,8 @@ class HttpClient {
                              const std::string& body, absl::Duration deadline);
 
  private:
-  class Connection;
-  HttpOrigin origin_;
-  std::shared_ptr<boost::asio::ssl::context> tls_;
-  boost::asio::io_context context_;         // run by Post, on the caller's thread
-  std::unique_ptr<Connection> connection_;  // the kept-alive connection; null when there is none
+  const HttpOrigin origin_;
+  OutboundStream stream_;  // the kept-alive connection
 };
 
 }  // namespace frontdoor::gateway

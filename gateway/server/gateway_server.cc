@@ -15,13 +15,11 @@
 #include "frontdoor/v1/connector_service.grpc.pb.h"
 #include "frontdoor/v1/feedback_service.grpc.pb.h"
 #include "gateway/audit_log/audit_checkpointer.h"
-#include "gateway/bars/feedback_push_transport.h"
 #include "gateway/bars/fhir_api.h"
 #include "gateway/delivery/delivery_dispatcher.h"
 #include "gateway/intake/submission_committer.h"
 #include "gateway/intake/submission_intake.h"
 #include "gateway/mllp/mllp_door.h"
-#include "gateway/mllp/mllp_feedback_transport.h"
 #include "gateway/net/http_client.h"
 #include "gateway/net/http_server.h"
 #include "gateway/net/io_loop.h"
@@ -31,6 +29,7 @@
 #include "gateway/security/caller_identity.h"
 #include "gateway/security/caller_limits.h"
 #include "gateway/server/data_dir_lock.h"
+#include "gateway/server/feedback_pushes.h"
 #include "gateway/server/gateway_config.h"
 #include "gateway/server/gateway_tls.h"
 #include "gateway/server/store_selection.h"
@@ -82,8 +81,6 @@ struct GatewayServer::Parts {
   absl::Status Configure(const GatewayOptions& options, const Clock* clock);
   absl::Status OpenStore(const GatewayOptions& options);
   absl::Status StartWork(const GatewayOptions& options, const Clock* clock);
-  // A transport for each referrer that takes its feedback pushed (fhir_api.feedback_endpoints).
-  absl::Status AddFeedbackPushes(const GatewayOptions& options, TransportMap* transports);
   absl::Status BuildIntake(const Clock* clock);
   void BuildServices(const Clock* clock);
   absl::Status Listen(const GatewayOptions& options);
@@ -253,7 +250,10 @@ absl::Status GatewayServer::Parts::StartWork(const GatewayOptions& options, cons
     channels[endpoint_id] = grpc::CreateCustomChannel(address, ConnectorChannelCredentials(tls), args);
   }
   TransportMap transports = ConnectorTransports(channels);
-  FRONTDOOR_RETURN_IF_ERROR(AddFeedbackPushes(options, &transports));
+  FRONTDOOR_ASSIGN_OR_RETURN(FeedbackPushes pushes,
+                             FeedbackPushesFrom(config->config, tls, *authorizer, options.config_path, store.get()));
+  for (auto& [endpoint, transport] : pushes.transports) transports[endpoint] = std::move(transport);
+  feedback_push_endpoints = std::move(pushes.endpoint_of);
   dispatcher = std::make_unique<DeliveryDispatcher>(store.get(), clock, DeliveryPolicyFrom(config->config),
                                                     std::move(transports));
   dispatcher->SetMetrics(metrics.get());
@@ -263,70 +263,6 @@ absl::Status GatewayServer::Parts::StartWork(const GatewayOptions& options, cons
       audit::CheckpointSigner::LoadOrCreate(AuditSigningKeyPath(config->config, options.data_dir)));
   checkpointer =
       std::make_unique<AuditCheckpointer>(store.get(), std::move(signer), clock, AuditPolicyFrom(config->config));
-  return absl::OkStatus();
-}
-
-absl::Status GatewayServer::Parts::AddFeedbackPushes(const GatewayOptions& options, TransportMap* transports) {
-  for (const frontdoor::v1::FeedbackEndpointConfig& push : config->config.fhir_api().feedback_endpoints()) {
-    const std::string& ods = push.ods();
-    if (!authorizer->Identify(ods).ok() || !authorizer->MaySubmit(*authorizer->Identify(ods)).ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("fhir_api.feedback_endpoints: '", ods, "' is not a referring organisation of the network"));
-    }
-    const std::string endpoint = FeedbackPushEndpoint(ods);
-    if (feedback_push_endpoints.count(ods) > 0) {
-      return absl::InvalidArgumentError(absl::StrCat("fhir_api.feedback_endpoints: '", ods, "' is given twice"));
-    }
-    FRONTDOOR_ASSIGN_OR_RETURN(HttpOrigin origin, ParseHttpUrl(push.base_url()));
-    std::shared_ptr<boost::asio::ssl::context> client_tls;
-    if (origin.tls) {
-      const TlsFiles files = FeedbackPushTlsFiles(tls, push.ca_file(), options.config_path);
-      if (files.ca.empty() || files.cert.empty()) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "fhir_api.feedback_endpoints: feedback to ", ods,
-            " over https needs the gateway's client certificate (tls.connector_client_cert_file) and a CA"));
-      }
-      FRONTDOOR_ASSIGN_OR_RETURN(client_tls, ClientTlsContext(files));
-    } else if (!tls.insecure_plaintext) {
-      return absl::InvalidArgumentError(absl::StrCat("fhir_api.feedback_endpoints: feedback to ", ods,
-                                                     " must go over https (http only with --insecure-plaintext)"));
-    }
-    FRONTDOOR_ASSIGN_OR_RETURN(std::unique_ptr<FeedbackPushTransport> transport,
-                               FeedbackPushTransport::Create({ods, push.base_url()}, client_tls, store.get()));
-    (*transports)[endpoint] = std::move(transport);
-    feedback_push_endpoints[ods] = endpoint;
-    Log(LogLevel::kInfo, "startup", "feedback is pushed to a referrer's own endpoint",
-        {{"referrer", ods}, {"endpoint_id", endpoint}});
-  }
-  for (const frontdoor::v1::MllpDestinationConfig& push : config->config.mllp().feedback_destinations()) {
-    const std::string& ods = push.ods();
-    if (!authorizer->Identify(ods).ok() || !authorizer->MaySubmit(*authorizer->Identify(ods)).ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("mllp.feedback_destinations: '", ods, "' is not a referring organisation of the network"));
-    }
-    if (feedback_push_endpoints.count(ods) > 0) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("feedback for ", ods, " is configured twice (one destination per referring organisation)"));
-    }
-    std::shared_ptr<boost::asio::ssl::context> client_tls;
-    if (!tls.insecure_plaintext) {
-      const TlsFiles files = FeedbackPushTlsFiles(tls, push.ca_file(), options.config_path);
-      if (files.ca.empty() || files.cert.empty()) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("mllp.feedback_destinations: feedback to ", ods,
-                         " needs the gateway's client certificate (tls.connector_client_cert_file) and a CA"));
-      }
-      FRONTDOOR_ASSIGN_OR_RETURN(client_tls, ClientTlsContext(files));
-    }
-    FRONTDOOR_ASSIGN_OR_RETURN(
-        std::unique_ptr<MllpFeedbackTransport> transport,
-        MllpFeedbackTransport::Create({ods, push.address(), push.server_name()}, client_tls, store.get()));
-    const std::string endpoint = MllpFeedbackEndpoint(ods);
-    (*transports)[endpoint] = std::move(transport);
-    feedback_push_endpoints[ods] = endpoint;
-    Log(LogLevel::kInfo, "startup", "feedback is sent to a referrer's interface engine over MLLP",
-        {{"referrer", ods}, {"endpoint_id", endpoint}});
-  }
   return absl::OkStatus();
 }
 
