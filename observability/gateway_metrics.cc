@@ -206,7 +206,20 @@ GatewayMetrics::GatewayMetrics(std::shared_ptr<prometheus::Registry> registry, O
                             .Help("MLLP connections open now")
                             .Register(*registry_)
                             .Add({})),
-      handles_(std::make_unique<Handles>()) {}
+      store_write_failures_(
+          prometheus::BuildCounter()
+              .Name("frontdoor_store_write_failures_total")
+              .Help("Writes of the delivery workers the store refused (full disk, read-only or damaged file)")
+              .Register(*registry_)
+              .Add({})),
+      store_writable_(prometheus::BuildGauge()
+                          .Name("frontdoor_store_writable")
+                          .Help("1 while the store takes the delivery workers' writes, 0 while it refuses them")
+                          .Register(*registry_)
+                          .Add({})),
+      handles_(std::make_unique<Handles>()) {
+  store_writable_.Set(1);  // until a write is refused
+}
 
 GatewayMetrics::~GatewayMetrics() = default;
 
@@ -341,5 +354,9 @@ void GatewayMetrics::CountMllpBadFrame(const std::string& kind) {
 }
 
 void GatewayMetrics::AddMllpConnections(int delta) { mllp_connections_.Increment(delta); }
+
+void GatewayMetrics::CountStoreWriteFailure() { store_write_failures_.Increment(); }
+
+void GatewayMetrics::SetStoreWritable(bool writable) { store_writable_.Set(writable ? 1 : 0); }
 
 }  // namespace frontdoor::observability

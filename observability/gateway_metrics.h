@@ -96,6 +96,10 @@ class GatewayMetrics {
   void CountMllpBadFrame(const std::string& kind);
   // MLLP connections opened (+1) or closed (-1).
   void AddMllpConnections(int delta);
+  // A write the store refused (a full disk, a read-only or damaged file), and whether it takes
+  // writes now.
+  void CountStoreWriteFailure();
+  void SetStoreWritable(bool writable);
 
  private:
   class OutboxCollectable;
@@ -134,6 +138,8 @@ class GatewayMetrics {
   prometheus::Family<prometheus::Histogram>& mllp_latency_;
   prometheus::Family<prometheus::Counter>& mllp_bad_frames_;
   prometheus::Gauge& mllp_connections_;
+  prometheus::Counter& store_write_failures_;
+  prometheus::Gauge& store_writable_;
   absl::Mutex mu_;
   std::set<std::string> methods_ ABSL_GUARDED_BY(mu_);
   std::unique_ptr<Handles> handles_;

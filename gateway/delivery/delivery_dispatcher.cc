@@ -35,6 +35,10 @@ DeliveryDispatcher::DeliveryDispatcher(DeliveryOutbox* store, const Clock* clock
 
 DeliveryDispatcher::~DeliveryDispatcher() { Shutdown(); }
 
+void DeliveryDispatcher::SetStoreWritableObserver(std::function<void(bool)> observer) {
+  store_writable_observer_ = std::move(observer);
+}
+
 void DeliveryDispatcher::SetMetrics(observability::GatewayMetrics* metrics) { metrics_ = metrics; }
 
 namespace {
@@ -150,6 +154,20 @@ void DeliveryDispatcher::RunEndpoint(Endpoint* endpoint) {
       generation = endpoint->generation;
       probe_now = std::exchange(endpoint->probe_now, false);
     }
+    if (!endpoint->unmarked.empty()) {
+      // What the endpoint acknowledged is recorded before anything more is sent.
+      std::vector<const OutboxItem*> rows;
+      for (const OutboxItem& row : endpoint->unmarked) rows.push_back(&row);
+      std::vector<OutboxItem> keep = std::move(endpoint->unmarked);
+      endpoint->unmarked.clear();
+      if (absl::Status marked = MarkAcknowledged(*endpoint, rows); !marked.ok()) {
+        endpoint->unmarked = std::move(keep);
+        if (!SleepUntil(endpoint, clock_->Now() + StoreWriteFailed(*endpoint, marked, jitter(rng)), std::nullopt)) {
+          return;
+        }
+        continue;
+      }
+    }
     const absl::Time now = clock_->Now();
     if (probe_now) breaker.EndPause(now);
     if (breaker.state(now) == CircuitBreaker::State::kOpen) {
@@ -166,6 +184,7 @@ void DeliveryDispatcher::RunEndpoint(Endpoint* endpoint) {
       continue;
     }
     bool failed = false;
+    absl::Status store_error;
     std::vector<const OutboxItem*> acknowledged;
     // Every answered call is recorded, even after the breaker opened on an earlier one.
     for (const auto& [row, outcome] : SendAllowed(*endpoint, *due)) {
@@ -174,13 +193,22 @@ void DeliveryDispatcher::RunEndpoint(Endpoint* endpoint) {
         continue;
       }
       failed = true;
-      RecordFailure(*endpoint, *row, outcome, jitter(rng));
+      if (absl::Status s = RecordFailure(*endpoint, *row, outcome, jitter(rng)); !s.ok()) store_error = s;
     }
-    MarkAcknowledged(*endpoint, acknowledged);
+    if (absl::Status s = MarkAcknowledged(*endpoint, acknowledged); !s.ok()) store_error = s;
     {
       absl::MutexLock lock(&mu_);
       if (stopping_) return;
     }
+    if (!store_error.ok()) {
+      // The store cannot write: pause this endpoint (no calls) rather than resend at once what it
+      // could not record. Rows whose failure went unrecorded are due again after the pause.
+      if (!SleepUntil(endpoint, clock_->Now() + StoreWriteFailed(*endpoint, store_error, jitter(rng)), std::nullopt)) {
+        return;
+      }
+      continue;
+    }
+    if (endpoint->store_failures > 0 && (!acknowledged.empty() || failed)) StoreWritable(*endpoint);
     if (breaker.state(clock_->Now()) == CircuitBreaker::State::kOpen) continue;  // pause at the top
     const bool full = static_cast<int>(due->size()) == window;
     window = failed ? 1 : full ? std::min(window * 2, std::max(policy_.batch_size, 1)) : window;
@@ -240,8 +268,8 @@ std::vector<std::pair<const OutboxItem*, SendOutcome>> DeliveryDispatcher::SendA
   return sent;
 }
 
-void DeliveryDispatcher::RecordFailure(Endpoint& endpoint, const OutboxItem& row, const SendOutcome& outcome,
-                                       double jitter) {
+absl::Status DeliveryDispatcher::RecordFailure(Endpoint& endpoint, const OutboxItem& row, const SendOutcome& outcome,
+                                               double jitter) {
   const char* what = WhatIsSent(row.kind);
   const char* kind = OutboxKindName(row.kind);
   const absl::Time failed_at = clock_->Now();
@@ -254,13 +282,8 @@ void DeliveryDispatcher::RecordFailure(Endpoint& endpoint, const OutboxItem& row
   if (outcome.permanent) limits = DeadLetterLimits{/*max_attempts=*/1, absl::ZeroDuration()};
   absl::StatusOr<bool> dead =
       store_->RecordFailedAttemptOrDeadLetter(row.outbox_id, failed_at + delay, outcome.error, limits, failed_at);
-  if (!dead.ok()) {
-    Log(LogLevel::kError, "delivery", "cannot record a failed attempt",
-        {{"kind", kind},
-         {"referral_id", row.referral_id},
-         {"endpoint_id", endpoint.endpoint_id},
-         {"error", std::string(dead.status().message())}});
-  } else if (*dead) {
+  if (!dead.ok()) return dead.status();  // the worker pauses and logs (StoreWriteFailed)
+  if (*dead) {
     Log(LogLevel::kError, "delivery", absl::StrCat(what, " failed: dead letter"),
         {{"kind", kind},
          {"outcome", "dead_letter"},
@@ -283,39 +306,91 @@ void DeliveryDispatcher::RecordFailure(Endpoint& endpoint, const OutboxItem& row
          {"breaker", CircuitBreakerStateName(endpoint.breaker->state(failed_at))}});
     if (metrics_ != nullptr) metrics_->CountDeliveryAttempt(endpoint.endpoint_id, kind, "failed", -1);
   }
+  return absl::OkStatus();
 }
 
-void DeliveryDispatcher::MarkAcknowledged(const Endpoint& endpoint, const std::vector<const OutboxItem*>& rows) {
-  if (rows.empty()) return;
+absl::Status DeliveryDispatcher::MarkAcknowledged(Endpoint& endpoint, const std::vector<const OutboxItem*>& rows) {
+  if (rows.empty()) return absl::OkStatus();
   const absl::Time acked_at = clock_->Now();
-  const absl::Status marked = store_->MarkDeliveredMany(rows, acked_at);
-  for (const OutboxItem* item : rows) {
-    const char* what = WhatIsSent(item->kind);
-    const char* kind = OutboxKindName(item->kind);
-    if (!marked.ok()) {
-      // Delivered but not marked: it will be sent again with the same idempotency key, which the
-      // endpoint de-duplicates. Nothing is lost.
-      Log(LogLevel::kError, "delivery", "delivered but not marked delivered; it will be sent again",
-          {{"kind", kind},
-           {"referral_id", item->referral_id},
-           {"endpoint_id", endpoint.endpoint_id},
-           {"error", std::string(marked.message())}});
-    } else {
-      Log(LogLevel::kInfo, "delivery", absl::StrCat(what, " acknowledged"),
-          {{"kind", kind},
-           {"outcome", "delivered"},
-           {"referral_id", item->referral_id},
-           {"endpoint_id", endpoint.endpoint_id},
-           {"attempt", static_cast<int64_t>(item->attempts + 1)}});
+  if (absl::Status marked = store_->MarkDeliveredMany(rows, acked_at); !marked.ok()) {
+    // Delivered but not recorded: kept to be marked again, never sent again meanwhile (the
+    // endpoint has them; a resend would be de-duplicated, but a store that cannot write would make
+    // it a storm). Lost only if the gateway stops first: then they go again after the restart,
+    // with the same idempotency keys.
+    for (const OutboxItem* row : rows) {
+      if (std::none_of(endpoint.unmarked.begin(), endpoint.unmarked.end(),
+                       [&](const OutboxItem& kept) { return kept.outbox_id == row->outbox_id; })) {
+        endpoint.unmarked.push_back(*row);
+      }
     }
+    return marked;
+  }
+  for (const OutboxItem* item : rows) {
+    Log(LogLevel::kInfo, "delivery", absl::StrCat(WhatIsSent(item->kind), " acknowledged"),
+        {{"kind", OutboxKindName(item->kind)},
+         {"outcome", "delivered"},
+         {"referral_id", item->referral_id},
+         {"endpoint_id", endpoint.endpoint_id},
+         {"attempt", static_cast<int64_t>(item->attempts + 1)}});
     if (metrics_ != nullptr) {
       const double latency =
           item->created_at.has_value() ? std::max(0.0, absl::ToDoubleSeconds(acked_at - *item->created_at)) : -1.0;
-      metrics_->CountDeliveryAttempt(endpoint.endpoint_id, kind, "delivered", latency);
+      metrics_->CountDeliveryAttempt(endpoint.endpoint_id, OutboxKindName(item->kind), "delivered", latency);
     }
   }
   absl::MutexLock lock(&mu_);
   delivered_ += static_cast<int64_t>(rows.size());
+  return absl::OkStatus();
+}
+
+absl::Duration DeliveryDispatcher::StoreWriteFailed(Endpoint& endpoint, const absl::Status& error, double jitter) {
+  ++endpoint.store_failures;
+  const absl::Duration pause = BackoffAfterFailures(endpoint.store_failures, policy_, jitter);
+  if (metrics_ != nullptr) metrics_->CountStoreWriteFailure();
+  bool became_unwritable = false;
+  int64_t unlogged = 0;
+  bool log = false;
+  {
+    absl::MutexLock lock(&mu_);
+    became_unwritable = std::exchange(store_writable_, false);
+    const absl::Time now = clock_->Now();
+    if (now - store_failure_logged_ >= absl::Minutes(1)) {
+      log = true;
+      unlogged = std::exchange(store_failures_unlogged_, 0);
+      store_failure_logged_ = now;
+    } else {
+      ++store_failures_unlogged_;
+    }
+  }
+  if (became_unwritable) {
+    if (metrics_ != nullptr) metrics_->SetStoreWritable(false);
+    if (store_writable_observer_) store_writable_observer_(false);
+  }
+  if (log) {
+    Log(LogLevel::kError, "delivery",
+        "the store cannot record deliveries: pausing calls until it can (acknowledged rows are kept to be "
+        "recorded, not sent again)",
+        {{"endpoint_id", endpoint.endpoint_id},
+         {"error", std::string(error.message())},
+         {"failures_since_last_line", unlogged},
+         {"pause_ms", static_cast<int64_t>(absl::ToInt64Milliseconds(pause))}});
+  }
+  return pause;
+}
+
+void DeliveryDispatcher::StoreWritable(Endpoint& endpoint) {
+  endpoint.store_failures = 0;
+  bool recovered = false;
+  {
+    absl::MutexLock lock(&mu_);
+    recovered = !std::exchange(store_writable_, true);
+    store_failure_logged_ = absl::InfinitePast();
+    store_failures_unlogged_ = 0;
+  }
+  if (!recovered) return;
+  Log(LogLevel::kInfo, "delivery", "the store records deliveries again", {{"endpoint_id", endpoint.endpoint_id}});
+  if (metrics_ != nullptr) metrics_->SetStoreWritable(true);
+  if (store_writable_observer_) store_writable_observer_(true);
 }
 
 int64_t DeliveryDispatcher::dead_lettered_count() const {

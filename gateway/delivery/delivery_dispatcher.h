@@ -24,6 +24,7 @@
 #define FRONTDOOR_GATEWAY_DELIVERY_DELIVERY_DISPATCHER_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -80,6 +81,9 @@ class DeliveryDispatcher {
   // Counts attempts, latency and dead letters there (docs/METRICS.md). Call before Start; `metrics`
   // must outlive the dispatcher. Optional.
   void SetMetrics(observability::GatewayMetrics* metrics);
+  // Told when the store stops taking writes (a full disk, a read-only or damaged file) and when it
+  // takes them again: false, then true. Call before Start. Optional.
+  void SetStoreWritableObserver(std::function<void(bool writable)> observer);
   void Start();
   // New rows were committed: look again now rather than at the next poll. Wake(endpoint_id) wakes
   // only that endpoint's worker (every worker when the id is not one of them).
@@ -104,7 +108,17 @@ class DeliveryDispatcher {
     std::thread worker;
     uint64_t generation = 0;  // guarded by the dispatcher's mu_: bumped by Wake
     bool probe_now = false;   // guarded by the dispatcher's mu_: set by Replayed, taken by `worker`
+    // Acknowledged by the endpoint but not yet recorded as delivered (the store refused the
+    // write): the mark is retried, never the call. Used by `worker` only.
+    std::vector<OutboxItem> unmarked;
+    uint32_t store_failures = 0;  // consecutive failed store writes; `worker` only
   };
+  // The store could not record what the worker learned: counts it (a log line for the first and
+  // then at most one a minute, with how many), says the store is not writable, and returns how
+  // long the worker pauses before it writes again (the backoff: no calls meanwhile).
+  absl::Duration StoreWriteFailed(Endpoint& endpoint, const absl::Status& error, double jitter);
+  // A store write succeeded after failures: says so once.
+  void StoreWritable(Endpoint& endpoint);
   // The worker of one endpoint: the loop below, and its steps.
   void RunEndpoint(Endpoint* endpoint);
   // The breaker is open: rows that waited past the age limit become dead letters.
@@ -112,10 +126,12 @@ class DeliveryDispatcher {
   // Sends what the breaker allows of `due`; returns the rows sent with their outcomes, in order.
   std::vector<std::pair<const OutboxItem*, SendOutcome>> SendAllowed(Endpoint& endpoint,
                                                                      const std::vector<OutboxItem>& due);
-  // A row that was not delivered: backed off, or a dead letter; logged and counted.
-  void RecordFailure(Endpoint& endpoint, const OutboxItem& row, const SendOutcome& outcome, double jitter);
-  // Rows the endpoint acknowledged, marked delivered together in one transaction.
-  void MarkAcknowledged(const Endpoint& endpoint, const std::vector<const OutboxItem*>& rows);
+  // A row that was not delivered: backed off, or a dead letter; logged and counted. The store's
+  // error when it could not be recorded.
+  absl::Status RecordFailure(Endpoint& endpoint, const OutboxItem& row, const SendOutcome& outcome, double jitter);
+  // Rows the endpoint acknowledged, marked delivered together in one transaction. On a store error
+  // they are kept in endpoint.unmarked, to be marked (not sent) again.
+  absl::Status MarkAcknowledged(Endpoint& endpoint, const std::vector<const OutboxItem*>& rows);
   // Sleeps until `deadline`, Shutdown or Replayed, and also until a Wake of `endpoint` after
   // `seen_generation` when one is given. Returns false when shutting down.
   bool SleepUntil(const Endpoint* endpoint, absl::Time deadline, std::optional<uint64_t> seen_generation);
@@ -124,7 +140,13 @@ class DeliveryDispatcher {
   DeliveryOutbox* const store_;
   const Clock* const clock_;
   const DeliveryPolicy policy_;
-  observability::GatewayMetrics* metrics_ = nullptr;  // set before Start; read by the workers
+  observability::GatewayMetrics* metrics_ = nullptr;   // set before Start; read by the workers
+  std::function<void(bool)> store_writable_observer_;  // set before Start
+  // Whether the last store write of any worker succeeded; the time of the last log line about a
+  // failing store and how many failures since.
+  bool store_writable_ ABSL_GUARDED_BY(mu_) = true;
+  absl::Time store_failure_logged_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  int64_t store_failures_unlogged_ ABSL_GUARDED_BY(mu_) = 0;
   std::vector<std::unique_ptr<Endpoint>> endpoints_;
   mutable absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;

@@ -257,6 +257,15 @@ absl::Status GatewayServer::Parts::StartWork(const GatewayOptions& options, cons
   dispatcher = std::make_unique<DeliveryDispatcher>(store.get(), clock, DeliveryPolicyFrom(config->config),
                                                     std::move(transports));
   dispatcher->SetMetrics(metrics.get());
+  // A store that cannot write can take no referral either: probes say so until it can again.
+  dispatcher->SetStoreWritableObserver([this](bool writable) {
+    absl::MutexLock lock(&mu);
+    if (shut_down) return;
+    SetHealth(server.get(), writable);
+    SetHealth(health_server.get(), writable);
+    Log(writable ? LogLevel::kInfo : LogLevel::kError, "health",
+        writable ? "the store takes writes again: SERVING" : "the store refuses writes: NOT_SERVING");
+  });
 
   FRONTDOOR_ASSIGN_OR_RETURN(
       std::unique_ptr<audit::CheckpointSigner> signer,
