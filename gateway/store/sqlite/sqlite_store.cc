@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "common/status_macros.h"
 #include "common/threads.h"
@@ -20,8 +21,37 @@ using sqlite::Migrate;
 using sqlite::OpenConnection;
 using sqlite::Run;
 
+namespace {
+
+// A damaged file is refused before anything is written into it: SQLite's quick_check (the pages,
+// their order, the indexes' structure; O(size), a second or so per GiB). DATA_LOSS names the file
+// and what to do; the file is left as it is.
+absl::Status CheckIntact(sqlite3* db, const std::string& path) {
+  std::string verdict;
+  char* error = nullptr;
+  const int rc = sqlite3_exec(
+      db, "PRAGMA quick_check(1)",
+      [](void* out, int, char** values, char**) {
+        *static_cast<std::string*>(out) = values[0] != nullptr ? values[0] : "";
+        return 0;
+      },
+      &verdict, &error);
+  std::string cause = rc != SQLITE_OK ? (error != nullptr ? error : sqlite3_errstr(rc)) : verdict;
+  sqlite3_free(error);
+  if (rc == SQLITE_OK && verdict == "ok") return absl::OkStatus();
+  return absl::DataLossError(absl::StrCat("the SQLite store ", path, " is damaged (", cause,
+                                          "): the gateway will not write into it. Restore it from a backup, or move "
+                                          "it aside to start an empty store; it has been left untouched"));
+}
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path) {
   FRONTDOOR_ASSIGN_OR_RETURN(sqlite3 * writer, OpenConnection(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE));
+  if (absl::Status intact = CheckIntact(writer, path); !intact.ok()) {
+    CloseConnection(writer);
+    return intact;
+  }
   // WAL: readers never block the writer; FULL: a commit is durable when it returns.
   // cache_size: 8 MiB of pages per connection (SQLite's default is 2 MiB): the right-hand ends of
   // the tables and the hot index pages stay in memory instead of being read again with pread.
@@ -34,7 +64,8 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string
   if (s.ok()) s = Migrate(writer, &version);
   if (!s.ok()) {
     CloseConnection(writer);
-    return s;
+    // A read-only file or folder, a full disk: say which file, and why.
+    return absl::Status(s.code(), absl::StrCat("the SQLite store ", path, " cannot be written: ", s.message()));
   }
   absl::StatusOr<sqlite3*> reader = OpenConnection(path, SQLITE_OPEN_READONLY);
   if (reader.ok()) {

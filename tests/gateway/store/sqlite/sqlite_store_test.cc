@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
+#include <random>
 #include <thread>
 
 #include "gtest/gtest.h"
@@ -340,6 +342,39 @@ TEST_F(SqliteStoreTest, UnopenablePathIsUnavailable) {
   auto store = SqliteStore::Open(dir_.path() + "/no/such/dir/frontdoor.db");
   ASSERT_FALSE(store.ok());
   EXPECT_EQ(store.status().code(), absl::StatusCode::kUnavailable);
+}
+
+// A damaged file is refused at start, naming it and what to do, and left as it was: the gateway
+// must not write new referrals into a file it cannot trust.
+TEST_F(SqliteStoreTest, ADamagedFileIsRefusedAtStartAndLeftUntouched) {
+  {
+    auto store = OpenStore();
+    ASSERT_NE(store, nullptr);
+    for (int i = 0; i < 200; ++i) {
+      const std::string id = "r" + std::to_string(i);
+      ASSERT_TRUE(store->RecordReferrals(One(AcceptedWithAudit(id, "m-" + id))).ok());
+    }
+  }
+  ASSERT_GT(std::filesystem::file_size(DbPath()), 5 * 4096u);
+  {
+    // Pages 2 to 5 overwritten with random bytes, as a failing disk or a stray write would.
+    std::fstream file(DbPath(), std::ios::in | std::ios::out | std::ios::binary);
+    std::mt19937 rng(42);
+    std::string junk(4 * 4096, '\0');
+    for (char& c : junk) c = static_cast<char>(rng());
+    file.seekp(4096);
+    file.write(junk.data(), static_cast<std::streamsize>(junk.size()));
+  }
+  std::ifstream before_in(DbPath(), std::ios::binary);
+  const std::string before((std::istreambuf_iterator<char>(before_in)), std::istreambuf_iterator<char>());
+  absl::StatusOr<std::unique_ptr<SqliteStore>> damaged = SqliteStore::Open(DbPath());
+  ASSERT_FALSE(damaged.ok());
+  EXPECT_EQ(damaged.status().code(), absl::StatusCode::kDataLoss) << damaged.status();
+  EXPECT_NE(damaged.status().message().find(DbPath()), std::string::npos) << damaged.status();
+  EXPECT_NE(damaged.status().message().find("backup"), std::string::npos) << damaged.status();
+  std::ifstream after_in(DbPath(), std::ios::binary);
+  const std::string after((std::istreambuf_iterator<char>(after_in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(after, before) << "the damaged file must be left as it was";
 }
 
 }  // namespace
