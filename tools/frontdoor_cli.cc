@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -103,17 +104,25 @@ bool BuildRequest(const std::string& text, v1::SubmitReferralRequest* request, s
   return false;
 }
 
+// A gRPC error, by its name, then its message.
 int Fail(const grpc::Status& status) {
-  std::fprintf(stderr, "frontdoor: %d %s\n", static_cast<int>(status.error_code()), status.error_message().c_str());
+  static const char* const kNames[] = {
+      "OK",        "CANCELLED",      "UNKNOWN",           "INVALID_ARGUMENT",   "DEADLINE_EXCEEDED",
+      "NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION",
+      "ABORTED",   "OUT_OF_RANGE",   "UNIMPLEMENTED",     "INTERNAL",           "UNAVAILABLE",
+      "DATA_LOSS", "UNAUTHENTICATED"};
+  const int code = static_cast<int>(status.error_code());
+  std::fprintf(stderr, "frontdoor: %s: %s\n", code >= 0 && code <= 16 ? kNames[code] : "UNKNOWN",
+               status.error_message().c_str());
   return 1;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+// The command line, read.
+struct CliArgs {
   std::string target = Env("FRONTDOOR_TARGET", "127.0.0.1:50051");
   std::string identity = Env("FRONTDOOR_CLIENT", "");
   int timeout_seconds = 30;
+  bool timeout_given = false;  // watch has no deadline unless one is asked for
   bool raw_reply = false;
   frontdoor::tools::CliTlsOptions tls;
   // watch and admin
@@ -121,8 +130,11 @@ int main(int argc, char** argv) {
   std::vector<int64_t> outbox_ids;
   bool replay_all = false;
   long watch_count = 0;
-  bool timeout_given = false;  // watch has no deadline unless one is asked for
-  std::vector<std::string> args;
+  std::vector<std::string> command;  // the command and its arguments
+};
+
+// Reads argv into `out`; returns an exit status when the run ends here (help, a usage error).
+std::optional<int> ParseArgs(int argc, char** argv, CliArgs* out) {
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     auto next = [&]() -> std::string {
@@ -132,43 +144,44 @@ int main(int argc, char** argv) {
       }
       return argv[++i];
     };
+    std::vector<std::string>& args = out->command;
     if (a == "--help" || a == "-h") {
       std::fputs(kUsage, stdout);
       std::fputs(frontdoor::cli::kIgUsage, stdout);
       return 0;
     } else if (a == "--target") {
-      target = next();
+      out->target = next();
     } else if (a == "--as") {
-      identity = next();
+      out->identity = next();
     } else if (a == "--timeout") {
-      timeout_seconds = std::atoi(next().c_str());
-      timeout_given = true;
+      out->timeout_seconds = std::atoi(next().c_str());
+      out->timeout_given = true;
     } else if (a == "--cert-dir") {
-      tls.cert_dir = next();
+      out->tls.cert_dir = next();
     } else if (a == "--tls-cert") {
-      tls.cert = next();
+      out->tls.cert = next();
     } else if (a == "--tls-key") {
-      tls.key = next();
+      out->tls.key = next();
     } else if (a == "--ca") {
-      tls.ca = next();
+      out->tls.ca = next();
     } else if (a == "--insecure-plaintext") {
-      tls.insecure_plaintext = true;
+      out->tls.insecure_plaintext = true;
     } else if (a == "--raw-reply") {
-      raw_reply = true;
+      out->raw_reply = true;
     } else if (a.rfind("--", 0) == 0 && !args.empty() && (args[0] == "cancel" || args[0] == "audit")) {
       args.push_back(a);  // the command's own options (tools/ig_commands.cc)
     } else if (a == "--from") {
-      from_cursor = next();
+      out->from_cursor = next();
     } else if (a == "--count") {
-      watch_count = std::atol(next().c_str());
+      out->watch_count = std::atol(next().c_str());
     } else if (a == "--endpoint") {
-      endpoint_filter = next();
+      out->endpoint_filter = next();
     } else if (a == "--referral") {
-      referral_filter = next();
+      out->referral_filter = next();
     } else if (a == "--outbox-id") {
-      outbox_ids.push_back(std::atoll(next().c_str()));
+      out->outbox_ids.push_back(std::atoll(next().c_str()));
     } else if (a == "--all") {
-      replay_all = true;
+      out->replay_all = true;
     } else if (a.rfind("--", 0) == 0) {
       std::fprintf(stderr, "frontdoor: unknown option %s\n\n%s", a.c_str(), kUsage);
       return 2;
@@ -176,120 +189,140 @@ int main(int argc, char** argv) {
       args.push_back(a);
     }
   }
-  if (args.empty()) {
+  if (out->command.empty()) {
     std::fputs(kUsage, stderr);
     return 2;
   }
+  return std::nullopt;
+}
 
-  tls.identity = identity;
-  frontdoor::tools::ApplyEnvironment(&tls);
-  absl::StatusOr<frontdoor::tools::CliConnection> connection = frontdoor::tools::ResolveCliConnection(tls);
+int Submit(const CliArgs& cli, v1::ReferralService::Stub& stub, grpc::ClientContext& ctx) {
+  const std::string& file = cli.command[1];
+  std::ifstream in(file, std::ios::binary);
+  if (!in) {
+    std::fprintf(stderr, "frontdoor: cannot read %s\n", file.c_str());
+    return 2;
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  v1::SubmitReferralRequest request;
+  std::string error;
+  if (!BuildRequest(text.str(), &request, &error)) {
+    std::fprintf(stderr, "frontdoor: %s: %s\n", file.c_str(), error.c_str());
+    return 2;
+  }
+  v1::SubmitReferralResponse response;
+  grpc::Status status = stub.SubmitReferral(&ctx, request, &response);
+  if (!status.ok()) return Fail(status);
+  if (!cli.raw_reply) {
+    std::cout << ToJson(response);
+    return 0;
+  }
+  const std::string& reply = !response.fhir_json().empty() ? response.fhir_json() : response.hl7v2_ack();
+  if (reply.empty()) {
+    std::fprintf(stderr, "frontdoor: a typed referral has no sender-format reply; showing the answer\n");
+    std::cout << ToJson(response);
+  } else {
+    std::cout << reply << (reply.back() == '\n' ? "" : "\n");
+  }
+  return 0;
+}
+
+int Get(const CliArgs& cli, v1::ReferralService::Stub& stub, grpc::ClientContext& ctx) {
+  v1::GetReferralRequest request;
+  request.set_referral_id(cli.command[1]);
+  v1::GetReferralResponse response;
+  grpc::Status status = stub.GetReferral(&ctx, request, &response);
+  if (!status.ok()) return Fail(status);
+  std::cout << ToJson(response);
+  return 0;
+}
+
+// Every feedback event as it arrives, one JSON line each. A stream has no deadline: it runs until
+// interrupted (or --count events).
+int Watch(const CliArgs& cli, v1::ReferralService::Stub& stub, bool send_identity) {
+  grpc::ClientContext ctx;
+  if (!cli.identity.empty() && send_identity) ctx.AddMetadata(frontdoor::gateway::kClientMetadataKey, cli.identity);
+  if (cli.timeout_given && cli.timeout_seconds > 0) {
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(cli.timeout_seconds));
+  }
+  v1::WatchFeedbackRequest request;
+  request.set_cursor(cli.from_cursor);
+  auto reader = stub.WatchFeedback(&ctx, request);
+  v1::FeedbackEvent event;
+  google::protobuf::util::JsonPrintOptions compact;
+  compact.preserve_proto_field_names = true;
+  long seen = 0;
+  while (reader->Read(&event)) {
+    std::string line;
+    if (!google::protobuf::util::MessageToJsonString(event, &line, compact).ok()) line = "{}";
+    std::cout << line << std::endl;
+    if (cli.watch_count > 0 && ++seen >= cli.watch_count) {
+      ctx.TryCancel();
+      reader->Finish().IgnoreError();
+      return 0;
+    }
+  }
+  grpc::Status status = reader->Finish();
+  return status.ok() ? 0 : Fail(status);
+}
+
+// admin dead-letters | admin replay: the operators' commands.
+int Admin(const CliArgs& cli, const std::shared_ptr<grpc::Channel>& channel, grpc::ClientContext& ctx) {
+  auto admin = v1::AdminService::NewStub(channel);
+  grpc::Status status;
+  if (cli.command[1] == "dead-letters") {
+    v1::ListDeadLettersRequest request;
+    request.set_endpoint_id(cli.endpoint_filter);
+    request.set_referral_id(cli.referral_filter);
+    v1::ListDeadLettersResponse response;
+    status = admin->ListDeadLetters(&ctx, request, &response);
+    if (status.ok()) std::cout << ToJson(response);
+  } else {
+    v1::ReplayDeadLettersRequest request;
+    for (int64_t id : cli.outbox_ids) request.add_outbox_ids(id);
+    request.set_endpoint_id(cli.endpoint_filter);
+    request.set_referral_id(cli.referral_filter);
+    request.set_all(cli.replay_all);
+    v1::ReplayDeadLettersResponse response;
+    status = admin->ReplayDeadLetters(&ctx, request, &response);
+    if (status.ok()) std::cout << ToJson(response);
+  }
+  return status.ok() ? 0 : Fail(status);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CliArgs cli;
+  if (std::optional<int> done = ParseArgs(argc, argv, &cli); done.has_value()) return *done;
+  cli.tls.identity = cli.identity;
+  frontdoor::tools::ApplyEnvironment(&cli.tls);
+  absl::StatusOr<frontdoor::tools::CliConnection> connection = frontdoor::tools::ResolveCliConnection(cli.tls);
   if (!connection.ok()) {
     std::fprintf(stderr, "frontdoor: %s\n", std::string(connection.status().message()).c_str());
     return 2;
   }
-  if (connection->send_identity_metadata && !tls.insecure_plaintext) {
+  if (connection->send_identity_metadata && !cli.tls.insecure_plaintext) {
     std::fprintf(stderr, "frontdoor: warning: %s\n", connection->description.c_str());
   }
-  auto channel = grpc::CreateChannel(target, connection->credentials);
+  auto channel = grpc::CreateChannel(cli.target, connection->credentials);
   auto stub = v1::ReferralService::NewStub(channel);
   grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(timeout_seconds > 0 ? timeout_seconds : 30));
-  if (!identity.empty() && connection->send_identity_metadata) {
-    ctx.AddMetadata(frontdoor::gateway::kClientMetadataKey, identity);
+  ctx.set_deadline(std::chrono::system_clock::now() +
+                   std::chrono::seconds(cli.timeout_seconds > 0 ? cli.timeout_seconds : 30));
+  if (!cli.identity.empty() && connection->send_identity_metadata) {
+    ctx.AddMetadata(frontdoor::gateway::kClientMetadataKey, cli.identity);
   }
 
+  const std::vector<std::string>& args = cli.command;
   const std::string& command = args[0];
-  if (command == "submit" && args.size() == 2) {
-    std::ifstream in(args[1], std::ios::binary);
-    if (!in) {
-      std::fprintf(stderr, "frontdoor: cannot read %s\n", args[1].c_str());
-      return 2;
-    }
-    std::stringstream text;
-    text << in.rdbuf();
-    v1::SubmitReferralRequest request;
-    std::string error;
-    if (!BuildRequest(text.str(), &request, &error)) {
-      std::fprintf(stderr, "frontdoor: %s: %s\n", args[1].c_str(), error.c_str());
-      return 2;
-    }
-    v1::SubmitReferralResponse response;
-    grpc::Status status = stub->SubmitReferral(&ctx, request, &response);
-    if (!status.ok()) return Fail(status);
-    if (raw_reply) {
-      const std::string& reply = !response.fhir_json().empty() ? response.fhir_json() : response.hl7v2_ack();
-      if (reply.empty()) {
-        std::fprintf(stderr, "frontdoor: a typed referral has no sender-format reply; showing the answer\n");
-        std::cout << ToJson(response);
-      } else {
-        std::cout << reply << (reply.back() == '\n' ? "" : "\n");
-      }
-    } else {
-      std::cout << ToJson(response);
-    }
-    return 0;
-  }
-  if (command == "get" && args.size() == 2) {
-    v1::GetReferralRequest request;
-    request.set_referral_id(args[1]);
-    v1::GetReferralResponse response;
-    grpc::Status status = stub->GetReferral(&ctx, request, &response);
-    if (!status.ok()) return Fail(status);
-    std::cout << ToJson(response);
-    return 0;
-  }
-  if (int rc = frontdoor::cli::RunIgCommand(args, channel, identity, timeout_seconds); rc >= 0) return rc;
-  if (command == "watch" && args.size() == 1) {
-    // A stream has no deadline: it runs until interrupted (or --count events).
-    grpc::ClientContext watch_ctx;
-    if (!identity.empty()) watch_ctx.AddMetadata(frontdoor::gateway::kClientMetadataKey, identity);
-    if (timeout_given && timeout_seconds > 0) {
-      watch_ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(timeout_seconds));
-    }
-    v1::WatchFeedbackRequest request;
-    request.set_cursor(from_cursor);
-    auto reader = stub->WatchFeedback(&watch_ctx, request);
-    v1::FeedbackEvent event;
-    google::protobuf::util::JsonPrintOptions compact;
-    compact.preserve_proto_field_names = true;
-    long seen = 0;
-    while (reader->Read(&event)) {
-      std::string line;
-      if (!google::protobuf::util::MessageToJsonString(event, &line, compact).ok()) line = "{}";
-      std::cout << line << std::endl;
-      if (watch_count > 0 && ++seen >= watch_count) {
-        watch_ctx.TryCancel();
-        reader->Finish().IgnoreError();
-        return 0;
-      }
-    }
-    grpc::Status status = reader->Finish();
-    return status.ok() ? 0 : Fail(status);
-  }
-  if (command == "admin" && args.size() == 2 && args[1] == "dead-letters") {
-    auto admin = v1::AdminService::NewStub(channel);
-    v1::ListDeadLettersRequest request;
-    request.set_endpoint_id(endpoint_filter);
-    request.set_referral_id(referral_filter);
-    v1::ListDeadLettersResponse response;
-    grpc::Status status = admin->ListDeadLetters(&ctx, request, &response);
-    if (!status.ok()) return Fail(status);
-    std::cout << ToJson(response);
-    return 0;
-  }
-  if (command == "admin" && args.size() == 2 && args[1] == "replay") {
-    auto admin = v1::AdminService::NewStub(channel);
-    v1::ReplayDeadLettersRequest request;
-    for (int64_t id : outbox_ids) request.add_outbox_ids(id);
-    request.set_endpoint_id(endpoint_filter);
-    request.set_referral_id(referral_filter);
-    request.set_all(replay_all);
-    v1::ReplayDeadLettersResponse response;
-    grpc::Status status = admin->ReplayDeadLetters(&ctx, request, &response);
-    if (!status.ok()) return Fail(status);
-    std::cout << ToJson(response);
-    return 0;
+  if (command == "submit" && args.size() == 2) return Submit(cli, *stub, ctx);
+  if (command == "get" && args.size() == 2) return Get(cli, *stub, ctx);
+  if (int rc = frontdoor::cli::RunIgCommand(args, channel, cli.identity, cli.timeout_seconds); rc >= 0) return rc;
+  if (command == "watch" && args.size() == 1) return Watch(cli, *stub, connection->send_identity_metadata);
+  if (command == "admin" && args.size() == 2 && (args[1] == "dead-letters" || args[1] == "replay")) {
+    return Admin(cli, channel, ctx);
   }
   std::fprintf(stderr, "frontdoor: unknown command or wrong arguments\n\n%s", kUsage);
   return 2;

@@ -108,7 +108,7 @@ int64_t RetryAfterSeconds(absl::Duration pause) {
 class FhirApi::Exchange {
  public:
   Exchange(const FhirApiDeps& deps, HttpExchange request, HttpResponder respond)
-      : deps_(deps), request(std::move(request)), respond_(std::move(respond)) {}
+      : request(std::move(request)), deps_(deps), respond_(std::move(respond)) {}
   ~Exchange() {
     if (!answered_) Fail({500, "REC_SERVER_ERROR", "exception", "The gateway could not answer this request."});
     if (slot_taken_) deps_.limiter->EndCall(identity);

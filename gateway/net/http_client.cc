@@ -73,7 +73,7 @@ absl::StatusOr<HttpClient::Reply> HttpClient::Post(const std::string& target,
             failed = ec;
             return;
           }
-          reply = Reply{parser.get().result_int(), std::move(parser.get().body())};
+          reply = Reply{static_cast<int>(parser.get().result_int()), std::move(parser.get().body())};
           server_closes = !parser.get().keep_alive();
         });
       });

@@ -139,9 +139,12 @@ TEST_F(StoreTroubleTest, AcknowledgedRowsAreKeptToBeRecordedNotSentAgainWhileThe
   while (dispatcher->delivered_count() < 20 && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(20));
   dispatcher->Shutdown();
   EXPECT_EQ(dispatcher->delivered_count(), 20);
-  for (const auto& [key, n] : connector.calls_per_key()) EXPECT_EQ(n, 1) << key << ": each sent exactly once";
-  for (int i = 0; i < 20; ++i)
+  for (const auto& [key, n] : connector.calls_per_key()) {
+    EXPECT_EQ(n, 1) << key << ": each sent exactly once";
+  }
+  for (int i = 0; i < 20; ++i) {
     EXPECT_EQ((*store_->GetReferral("r" + std::to_string(i)))->delivery_state, v1::DELIVERED);
+  }
   EXPECT_EQ(WritableChanges(), std::vector<bool>({false, true}));
   EXPECT_EQ(frontdoor::gateway::testing::ReadMetric(*registry_, "frontdoor_store_writable"), 1);
 }
