@@ -99,37 +99,9 @@ std::string DecisionInWords(const v1::GetReferralResponse& referral) {
   return words + ".";
 }
 
-}  // namespace
-
-std::string RenderCapabilityStatement(std::string_view software_version, std::string_view date) {
-  JsonOut json;
-  json.StartObject();
-  json.Member("resourceType", "CapabilityStatement");
-  json.Member("id", "frontdoor");
-  json.Member("name", "FrontdoorBaRSReceiver");
-  json.Member("title", kGatewayName);
-  json.Member("status", "active");
-  json.Member("date", date);
-  json.Member("description",
-              "The social prescribing front door's BaRS API: referrals are POSTed to $process-message as "
-              "servicerequest-request messages (a ServiceRequest re-sent as revoked withdraws one); feedback on a "
-              "referral is sent to the referrer's own $process-message as servicerequest-response messages, and "
-              "can be read as Tasks.");
-  json.Member("kind", "instance");
-  json.Key("software");
-  json.StartObject();
-  json.Member("name", "frontdoor-gateway");
-  json.Member("version", software_version);
-  json.EndObject();
-  json.Key("implementation");
-  json.StartObject();
-  json.Member("description", kGatewayName);
-  json.EndObject();
-  json.Member("fhirVersion", "4.0.1");
-  json.Key("format");
-  json.StartArray();
-  json.String("application/fhir+json");
-  json.EndArray();
+// rest[0]: the server's security (client certificates), the resources it reads and searches, and
+// $process-message.
+void WriteServerRest(JsonOut& json) {
   json.Key("rest");
   json.StartArray();
   json.StartObject();
@@ -165,6 +137,10 @@ std::string RenderCapabilityStatement(std::string_view software_version, std::st
   json.EndArray();
   json.EndObject();
   json.EndArray();
+}
+
+// messaging[0]: what it takes (referrals and their withdrawal) and what it sends (feedback).
+void WriteMessaging(JsonOut& json) {
   json.Key("messaging");
   json.StartArray();
   json.StartObject();
@@ -180,6 +156,41 @@ std::string RenderCapabilityStatement(std::string_view software_version, std::st
   json.EndArray();
   json.EndObject();
   json.EndArray();
+}
+
+}  // namespace
+
+std::string RenderCapabilityStatement(std::string_view software_version, std::string_view date) {
+  JsonOut json;
+  json.StartObject();
+  json.Member("resourceType", "CapabilityStatement");
+  json.Member("id", "frontdoor");
+  json.Member("name", "FrontdoorBaRSReceiver");
+  json.Member("title", kGatewayName);
+  json.Member("status", "active");
+  json.Member("date", date);
+  json.Member("description",
+              "The social prescribing front door's BaRS API: referrals are POSTed to $process-message as "
+              "servicerequest-request messages (a ServiceRequest re-sent as revoked withdraws one); feedback on a "
+              "referral is sent to the referrer's own $process-message as servicerequest-response messages, and "
+              "can be read as Tasks.");
+  json.Member("kind", "instance");
+  json.Key("software");
+  json.StartObject();
+  json.Member("name", "frontdoor-gateway");
+  json.Member("version", software_version);
+  json.EndObject();
+  json.Key("implementation");
+  json.StartObject();
+  json.Member("description", kGatewayName);
+  json.EndObject();
+  json.Member("fhirVersion", "4.0.1");
+  json.Key("format");
+  json.StartArray();
+  json.String("application/fhir+json");
+  json.EndArray();
+  WriteServerRest(json);
+  WriteMessaging(json);
   json.EndObject();
   return json.Take();
 }

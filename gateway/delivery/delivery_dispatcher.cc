@@ -154,19 +154,12 @@ void DeliveryDispatcher::RunEndpoint(Endpoint* endpoint) {
       generation = endpoint->generation;
       probe_now = std::exchange(endpoint->probe_now, false);
     }
-    if (!endpoint->unmarked.empty()) {
-      // What the endpoint acknowledged is recorded before anything more is sent.
-      std::vector<const OutboxItem*> rows;
-      for (const OutboxItem& row : endpoint->unmarked) rows.push_back(&row);
-      std::vector<OutboxItem> keep = std::move(endpoint->unmarked);
-      endpoint->unmarked.clear();
-      if (absl::Status marked = MarkAcknowledged(*endpoint, rows); !marked.ok()) {
-        endpoint->unmarked = std::move(keep);
-        if (!SleepUntil(endpoint, clock_->Now() + StoreWriteFailed(*endpoint, marked, jitter(rng)), std::nullopt)) {
-          return;
-        }
-        continue;
+    // What the endpoint acknowledged is recorded before anything more is sent.
+    if (absl::Status marked = MarkUnmarked(*endpoint); !marked.ok()) {
+      if (!SleepUntil(endpoint, clock_->Now() + StoreWriteFailed(*endpoint, marked, jitter(rng)), std::nullopt)) {
+        return;
       }
+      continue;
     }
     const absl::Time now = clock_->Now();
     if (probe_now) breaker.EndPause(now);
@@ -341,6 +334,16 @@ absl::Status DeliveryDispatcher::MarkAcknowledged(Endpoint& endpoint, const std:
   absl::MutexLock lock(&mu_);
   delivered_ += static_cast<int64_t>(rows.size());
   return absl::OkStatus();
+}
+
+absl::Status DeliveryDispatcher::MarkUnmarked(Endpoint& endpoint) {
+  if (endpoint.unmarked.empty()) return absl::OkStatus();
+  std::vector<OutboxItem> kept = std::move(endpoint.unmarked);
+  endpoint.unmarked.clear();
+  std::vector<const OutboxItem*> rows;
+  for (const OutboxItem& row : kept) rows.push_back(&row);
+  absl::Status marked = MarkAcknowledged(endpoint, rows);  // keeps them again when it fails
+  return marked;
 }
 
 absl::Duration DeliveryDispatcher::StoreWriteFailed(Endpoint& endpoint, const absl::Status& error, double jitter) {

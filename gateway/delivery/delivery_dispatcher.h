@@ -132,6 +132,8 @@ class DeliveryDispatcher {
   // Rows the endpoint acknowledged, marked delivered together in one transaction. On a store error
   // they are kept in endpoint.unmarked, to be marked (not sent) again.
   absl::Status MarkAcknowledged(Endpoint& endpoint, const std::vector<const OutboxItem*>& rows);
+  // Marks what endpoint.unmarked holds (OK when it holds nothing).
+  absl::Status MarkUnmarked(Endpoint& endpoint);
   // Sleeps until `deadline`, Shutdown or Replayed, and also until a Wake of `endpoint` after
   // `seen_generation` when one is given. Returns false when shutting down.
   bool SleepUntil(const Endpoint* endpoint, absl::Time deadline, std::optional<uint64_t> seen_generation);

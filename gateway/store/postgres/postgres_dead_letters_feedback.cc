@@ -127,6 +127,29 @@ absl::StatusOr<int> PostgresStore::ReplayDeadLetters(const DeadLetterFilter& fil
   return static_cast<int>(r.Affected());
 }
 
+namespace {
+
+// The referrer takes its feedback pushed: the event's outbox row, queued in the event's transaction
+// so it is sent however the gateway stops; the transport renders the event when it sends it.
+absl::Status QueueFeedbackPush(Connection& c, const std::string& referral_id, const NewFeedback& feedback,
+                               int64_t seq) {
+  if (feedback.push_endpoint.empty()) return absl::OkStatus();
+  Params q;
+  q.Text(referral_id)
+      .Text(feedback.push_endpoint)
+      .Text(absl::StrCat("feedback-", seq))
+      .Bytes(absl::StrCat(seq))
+      .Int(ToMicros(feedback.recorded_at));
+  return c
+      .Exec(
+          "INSERT INTO outbox (referral_id, endpoint_id, kind, idempotency_key, payload, state,"
+          " next_attempt_us, created_us) VALUES ($1, $2, 'feedback', $3, $4, 'pending', $5, $5)",
+          q, "queue feedback push")
+      .status();
+}
+
+}  // namespace
+
 absl::StatusOr<FeedbackRecordOutcome> PostgresStore::RecordFeedback(const NewFeedback& feedback,
                                                                     const StoredReferral& referral,
                                                                     const FeedbackCheck& check) {
@@ -185,21 +208,7 @@ absl::StatusOr<FeedbackRecordOutcome> PostgresStore::RecordFeedback(const NewFee
                                      " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
                                      p, "insert feedback event")
                                   .status());
-    if (!feedback.push_endpoint.empty()) {
-      // The referrer takes its feedback pushed: queued with the event, so it is sent however the
-      // gateway stops; the transport renders it from the event when it sends it.
-      Params q;
-      q.Text(referral.referral_id)
-          .Text(feedback.push_endpoint)
-          .Text(absl::StrCat("feedback-", seq))
-          .Bytes(absl::StrCat(seq))
-          .Int(ToMicros(feedback.recorded_at));
-      FRONTDOOR_RETURN_IF_ERROR(c.Exec("INSERT INTO outbox (referral_id, endpoint_id, kind, idempotency_key,"
-                                       " payload, state, next_attempt_us, created_us)"
-                                       " VALUES ($1, $2, 'feedback', $3, $4, 'pending', $5, $5)",
-                                       q, "queue feedback push")
-                                    .status());
-    }
+    FRONTDOOR_RETURN_IF_ERROR(QueueFeedbackPush(c, referral.referral_id, feedback, seq));
     // IG-9: one audit record in the same transaction, naming the status only.
     FRONTDOOR_ASSIGN_OR_RETURN(std::optional<ReferralAuditContext> context, ReadAuditContext(c, referral.referral_id));
     frontdoor::v1::AuditRecord r =

@@ -138,6 +138,27 @@ absl::StatusOr<int> SqliteStore::ReplayDeadLetters(const DeadLetterFilter& filte
   return sqlite3_changes(writer_);
 }
 
+namespace {
+
+// The referrer takes its feedback pushed: the event's outbox row, queued in the event's transaction
+// so it is sent however the gateway stops; the transport renders the event when it sends it.
+absl::Status QueueFeedbackPush(sqlite3* db, const std::string& referral_id, const NewFeedback& feedback, int64_t seq) {
+  if (feedback.push_endpoint.empty()) return absl::OkStatus();
+  Statement queue(db,
+                  "INSERT INTO outbox (referral_id, endpoint_id, kind, idempotency_key, payload, state,"
+                  " next_attempt_us, created_us) VALUES (?1, ?2, 'feedback', ?3, ?4, 'pending', ?5, ?5)");
+  FRONTDOOR_RETURN_IF_ERROR(queue.status());
+  queue.Bind(1, referral_id);
+  queue.Bind(2, feedback.push_endpoint);
+  queue.Bind(3, absl::StrCat("feedback-", seq));
+  queue.BindBlob(4, absl::StrCat(seq));
+  queue.Bind(5, ToMicros(feedback.recorded_at));
+  if (int rc = queue.Step(); rc != SQLITE_DONE) return SqliteError(db, rc, "queue feedback push");
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::StatusOr<FeedbackRecordOutcome> SqliteStore::RecordFeedback(const NewFeedback& feedback,
                                                                   const StoredReferral& referral,
                                                                   const FeedbackCheck& check) {
@@ -197,19 +218,8 @@ absl::StatusOr<FeedbackRecordOutcome> SqliteStore::RecordFeedback(const NewFeedb
   insert.Bind(7, ToMicros(feedback.recorded_at));
   if (int rc = insert.Step(); rc != SQLITE_DONE) return fail(SqliteError(db, rc, "insert feedback event"));
   const int64_t seq = sqlite3_last_insert_rowid(db);
-  if (!feedback.push_endpoint.empty()) {
-    // The referrer takes its feedback pushed: queued with the event, so it is sent however the
-    // gateway stops; the transport renders it from the event when it sends it.
-    Statement queue(db,
-                    "INSERT INTO outbox (referral_id, endpoint_id, kind, idempotency_key, payload, state,"
-                    " next_attempt_us, created_us) VALUES (?1, ?2, 'feedback', ?3, ?4, 'pending', ?5, ?5)");
-    if (!queue.status().ok()) return fail(queue.status());
-    queue.Bind(1, referral.referral_id);
-    queue.Bind(2, feedback.push_endpoint);
-    queue.Bind(3, absl::StrCat("feedback-", seq));
-    queue.BindBlob(4, absl::StrCat(seq));
-    queue.Bind(5, ToMicros(feedback.recorded_at));
-    if (int rc = queue.Step(); rc != SQLITE_DONE) return fail(SqliteError(db, rc, "queue feedback push"));
+  if (absl::Status queued = QueueFeedbackPush(db, referral.referral_id, feedback, seq); !queued.ok()) {
+    return fail(queued);
   }
   {
     // IG-9: feedback is accountable too, one audit record in the same transaction.
