@@ -24,6 +24,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -280,15 +281,18 @@ class SimulatedConnector final : public v1::ConnectorService::CallbackService {
   ProgressReporter* const reporter_;
 };
 
-}  // namespace
-
-int main(int argc, char** argv) {
+// The command line, read.
+struct SimArgs {
   std::vector<std::pair<std::string, std::string>> serve;
   std::string record, ready_file;
   frontdoor::gateway::TlsFiles tls;
   std::string report_to;
   std::string report_cert_dir;
   long progress_interval_ms = 2000;
+};
+
+// Reads argv into `out`; an exit status when the run ends here (help, a usage error).
+std::optional<int> ParseArgs(int argc, char** argv, SimArgs* out) {
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     auto value = [&](const char* name) -> std::string {
@@ -310,24 +314,24 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "frontdoor-connector-sim: --serve wants ENDPOINT_ID=HOST:PORT\n");
         return 2;
       }
-      serve.emplace_back(v.substr(0, eq), v.substr(eq + 1));
+      out->serve.emplace_back(v.substr(0, eq), v.substr(eq + 1));
     } else if (arg.rfind("--record", 0) == 0) {
-      record = value("--record");
+      out->record = value("--record");
     } else if (arg.rfind("--ready-file", 0) == 0) {
-      ready_file = value("--ready-file");
+      out->ready_file = value("--ready-file");
     } else if (arg.rfind("--tls-cert", 0) == 0) {
-      tls.cert = value("--tls-cert");
+      out->tls.cert = value("--tls-cert");
     } else if (arg.rfind("--tls-key", 0) == 0) {
-      tls.key = value("--tls-key");
+      out->tls.key = value("--tls-key");
     } else if (arg.rfind("--client-ca", 0) == 0) {
-      tls.ca = value("--client-ca");
+      out->tls.ca = value("--client-ca");
     } else if (arg.rfind("--report-to", 0) == 0) {
-      report_to = value("--report-to");
+      out->report_to = value("--report-to");
     } else if (arg.rfind("--report-cert-dir", 0) == 0) {
-      report_cert_dir = value("--report-cert-dir");
+      out->report_cert_dir = value("--report-cert-dir");
     } else if (arg.rfind("--progress-interval-ms", 0) == 0) {
-      progress_interval_ms = std::atol(value("--progress-interval-ms").c_str());
-      if (progress_interval_ms <= 0) {
+      out->progress_interval_ms = std::atol(value("--progress-interval-ms").c_str());
+      if (out->progress_interval_ms <= 0) {
         std::fprintf(stderr, "frontdoor-connector-sim: --progress-interval-ms wants a positive number\n");
         return 2;
       }
@@ -336,11 +340,19 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  if (serve.empty()) {
+  if (out->serve.empty()) {
     std::fputs(kUsage, stderr);
     return 2;
   }
+  return std::nullopt;
+}
 
+}  // namespace
+
+int main(int argc, char** argv) {
+  SimArgs args;
+  if (std::optional<int> done = ParseArgs(argc, argv, &args); done.has_value()) return *done;
+  const auto& [serve, record, ready_file, tls, report_to, report_cert_dir, progress_interval_ms] = args;
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -72,6 +73,64 @@ bool TakeValue(int argc, char** argv, int* i, const char* name, std::string* out
   return false;
 }
 
+// Reads the command line into `options`; an exit status when the run ends here (help, a usage error).
+std::optional<int> ParseArgs(int argc, char** argv, frontdoor::gateway::GatewayOptions* options,
+                             std::string* ready_file) {
+  for (int i = 1; i < argc; ++i) {
+    std::string value;
+    if (std::strcmp(argv[i], "--help") == 0 || std::strcmp(argv[i], "-h") == 0) {
+      std::fputs(kUsage, stdout);
+      return 0;
+    } else if (std::strcmp(argv[i], "--insecure-plaintext") == 0) {
+      options->insecure_plaintext = true;
+    } else if (TakeValue(argc, argv, &i, "--config", &options->config_path) ||
+               TakeValue(argc, argv, &i, "--listen", &options->listen) ||
+               TakeValue(argc, argv, &i, "--data-dir", &options->data_dir) ||
+               TakeValue(argc, argv, &i, "--tls-cert", &options->tls_cert) ||
+               TakeValue(argc, argv, &i, "--tls-key", &options->tls_key) ||
+               TakeValue(argc, argv, &i, "--client-ca", &options->client_ca) ||
+               TakeValue(argc, argv, &i, "--client-crl-dir", &options->client_crl_dir) ||
+               TakeValue(argc, argv, &i, "--connector-ca", &options->connector_ca) ||
+               TakeValue(argc, argv, &i, "--connector-client-cert", &options->connector_client_cert) ||
+               TakeValue(argc, argv, &i, "--connector-client-key", &options->connector_client_key) ||
+               TakeValue(argc, argv, &i, "--ready-file", ready_file) ||
+               TakeValue(argc, argv, &i, "--metrics-listen", &options->metrics_listen) ||
+               TakeValue(argc, argv, &i, "--health-listen", &options->health_listen) ||
+               TakeValue(argc, argv, &i, "--fhir-listen", &options->fhir_listen) ||
+               TakeValue(argc, argv, &i, "--mllp-listen", &options->mllp_listen)) {
+    } else if (TakeValue(argc, argv, &i, "--connector", &value)) {
+      const size_t eq = value.find('=');
+      if (eq == std::string::npos || eq == 0 || eq + 1 == value.size()) {
+        std::fprintf(stderr, "frontdoor-gateway: --connector wants ENDPOINT_ID=HOST:PORT, got '%s'\n", value.c_str());
+        return 2;
+      }
+      options->connector_overrides[value.substr(0, eq)] = value.substr(eq + 1);
+    } else {
+      std::fprintf(stderr, "frontdoor-gateway: unknown argument '%s'\n\n%s", argv[i], kUsage);
+      return 2;
+    }
+  }
+  return std::nullopt;
+}
+
+// One log line with every address the gateway serves; the gRPC one in `ready_file` too.
+void AnnounceListening(const frontdoor::gateway::GatewayServer& server,
+                       const frontdoor::gateway::GatewayOptions& options, const std::string& ready_file) {
+  const std::string host = options.listen.substr(0, options.listen.rfind(':'));
+  const std::string bound = host + ":" + std::to_string(server.port());
+  std::vector<frontdoor::observability::LogField> fields = {{"address", bound}, {"data_dir", options.data_dir}};
+  if (!server.metrics_address().empty()) fields.emplace_back("metrics_address", server.metrics_address());
+  if (!server.health_address().empty()) fields.emplace_back("health_address", server.health_address());
+  if (!server.fhir_address().empty()) fields.emplace_back("fhir_address", server.fhir_address());
+  if (!server.mllp_address().empty()) fields.emplace_back("mllp_address", server.mllp_address());
+  Log(LogLevel::kInfo, "listening", "frontdoor-gateway listening", fields);
+  if (!ready_file.empty()) {
+    const std::string tmp = ready_file + ".tmp";
+    std::ofstream(tmp) << bound << "\n";
+    std::rename(tmp.c_str(), ready_file.c_str());
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -81,40 +140,7 @@ int main(int argc, char** argv) {
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   frontdoor::gateway::GatewayOptions options;
   std::string ready_file;
-  for (int i = 1; i < argc; ++i) {
-    std::string value;
-    if (std::strcmp(argv[i], "--help") == 0 || std::strcmp(argv[i], "-h") == 0) {
-      std::fputs(kUsage, stdout);
-      return 0;
-    } else if (std::strcmp(argv[i], "--insecure-plaintext") == 0) {
-      options.insecure_plaintext = true;
-    } else if (TakeValue(argc, argv, &i, "--config", &options.config_path) ||
-               TakeValue(argc, argv, &i, "--listen", &options.listen) ||
-               TakeValue(argc, argv, &i, "--data-dir", &options.data_dir) ||
-               TakeValue(argc, argv, &i, "--tls-cert", &options.tls_cert) ||
-               TakeValue(argc, argv, &i, "--tls-key", &options.tls_key) ||
-               TakeValue(argc, argv, &i, "--client-ca", &options.client_ca) ||
-               TakeValue(argc, argv, &i, "--client-crl-dir", &options.client_crl_dir) ||
-               TakeValue(argc, argv, &i, "--connector-ca", &options.connector_ca) ||
-               TakeValue(argc, argv, &i, "--connector-client-cert", &options.connector_client_cert) ||
-               TakeValue(argc, argv, &i, "--connector-client-key", &options.connector_client_key) ||
-               TakeValue(argc, argv, &i, "--ready-file", &ready_file) ||
-               TakeValue(argc, argv, &i, "--metrics-listen", &options.metrics_listen) ||
-               TakeValue(argc, argv, &i, "--health-listen", &options.health_listen) ||
-               TakeValue(argc, argv, &i, "--fhir-listen", &options.fhir_listen) ||
-               TakeValue(argc, argv, &i, "--mllp-listen", &options.mllp_listen)) {
-    } else if (TakeValue(argc, argv, &i, "--connector", &value)) {
-      const size_t eq = value.find('=');
-      if (eq == std::string::npos || eq == 0 || eq + 1 == value.size()) {
-        std::fprintf(stderr, "frontdoor-gateway: --connector wants ENDPOINT_ID=HOST:PORT, got '%s'\n", value.c_str());
-        return 2;
-      }
-      options.connector_overrides[value.substr(0, eq)] = value.substr(eq + 1);
-    } else {
-      std::fprintf(stderr, "frontdoor-gateway: unknown argument '%s'\n\n%s", argv[i], kUsage);
-      return 2;
-    }
-  }
+  if (std::optional<int> done = ParseArgs(argc, argv, &options, &ready_file); done.has_value()) return *done;
 
   frontdoor::observability::RouteGrpcLogsToStructuredLog();
   // Signals are taken by one thread with sigwait, so shutdown runs as ordinary code.
@@ -134,19 +160,7 @@ int main(int argc, char** argv) {
         {{"code", absl::StatusCodeToString(server.status().code())}});
     return 1;
   }
-  const std::string host = options.listen.substr(0, options.listen.rfind(':'));
-  const std::string bound = host + ":" + std::to_string((*server)->port());
-  std::vector<frontdoor::observability::LogField> fields = {{"address", bound}, {"data_dir", options.data_dir}};
-  if (!(*server)->metrics_address().empty()) fields.emplace_back("metrics_address", (*server)->metrics_address());
-  if (!(*server)->health_address().empty()) fields.emplace_back("health_address", (*server)->health_address());
-  if (!(*server)->fhir_address().empty()) fields.emplace_back("fhir_address", (*server)->fhir_address());
-  if (!(*server)->mllp_address().empty()) fields.emplace_back("mllp_address", (*server)->mllp_address());
-  Log(LogLevel::kInfo, "listening", "frontdoor-gateway listening", fields);
-  if (!ready_file.empty()) {
-    const std::string tmp = ready_file + ".tmp";
-    std::ofstream(tmp) << bound << "\n";
-    std::rename(tmp.c_str(), ready_file.c_str());
-  }
+  AnnounceListening(**server, options, ready_file);
 
   std::thread signal_thread([&] {
     frontdoor::NameThisThread("fd-signals");
