@@ -50,30 +50,18 @@ FeedbackPushTransport::FeedbackPushTransport(FeedbackPushTarget target, std::uni
 
 std::vector<SendOutcome> FeedbackPushTransport::SendAll(absl::Span<const OutboxItem* const> rows,
                                                         absl::Duration deadline) {
-  // One after another, in order: a referrer files its feedback in the order it happened.
-  std::vector<SendOutcome> outcomes;
-  outcomes.reserve(rows.size());
-  const absl::Time until = absl::Now() + deadline;
-  for (const OutboxItem* row : rows) {
-    const absl::Duration left = until - absl::Now();
-    if (left <= absl::ZeroDuration()) {
-      outcomes.push_back({false, "DEADLINE_EXCEEDED", "not sent: the batch's deadline passed", true, false});
-      continue;
-    }
-    outcomes.push_back(Send(*row, left));
-  }
-  return outcomes;
+  return SendOneByOne(rows, deadline, [this](const OutboxItem& row, absl::Duration left) { return Send(row, left); });
 }
 
 SendOutcome FeedbackPushTransport::Send(const OutboxItem& row, absl::Duration deadline) {
-  int64_t seq = 0;
-  if (!absl::SimpleAtoi(row.request, &seq)) {
-    return {false, "INTERNAL", "the outbox row does not name a feedback event", false, true};
+  absl::StatusOr<StoredFeedback> event = FeedbackEventOfRow(*feedback_, row);
+  if (!event.ok()) {
+    // A row that names no stored event can never be sent; a store error may pass.
+    const bool never = event.status().code() == absl::StatusCode::kInvalidArgument ||
+                       event.status().code() == absl::StatusCode::kNotFound;
+    return {false, never ? "INTERNAL" : "UNAVAILABLE", std::string(event.status().message()), false, never};
   }
-  absl::StatusOr<std::optional<StoredFeedback>> event = feedback_->FeedbackBySeq(seq);
-  if (!event.ok()) return {false, "UNAVAILABLE", std::string(event.status().message()), false, false};
-  if (!event->has_value()) return {false, "INTERNAL", "the feedback event is not in the store", false, true};
-  const StoredFeedback& stored = **event;
+  const StoredFeedback& stored = *event;
 
   const adapters::FeedbackMessageContext context = FeedbackMessageContextFor(stored);
   const std::string body = adapters::RenderBarsFeedbackMessage(context, stored.report, target_.base_url,

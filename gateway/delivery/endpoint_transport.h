@@ -11,6 +11,7 @@
 #ifndef FRONTDOOR_GATEWAY_DELIVERY_ENDPOINT_TRANSPORT_H_
 #define FRONTDOOR_GATEWAY_DELIVERY_ENDPOINT_TRANSPORT_H_
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -45,6 +46,12 @@ class EndpointTransport {
   // paces the tries.
   virtual void ConnectNow(absl::Duration limit) {}
 };
+
+// For a transport that sends one row at a time, in order, on one connection (a referrer's endpoint
+// files its feedback in the order it happened): each row with what is left of `deadline`; rows the
+// deadline leaves no time for are failed unsent (retried, counting for the breaker).
+std::vector<SendOutcome> SendOneByOne(absl::Span<const OutboxItem* const> rows, absl::Duration deadline,
+                                      const std::function<SendOutcome(const OutboxItem&, absl::Duration)>& send);
 
 }  // namespace frontdoor::gateway
 

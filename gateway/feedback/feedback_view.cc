@@ -32,6 +32,16 @@ absl::StatusOr<int64_t> DecodeFeedbackCursor(const std::string& cursor) {
 
 std::string FeedbackEventId(int64_t seq) { return absl::StrCat(seq); }
 
+absl::StatusOr<StoredFeedback> FeedbackEventOfRow(FeedbackLog& feedback, const OutboxItem& row) {
+  int64_t seq = 0;
+  if (!absl::SimpleAtoi(row.request, &seq)) {
+    return absl::InvalidArgumentError("the outbox row does not name a feedback event");
+  }
+  FRONTDOOR_ASSIGN_OR_RETURN(std::optional<StoredFeedback> event, feedback.FeedbackBySeq(seq));
+  if (!event.has_value()) return absl::NotFoundError("the feedback event is not in the store");
+  return *std::move(event);
+}
+
 adapters::FeedbackMessageContext FeedbackMessageContextFor(const StoredFeedback& stored) {
   adapters::FeedbackMessageContext context;
   context.event_id = FeedbackEventId(stored.seq);

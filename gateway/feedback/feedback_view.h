@@ -17,6 +17,7 @@
 #include "absl/status/statusor.h"
 #include "adapters/feedback_messages.h"
 #include "frontdoor/v1/feedback_service.pb.h"
+#include "gateway/store/delivery_outbox.h"
 #include "gateway/store/feedback_log.h"
 
 namespace frontdoor::gateway {
@@ -30,6 +31,11 @@ absl::StatusOr<int64_t> DecodeFeedbackCursor(const std::string& cursor);
 std::string FeedbackEventId(int64_t seq);
 
 frontdoor::v1::FeedbackEvent FeedbackEventFor(const StoredFeedback& stored);
+
+// The feedback event a kFeedback outbox row stands for (its request is the event's seq), read from
+// `feedback`: INVALID_ARGUMENT for a row that names no event and NOT_FOUND for an event the store
+// does not have (neither can be sent, ever), or the store's error (it may be sent later).
+absl::StatusOr<StoredFeedback> FeedbackEventOfRow(FeedbackLog& feedback, const OutboxItem& row);
 
 // What rendering the event in the referrer's format needs (the same on every rendering).
 adapters::FeedbackMessageContext FeedbackMessageContextFor(const StoredFeedback& stored);

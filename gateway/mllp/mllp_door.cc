@@ -14,6 +14,7 @@
 #include "boost/beast/ssl.hpp"
 #include "gateway/intake/sender_reply.h"
 #include "gateway/mllp/mllp_framer.h"
+#include "gateway/net/close_connection.h"
 #include "gateway/net/tls_contexts.h"
 #include "observability/request_ids.h"
 #include "observability/structured_log.h"
@@ -274,17 +275,7 @@ class MllpSession : public std::enable_shared_from_this<MllpSession<Stream>> {
   void Shutdown() {
     if (closed_) return;
     closed_ = true;
-    beast::error_code ignored;
-    if constexpr (kTls) {
-      beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(2));
-      stream_.async_shutdown([self = this->shared_from_this()](beast::error_code) {
-        beast::error_code ignored;
-        beast::get_lowest_layer(self->stream_).socket().close(ignored);
-      });
-    } else {
-      stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-      stream_.socket().close(ignored);
-    }
+    CloseConnection(stream_, this->shared_from_this());
   }
 
   Stream stream_;

@@ -30,30 +30,18 @@ absl::StatusOr<std::unique_ptr<MllpFeedbackTransport>> MllpFeedbackTransport::Cr
 
 std::vector<SendOutcome> MllpFeedbackTransport::SendAll(absl::Span<const OutboxItem* const> rows,
                                                         absl::Duration deadline) {
-  // One after another on the one connection: an engine files messages in the order they come.
-  std::vector<SendOutcome> outcomes;
-  outcomes.reserve(rows.size());
-  const absl::Time until = absl::Now() + deadline;
-  for (const OutboxItem* row : rows) {
-    const absl::Duration left = until - absl::Now();
-    if (left <= absl::ZeroDuration()) {
-      outcomes.push_back({false, "DEADLINE_EXCEEDED", "not sent: the batch's deadline passed", true, false});
-      continue;
-    }
-    outcomes.push_back(Send(*row, left));
-  }
-  return outcomes;
+  return SendOneByOne(rows, deadline, [this](const OutboxItem& row, absl::Duration left) { return Send(row, left); });
 }
 
 SendOutcome MllpFeedbackTransport::Send(const OutboxItem& row, absl::Duration deadline) {
-  int64_t seq = 0;
-  if (!absl::SimpleAtoi(row.request, &seq)) {
-    return {false, "INTERNAL", "the outbox row does not name a feedback event", false, true};
+  absl::StatusOr<StoredFeedback> event = FeedbackEventOfRow(*feedback_, row);
+  if (!event.ok()) {
+    // A row that names no stored event can never be sent; a store error may pass.
+    const bool never = event.status().code() == absl::StatusCode::kInvalidArgument ||
+                       event.status().code() == absl::StatusCode::kNotFound;
+    return {false, never ? "INTERNAL" : "UNAVAILABLE", std::string(event.status().message()), false, never};
   }
-  absl::StatusOr<std::optional<StoredFeedback>> event = feedback_->FeedbackBySeq(seq);
-  if (!event.ok()) return {false, "UNAVAILABLE", std::string(event.status().message()), false, false};
-  if (!event->has_value()) return {false, "INTERNAL", "the feedback event is not in the store", false, true};
-  const std::string message = adapters::RenderFeedbackHl7v2(FeedbackMessageContextFor(**event), (*event)->report);
+  const std::string message = adapters::RenderFeedbackHl7v2(FeedbackMessageContextFor(*event), event->report);
   absl::StatusOr<std::string> ack = client_->Send(message, deadline);
   if (!ack.ok()) {
     const bool timed_out = ack.status().code() == absl::StatusCode::kDeadlineExceeded;

@@ -13,6 +13,7 @@
 #include "boost/beast/core.hpp"
 #include "boost/beast/http.hpp"
 #include "boost/beast/ssl.hpp"
+#include "gateway/net/close_connection.h"
 #include "gateway/net/tls_contexts.h"
 
 namespace frontdoor::gateway {
@@ -171,19 +172,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
                       });
   }
 
-  void Close() {
-    beast::error_code ignored;
-    if constexpr (std::is_same_v<Stream, beast::ssl_stream<beast::tcp_stream>>) {
-      beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(2));
-      stream_.async_shutdown([self = this->shared_from_this()](beast::error_code) {
-        beast::error_code ignored;
-        beast::get_lowest_layer(self->stream_).socket().close(ignored);
-      });
-    } else {
-      stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-      stream_.socket().close(ignored);
-    }
-  }
+  void Close() { CloseConnection(stream_, this->shared_from_this()); }
 
   Stream stream_;
   asio::steady_timer deadline_;  // the request deadline (BeginRequest)

@@ -18,6 +18,7 @@
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
 #include "tests/e2e/process_harness.h"
+#include "tests/support/json_value.h"
 #include "tests/support/test_support.h"
 
 namespace frontdoor::testing {
@@ -32,17 +33,6 @@ std::string NewUuid() {
   std::string id = ReadFileOrEmpty("/proc/sys/kernel/random/uuid");
   while (!id.empty() && id.back() == '\n') id.pop_back();
   return id;
-}
-
-pb::Value Json(const std::string& text) {
-  pb::Value value;
-  EXPECT_TRUE(pb::util::JsonStringToMessage(text, &value).ok()) << text;
-  return value;
-}
-const pb::Value& Field(const pb::Value& v, const std::string& key) {
-  static const pb::Value kNull;
-  auto it = v.struct_value().fields().find(key);
-  return it == v.struct_value().fields().end() ? kNull : it->second;
 }
 
 class BarsProcessTest : public ::testing::Test {

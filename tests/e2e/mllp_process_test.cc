@@ -16,6 +16,7 @@
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
 #include "tests/e2e/process_harness.h"
+#include "tests/support/json_value.h"
 #include "tests/support/test_support.h"
 
 namespace frontdoor::testing {
@@ -27,16 +28,6 @@ const std::string kSource = FRONTDOOR_SOURCE_DIR;
 const std::string kSamples = kSource + "/tests/data/samples";
 const std::string kTools = kSource + "/tests/tools/mllp";
 
-pb::Value Json(const std::string& text) {
-  pb::Value value;
-  EXPECT_TRUE(pb::util::JsonStringToMessage(text, &value).ok()) << text;
-  return value;
-}
-const pb::Value& Field(const pb::Value& v, const std::string& key) {
-  static const pb::Value kNull;
-  auto it = v.struct_value().fields().find(key);
-  return it == v.struct_value().fields().end() ? kNull : it->second;
-}
 std::vector<std::string> Lines(const std::string& text) { return absl::StrSplit(text, '\n', absl::SkipEmpty()); }
 
 class MllpProcessTest : public ::testing::Test {

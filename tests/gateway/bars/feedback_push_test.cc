@@ -24,6 +24,7 @@
 #include "gtest/gtest.h"
 #include "observability/request_ids.h"
 #include "tests/support/http_test_client.h"
+#include "tests/support/json_value.h"
 #include "tests/support/test_support.h"
 
 namespace frontdoor::gateway {
@@ -31,6 +32,9 @@ namespace {
 
 namespace v1 = ::frontdoor::v1;
 namespace pb = ::google::protobuf;
+using frontdoor::testing::Field;
+using frontdoor::testing::Json;
+using frontdoor::testing::Text;
 
 const std::string kSample = std::string(FRONTDOOR_SOURCE_DIR) + "/tests/data/samples/01-fhir-oldham-wellbeing.json";
 constexpr char kSampleBundleId[] = "416d4e4e-3f58-5660-a408-b2fa0b0e74a4";
@@ -105,17 +109,6 @@ int FreePort() {
   boost::asio::io_context context;
   boost::asio::ip::tcp::acceptor acceptor(context, {boost::asio::ip::make_address("127.0.0.1"), 0});
   return acceptor.local_endpoint().port();
-}
-
-pb::Value Json(const std::string& text) {
-  pb::Value value;
-  EXPECT_TRUE(pb::util::JsonStringToMessage(text, &value).ok()) << text;
-  return value;
-}
-const pb::Value& Field(const pb::Value& v, const std::string& key) {
-  static const pb::Value kNull;
-  auto it = v.struct_value().fields().find(key);
-  return it == v.struct_value().fields().end() ? kNull : it->second;
 }
 
 class FeedbackPushTest : public ::testing::Test {

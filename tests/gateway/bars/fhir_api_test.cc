@@ -21,6 +21,7 @@
 #include "prometheus/registry.h"
 #include "tests/gateway/gateway_test_support.h"
 #include "tests/support/http_test_client.h"
+#include "tests/support/json_value.h"
 #include "tests/support/test_support.h"
 
 namespace frontdoor::gateway {
@@ -28,10 +29,13 @@ namespace {
 
 namespace v1 = ::frontdoor::v1;
 namespace pb = ::google::protobuf;
+using frontdoor::testing::Field;
 using frontdoor::testing::HttpReply;
 using frontdoor::testing::HttpTestClient;
+using frontdoor::testing::Json;
 using frontdoor::testing::RawExchange;
 using frontdoor::testing::StatusCodesIn;
+using frontdoor::testing::Text;
 
 const std::string kSamples = std::string(FRONTDOOR_SOURCE_DIR) + "/tests/data/samples";
 constexpr char kProcessMessage[] = "/FHIR/R4/$process-message";
@@ -45,20 +49,6 @@ std::string Read(const std::string& path) {
   s << in.rdbuf();
   return s.str();
 }
-
-pb::Value Json(const std::string& text) {
-  pb::Value value;
-  EXPECT_TRUE(pb::util::JsonStringToMessage(text, &value).ok()) << text;
-  return value;
-}
-
-const pb::Value& Field(const pb::Value& v, const std::string& key) {
-  static const pb::Value kNull;
-  auto it = v.struct_value().fields().find(key);
-  return it == v.struct_value().fields().end() ? kNull : it->second;
-}
-
-std::string Text(const pb::Value& v, const std::string& key) { return Field(v, key).string_value(); }
 
 // Every (system, code) of every issue's details.coding of an OperationOutcome.
 std::multimap<std::string, std::string> Codings(const pb::Value& outcome) {
