@@ -3,6 +3,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "adapters/feedback_messages.h"
+#include "common/status_macros.h"
 #include "gateway/feedback/progress_report_rules.h"
 
 namespace frontdoor::gateway {

@@ -26,6 +26,7 @@ class ChildProcess {
   ChildProcess& operator=(const ChildProcess&) = delete;
 
   bool started() const { return pid_ > 0; }
+  pid_t pid() const { return pid_; }
   void Signal(int sig);
   // Waits for the process to exit; returns its exit status (or 128+signal), nullopt on timeout.
   std::optional<int> Wait(absl::Duration timeout);
