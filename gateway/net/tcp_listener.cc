@@ -5,6 +5,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "boost/asio/ip/address.hpp"
+#include "boost/asio/strand.hpp"
 #include "gateway/net/listen_address.h"
 #include "observability/structured_log.h"
 
@@ -15,8 +16,13 @@ using asio::ip::tcp;
 using observability::Log;
 using observability::LogLevel;
 
+// The acceptor lives on a strand of its own: its accept handler (which starts the next accept) and
+// Close (posted from any thread) never run at once, as an Asio object's operations must not.
 TcpListener::TcpListener(asio::io_context& context, std::string what, size_t max_connections, OnAccept on_accept)
-    : acceptor_(context), what_(std::move(what)), max_connections_(max_connections), on_accept_(std::move(on_accept)) {}
+    : acceptor_(asio::make_strand(context)),
+      what_(std::move(what)),
+      max_connections_(max_connections),
+      on_accept_(std::move(on_accept)) {}
 
 absl::StatusOr<std::shared_ptr<TcpListener>> TcpListener::Open(asio::io_context& context, const std::string& address,
                                                                const std::string& what, size_t max_connections,
