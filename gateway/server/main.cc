@@ -9,6 +9,8 @@
 #include <thread>
 #include <vector>
 
+#include "absl/debugging/failure_signal_handler.h"
+#include "absl/debugging/symbolize.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
@@ -134,6 +136,10 @@ void AnnounceListening(const frontdoor::gateway::GatewayServer& server,
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A crash prints where it happened (a symbolized stack on stderr) before the process dies, for
+  // whoever reads the log afterwards.
+  absl::InitializeSymbolizer(argv[0]);
+  absl::InstallFailureSignalHandler(absl::FailureSignalHandlerOptions());
   // Debian's Abseil is built with Mutex deadlock detection on, which keeps a lock graph on every
   // acquisition (a few per cent of the gateway's CPU under load). Tests keep it; production needs
   // the cycles.
