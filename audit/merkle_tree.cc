@@ -68,6 +68,23 @@ void Path(absl::Span<const Hash> leaves, uint64_t m, std::vector<Hash>* out) {
   }
 }
 
+// SUBPROOF(m, D[n], b) of RFC 9162 2.1.4.1.
+void Subproof(absl::Span<const Hash> leaves, uint64_t m, bool whole, std::vector<Hash>* out) {
+  const uint64_t n = leaves.size();
+  if (m == n) {
+    if (!whole) out->push_back(RootHash(leaves));
+    return;
+  }
+  const uint64_t k = SplitPoint(n);
+  if (m <= k) {
+    Subproof(leaves.subspan(0, k), m, whole, out);
+    out->push_back(RootHash(leaves.subspan(k)));
+  } else {
+    Subproof(leaves.subspan(k), m - k, false, out);
+    out->push_back(RootHash(leaves.subspan(0, k)));
+  }
+}
+
 }  // namespace
 
 Hash Sha256(absl::string_view bytes) { return Digest({bytes}); }
@@ -122,6 +139,49 @@ bool VerifyInclusion(uint64_t index, uint64_t size, const Hash& leaf, const std:
     sn >>= 1;
   }
   return sn == 0 && r == root;
+}
+
+std::vector<Hash> ConsistencyProof(absl::Span<const Hash> leaves, uint64_t old_size) {
+  std::vector<Hash> out;
+  if (old_size == 0 || old_size >= leaves.size()) return out;
+  Subproof(leaves, old_size, true, &out);
+  return out;
+}
+
+bool VerifyConsistency(uint64_t old_size, uint64_t new_size, const Hash& old_root, const Hash& new_root,
+                       const std::vector<Hash>& proof) {
+  if (old_size > new_size) return false;
+  if (old_size == new_size) return proof.empty() && old_root == new_root;
+  if (old_size == 0) return proof.empty();  // the empty tree is a prefix of every tree
+  if (proof.empty()) return false;
+  // RFC 9162 2.1.4.2, steps 2 to 7.
+  std::vector<Hash> path = proof;
+  if ((old_size & (old_size - 1)) == 0) path.insert(path.begin(), old_root);
+  uint64_t fn = old_size - 1;
+  uint64_t sn = new_size - 1;
+  while ((fn & 1) == 1) {
+    fn >>= 1;
+    sn >>= 1;
+  }
+  Hash fr = path[0];
+  Hash sr = path[0];
+  for (size_t i = 1; i < path.size(); ++i) {
+    const Hash& c = path[i];
+    if (sn == 0) return false;
+    if ((fn & 1) == 1 || fn == sn) {
+      fr = NodeHash(c, fr);
+      sr = NodeHash(c, sr);
+      while ((fn & 1) == 0 && fn != 0) {
+        fn >>= 1;
+        sn >>= 1;
+      }
+    } else {
+      sr = NodeHash(sr, c);
+    }
+    fn >>= 1;
+    sn >>= 1;
+  }
+  return fr == old_root && sr == new_root && sn == 0;
 }
 
 std::string ToHex(const Hash& hash) {

@@ -7,6 +7,8 @@
 //   Hash root = RootHash(leaves);
 //   std::vector<Hash> path = InclusionProof(leaves, 1);
 //   bool ok = VerifyInclusion(1, leaves.size(), leaves[1], path, root);   // true
+//   std::vector<Hash> grown = ConsistencyProof(leaves, 2);   // the first two leaves' tree is a prefix
+//   ok = VerifyConsistency(2, 3, RootHash({leaves[0], leaves[1]}), root, grown);   // true
 //
 //   CompactMerkleTree tree;          // the same roots, appended one leaf at a time, O(log n) memory
 //   tree.Append(LeafHash(a));
@@ -42,6 +44,15 @@ std::vector<Hash> InclusionProof(absl::Span<const Hash> leaves, uint64_t index);
 
 // RFC 9162 2.1.3.2: true when `proof` shows `leaf` at `index` in the tree of `size` with `root`.
 bool VerifyInclusion(uint64_t index, uint64_t size, const Hash& leaf, const std::vector<Hash>& proof, const Hash& root);
+
+// PROOF(m, D[n]) of RFC 9162 2.1.4.1: shows that the tree of the first `old_size` leaves is a
+// prefix of the tree of all of them. Empty when old_size is 0 or not smaller than the tree.
+std::vector<Hash> ConsistencyProof(absl::Span<const Hash> leaves, uint64_t old_size);
+
+// RFC 9162 2.1.4.2: true when `proof` shows the tree of `old_size` with `old_root` is a prefix of
+// the tree of `new_size` with `new_root` (an append-only history: nothing before old_size changed).
+bool VerifyConsistency(uint64_t old_size, uint64_t new_size, const Hash& old_root, const Hash& new_root,
+                       const std::vector<Hash>& proof);
 
 std::string ToHex(const Hash& hash);
 // nullopt unless exactly 64 hex digits.

@@ -1,4 +1,4 @@
-// Unit tests of audit/merkle_tree: RFC 9162 shape, roots, inclusion proofs.
+// Unit tests of audit/merkle_tree: RFC 9162 shape, roots, inclusion and consistency proofs.
 #include "audit/merkle_tree.h"
 
 #include <string>
@@ -79,6 +79,49 @@ TEST(MerkleTreeTest, AlteredProofsFail) {
   proof = InclusionProof(l, 5);
   proof.pop_back();
   EXPECT_FALSE(VerifyInclusion(5, 11, l[5], proof, root)) << "a short path";
+}
+
+// RFC 9162 2.1.5's example tree of seven leaves d0..d6, its nodes named as there.
+TEST(MerkleTreeTest, ConsistencyProofsAreTheRfcExamples) {
+  const std::vector<Hash> l = Leaves(7);
+  const Hash a = l[0], b = l[1], c = l[2], d = l[3], e = l[4], f = l[5], j = l[6];
+  const Hash g = NodeHash(a, b), h = NodeHash(c, d), i = NodeHash(e, f);
+  const Hash k = NodeHash(g, h), el = NodeHash(i, j);
+  EXPECT_EQ(ConsistencyProof(l, 3), (std::vector<Hash>{c, d, g, el}));
+  EXPECT_EQ(ConsistencyProof(l, 4), (std::vector<Hash>{el}));
+  EXPECT_EQ(ConsistencyProof(l, 6), (std::vector<Hash>{i, j, k}));
+}
+
+TEST(MerkleTreeTest, EveryConsistencyProofVerifiesBetweenEverySize) {
+  const std::vector<Hash> all = Leaves(33);
+  for (uint64_t n = 1; n <= all.size(); ++n) {
+    const absl::Span<const Hash> tree(all.data(), n);
+    for (uint64_t m = 0; m <= n; ++m) {
+      const Hash old_root = RootHash(tree.subspan(0, m));
+      EXPECT_TRUE(VerifyConsistency(m, n, old_root, RootHash(tree), ConsistencyProof(tree, m))) << m << " -> " << n;
+    }
+  }
+}
+
+TEST(MerkleTreeTest, AConsistencyProofFailsWhenTheOldHistoryWasRewritten) {
+  const std::vector<Hash> l = Leaves(13);
+  const Hash new_root = RootHash(l);
+  const std::vector<Hash> proof = ConsistencyProof(l, 5);
+  const Hash old_root = RootHash(absl::Span<const Hash>(l.data(), 5));
+  ASSERT_TRUE(VerifyConsistency(5, 13, old_root, new_root, proof));
+  // A leaf before the old size changed: the new tree is not an extension of the old.
+  std::vector<Hash> rewritten = l;
+  rewritten[2] = LeafHash("rewritten");
+  EXPECT_FALSE(VerifyConsistency(5, 13, old_root, RootHash(rewritten), ConsistencyProof(rewritten, 5)));
+  // Leaves cut from the end and others appended: neither is the signed history.
+  EXPECT_FALSE(VerifyConsistency(5, 13, LeafHash("another old root"), new_root, proof));
+  EXPECT_FALSE(VerifyConsistency(4, 13, old_root, new_root, proof)) << "another old size";
+  EXPECT_FALSE(VerifyConsistency(13, 5, new_root, old_root, proof)) << "a shrunk tree";
+  std::vector<Hash> changed = proof;
+  changed[0][0] ^= 1;
+  EXPECT_FALSE(VerifyConsistency(5, 13, old_root, new_root, changed)) << "a changed proof";
+  EXPECT_FALSE(VerifyConsistency(5, 13, old_root, new_root, {})) << "no proof";
+  EXPECT_FALSE(VerifyConsistency(13, 13, old_root, new_root, {})) << "the same size, another root";
 }
 
 TEST(MerkleTreeTest, HexRoundTripsAndRejectsJunk) {
