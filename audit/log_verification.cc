@@ -4,6 +4,7 @@
 #include <map>
 
 #include "absl/strings/str_cat.h"
+#include "absl/types/span.h"
 #include "audit/audit_record.h"
 #include "audit/checkpoint_signer.h"
 #include "audit/merkle_tree.h"
@@ -33,12 +34,26 @@ class Findings {
   std::string why_;
 };
 
-// A pruned leaf: its kept hash must be one, and its search columns emptied but for the time.
-void CheckPrunedLeaf(const StoredLeaf& leaf, uint64_t i, Findings& findings) {
+// A pruned leaf: its kept hash must be one, its search columns emptied but for the time, and the
+// time past the retention period (a body removed earlier hides a record from searches).
+void CheckPrunedLeaf(const StoredLeaf& leaf, uint64_t i, const std::optional<RetentionCheck>& retention,
+                     Findings& findings) {
   if (!HashFromHex(leaf.leaf_hash_hex).has_value()) {
     findings.Bad(i, absl::StrCat("pruned record ", i, " has no valid kept leaf hash"));
   }
   if (!leaf.columns.has_value()) return;
+  if (retention.has_value()) {
+    const absl::Time at = absl::FromUnixMicros(leaf.columns->time_us);
+    if (retention->period == absl::ZeroDuration()) {
+      findings.Bad(i, absl::StrCat("record ", i, "'s body was removed, but this log keeps every record for ever"));
+    } else if (at > retention->now - retention->period) {
+      findings.Bad(i,
+                   absl::StrCat("record ", i, " (of ", absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", at, absl::UTCTimeZone()),
+                                ") had its body removed, but the retention period keeps it until ",
+                                absl::FormatTime("%Y-%m-%d", at + retention->period, absl::UTCTimeZone()),
+                                ": it was deleted, not pruned"));
+    }
+  }
   AuditSearchColumns emptied;
   emptied.time_us = leaf.columns->time_us;  // a pruned record keeps only its time
   if (std::optional<std::string> column = FirstDisagreeingColumn(*leaf.columns, emptied)) {
@@ -69,7 +84,8 @@ void CheckKeptLeaf(const StoredLeaf& leaf, uint64_t i, const Hash& computed, Fin
 // Every leaf in its place, every body hashing to its leaf. Returns the leaf hashes the tree is
 // built from: the stored ones, so that a body changed under an intact hash is named exactly here
 // and the checkpoints then check the stored hashes themselves.
-std::vector<Hash> CheckLeaves(const std::vector<StoredLeaf>& leaves, Findings& findings, uint64_t* pruned) {
+std::vector<Hash> CheckLeaves(const std::vector<StoredLeaf>& leaves, const std::optional<RetentionCheck>& retention,
+                              Findings& findings, uint64_t* pruned) {
   std::vector<Hash> hashes;
   hashes.reserve(leaves.size());
   for (size_t i = 0; i < leaves.size(); ++i) {
@@ -84,7 +100,7 @@ std::vector<Hash> CheckLeaves(const std::vector<StoredLeaf>& leaves, Findings& f
       hashes.push_back(stored.value_or(Hash{}));
     } else if (!leaf.record.has_value()) {
       ++*pruned;
-      CheckPrunedLeaf(leaf, i, findings);
+      CheckPrunedLeaf(leaf, i, retention, findings);
       hashes.push_back(stored.value_or(Hash{}));
     } else {
       const Hash computed = RecordLeafHash(*leaf.record);
@@ -175,10 +191,10 @@ Coverage CheckCheckpoints(const std::vector<v1::SignedCheckpoint>& checkpoints, 
 
 v1::VerifyAuditResponse VerifyAuditLog(const std::vector<StoredLeaf>& leaves,
                                        const std::vector<v1::SignedCheckpoint>& checkpoints,
-                                       const std::string& public_key_pem) {
+                                       const std::string& public_key_pem, std::optional<RetentionCheck> retention) {
   Findings findings;
   uint64_t pruned = 0;
-  const std::vector<Hash> hashes = CheckLeaves(leaves, findings, &pruned);
+  const std::vector<Hash> hashes = CheckLeaves(leaves, retention, findings, &pruned);
   CheckCitations(leaves, findings);
   const Coverage coverage = CheckCheckpoints(checkpoints, hashes, public_key_pem, findings);
 
@@ -200,6 +216,60 @@ v1::VerifyAuditResponse VerifyAuditLog(const std::vector<StoredLeaf>& leaves,
                                                                       " are hash-checked and await the next checkpoint")
                                                        : ""));
   return out;
+}
+
+absl::StatusOr<std::vector<std::string>> ProveLogExtends(const std::vector<StoredLeaf>& leaves,
+                                                         const v1::SignedCheckpoint& kept,
+                                                         const v1::SignedCheckpoint& latest,
+                                                         const std::string& public_key_pem) {
+  if (!VerifyCheckpoint(kept, public_key_pem).ok()) {
+    return absl::InvalidArgumentError("the kept checkpoint is not signed by this gateway's key");
+  }
+  if (kept.tree_size() > leaves.size()) {
+    return absl::DataLossError(absl::StrCat("the log has ", leaves.size(), " records but the kept checkpoint covers ",
+                                            kept.tree_size(), ": records from ", leaves.size(), " on were removed"));
+  }
+  std::vector<Hash> hashes;
+  hashes.reserve(leaves.size());
+  for (const StoredLeaf& leaf : leaves) hashes.push_back(HashFromHex(leaf.leaf_hash_hex).value_or(Hash{}));
+  const absl::Span<const Hash> all(hashes);
+  if (ToHex(RootHash(all.subspan(0, kept.tree_size()))) != kept.root_hash_hex()) {
+    return absl::DataLossError(absl::StrCat("the log's first ", kept.tree_size(),
+                                            " records do not hash to the kept checkpoint's root: a record in 0..",
+                                            kept.tree_size() - 1, " was rewritten or removed since it was signed"));
+  }
+  if (latest.tree_size() < kept.tree_size() || latest.tree_size() > hashes.size() ||
+      ToHex(RootHash(all.subspan(0, latest.tree_size()))) != latest.root_hash_hex()) {
+    return absl::DataLossError("the latest checkpoint does not sign this log");
+  }
+  std::vector<std::string> path;
+  for (const Hash& h : ConsistencyProof(all.subspan(0, latest.tree_size()), kept.tree_size())) path.push_back(ToHex(h));
+  return path;
+}
+
+absl::Status CheckLogExtends(const v1::SignedCheckpoint& kept, const v1::SignedCheckpoint& latest,
+                             const std::vector<std::string>& consistency_path_hex, const std::string& public_key_pem) {
+  if (!VerifyCheckpoint(kept, public_key_pem).ok()) {
+    return absl::DataLossError("the kept checkpoint is not signed by the gateway's public key (was the key replaced?)");
+  }
+  if (!VerifyCheckpoint(latest, public_key_pem).ok()) {
+    return absl::DataLossError("the latest checkpoint is not signed by the gateway's public key");
+  }
+  std::vector<Hash> path;
+  for (const std::string& hex : consistency_path_hex) {
+    std::optional<Hash> h = HashFromHex(hex);
+    if (!h.has_value()) return absl::DataLossError("a consistency proof entry is not 64 hex digits");
+    path.push_back(*h);
+  }
+  const std::optional<Hash> old_root = HashFromHex(kept.root_hash_hex());
+  const std::optional<Hash> new_root = HashFromHex(latest.root_hash_hex());
+  if (!old_root.has_value() || !new_root.has_value() ||
+      !VerifyConsistency(kept.tree_size(), latest.tree_size(), *old_root, *new_root, path)) {
+    return absl::DataLossError(absl::StrCat("the log of ", latest.tree_size(),
+                                            " records is not an extension of the kept checkpoint of ", kept.tree_size(),
+                                            ": its history was rewritten or cut"));
+  }
+  return absl::OkStatus();
 }
 
 absl::Status CheckInclusionProof(const v1::AuditInclusionProof& proof, const std::string& public_key_pem) {

@@ -20,6 +20,8 @@
 //     checkpoint that covers it; the answer is the first record of the range only that checkpoint
 //     covers (the precise record is unknowable without the original), and the message says so.
 //     Checkpoints every record (audit.checkpoint_every_records: 1) make that exact.
+//   - a record whose body was removed before the retention period let it be pruned (given a
+//     RetentionCheck): the record's index; pruning is legitimate only past retention.
 // Pruned records (body removed under retention) are checked through their kept leaf hash.
 // Pure; thread-safe.
 #ifndef FRONTDOOR_AUDIT_LOG_VERIFICATION_H_
@@ -31,6 +33,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/time/time.h"
 #include "audit/search_columns.h"
 #include "frontdoor/v1/audit_service.pb.h"
 
@@ -45,9 +48,31 @@ struct StoredLeaf {
   std::optional<AuditSearchColumns> columns;         // the search columns as stored; nullopt: none kept
 };
 
+// The retention period the log is kept under: a record may be pruned only once it is older than
+// `period` at `now`; a zero period keeps every record for ever.
+struct RetentionCheck {
+  absl::Time now;
+  absl::Duration period;
+};
+
 frontdoor::v1::VerifyAuditResponse VerifyAuditLog(const std::vector<StoredLeaf>& leaves,
                                                   const std::vector<frontdoor::v1::SignedCheckpoint>& checkpoints,
-                                                  const std::string& public_key_pem);
+                                                  const std::string& public_key_pem,
+                                                  std::optional<RetentionCheck> retention = std::nullopt);
+
+// Whether the stored log (its leaf hashes as stored) extends `kept`, a checkpoint kept earlier
+// outside the gateway: the RFC 9162 consistency proof from `kept` to `latest` (both signed by
+// `public_key_pem`, latest at least as large). DATA_LOSS naming what was removed or rewritten;
+// INVALID_ARGUMENT for a checkpoint that is not this key's.
+absl::StatusOr<std::vector<std::string>> ProveLogExtends(const std::vector<StoredLeaf>& leaves,
+                                                         const frontdoor::v1::SignedCheckpoint& kept,
+                                                         const frontdoor::v1::SignedCheckpoint& latest,
+                                                         const std::string& public_key_pem);
+
+// A client's own check of that proof: both checkpoints signed by `public_key_pem` and `latest`'s
+// tree an extension of `kept`'s. DATA_LOSS saying which failed.
+absl::Status CheckLogExtends(const frontdoor::v1::SignedCheckpoint& kept, const frontdoor::v1::SignedCheckpoint& latest,
+                             const std::vector<std::string>& consistency_path_hex, const std::string& public_key_pem);
 
 // OK when the proof's checkpoint is signed by `public_key_pem` and the record, hashed as
 // CanonicalRecordBytes, is the leaf at proof.leaf_index of that tree. DATA_LOSS otherwise, with

@@ -1,5 +1,6 @@
 #include "tools/ig_commands.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -186,6 +187,63 @@ int CheckProof(const std::vector<std::string>& args) {
   return 0;
 }
 
+// A checkpoint kept earlier: the SignedCheckpoint itself, or a whole saved `audit verify` answer
+// (its latest_checkpoint).
+bool ReadKeptCheckpoint(const std::string& path, v1::SignedCheckpoint* out) {
+  std::string json;
+  if (!ReadFile(path, &json)) return false;
+  if (google::protobuf::util::JsonStringToMessage(json, out).ok() && out->tree_size() > 0) return true;
+  v1::VerifyAuditResponse saved;
+  if (!google::protobuf::util::JsonStringToMessage(json, &saved).ok() || !saved.has_latest_checkpoint()) return false;
+  *out = saved.latest_checkpoint();
+  return true;
+}
+
+// audit verify [--checkpoint FILE [--public-key PUB.pem]]: the gateway verifies the whole log; with
+// a kept checkpoint it also proves the log extends it, and that proof is checked here, with the
+// public key (given, or the gateway's, which must then also have signed the kept checkpoint).
+int Verify(const std::vector<std::string>& args, v1::AuditService::Stub& stub, const std::string& identity,
+           int timeout) {
+  std::map<std::string, std::string> o;
+  std::vector<std::string> positional;
+  if (!Options(args, 2, &o, &positional) || !positional.empty() || std::any_of(o.begin(), o.end(), [](const auto& kv) {
+        return kv.first != "checkpoint" && kv.first != "public-key";
+      })) {
+    return Usage("audit verify [--checkpoint FILE [--public-key PUB.pem]]");
+  }
+  v1::VerifyAuditRequest request;
+  if (o.count("checkpoint") && !ReadKeptCheckpoint(o["checkpoint"], request.mutable_kept_checkpoint())) {
+    return Usage("--checkpoint FILE: not a signed checkpoint (save `audit verify`'s answer, or its latest_checkpoint)");
+  }
+  std::string pem;
+  if (o.count("public-key") && !ReadFile(o["public-key"], &pem)) return Usage("cannot read the public key");
+  v1::VerifyAuditResponse response;
+  grpc::Status status = stub.VerifyAudit(Context(identity, timeout).get(), request, &response);
+  if (!status.ok()) return Fail(status);
+  std::cout << Json(response);
+  if (!response.verified()) return 4;
+  if (!request.has_kept_checkpoint()) return 0;
+  if (pem.empty()) {
+    v1::GetPublicKeyResponse key;
+    status = stub.GetPublicKey(Context(identity, timeout).get(), v1::GetPublicKeyRequest(), &key);
+    if (!status.ok()) return Fail(status);
+    pem = key.public_key_pem();
+  }
+  const std::vector<std::string> path(response.consistency_path_hex().begin(), response.consistency_path_hex().end());
+  absl::Status extends =
+      frontdoor::audit::CheckLogExtends(request.kept_checkpoint(), response.latest_checkpoint(), path, pem);
+  if (!extends.ok()) {
+    std::fprintf(stderr, "frontdoor: the log does NOT extend the checkpoint you kept: %s\n",
+                 std::string(extends.message()).c_str());
+    return 4;
+  }
+  std::fprintf(stderr, "OK: the log of %llu records extends the checkpoint you kept (%llu records, signed %s)\n",
+               static_cast<unsigned long long>(response.latest_checkpoint().tree_size()),
+               static_cast<unsigned long long>(request.kept_checkpoint().tree_size()),
+               request.kept_checkpoint().time().c_str());
+  return 0;
+}
+
 }  // namespace
 
 int RunIgCommand(const std::vector<std::string>& args, const std::shared_ptr<grpc::Channel>& channel,
@@ -198,13 +256,7 @@ int RunIgCommand(const std::vector<std::string>& args, const std::shared_ptr<grp
   if (sub == "query") return Query(args, channel, identity, timeout);
   if (sub == "check-proof") return CheckProof(args);
   auto stub = v1::AuditService::NewStub(channel);
-  if (sub == "verify" && args.size() == 2) {
-    v1::VerifyAuditResponse response;
-    grpc::Status status = stub->VerifyAudit(Context(identity, timeout).get(), v1::VerifyAuditRequest(), &response);
-    if (!status.ok()) return Fail(status);
-    std::cout << Json(response);
-    return response.verified() ? 0 : 4;
-  }
+  if (sub == "verify") return Verify(args, *stub, identity, timeout);
   if (sub == "prove" && args.size() == 3) {
     v1::ProveInclusionRequest request;
     char* end = nullptr;

@@ -23,8 +23,12 @@ IG officers (--as an identity listed in ig_officers):
               [--outcome permit|refuse|withhold|deliver|withdraw|cease|query]
               [--from RFC3339] [--to RFC3339] [--format csv|json]
                               audit records, oldest first (the query itself is audited)
-  audit verify                recompute the whole log against the signed checkpoints
-                              (exit 0 verified, 4 not verified: the first bad record is named)
+  audit verify [--checkpoint FILE [--public-key PUB.pem]]
+                              recompute the whole log against the signed checkpoints
+                              (exit 0 verified, 4 not verified: the first bad record is named);
+                              keep the answer (its latest_checkpoint) outside the gateway, and
+                              later give it as --checkpoint: the log must extend it, proved here
+                              with the public key (RFC 9162 consistency proof)
   audit prove INDEX           an inclusion proof of record INDEX (JSON; save it to a file)
   audit public-key            the checkpoint public key (PEM; save it to a file)
   audit check-proof PROOF.json --public-key PUB.pem

@@ -270,8 +270,15 @@ absl::Status GatewayServer::Parts::StartWork(const GatewayOptions& options, cons
   FRONTDOOR_ASSIGN_OR_RETURN(
       std::unique_ptr<audit::CheckpointSigner> signer,
       audit::CheckpointSigner::LoadOrCreate(AuditSigningKeyPath(config->config, options.data_dir)));
-  checkpointer =
-      std::make_unique<AuditCheckpointer>(store.get(), std::move(signer), clock, AuditPolicyFrom(config->config));
+  // The latest checkpoint is kept outside the store too, beside the signing key: a log that lost
+  // or rewrote signed records does not start (and is never signed again) until someone decides.
+  checkpointer = std::make_unique<AuditCheckpointer>(
+      store.get(), std::move(signer), clock, AuditPolicyFrom(config->config),
+      std::make_unique<CheckpointAnchor>(options.data_dir + "/audit-checkpoint.json"));
+  if (absl::Status anchored = checkpointer->CheckAnchored(); !anchored.ok()) {
+    return absl::Status(anchored.code(),
+                        absl::StrCat("the audit log is not what this gateway signed: ", anchored.message()));
+  }
   return absl::OkStatus();
 }
 

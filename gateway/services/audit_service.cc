@@ -1,6 +1,8 @@
 #include "gateway/services/audit_service.h"
 
+#include <algorithm>
 #include <atomic>
+#include <optional>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -154,8 +156,13 @@ grpc::ServerUnaryReactor* AuditServiceImpl::VerifyAudit(grpc::CallbackServerCont
   }
   v1::AuditRecord record = QueryAuditRecord(v1::QueryAuditRequest(), *caller, deps_.clock->Now());
   record.set_detail("verify the whole audit log");
-  deps_.work->Post([this, reactor, response, record = std::move(record)](absl::Status ready) {
+  std::optional<v1::SignedCheckpoint> kept;
+  if (request->has_kept_checkpoint()) kept = request->kept_checkpoint();
+  deps_.work->Post([this, reactor, response, kept = std::move(kept), record = std::move(record)](absl::Status ready) {
     if (!ready.ok()) return reactor->Finish(ToGrpcStatus(ready));
+    // What is recorded so far is signed first: the answer's latest_checkpoint then covers the whole
+    // log, which is what an IG officer keeps (a failure to sign shows in the verification itself).
+    (void)deps_.checkpointer->CheckpointNow();
     absl::StatusOr<std::vector<audit::StoredLeaf>> leaves = deps_.store->ReadAuditLeaves();
     absl::StatusOr<std::vector<v1::SignedCheckpoint>> checkpoints =
         leaves.ok() ? deps_.store->AuditCheckpoints() : leaves.status();
@@ -164,10 +171,43 @@ grpc::ServerUnaryReactor* AuditServiceImpl::VerifyAudit(grpc::CallbackServerCont
       reactor->Finish(ToGrpcStatus(s));
       return;
     }
-    *response = audit::VerifyAuditLog(*leaves, *checkpoints, deps_.checkpointer->PublicKeyPem());
+    VerifyLog(*leaves, *std::move(checkpoints), kept, response);
     reactor->Finish(grpc::Status::OK);
   });
   return reactor;
+}
+
+void AuditServiceImpl::VerifyLog(const std::vector<audit::StoredLeaf>& leaves,
+                                 std::vector<v1::SignedCheckpoint> checkpoints,
+                                 const std::optional<v1::SignedCheckpoint>& kept, v1::VerifyAuditResponse* response) {
+  // The latest checkpoint this gateway signed counts even when the store no longer holds it: it
+  // is kept outside the store too, so records removed with their checkpoints are still found.
+  std::optional<v1::SignedCheckpoint> latest = deps_.checkpointer->LatestKnown();
+  if (latest.has_value() && std::none_of(checkpoints.begin(), checkpoints.end(), [&](const v1::SignedCheckpoint& c) {
+        return c.tree_size() == latest->tree_size() && c.root_hash_hex() == latest->root_hash_hex();
+      })) {
+    checkpoints.push_back(*latest);
+    std::sort(checkpoints.begin(), checkpoints.end(),
+              [](const auto& a, const auto& b) { return a.tree_size() < b.tree_size(); });
+  }
+  const AuditPolicy& policy = deps_.checkpointer->policy();
+  *response = audit::VerifyAuditLog(leaves, checkpoints, deps_.checkpointer->PublicKeyPem(),
+                                    audit::RetentionCheck{deps_.clock->Now(), policy.retention});
+  if (latest.has_value()) *response->mutable_latest_checkpoint() = *latest;
+  if (!kept.has_value()) return;
+  absl::StatusOr<std::vector<std::string>> path =
+      latest.has_value()
+          ? audit::ProveLogExtends(leaves, *kept, *latest, deps_.checkpointer->PublicKeyPem())
+          : absl::StatusOr<std::vector<std::string>>(absl::DataLossError("the gateway has signed no checkpoint"));
+  if (path.ok()) {
+    for (std::string& hex : *path) response->add_consistency_path_hex(std::move(hex));
+    return;
+  }
+  // The kept checkpoint outranks what the store says of itself.
+  response->set_verified(false);
+  response->set_first_bad_index(std::min<uint64_t>(kept->tree_size(), leaves.size()));
+  response->set_message(absl::StrCat("against the checkpoint you kept (", kept->tree_size(), " records, signed ",
+                                     kept->time(), "): ", path.status().message()));
 }
 
 grpc::ServerUnaryReactor* AuditServiceImpl::ProveInclusion(grpc::CallbackServerContext* context,

@@ -54,6 +54,11 @@ class AuditServiceImpl final : public frontdoor::v1::AuditService::CallbackServi
                                          frontdoor::v1::GetPublicKeyResponse* response) override;
 
  private:
+  // The log against its checkpoints (with the latest one this gateway knows it signed), the
+  // retention period, and a checkpoint the caller kept; fills `response`.
+  void VerifyLog(const std::vector<audit::StoredLeaf>& leaves, std::vector<frontdoor::v1::SignedCheckpoint> checkpoints,
+                 const std::optional<frontdoor::v1::SignedCheckpoint>& kept,
+                 frontdoor::v1::VerifyAuditResponse* response);
   // The IG officer calling, or UNAUTHENTICATED / PERMISSION_DENIED.
   absl::StatusOr<Caller> AuthorizeIgOfficer(const grpc::CallbackServerContext& context) const;
   // Appends the record of an audit call.

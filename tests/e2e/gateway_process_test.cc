@@ -1,6 +1,7 @@
 // End to end with the real executables over loopback: frontdoor-connector-sim serving the
 // connector organisations, frontdoor-gateway with its SQLite store, and the frontdoor CLI.
 #include <signal.h>
+#include <sqlite3.h>
 
 #include <fstream>
 #include <map>
@@ -279,6 +280,54 @@ TEST_F(GatewayProcessTest, CancelledReferralReachesTheSimAsCeaseAfterItsDelivery
   CommandResult check =
       RunCommand({frontdoor, "audit", "check-proof", Path("proof.json"), "--public-key", Path("pub.pem")});
   EXPECT_EQ(check.exit_status, 0) << check.out;
+}
+
+// The audit log as an IG officer checks it over time, and as an insider would cut it: the officer
+// keeps `audit verify`'s answer, and later the CLI proves (with the public key, on the officer's
+// side) that the log only grew since; records cut from the end together with their checkpoints
+// stop the gateway from starting, saying what was removed.
+TEST_F(GatewayProcessTest, AKeptCheckpointIsProvedExtendedAndAGatewayOnACutLogDoesNotStart) {
+  const auto connectors = StartSim();
+  std::string target = StartGateway(connectors);
+  const std::string frontdoor = BinaryPath("tools/frontdoor");
+  auto officer = [&](std::vector<std::string> args) {
+    std::vector<std::string> argv = {frontdoor, "--target", target, "--as", "ig-officer-oldham"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return RunCommand(argv);
+  };
+  const std::string typed = std::string(FRONTDOOR_SOURCE_DIR) + "/examples/typed-referral.json";
+  ASSERT_EQ(CliSubmit(target, typed, "P85901").disposition(), v1::ACCEPTED);
+  CommandResult kept = officer({"audit", "verify"});
+  ASSERT_EQ(kept.exit_status, 0) << kept.out;
+  ASSERT_NE(kept.out.find("latest_checkpoint"), std::string::npos) << kept.out;
+  std::ofstream(Path("kept.json")) << kept.out.substr(0, kept.out.rfind('}') + 1);
+
+  ASSERT_EQ(CliSubmit(target, typed, "P85901").disposition(), v1::ACCEPTED);
+  CommandResult extended = officer({"audit", "verify", "--checkpoint", Path("kept.json")});
+  EXPECT_EQ(extended.exit_status, 0) << extended.out;
+  EXPECT_NE(extended.out.find("consistency_path_hex"), std::string::npos) << "the proof the CLI checked";
+
+  gateway_->Signal(SIGTERM);
+  ASSERT_TRUE(gateway_->Wait(absl::Seconds(20)).has_value());
+  // An insider cuts the newest records and the checkpoints that signed them.
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(Path("data/frontdoor.db").c_str(), &db), SQLITE_OK);
+  char* error = nullptr;
+  const char* cut =
+      "DELETE FROM audit_log WHERE leaf_index >= (SELECT MAX(leaf_index) - 2 FROM audit_log);"
+      "DELETE FROM audit_checkpoints WHERE tree_size > (SELECT COUNT(*) FROM audit_log);";
+  ASSERT_EQ(sqlite3_exec(db, cut, nullptr, nullptr, &error), SQLITE_OK) << (error ? error : "");
+  sqlite3_close(db);
+
+  ChildProcess again({BinaryPath("gateway/frontdoor-gateway"), "--insecure-plaintext", "--listen", "127.0.0.1:0",
+                      "--data-dir", Path("data")},
+                     Path("again.log"));
+  auto status = again.Wait(absl::Seconds(20));
+  ASSERT_TRUE(status.has_value()) << "the gateway started on a log that lost signed records";
+  EXPECT_EQ(*status, 1);
+  const std::string log = ReadFileOrEmpty(Path("again.log"));
+  EXPECT_NE(log.find("the audit log is not what this gateway signed"), std::string::npos) << log;
+  EXPECT_NE(log.find("were removed"), std::string::npos) << log;
 }
 
 }  // namespace

@@ -1,7 +1,10 @@
 // Tampering with the real SQLite file of the audit log: a changed field, a deleted record, two
 // swapped records, a truncated tail, a replaced checkpoint, and a record rewritten together with
 // its leaf hash are each detected by verification, every time, naming the first bad record; an
-// untouched log verifies; retention pruning keeps it verifiable.
+// untouched log verifies; retention pruning keeps it verifiable. With the latest checkpoint kept
+// outside the store (the gateway's anchor, or an IG officer's copy), records removed together with
+// their checkpoints, or rewritten after every checkpoint was deleted, are found too, and never
+// signed; a recent record "pruned" inside the retention period is named; pruning is recorded.
 #include <sqlite3.h>
 
 #include <filesystem>
@@ -34,7 +37,7 @@ class AuditTamperTest : public ::testing::Test {
     auto signer = audit::CheckpointSigner::LoadOrCreate(dir_.path() + "/key.pem");
     ASSERT_TRUE(signer.ok());
     public_key_ = (*signer)->PublicKeyPem();
-    AuditCheckpointer checkpointer(store->get(), std::move(*signer), &clock_, AuditPolicy{});
+    AuditCheckpointer checkpointer(store->get(), std::move(*signer), &clock_, AuditPolicy{}, Anchor());
     for (int i = 0; i < kRecords; ++i) {
       v1::AuditRecord r;
       r.set_time(absl::StrCat("2025-06-10T09:00:", 10 + i, "Z"));
@@ -49,6 +52,26 @@ class AuditTamperTest : public ::testing::Test {
       ASSERT_TRUE((*store)->AppendAudit({r}).ok());
       if (i == 3 || i == 7 || i == kRecords - 1) ASSERT_TRUE(checkpointer.CheckpointNow().ok());  // sizes 4, 8, 12
     }
+  }
+
+  std::unique_ptr<CheckpointAnchor> Anchor() {
+    return std::make_unique<CheckpointAnchor>(dir_.path() + "/audit-checkpoint.json");
+  }
+  // The gateway's checkpointer as it starts again on the (tampered) file, with its anchor.
+  absl::Status RestartAnchored(std::unique_ptr<SqliteStore>* store, std::unique_ptr<AuditCheckpointer>* checkpointer) {
+    auto opened = SqliteStore::Open(path_);
+    if (!opened.ok()) return opened.status();
+    *store = *std::move(opened);
+    auto signer = audit::CheckpointSigner::LoadOrCreate(dir_.path() + "/key.pem");
+    if (!signer.ok()) return signer.status();
+    *checkpointer =
+        std::make_unique<AuditCheckpointer>(store->get(), std::move(*signer), &clock_, AuditPolicy{}, Anchor());
+    return (*checkpointer)->CheckAnchored();
+  }
+  v1::SignedCheckpoint Kept() {
+    auto kept = Anchor()->Load();
+    EXPECT_TRUE(kept.ok() && kept->has_value());
+    return kept.ok() && kept->has_value() ? **kept : v1::SignedCheckpoint();
   }
 
   v1::VerifyAuditResponse Verify() {
@@ -126,7 +149,8 @@ TEST_F(AuditTamperTest, DeletedRecordIsNamed) {
   for (int i : {0, 5, kRecords - 1}) {
     SCOPED_TRACE(i);
     for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path_ + suffix);
-    SetUp();  // a fresh log each time
+    std::filesystem::remove(Anchor()->path());  // a fresh data directory: no kept checkpoint either
+    SetUp();                                    // a fresh log each time
     Sql(absl::StrCat("DELETE FROM audit_log WHERE leaf_index = ", i));
     const v1::VerifyAuditResponse r = Verify();
     EXPECT_FALSE(r.verified());
@@ -225,6 +249,130 @@ TEST_F(AuditTamperTest, PrunedLeafHashThatWasChangedIsDetected) {
   const v1::VerifyAuditResponse r = Verify();
   EXPECT_FALSE(r.verified());
   EXPECT_EQ(r.first_bad_index(), 4u);
+}
+
+TEST_F(AuditTamperTest, TheLatestCheckpointIsKeptOutsideTheStoreAndAnUntouchedLogStartsAnchored) {
+  const v1::SignedCheckpoint kept = Kept();
+  EXPECT_EQ(kept.tree_size(), static_cast<uint64_t>(kRecords));
+  EXPECT_TRUE(audit::VerifyCheckpoint(kept, public_key_).ok());
+  std::unique_ptr<SqliteStore> store;
+  std::unique_ptr<AuditCheckpointer> checkpointer;
+  EXPECT_TRUE(RestartAnchored(&store, &checkpointer).ok());
+}
+
+TEST_F(AuditTamperTest, RecordsDeletedFromTheEndWithTheirCheckpointsAreFoundByTheKeptCheckpoint) {
+  const v1::SignedCheckpoint kept = Kept();
+  Sql("DELETE FROM audit_log WHERE leaf_index >= 9");
+  Sql("DELETE FROM audit_checkpoints WHERE tree_size > 8");
+  ASSERT_TRUE(Verify().verified()) << "the store alone cannot tell: this is what the kept checkpoint is for";
+
+  // The gateway does not start on it, and says what was removed.
+  std::unique_ptr<SqliteStore> store;
+  std::unique_ptr<AuditCheckpointer> checkpointer;
+  absl::Status anchored = RestartAnchored(&store, &checkpointer);
+  EXPECT_EQ(anchored.code(), absl::StatusCode::kDataLoss);
+  EXPECT_NE(anchored.message().find("records from 9 on were removed"), std::string::npos) << anchored;
+  EXPECT_FALSE(checkpointer->CheckpointNow().ok()) << "nothing is signed over the cut";
+
+  // Verification with the kept checkpoint names the first removed record.
+  auto leaves = store->ReadAuditLeaves();
+  auto checkpoints = store->AuditCheckpoints();
+  ASSERT_TRUE(leaves.ok() && checkpoints.ok());
+  checkpoints->push_back(kept);
+  const v1::VerifyAuditResponse r = audit::VerifyAuditLog(*leaves, *checkpoints, public_key_);
+  EXPECT_FALSE(r.verified());
+  EXPECT_EQ(r.first_bad_index(), 9u) << r.message();
+  // And an IG officer's copy cannot be shown to be extended.
+  auto latest = store->AuditCheckpoints();
+  auto proof = audit::ProveLogExtends(*leaves, kept, latest->back(), public_key_);
+  EXPECT_EQ(proof.status().code(), absl::StatusCode::kDataLoss);
+}
+
+TEST_F(AuditTamperTest, ARecordRewrittenAfterEveryCheckpointWasDeletedIsNeverSigned) {
+  v1::AuditRecord changed = Record(5);
+  changed.set_outcome("refuse");
+  WriteRecord(5, changed);
+  Sql("UPDATE audit_log SET outcome = 'refuse', leaf_hash = '" + audit::ToHex(audit::RecordLeafHash(changed)) +
+      "' WHERE leaf_index = 5");
+  Sql("DELETE FROM audit_checkpoints");
+
+  std::unique_ptr<SqliteStore> store;
+  std::unique_ptr<AuditCheckpointer> checkpointer;
+  absl::Status anchored = RestartAnchored(&store, &checkpointer);
+  EXPECT_EQ(anchored.code(), absl::StatusCode::kDataLoss);
+  EXPECT_NE(anchored.message().find("do not hash to the root"), std::string::npos) << anchored;
+  EXPECT_FALSE(checkpointer->CheckpointNow().ok());
+  auto checkpoints = store->AuditCheckpoints();
+  ASSERT_TRUE(checkpoints.ok());
+  EXPECT_TRUE(checkpoints->empty()) << "the altered tree was signed";
+}
+
+TEST_F(AuditTamperTest, AKeptCheckpointIsProvedExtendedByTheGrownLog) {
+  const v1::SignedCheckpoint kept = Kept();
+  std::unique_ptr<SqliteStore> store;
+  std::unique_ptr<AuditCheckpointer> checkpointer;
+  ASSERT_TRUE(RestartAnchored(&store, &checkpointer).ok());
+  v1::AuditRecord more = Record(2);
+  more.clear_index();
+  more.clear_leaf_hash_hex();
+  ASSERT_TRUE(store->AppendAudit({more, more, more}).ok());
+  auto latest = checkpointer->CheckpointNow();
+  ASSERT_TRUE(latest.ok());
+  EXPECT_EQ(latest->tree_size(), static_cast<uint64_t>(kRecords + 3));
+  auto leaves = store->ReadAuditLeaves();
+  ASSERT_TRUE(leaves.ok());
+  auto proof = audit::ProveLogExtends(*leaves, kept, *latest, public_key_);
+  ASSERT_TRUE(proof.ok()) << proof.status();
+  EXPECT_TRUE(audit::CheckLogExtends(kept, *latest, *proof, public_key_).ok());
+  // The proof does not stand for another kept tree.
+  v1::SignedCheckpoint older;
+  older.ParseFromString(Blob("SELECT checkpoint FROM audit_checkpoints WHERE tree_size = 8"));
+  EXPECT_FALSE(audit::CheckLogExtends(older, *latest, *proof, public_key_).ok());
+}
+
+TEST_F(AuditTamperTest, ARecentRecordPrunedInsideTheRetentionPeriodIsNamed) {
+  {
+    auto store = SqliteStore::Open(path_);
+    ASSERT_TRUE((*store)->PruneAuditBefore(absl::FromUnixSeconds(4102444800)).ok());  // as an insider would
+  }
+  auto store = SqliteStore::Open(path_);
+  auto leaves = (*store)->ReadAuditLeaves();
+  auto checkpoints = (*store)->AuditCheckpoints();
+  ASSERT_TRUE(leaves.ok() && checkpoints.ok());
+  const absl::Duration eight_years = absl::Hours(24 * 366 * 8);
+  // Today, eight years' retention: every body removed was still to be kept.
+  v1::VerifyAuditResponse r =
+      audit::VerifyAuditLog(*leaves, *checkpoints, public_key_, audit::RetentionCheck{clock_.Now(), eight_years});
+  EXPECT_FALSE(r.verified());
+  EXPECT_EQ(r.first_bad_index(), 0u);
+  EXPECT_NE(r.message().find("deleted, not pruned"), std::string::npos) << r.message();
+  // Nine years on, the same removal is retention.
+  r = audit::VerifyAuditLog(*leaves, *checkpoints, public_key_,
+                            audit::RetentionCheck{clock_.Now() + absl::Hours(24 * 366 * 9), eight_years});
+  EXPECT_TRUE(r.verified()) << r.message();
+}
+
+TEST_F(AuditTamperTest, PruningIsItselfAnAuditRecord) {
+  auto store = SqliteStore::Open(path_);
+  ASSERT_TRUE(store.ok());
+  auto signer = audit::CheckpointSigner::LoadOrCreate(dir_.path() + "/key.pem");
+  ASSERT_TRUE(signer.ok());
+  AuditPolicy policy;
+  policy.retention = absl::Hours(24 * 366 * 8);
+  policy.look_every = absl::Milliseconds(10);
+  clock_.Advance(absl::Hours(24 * 366 * 9));
+  AuditCheckpointer checkpointer(store->get(), std::move(*signer), &clock_, policy, Anchor());
+  checkpointer.Start();
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (*(*store)->AuditTreeSize() <= static_cast<uint64_t>(kRecords) && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  checkpointer.Shutdown();
+  auto record = (*store)->GetAuditRecord(kRecords);
+  ASSERT_TRUE(record.ok() && record->has_value());
+  EXPECT_EQ((*record)->action(), "prune");
+  EXPECT_NE((*record)->detail().find(absl::StrCat(kRecords, " record bodies")), std::string::npos)
+      << (*record)->detail();
 }
 
 TEST_F(AuditTamperTest, QueryFiltersByPersonOldestFirst) {
