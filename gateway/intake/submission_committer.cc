@@ -33,6 +33,10 @@ void SubmissionCommitter::SetMetrics(observability::GatewayMetrics* metrics) {
   if (metrics_ != nullptr) metrics_->SetCommitQueue(0);
 }
 
+void SubmissionCommitter::SetFailureObserver(std::function<void(const absl::Status&)> observer) {
+  failure_observer_ = std::move(observer);
+}
+
 absl::Status SubmissionCommitter::Submit(NewReferral referral, Completion done) {
   RefusalLogLine line;
   {
@@ -120,6 +124,10 @@ void SubmissionCommitter::Run() {
     if (metrics_ != nullptr) {
       metrics_->ObserveGroupCommit(batch.size(), absl::ToDoubleSeconds(begin - batch.front().queued),
                                    absl::ToDoubleSeconds(clock_->Now() - begin));
+    }
+    if (!outcomes.ok()) {
+      if (metrics_ != nullptr) metrics_->CountStoreWriteFailure();
+      if (failure_observer_) failure_observer_(outcomes.status());
     }
     const bool wake = outcomes.ok() && on_committed_;
     for (size_t i = 0; i < batch.size(); ++i) {

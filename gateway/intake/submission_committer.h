@@ -66,6 +66,9 @@ class SubmissionCommitter {
 
   // Group commits are observed in `metrics` (may be null; set before the first Submit).
   void SetMetrics(observability::GatewayMetrics* metrics);
+  // `observer` hears of every failed group commit, with why, on the writer thread (set before the
+  // first Submit): the gateway turns a damaged store into NOT_SERVING.
+  void SetFailureObserver(std::function<void(const absl::Status&)> observer);
 
   // Queues `referral` for the next group commit: OK, and `done` runs once it is durably recorded
   // (or the commit failed). Otherwise `done` is never called and nothing is recorded:
@@ -98,6 +101,7 @@ class SubmissionCommitter {
   const size_t max_queued_;
   const size_t max_batch_;
   observability::GatewayMetrics* metrics_ = nullptr;
+  std::function<void(const absl::Status&)> failure_observer_;
   absl::Mutex mu_;
   std::deque<Pending> queue_ ABSL_GUARDED_BY(mu_);
   // Submissions held: queue_ plus the batch the writer is committing (until its completions ran).

@@ -137,6 +137,7 @@ struct GatewayServer::Parts {
   std::string health_listen;
   absl::Mutex mu;
   bool shut_down ABSL_GUARDED_BY(mu) = false;
+  bool store_damaged ABSL_GUARDED_BY(mu) = false;  // sticky: damage does not mend while running
 };
 
 // The configuration, the log format, who may call and how they are known (TLS or, in development,
@@ -260,7 +261,7 @@ absl::Status GatewayServer::Parts::StartWork(const GatewayOptions& options, cons
   // A store that cannot write can take no referral either: probes say so until it can again.
   dispatcher->SetStoreWritableObserver([this](bool writable) {
     absl::MutexLock lock(&mu);
-    if (shut_down) return;
+    if (shut_down || (writable && store_damaged)) return;
     SetHealth(server.get(), writable);
     SetHealth(health_server.get(), writable);
     Log(writable ? LogLevel::kInfo : LogLevel::kError, "health",
@@ -296,6 +297,20 @@ absl::Status GatewayServer::Parts::BuildIntake(const Clock* clock) {
       },
       max_queued > 0 ? max_queued : SubmissionCommitter::kDefaultMaxQueued);
   committer->SetMetrics(metrics.get());
+  // A damaged store (the file's pages, or the database's data, corrupted) does not mend: probes
+  // say NOT_SERVING from the first commit that finds it until the gateway is restarted, when the
+  // start-up check names it.
+  committer->SetFailureObserver([this](const absl::Status& failed) {
+    if (failed.code() != absl::StatusCode::kDataLoss) return;
+    absl::MutexLock lock(&mu);
+    if (shut_down || store_damaged) return;
+    store_damaged = true;
+    SetHealth(server.get(), false);
+    SetHealth(health_server.get(), false);
+    if (metrics != nullptr) metrics->SetStoreWritable(false);
+    Log(LogLevel::kError, "health", "the store is damaged: NOT_SERVING until it is restored from a backup",
+        {{"error", std::string(failed.message())}});
+  });
   SubmissionIntakeDeps deps;
   deps.network = &config->network;
   deps.authorizer = authorizer.get();

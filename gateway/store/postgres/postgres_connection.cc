@@ -42,6 +42,8 @@ absl::Status StatusFor(PGconn* conn, const PGresult* res, std::string_view what,
     return absl::UnavailableError(text);
   }
   if (cls == "22") return absl::InvalidArgumentError(text);  // data exception: a value the database refuses
+  // Data or an index the server found corrupted (XX001, XX002): retrying does not mend it.
+  if (sqlstate == "XX001" || sqlstate == "XX002") return absl::DataLossError(text);
   return absl::InternalError(text);
 }
 

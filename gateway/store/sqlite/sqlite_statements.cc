@@ -14,8 +14,12 @@ namespace frontdoor::gateway::sqlite {
 absl::Status SqliteError(sqlite3* db, int rc, std::string_view what) {
   const std::string text =
       absl::StrCat(std::string(what), ": ", sqlite3_errstr(rc), " (", db ? sqlite3_errmsg(db) : "", ")");
-  // Busy, locked, full or I/O trouble is worth retrying; anything else is a bug or corruption.
+  // Busy, locked, full or I/O trouble is worth retrying; a damaged file is data loss (retrying does
+  // not mend it); anything else is a bug.
   switch (rc & 0xff) {
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+      return absl::DataLossError(absl::StrCat(text, ": the database file is damaged; restore it from a backup"));
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
     case SQLITE_IOERR:

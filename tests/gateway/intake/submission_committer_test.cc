@@ -51,6 +51,41 @@ TEST(SubmissionCommitterTest, CompletionRunsAfterTheReferralIsReadableFromTheSto
   EXPECT_TRUE(visible);
 }
 
+// A store whose file turns out damaged mid-run (a fault a live SQLite connection's page cache makes
+// impossible to cause at will): every commit fails with DATA_LOSS.
+class DamagedRecords final : public ReferralRecords {
+ public:
+  absl::StatusOr<std::vector<RecordOutcome>> RecordReferrals(std::vector<NewReferral>) override {
+    return absl::DataLossError("record referrals: database disk image is malformed");
+  }
+  absl::StatusOr<std::optional<StoredReferral>> GetReferral(std::string_view) override { return std::nullopt; }
+};
+
+TEST(SubmissionCommitterTest, AFailedCommitIsAnsweredAndToldToTheFailureObserver) {
+  DamagedRecords store;
+  SubmissionCommitter committer(&store, &kClock, nullptr);
+  absl::Mutex mu;
+  std::vector<absl::StatusCode> observed;
+  committer.SetFailureObserver([&](const absl::Status& failed) {
+    absl::MutexLock lock(&mu);
+    observed.push_back(failed.code());
+  });
+  absl::Notification done;
+  absl::Status answered;
+  ASSERT_TRUE(committer
+                  .Submit(Decided("r1", "m1"),
+                          [&](absl::StatusOr<RecordOutcome> out) {
+                            answered = out.status();
+                            done.Notify();
+                          })
+                  .ok());
+  ASSERT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  EXPECT_EQ(answered.code(), absl::StatusCode::kDataLoss);
+  committer.Shutdown();
+  absl::MutexLock lock(&mu);
+  EXPECT_EQ(observed, std::vector<absl::StatusCode>{absl::StatusCode::kDataLoss});
+}
+
 TEST(SubmissionCommitterTest, ConcurrentDuplicatesBecomeOneReferral) {
   frontdoor::testing::TempDir dir;
   auto store = *SqliteStore::Open(dir.path() + "/db");

@@ -10,6 +10,7 @@
 #include <random>
 #include <thread>
 
+#include "gateway/store/sqlite/sqlite_statements.h"
 #include "gtest/gtest.h"
 #include "tests/gateway/store/outbox_test_steps.h"
 #include "tests/gateway/store/store_test_rows.h"
@@ -375,6 +376,44 @@ TEST_F(SqliteStoreTest, ADamagedFileIsRefusedAtStartAndLeftUntouched) {
   std::ifstream after_in(DbPath(), std::ios::binary);
   const std::string after((std::istreambuf_iterator<char>(after_in)), std::istreambuf_iterator<char>());
   EXPECT_EQ(after, before) << "the damaged file must be left as it was";
+}
+
+// What SQLite says when it reads damage while running (a page it had not cached) is DATA_LOSS, the
+// code the gateway turns into NOT_SERVING; a busy or full database stays UNAVAILABLE (retried).
+TEST_F(SqliteStoreTest, ADamagedPageReadWhileRunningIsDataLoss) {
+  {
+    auto store = SqliteStore::Open(DbPath());
+    ASSERT_TRUE(store.ok());
+    for (int i = 0; i < 200; ++i) {
+      const std::string id = "r" + std::to_string(i);
+      ASSERT_TRUE((*store)->RecordReferrals(One(AcceptedWithAudit(id, "m-" + id))).ok());
+    }
+  }
+  {
+    std::fstream file(DbPath(), std::ios::in | std::ios::out | std::ios::binary);
+    std::mt19937 rng(7);
+    std::string junk(4 * 4096, '\0');
+    for (char& c : junk) c = static_cast<char>(rng());
+    file.seekp(4096);
+    file.write(junk.data(), static_cast<std::streamsize>(junk.size()));
+  }
+  // A connection that reads the damaged pages (as a running gateway does once they leave its cache).
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(DbPath().c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  int rc = sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM referrals", -1, &st, nullptr);
+  if (rc == SQLITE_OK) {
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    }
+  }
+  ASSERT_NE(rc, SQLITE_DONE) << "the damage was not read";
+  const absl::Status status = sqlite::SqliteError(db, rc, "count referrals");
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss) << status;
+  EXPECT_NE(status.message().find("backup"), std::string::npos) << status;
+  EXPECT_EQ(sqlite::SqliteError(nullptr, SQLITE_FULL, "write").code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(sqlite::SqliteError(nullptr, SQLITE_BUSY, "write").code(), absl::StatusCode::kUnavailable);
 }
 
 }  // namespace
