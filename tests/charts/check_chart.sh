@@ -124,6 +124,37 @@ EOF
       grep -x -A4 -- '    - name: fhir' "$tmp/fhir-plaintext.yaml" | grep -qx '      appProtocol: http' ||
       fail "fhir-plaintext: fhir.port 9443 without TLS is not --fhir-listen=0.0.0.0:9443 over http"
     echo "fhir.port moves the FHIR API; no fhir_api block without tuning values"
+    ! grep -qE -- '--mllp-listen|name: mllp$' "$tmp/default.yaml" "$tmp/production.yaml" ||
+      fail "the MLLP door renders with mllp.enabled false"
+    echo "the MLLP door is off by default"
+    render_and_check mllp --set mllp.enabled=true --set 'networkPolicy.ingress.mllp.cidrs={10.20.0.0/16}'
+    grep -qx -- '            - --mllp-listen=0.0.0.0:2575' "$tmp/mllp.yaml" ||
+      fail "mllp: mllp.enabled makes no --mllp-listen=0.0.0.0:2575 argument"
+    "$python" - "$tmp/mllp.json" 2575 <<'EOF' || fail "mllp: the MLLP door is not exposed as mllp.enabled promises"
+import json, sys
+docs = {d["kind"]: d for d in json.load(open(sys.argv[1]))}
+port = int(sys.argv[2])
+gateway = docs["Deployment"]["spec"]["template"]["spec"]["containers"][0]
+service = {p["name"]: p for p in docs["Service"]["spec"]["ports"]}
+rules = [r for r in docs["NetworkPolicy"]["spec"]["ingress"] if port in {p["port"] for p in r["ports"]}]
+problems = [why for ok, why in (
+    ({"name": "mllp", "containerPort": port, "protocol": "TCP"} in gateway["ports"], "no containerPort mllp"),
+    (service.get("mllp", {}).get("port") == port and service["mllp"]["targetPort"] == "mllp",
+     "no Service port mllp targeting mllp"),
+    (len(rules) == 1 and rules[0].get("from") == [{"ipBlock": {"cidr": "10.20.0.0/16"}}],
+     "the NetworkPolicy does not admit the MLLP port from networkPolicy.ingress.mllp alone"),
+) if not ok]
+for p in problems:
+    print(f"FAIL: {p}")
+sys.exit(1 if problems else 0)
+EOF
+    echo "mllp.enabled serves --mllp-listen on a port named mllp, in the Service and the NetworkPolicy"
+    render_and_check mllp-moved --set mllp.enabled=true --set mllp.port=3575 --set fhir.enabled=true
+    grep -qx -- '            - --mllp-listen=0.0.0.0:3575' "$tmp/mllp-moved.yaml" ||
+      fail "mllp-moved: mllp.port 3575 is not --mllp-listen=0.0.0.0:3575"
+    ! "$helm" template frontdoor "$chart" --set mllp.enabled=true --set mllp.port=8081 >/dev/null 2>&1 ||
+      fail "mllp.port on the health port renders"
+    echo "mllp.port moves the MLLP door; one on another port of the pod is refused"
     render_and_check postgres-minimal "${postgres[@]}" --set replicaCount=2
     render_and_check test-cluster-secrets --set store.sqlite.persistence.enabled=false \
       --set-file tls.server.cert="$tmp/cert.pem" --set-file tls.server.key="$tmp/key.pem" \

@@ -101,6 +101,12 @@ def main():
     else:
         check("fhir" not in ports, "a fhir container port without --fhir-listen")
         check("fhir_api" not in textproto, "a fhir_api block without --fhir-listen")
+    # The MLLP door: with --mllp-listen, a container port named mllp on the same port; else none.
+    mllp = "--mllp-listen" in args
+    if mllp:
+        check(port_of(args["--mllp-listen"]) == ports.get("mllp"), "--mllp-listen is not the mllp container port")
+    else:
+        check("mllp" not in ports, "a mllp container port without --mllp-listen")
     for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
         p = gateway.get(probe)
         if check(p is not None, f"gateway: no {probe}"):
@@ -181,6 +187,12 @@ def main():
                   f"Service {svc['metadata']['name']} has no port fhir targeting the fhir container port")
         else:
             check(not fhir_ports, f"Service {svc['metadata']['name']} has a fhir port without --fhir-listen")
+        mllp_ports = [p for p in svc["spec"]["ports"] if p["name"] == "mllp"]
+        if mllp:
+            check(len(mllp_ports) == 1 and mllp_ports[0]["targetPort"] == "mllp",
+                  f"Service {svc['metadata']['name']} has no port mllp targeting the mllp container port")
+        else:
+            check(not mllp_ports, f"Service {svc['metadata']['name']} has a mllp port without --mllp-listen")
 
     # HPA and PDB aim at these pods.
     for hpa in by_kind(docs, "HorizontalPodAutoscaler"):
@@ -204,6 +216,8 @@ def main():
                 if ports["grpc"] in rule_ports or ports["fhir"] in rule_ports:
                     check({ports["grpc"], ports["fhir"]} <= rule_ports,
                           "the NetworkPolicy does not admit the FHIR port from where it admits gRPC clients")
+        if mllp:
+            check(ports["mllp"] in ingress_ports, "the NetworkPolicy lets nothing reach the MLLP port")
         egress_ports = {p["port"] for rule in np["spec"].get("egress", []) for p in rule.get("ports", [])}
         check(53 in egress_ports, "the NetworkPolicy blocks DNS")
         if postgres:

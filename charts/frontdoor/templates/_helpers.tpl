@@ -204,6 +204,19 @@ so the gateway's default applies.
 {{- fail "gateway.extraConfig has a fhir_api block, and fhir.maxConnections, requestDeadlineSeconds or idleTimeoutSeconds make the chart render another (the gateway refuses a field given twice): put those settings in extraConfig's fhir_api block instead" }}
 {{- end }}
 {{- end }}
+{{- if $v.mllp.enabled }}
+{{- $taken := dict (toString (int $v.ports.grpc)) "ports.grpc" (toString (int $v.ports.health)) "ports.health" (toString (int $v.service.grpcPort)) "service.grpcPort" }}
+{{- if $v.metrics.enabled }}
+{{- $_ := set $taken (toString (int $v.ports.metrics)) "ports.metrics" }}
+{{- $_ := set $taken (toString (int $v.service.metricsPort)) "service.metricsPort" }}
+{{- end }}
+{{- if $v.fhir.enabled }}
+{{- $_ := set $taken (toString (int $v.fhir.port)) "fhir.port" }}
+{{- end }}
+{{- with get $taken (toString (int $v.mllp.port)) }}
+{{- fail (printf "mllp.port %d is also %s: the MLLP listener needs a port of its own" (int $v.mllp.port) .) }}
+{{- end }}
+{{- end }}
 {{- range $v.gateway.connectors }}
 {{- if or (not .endpointId) (not .address) }}
 {{- fail "gateway.connectors: every entry needs endpointId and address (HOST:PORT)" }}
