@@ -165,27 +165,21 @@ std::string OutcomeSummary(const v1::ReportProgressRequest& report) {
   return Clean(summary);
 }
 
-std::string RenderFeedbackTask(const FeedbackMessageContext& context, const v1::ReportProgressRequest& report) {
-  const v1::ProgressStatus status = report.status();
-  Json json;
-  json.StartObject();
-  json.Member("resourceType", "Task");
-  json.Member("id", absl::StrCat("feedback-", context.event_id));
-  json.StartArray("identifier");
-  json.StartObject();
-  json.Member("system", kFeedbackEventSystem);
-  json.Member("value", context.event_id);
-  json.EndObject();
-  json.EndArray();
-  json.StartArray("basedOn");
-  json.StartObject();
-  json.Member("type", "ServiceRequest");
+namespace {
+
+// "type" and "identifier" of a reference, inside an object already started.
+void IdentifierReference(Json& json, std::string_view type, std::string_view system, std::string_view value) {
+  json.Member("type", type);
   json.StartObject("identifier");
-  json.Member("system", kReferralIdSystem);
-  json.Member("value", context.referral_id);
+  json.Member("system", system);
+  json.Member("value", value);
   json.EndObject();
-  json.EndObject();
-  json.EndArray();
+}
+
+// Task.status, .statusReason and .businessStatus: the FHIR task status, the reason given, and the
+// progress event coded (with its national social prescribing code where one applies).
+void TaskStatusMembers(Json& json, const v1::ReportProgressRequest& report) {
+  const v1::ProgressStatus status = report.status();
   json.Member("status", TaskStatus(status));
   if (!report.reason().empty()) {
     json.StartObject("statusReason");
@@ -199,35 +193,11 @@ std::string RenderFeedbackTask(const FeedbackMessageContext& context, const v1::
   json.EndArray();
   json.Member("text", ProgressStatusDisplay(status));
   json.EndObject();
-  json.Member("intent", "order");
-  json.StartObject("focus");
-  json.Member("type", "ServiceRequest");
-  json.StartObject("identifier");
-  json.Member("system", kReferralIdSystem);
-  json.Member("value", context.referral_id);
-  json.EndObject();
-  if (!context.referrer_reference.empty()) json.Member("display", "Referral " + context.referrer_reference);
-  json.EndObject();
-  if (!context.nhs_number.empty()) {
-    json.StartObject("for");
-    json.Member("type", "Patient");
-    json.StartObject("identifier");
-    json.Member("system", kNhsNumberSystem);
-    json.Member("value", context.nhs_number);
-    json.EndObject();
-    json.EndObject();
-  }
-  json.Member("lastModified", report.occurred_at());
-  if (!context.team_id.empty()) {
-    json.StartObject("owner");
-    json.Member("type", "Organization");
-    json.StartObject("identifier");
-    json.Member("system", kConnectorTeamSystem);
-    json.Member("value", context.team_id);
-    json.EndObject();
-    json.Member("display", context.team_id);
-    json.EndObject();
-  }
+}
+
+// Task.output: the outcome summary, what the person was connected to, each outcome measure's
+// start and end scores, and what matters to the person.
+void TaskOutputs(Json& json, const v1::ReportProgressRequest& report) {
   json.StartArray("output");
   auto text_output = [&](std::string_view type, std::string_view value) {
     json.StartObject();
@@ -254,6 +224,45 @@ std::string RenderFeedbackTask(const FeedbackMessageContext& context, const v1::
   }
   if (!report.what_matters().empty()) text_output("What matters to the person", report.what_matters());
   json.EndArray();
+}
+
+}  // namespace
+
+std::string RenderFeedbackTask(const FeedbackMessageContext& context, const v1::ReportProgressRequest& report) {
+  Json json;
+  json.StartObject();
+  json.Member("resourceType", "Task");
+  json.Member("id", absl::StrCat("feedback-", context.event_id));
+  json.StartArray("identifier");
+  json.StartObject();
+  json.Member("system", kFeedbackEventSystem);
+  json.Member("value", context.event_id);
+  json.EndObject();
+  json.EndArray();
+  json.StartArray("basedOn");
+  json.StartObject();
+  IdentifierReference(json, "ServiceRequest", kReferralIdSystem, context.referral_id);
+  json.EndObject();
+  json.EndArray();
+  TaskStatusMembers(json, report);
+  json.Member("intent", "order");
+  json.StartObject("focus");
+  IdentifierReference(json, "ServiceRequest", kReferralIdSystem, context.referral_id);
+  if (!context.referrer_reference.empty()) json.Member("display", "Referral " + context.referrer_reference);
+  json.EndObject();
+  if (!context.nhs_number.empty()) {
+    json.StartObject("for");
+    IdentifierReference(json, "Patient", kNhsNumberSystem, context.nhs_number);
+    json.EndObject();
+  }
+  json.Member("lastModified", report.occurred_at());
+  if (!context.team_id.empty()) {
+    json.StartObject("owner");
+    IdentifierReference(json, "Organization", kConnectorTeamSystem, context.team_id);
+    json.Member("display", context.team_id);
+    json.EndObject();
+  }
+  TaskOutputs(json, report);
   json.EndObject();
   return json.Take();
 }

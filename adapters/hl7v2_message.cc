@@ -176,7 +176,11 @@ std::string Hl7Escape(std::string_view text, const Hl7Delimiters& d) {
   return out;
 }
 
-absl::StatusOr<Hl7Message> Hl7Message::Parse(std::string_view er7, const Hl7Limits& limits) {
+namespace {
+
+// The text as a message: within the size limit, any MLLP framing that survived into it trimmed, no
+// NUL, UTF-8, and starting with MSH. Returns the text to parse.
+absl::StatusOr<std::string_view> CheckEnvelope(std::string_view er7, const Hl7Limits& limits) {
   if (er7.size() > limits.max_bytes) {
     return TooBig(absl::StrCat("the message is ", er7.size(), " bytes; the limit is ", limits.max_bytes));
   }
@@ -191,24 +195,27 @@ absl::StatusOr<Hl7Message> Hl7Message::Parse(std::string_view er7, const Hl7Limi
   if (er7.size() < 8 || er7.substr(0, 3) != "MSH") {
     return Invalid("not an HL7 v2 message: it does not start with an MSH segment");
   }
+  return er7;
+}
 
-  Hl7Message message;
-  Hl7Delimiters& d = message.delimiters_;
-  d.field = er7[3];
-  if (!IsUsableDelimiter(d.field)) return Invalid("MSH-1 is not a usable field separator");
+// MSH-1 and MSH-2: five different usable delimiters (MSH-2 may carry a fifth, truncation,
+// character). Returns MSH-2 as written.
+absl::StatusOr<std::string_view> ReadDelimiters(std::string_view er7, Hl7Delimiters* d) {
+  d->field = er7[3];
+  if (!IsUsableDelimiter(d->field)) return Invalid("MSH-1 is not a usable field separator");
   size_t encoding_end = 4;
-  while (encoding_end < er7.size() && er7[encoding_end] != d.field && !IsSegmentEnd(er7[encoding_end])) {
+  while (encoding_end < er7.size() && er7[encoding_end] != d->field && !IsSegmentEnd(er7[encoding_end])) {
     ++encoding_end;
   }
   std::string_view encoding = er7.substr(4, encoding_end - 4);
   if (encoding.size() != 4 && encoding.size() != 5) {
     return Invalid("MSH-2 must hold 4 encoding characters (component, repetition, escape, sub-component)");
   }
-  d.component = encoding[0];
-  d.repetition = encoding[1];
-  d.escape = encoding[2];
-  d.subcomponent = encoding[3];
-  const char all[] = {d.field, d.component, d.repetition, d.escape, d.subcomponent};
+  d->component = encoding[0];
+  d->repetition = encoding[1];
+  d->escape = encoding[2];
+  d->subcomponent = encoding[3];
+  const char all[] = {d->field, d->component, d->repetition, d->escape, d->subcomponent};
   for (size_t a = 0; a < 5; ++a) {
     if (!IsUsableDelimiter(all[a])) return Invalid("MSH-2 holds a character that cannot be a delimiter");
     for (size_t b = a + 1; b < 5; ++b) {
@@ -218,58 +225,75 @@ absl::StatusOr<Hl7Message> Hl7Message::Parse(std::string_view er7, const Hl7Limi
   if (encoding.size() == 5 && !IsUsableDelimiter(encoding[4])) {
     return Invalid("MSH-2 holds a character that cannot be a delimiter");
   }
+  return encoding;
+}
 
-  message.text_.assign(er7.data(), er7.size());
+}  // namespace
+
+absl::StatusOr<Hl7Message> Hl7Message::Parse(std::string_view er7, const Hl7Limits& limits) {
+  absl::StatusOr<std::string_view> checked = CheckEnvelope(er7, limits);
+  if (!checked.ok()) return checked.status();
+  Hl7Message message;
+  absl::StatusOr<std::string_view> encoding = ReadDelimiters(*checked, &message.delimiters_);
+  if (!encoding.ok()) return encoding.status();
+  const size_t encoding_size = encoding->size();
+
+  message.text_.assign(checked->data(), checked->size());
   std::string_view text = message.text_;
   size_t position = 0;
   while (position < text.size()) {
     size_t end = position;
     while (end < text.size() && !IsSegmentEnd(text[end])) ++end;
+    const size_t line_begin = position;
     std::string_view line = text.substr(position, end - position);
-    size_t line_begin = position;
     position = end;
     while (position < text.size() && IsSegmentEnd(text[position])) ++position;
     if (line.empty()) continue;
-
-    size_t segment_number = message.segments_.size() + 1;
-    if (segment_number > limits.max_segments) {
-      return TooBig(absl::StrCat("the message has more than ", limits.max_segments, " segments"));
-    }
-    if (line.size() < 3 || !(line[0] >= 'A' && line[0] <= 'Z') || !IsUpperOrDigit(line[1]) ||
-        !IsUpperOrDigit(line[2]) || (line.size() > 3 && line[3] != d.field)) {
-      return Invalid(absl::StrCat("segment ", segment_number, " does not start with a segment id"));
-    }
-    std::string_view id = line.substr(0, 3);
-    bool is_header = segment_number == 1;
-    if (id == "MSH" && !is_header) {
-      return Invalid(absl::StrCat("segment ", segment_number, " is a second MSH: send one message per request"));
-    }
-    Segment& segment = message.segments_.emplace_back();
-    segment.fields.push_back({line_begin, 3});
-    size_t field_begin = 4;  // after "XYZ|"
-    if (is_header) {
-      segment.fields.push_back({line_begin + 3, 1});                // MSH-1
-      segment.fields.push_back({line_begin + 4, encoding.size()});  // MSH-2
-      field_begin = 4 + encoding.size() + 1;
-    }
-    if (line.size() <= 3 || field_begin > line.size()) continue;
-    while (true) {
-      size_t field_end = line.find(d.field, field_begin);
-      if (field_end == std::string_view::npos) field_end = line.size();
-      std::string_view field = line.substr(field_begin, field_end - field_begin);
-      size_t field_number = segment.fields.size();
-      if (field_number > limits.max_fields_per_segment) {
-        return TooBig(
-            absl::StrCat("segment ", segment_number, " has more than ", limits.max_fields_per_segment, " fields"));
-      }
-      absl::Status status = CheckField(field, d, limits, id, segment_number, field_number);
-      if (!status.ok()) return status;
-      segment.fields.push_back({line_begin + field_begin, field.size()});
-      if (field_end == line.size()) break;
-      field_begin = field_end + 1;
-    }
+    if (absl::Status s = message.AddSegment(line, line_begin, encoding_size, limits); !s.ok()) return s;
   }
   return message;
+}
+
+absl::Status Hl7Message::AddSegment(std::string_view line, size_t line_begin, size_t encoding_size,
+                                    const Hl7Limits& limits) {
+  const Hl7Delimiters& d = delimiters_;
+  const size_t segment_number = segments_.size() + 1;
+  if (segment_number > limits.max_segments) {
+    return TooBig(absl::StrCat("the message has more than ", limits.max_segments, " segments"));
+  }
+  if (line.size() < 3 || !(line[0] >= 'A' && line[0] <= 'Z') || !IsUpperOrDigit(line[1]) || !IsUpperOrDigit(line[2]) ||
+      (line.size() > 3 && line[3] != d.field)) {
+    return Invalid(absl::StrCat("segment ", segment_number, " does not start with a segment id"));
+  }
+  std::string_view id = line.substr(0, 3);
+  const bool is_header = segment_number == 1;
+  if (id == "MSH" && !is_header) {
+    return Invalid(absl::StrCat("segment ", segment_number, " is a second MSH: send one message per request"));
+  }
+  Segment& segment = segments_.emplace_back();
+  segment.fields.push_back({line_begin, 3});
+  size_t field_begin = 4;  // after "XYZ|"
+  if (is_header) {
+    segment.fields.push_back({line_begin + 3, 1});              // MSH-1
+    segment.fields.push_back({line_begin + 4, encoding_size});  // MSH-2
+    field_begin = 4 + encoding_size + 1;
+  }
+  if (line.size() <= 3 || field_begin > line.size()) return absl::OkStatus();
+  while (true) {
+    size_t field_end = line.find(d.field, field_begin);
+    if (field_end == std::string_view::npos) field_end = line.size();
+    std::string_view field = line.substr(field_begin, field_end - field_begin);
+    const size_t field_number = segment.fields.size();
+    if (field_number > limits.max_fields_per_segment) {
+      return TooBig(
+          absl::StrCat("segment ", segment_number, " has more than ", limits.max_fields_per_segment, " fields"));
+    }
+    absl::Status status = CheckField(field, d, limits, id, segment_number, field_number);
+    if (!status.ok()) return status;
+    segment.fields.push_back({line_begin + field_begin, field.size()});
+    if (field_end == line.size()) return absl::OkStatus();
+    field_begin = field_end + 1;
+  }
 }
 
 std::string_view Hl7Message::segment_id(size_t segment) const {

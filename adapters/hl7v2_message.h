@@ -99,6 +99,9 @@ class Hl7Message {
   };
 
   Hl7Message() = default;
+  // Parse's step for one segment line, starting at `line_begin` of text_: its id checked, each
+  // field checked and its place recorded. `encoding_size` is MSH-2's length, for the header.
+  absl::Status AddSegment(std::string_view line, size_t line_begin, size_t encoding_size, const Hl7Limits& limits);
   std::string_view View(Span span) const { return std::string_view(text_).substr(span.begin, span.size); }
 
   std::string text_;

@@ -193,30 +193,10 @@ std::string OrDefault(const std::string& value, std::string_view fallback) {
   return value.empty() ? std::string(fallback) : value;
 }
 
-}  // namespace
-
-std::string RenderFhirResponse(const ReplyContext& request, const SubmitReferralResponse& response,
-                               std::string_view response_bundle_id, std::string_view timestamp_rfc3339) {
-  const bool recorded = !response.referral_id().empty();
-  const std::string header_id = DerivedUuid(response_bundle_id, 0);
-  const std::string outcome_id = DerivedUuid(response_bundle_id, 1);
-  const std::string task_id = DerivedUuid(response_bundle_id, 2);
-  const std::string outcome_url = "urn:uuid:" + outcome_id;
-  const std::string task_url = "urn:uuid:" + task_id;
-
-  JsonOut json;
-  json.StartObject();
-  json.Member("resourceType", "Bundle");
-  if (IsFhirId(response_bundle_id)) json.Member("id", response_bundle_id);
-  json.Member("type", "message");
-  json.Member("timestamp", timestamp_rfc3339);
-  json.Key("entry");
-  json.StartArray();
-
-  // MessageHeader.
-  json.StartObject();
-  json.Member("fullUrl", "urn:uuid:" + header_id);
-  json.Key("resource");
+// The response's MessageHeader resource: answering the request's Bundle, focused on the outcome
+// and on the Task at `task_url` (empty when the referral was not recorded, so there is no Task).
+void WriteResponseHeader(JsonOut& json, const ReplyContext& request, const SubmitReferralResponse& response,
+                         std::string_view header_id, std::string_view outcome_url, std::string_view task_url) {
   json.StartObject();
   json.Member("resourceType", "MessageHeader");
   json.Member("id", header_id);
@@ -254,29 +234,51 @@ std::string RenderFhirResponse(const ReplyContext& request, const SubmitReferral
   json.StartObject();
   json.Member("reference", outcome_url);
   json.EndObject();
-  if (recorded) {
+  if (!task_url.empty()) {
     json.StartObject();
     json.Member("reference", task_url);
     json.EndObject();
   }
   json.EndArray();
-  json.EndObject();  // resource
-  json.EndObject();  // entry
-
-  json.StartObject();
-  json.Member("fullUrl", outcome_url);
-  json.Key("resource");
-  WriteOperationOutcome(json, response, outcome_id);
   json.EndObject();
+}
 
-  if (recorded) {
-    json.StartObject();
-    json.Member("fullUrl", task_url);
-    json.Key("resource");
-    WriteTask(json, response, task_id);
-    json.EndObject();
-  }
+// One Bundle.entry: its fullUrl and the resource `write_resource` writes.
+template <typename WriteResource>
+void WriteEntry(JsonOut& json, std::string_view full_url, WriteResource write_resource) {
+  json.StartObject();
+  json.Member("fullUrl", full_url);
+  json.Key("resource");
+  write_resource();
+  json.EndObject();
+}
 
+}  // namespace
+
+std::string RenderFhirResponse(const ReplyContext& request, const SubmitReferralResponse& response,
+                               std::string_view response_bundle_id, std::string_view timestamp_rfc3339) {
+  const bool recorded = !response.referral_id().empty();
+  const std::string header_id = DerivedUuid(response_bundle_id, 0);
+  const std::string outcome_id = DerivedUuid(response_bundle_id, 1);
+  const std::string task_id = DerivedUuid(response_bundle_id, 2);
+  const std::string outcome_url = "urn:uuid:" + outcome_id;
+  const std::string task_url = "urn:uuid:" + task_id;
+
+  JsonOut json;
+  json.StartObject();
+  json.Member("resourceType", "Bundle");
+  if (IsFhirId(response_bundle_id)) json.Member("id", response_bundle_id);
+  json.Member("type", "message");
+  json.Member("timestamp", timestamp_rfc3339);
+  json.Key("entry");
+  json.StartArray();
+
+  WriteEntry(json, "urn:uuid:" + header_id, [&] {
+    WriteResponseHeader(json, request, response, header_id, outcome_url,
+                        recorded ? std::string_view(task_url) : std::string_view());
+  });
+  WriteEntry(json, outcome_url, [&] { WriteOperationOutcome(json, response, outcome_id); });
+  if (recorded) WriteEntry(json, task_url, [&] { WriteTask(json, response, task_id); });
   json.EndArray();
   json.EndObject();
   return json.Take();

@@ -107,6 +107,36 @@ absl::StatusOr<std::string> ReadWholeFile(const std::string& path) {
   return text.str();
 }
 
+// A connector_teams.csv row's ids and names into `team`, the team_id checked to be a lower-case id.
+absl::Status ReadTeamIds(const CsvRow& row, const std::string& file, ConnectorTeam* team) {
+  team->team_id = row.fields[0];
+  team->organisation = row.fields[1];
+  team->endpoint_id = row.fields[2];
+  team->cluster_id = row.fields[3];
+  team->category_id = row.fields[4];
+  if (!IsSlug(team->team_id)) {
+    return CsvError(file, row.line, "team_id " + Quoted(team->team_id) + " is not a lower-case id");
+  }
+  return absl::OkStatus();
+}
+
+// A connector_teams.csv row's accepts_nhs_number (yes or no) and status (open or paused) into `team`.
+absl::Status ReadTeamFlags(const CsvRow& row, const std::string& file, ConnectorTeam* team) {
+  const std::string& accepts = row.fields[5];
+  const std::string& status = row.fields[6];
+  if (accepts == "yes") {
+    team->accepts_nhs_number = true;
+  } else if (accepts != "no") {
+    return CsvError(file, row.line, "accepts_nhs_number is " + Quoted(accepts) + "; expected yes or no");
+  }
+  if (status == "paused") {
+    team->paused = true;
+  } else if (status != "open") {
+    return CsvError(file, row.line, "status is " + Quoted(status) + "; expected open or paused");
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 bool ReasonCode::IsSensitive() const {
@@ -151,6 +181,16 @@ struct NetworkDirectory::Data {
   absl::Status ParseReferrers(const CsvTable& table);
   absl::Status ParseReasonCodes(const CsvTable& table);
   absl::Status ParseTeams(const CsvTable& table);
+  // That the team's endpoint is in organisations.csv, under the organisation the team names.
+  absl::Status CheckTeamOrganisation(const ConnectorTeam& team, const std::string& file, int line) const;
+  // Indexes a front-door team (cluster_id and category_id *), to be teams[teams.size()], as its
+  // borough's front door; `front_door_line` (borough -> line) refuses a second for a borough.
+  absl::Status IndexFrontDoorTeam(const ConnectorTeam& team, const CsvTable& table, int line,
+                                  ByName<int>* front_door_line);
+  // Indexes a cluster's team, to be teams[teams.size()], by its cluster and category (both checked
+  // to exist); `cluster_category_line` ("cluster/category" -> line) refuses a second for a pair.
+  absl::Status IndexClusterTeam(const ConnectorTeam& team, const CsvTable& table, int line,
+                                ByName<int>* cluster_category_line);
   absl::Status CheckEveryBoroughHasAFrontDoor(const CsvTable& clusters_table) const;
 
   bool IsKnownBorough(std::string_view borough) const { return boroughs_.find(borough) != boroughs_.end(); }
@@ -309,47 +349,79 @@ absl::Status NetworkDirectory::Data::ParseReasonCodes(const CsvTable& table) {
   return absl::OkStatus();
 }
 
+absl::Status NetworkDirectory::Data::CheckTeamOrganisation(const ConnectorTeam& team, const std::string& file,
+                                                           int line) const {
+  auto organisation = organisation_index.find(team.endpoint_id);
+  if (organisation == organisation_index.end()) {
+    return CsvError(file, line, "endpoint_id " + Quoted(team.endpoint_id) + " is not in organisations.csv");
+  }
+  if (organisations[organisation->second].name != team.organisation) {
+    return CsvError(file, line,
+                    "organisation " + Quoted(team.organisation) + " differs from " +
+                        Quoted(organisations[organisation->second].name) + ", the organisation of endpoint " +
+                        team.endpoint_id + " in organisations.csv");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status NetworkDirectory::Data::IndexFrontDoorTeam(const ConnectorTeam& team, const CsvTable& table, int line,
+                                                        ByName<int>* front_door_line) {
+  const std::string& file = table.file_name;
+  const std::string borough = team.FrontDoorBorough();
+  if (!IsKnownBorough(borough)) {
+    return CsvError(file, line,
+                    "front-door team " + Quoted(team.team_id) + " names borough " + Quoted(borough) +
+                        " (the first part of its team_id), which has no "
+                        "cluster in clusters.csv");
+  }
+  if (auto [it, inserted] = front_door_line->emplace(borough, line); !inserted) {
+    return DuplicateError(table, line, "front-door team for borough", borough, it->second);
+  }
+  // Paused teams' referrals go to the front door, so it has nowhere to pass them on.
+  if (team.paused) {
+    return CsvError(file, line, "front-door team " + Quoted(team.team_id) + " cannot be paused");
+  }
+  front_door_of_borough.emplace(borough, teams.size());
+  return absl::OkStatus();
+}
+
+absl::Status NetworkDirectory::Data::IndexClusterTeam(const ConnectorTeam& team, const CsvTable& table, int line,
+                                                      ByName<int>* cluster_category_line) {
+  const std::string& file = table.file_name;
+  auto cluster = clusters.find(team.cluster_id);
+  if (cluster == clusters.end()) {
+    return CsvError(file, line, "cluster_id " + Quoted(team.cluster_id) + " is not in clusters.csv");
+  }
+  const std::string& borough = cluster->second.borough;
+  auto borough_categories = categories.find(borough);
+  if (borough_categories == categories.end() ||
+      borough_categories->second.find(team.category_id) == borough_categories->second.end()) {
+    return CsvError(
+        file, line,
+        "category_id " + Quoted(team.category_id) + " is not a category of borough " + borough + " in categories.csv");
+  }
+  std::string pair_key = team.cluster_id + "/" + team.category_id;
+  if (auto [it, inserted] = cluster_category_line->emplace(pair_key, line); !inserted) {
+    return DuplicateError(table, line, "team for (cluster_id, category_id)", team.cluster_id + ", " + team.category_id,
+                          it->second);
+  }
+  team_of_cluster_category[team.cluster_id].emplace(team.category_id, teams.size());
+  return absl::OkStatus();
+}
+
 absl::Status NetworkDirectory::Data::ParseTeams(const CsvTable& table) {
   ByName<int> first_line;
   ByName<int> front_door_line;        // borough -> line
   ByName<int> cluster_category_line;  // "cluster/category" -> line
   for (const CsvRow& row : table.rows) {
-    ConnectorTeam team;
-    team.team_id = row.fields[0];
-    team.organisation = row.fields[1];
-    team.endpoint_id = row.fields[2];
-    team.cluster_id = row.fields[3];
-    team.category_id = row.fields[4];
-    const std::string& accepts = row.fields[5];
-    const std::string& status = row.fields[6];
     const std::string& file = table.file_name;
-
-    if (!IsSlug(team.team_id)) {
-      return CsvError(file, row.line, "team_id " + Quoted(team.team_id) + " is not a lower-case id");
-    }
+    ConnectorTeam team;
+    FRONTDOOR_RETURN_IF_ERROR(ReadTeamIds(row, file, &team));
     if (auto [it, inserted] = first_line.emplace(team.team_id, row.line); !inserted) {
       return DuplicateError(table, row.line, "team_id", team.team_id, it->second);
     }
-    if (accepts == "yes") {
-      team.accepts_nhs_number = true;
-    } else if (accepts != "no") {
-      return CsvError(file, row.line, "accepts_nhs_number is " + Quoted(accepts) + "; expected yes or no");
-    }
-    if (status == "paused") {
-      team.paused = true;
-    } else if (status != "open") {
-      return CsvError(file, row.line, "status is " + Quoted(status) + "; expected open or paused");
-    }
-    auto organisation = organisation_index.find(team.endpoint_id);
-    if (organisation == organisation_index.end()) {
-      return CsvError(file, row.line, "endpoint_id " + Quoted(team.endpoint_id) + " is not in organisations.csv");
-    }
-    if (organisations[organisation->second].name != team.organisation) {
-      return CsvError(file, row.line,
-                      "organisation " + Quoted(team.organisation) + " differs from " +
-                          Quoted(organisations[organisation->second].name) + ", the organisation of endpoint " +
-                          team.endpoint_id + " in organisations.csv");
-    }
+    FRONTDOOR_RETURN_IF_ERROR(ReadTeamFlags(row, file, &team));
+    FRONTDOOR_RETURN_IF_ERROR(CheckTeamOrganisation(team, file, row.line));
 
     const bool front_door_cluster = team.cluster_id == kFrontDoorMarker;
     const bool front_door_category = team.category_id == kFrontDoorMarker;
@@ -357,40 +429,9 @@ absl::Status NetworkDirectory::Data::ParseTeams(const CsvTable& table) {
       return CsvError(file, row.line, "cluster_id and category_id must both be * (a front-door team) or neither");
     }
     if (front_door_cluster) {
-      const std::string borough = team.FrontDoorBorough();
-      if (!IsKnownBorough(borough)) {
-        return CsvError(file, row.line,
-                        "front-door team " + Quoted(team.team_id) + " names borough " + Quoted(borough) +
-                            " (the first part of its team_id), which has no "
-                            "cluster in clusters.csv");
-      }
-      if (auto [it, inserted] = front_door_line.emplace(borough, row.line); !inserted) {
-        return DuplicateError(table, row.line, "front-door team for borough", borough, it->second);
-      }
-      // Paused teams' referrals go to the front door, so it has nowhere to pass them on.
-      if (team.paused) {
-        return CsvError(file, row.line, "front-door team " + Quoted(team.team_id) + " cannot be paused");
-      }
-      front_door_of_borough.emplace(borough, teams.size());
+      FRONTDOOR_RETURN_IF_ERROR(IndexFrontDoorTeam(team, table, row.line, &front_door_line));
     } else {
-      auto cluster = clusters.find(team.cluster_id);
-      if (cluster == clusters.end()) {
-        return CsvError(file, row.line, "cluster_id " + Quoted(team.cluster_id) + " is not in clusters.csv");
-      }
-      const std::string& borough = cluster->second.borough;
-      auto borough_categories = categories.find(borough);
-      if (borough_categories == categories.end() ||
-          borough_categories->second.find(team.category_id) == borough_categories->second.end()) {
-        return CsvError(file, row.line,
-                        "category_id " + Quoted(team.category_id) + " is not a category of borough " + borough +
-                            " in categories.csv");
-      }
-      std::string pair_key = team.cluster_id + "/" + team.category_id;
-      if (auto [it, inserted] = cluster_category_line.emplace(pair_key, row.line); !inserted) {
-        return DuplicateError(table, row.line, "team for (cluster_id, category_id)",
-                              team.cluster_id + ", " + team.category_id, it->second);
-      }
-      team_of_cluster_category[team.cluster_id].emplace(team.category_id, teams.size());
+      FRONTDOOR_RETURN_IF_ERROR(IndexClusterTeam(team, table, row.line, &cluster_category_line));
     }
     team_index.emplace(team.team_id, teams.size());
     teams.push_back(std::move(team));

@@ -109,6 +109,8 @@ class GatewayMetrics::OutboxCollectable final : public prometheus::Collectable {
   mutable std::atomic<int64_t> failures_{0};
 };
 
+// One registration per metric family: a long list kept whole, so that every name, help text and
+// bucket set is read in one place.
 GatewayMetrics::GatewayMetrics(std::shared_ptr<prometheus::Registry> registry, OutboxDepthSource outbox)
     : registry_(std::move(registry)),
       outbox_(std::make_shared<OutboxCollectable>(std::move(outbox))),

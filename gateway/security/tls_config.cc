@@ -121,92 +121,141 @@ std::shared_ptr<grpc::ChannelCredentials> MutualTlsChannelCredentials(const TlsF
   return grpc::experimental::TlsCredentials(options);
 }
 
-absl::StatusOr<CrlSummary> CheckCrlDirectory(const std::string& crl_dir, const std::string& ca_path, absl::Time now) {
-  std::error_code ec;
-  if (!std::filesystem::is_directory(crl_dir, ec)) {
-    return absl::NotFoundError(absl::StrCat("the CRL directory ", crl_dir, " is not a directory that can be read"));
-  }
+namespace {
+
+// OpenSSL's hashed directory reads a CRL only as HASH.rN: eight hex digits, ".r", a number.
+bool IsHashNamedCrl(const std::string& name) {
+  const size_t dot = name.find('.');
+  if (dot != 8 || name.size() < 11 || name[9] != 'r') return false;
+  auto digit = [](char c) { return c >= '0' && c <= '9'; };
+  auto hex = [&digit](char c) { return digit(c) || (c >= 'a' && c <= 'f'); };
+  return std::all_of(name.begin(), name.begin() + 8, hex) && std::all_of(name.begin() + 10, name.end(), digit);
+}
+
+// The certificates of the client CA file, in its order.
+absl::StatusOr<std::vector<X509Ptr>> ReadCaBundle(const std::string& ca_path) {
   auto ca_pem = ReadFile(ca_path, "CA");
   if (!ca_pem.ok()) return ca_pem.status();
   std::vector<X509Ptr> cas;
-  {
-    auto bio = MemoryBio(*ca_pem);
-    while (X509* ca = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) cas.emplace_back(ca);
-    ERR_clear_error();  // the end of the bundle reads as an error
-  }
-  // OpenSSL's hashed directory reads a CRL only as HASH.rN: eight hex digits, ".r", a number.
-  auto hash_named = [](const std::string& name) {
-    const size_t dot = name.find('.');
-    if (dot != 8 || name.size() < 11 || name[9] != 'r') return false;
-    auto digit = [](char c) { return c >= '0' && c <= '9'; };
-    auto hex = [&digit](char c) { return digit(c) || (c >= 'a' && c <= 'f'); };
-    return std::all_of(name.begin(), name.begin() + 8, hex) && std::all_of(name.begin() + 10, name.end(), digit);
-  };
+  auto bio = MemoryBio(*ca_pem);
+  while (X509* ca = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) cas.emplace_back(ca);
+  ERR_clear_error();  // the end of the bundle reads as an error
+  return cas;
+}
+
+// The regular files of the CRL directory, in name order.
+absl::StatusOr<std::vector<std::filesystem::path>> ListCrlDirectory(const std::string& crl_dir) {
+  std::error_code ec;
   std::vector<std::filesystem::path> files;
   for (const auto& entry : std::filesystem::directory_iterator(crl_dir, ec)) {
     if (entry.is_regular_file(ec)) files.push_back(entry.path());
   }
   if (ec) return absl::NotFoundError(absl::StrCat("cannot list the CRL directory ", crl_dir));
   std::sort(files.begin(), files.end());
+  return files;
+}
+
+// Whether a CA of `cas` whose subject is the CRL's issuer signed it.
+bool SignedByCa(X509_CRL* crl, const std::vector<X509Ptr>& cas) {
+  X509_NAME* issuer = X509_CRL_get_issuer(crl);
+  bool signed_by_ca = false;
+  for (const X509Ptr& ca : cas) {
+    if (X509_NAME_cmp(X509_get_subject_name(ca.get()), issuer) != 0) continue;
+    EVP_PKEY* key = X509_get0_pubkey(ca.get());
+    signed_by_ca = signed_by_ca || (key != nullptr && X509_CRL_verify(crl, key) == 1);
+  }
+  ERR_clear_error();
+  return signed_by_ca;
+}
+
+// The CRL's nextUpdate; INVALID_ARGUMENT naming `path` when it has none.
+absl::StatusOr<absl::Time> CrlNextUpdate(X509_CRL* crl, const std::filesystem::path& path) {
+  const ASN1_TIME* next = X509_CRL_get0_nextUpdate(crl);
+  std::tm tm{};
+  if (next == nullptr || ASN1_TIME_to_tm(next, &tm) != 1) {
+    return absl::InvalidArgumentError(absl::StrCat("the CRL ", path.string(), " has no nextUpdate"));
+  }
+  return absl::FromTM(tm, absl::UTCTimeZone());
+}
+
+// One hash-named CRL: signed by a CA of the client CA file, named for its issuer's hash, and not
+// past its nextUpdate; counted into `summary`.
+absl::Status CheckHashNamedCrl(const std::filesystem::path& path, X509_CRL* crl, const std::vector<X509Ptr>& cas,
+                               const std::string& ca_path, const std::string& crl_dir, absl::Time now,
+                               CrlSummary* summary) {
+  if (!SignedByCa(crl, cas)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the CRL ", path.string(), " is not signed by a CA of the client CA file ", ca_path));
+  }
+  char expected[16];
+  std::snprintf(expected, sizeof(expected), "%08lx.",
+                X509_NAME_hash_ex(X509_CRL_get_issuer(crl), nullptr, nullptr, nullptr));
+  if (path.filename().string().rfind(expected, 0) != 0) {
+    return absl::InvalidArgumentError(absl::StrCat("the CRL ", path.string(), " is named for another issuer's hash (",
+                                                   expected, "r0 expected): run openssl rehash ", crl_dir));
+  }
+  absl::StatusOr<absl::Time> next_update_or = CrlNextUpdate(crl, path);
+  if (!next_update_or.ok()) return next_update_or.status();
+  const absl::Time next_update = *next_update_or;
+  if (next_update <= now) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the CRL ", path.string(), " expired at ", FormatRfc3339Utc(next_update, 0),
+        " (its nextUpdate); with it every client certificate would be refused: publish the CA's current CRL"));
+  }
+  ++summary->crls;
+  const STACK_OF(X509_REVOKED)* revoked = X509_CRL_get_REVOKED(crl);
+  summary->revoked += revoked == nullptr ? 0 : sk_X509_REVOKED_num(revoked);
+  summary->next_update = std::min(summary->next_update, next_update);
+  return absl::OkStatus();
+}
+
+// A CRL under another name than its issuer's hash is never read by OpenSSL, so it is refused
+// unless a hash-named file holds the same CRL (a link `openssl rehash` made).
+absl::Status CheckOtherNamedCrls(const std::vector<std::pair<std::string, std::string>>& other_names,
+                                 const absl::flat_hash_set<std::string>& hash_named_contents,
+                                 const std::string& crl_dir) {
+  for (const auto& [path, content] : other_names) {
+    if (hash_named_contents.contains(content)) continue;
+    return absl::InvalidArgumentError(
+        absl::StrCat("the CRL ", path,
+                     " is not named by its issuer's hash, so it would never be read: run openssl rehash ", crl_dir));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<CrlSummary> CheckCrlDirectory(const std::string& crl_dir, const std::string& ca_path, absl::Time now) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(crl_dir, ec)) {
+    return absl::NotFoundError(absl::StrCat("the CRL directory ", crl_dir, " is not a directory that can be read"));
+  }
+  absl::StatusOr<std::vector<X509Ptr>> cas = ReadCaBundle(ca_path);
+  if (!cas.ok()) return cas.status();
+  absl::StatusOr<std::vector<std::filesystem::path>> files = ListCrlDirectory(crl_dir);
+  if (!files.ok()) return files.status();
   CrlSummary summary;
   absl::flat_hash_set<std::string> read;                         // the hash-named CRLs' contents
   std::vector<std::pair<std::string, std::string>> other_names;  // CRLs under other names: path, content
-  for (const std::filesystem::path& path : files) {
-    const std::string name = path.filename().string();
+  for (const std::filesystem::path& path : *files) {
+    const bool hash_named = IsHashNamedCrl(path.filename().string());
     auto pem = ReadFile(path.string(), "CRL");
     if (!pem.ok()) return pem.status();
     auto bio = MemoryBio(*pem);
     CrlPtr crl(PEM_read_bio_X509_CRL(bio.get(), nullptr, nullptr, nullptr));
     ERR_clear_error();
     if (crl == nullptr) {
-      if (!hash_named(name)) continue;  // a README, or a CA certificate `openssl rehash` linked as HASH.N
+      if (!hash_named) continue;  // a README, or a CA certificate `openssl rehash` linked as HASH.N
       return absl::InvalidArgumentError(absl::StrCat("the CRL file ", path.string(), " is not a PEM CRL"));
     }
-    if (!hash_named(name)) {
+    if (!hash_named) {
       other_names.emplace_back(path.string(), *std::move(pem));  // fine if `openssl rehash` linked it
       continue;
     }
     read.insert(*pem);
-    X509_NAME* issuer = X509_CRL_get_issuer(crl.get());
-    bool signed_by_ca = false;
-    for (const X509Ptr& ca : cas) {
-      if (X509_NAME_cmp(X509_get_subject_name(ca.get()), issuer) != 0) continue;
-      EVP_PKEY* key = X509_get0_pubkey(ca.get());
-      signed_by_ca = signed_by_ca || (key != nullptr && X509_CRL_verify(crl.get(), key) == 1);
-    }
-    ERR_clear_error();
-    if (!signed_by_ca) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("the CRL ", path.string(), " is not signed by a CA of the client CA file ", ca_path));
-    }
-    char expected[16];
-    std::snprintf(expected, sizeof(expected), "%08lx.", X509_NAME_hash_ex(issuer, nullptr, nullptr, nullptr));
-    if (name.rfind(expected, 0) != 0) {
-      return absl::InvalidArgumentError(absl::StrCat("the CRL ", path.string(), " is named for another issuer's hash (",
-                                                     expected, "r0 expected): run openssl rehash ", crl_dir));
-    }
-    const ASN1_TIME* next = X509_CRL_get0_nextUpdate(crl.get());
-    std::tm tm{};
-    if (next == nullptr || ASN1_TIME_to_tm(next, &tm) != 1) {
-      return absl::InvalidArgumentError(absl::StrCat("the CRL ", path.string(), " has no nextUpdate"));
-    }
-    const absl::Time next_update = absl::FromTM(tm, absl::UTCTimeZone());
-    if (next_update <= now) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "the CRL ", path.string(), " expired at ", FormatRfc3339Utc(next_update, 0),
-          " (its nextUpdate); with it every client certificate would be refused: publish the CA's current CRL"));
-    }
-    ++summary.crls;
-    const STACK_OF(X509_REVOKED)* revoked = X509_CRL_get_REVOKED(crl.get());
-    summary.revoked += revoked == nullptr ? 0 : sk_X509_REVOKED_num(revoked);
-    summary.next_update = std::min(summary.next_update, next_update);
+    if (absl::Status s = CheckHashNamedCrl(path, crl.get(), *cas, ca_path, crl_dir, now, &summary); !s.ok()) return s;
   }
-  for (const auto& [path, content] : other_names) {
-    if (read.contains(content)) continue;
-    return absl::InvalidArgumentError(
-        absl::StrCat("the CRL ", path,
-                     " is not named by its issuer's hash, so it would never be read: run openssl rehash ", crl_dir));
-  }
+  if (absl::Status s = CheckOtherNamedCrls(other_names, read, crl_dir); !s.ok()) return s;
   if (summary.crls == 0) {
     return absl::InvalidArgumentError(absl::StrCat(
         "the CRL directory ", crl_dir, " holds no CRL named by hash (HASH.r0): run openssl rehash ", crl_dir));

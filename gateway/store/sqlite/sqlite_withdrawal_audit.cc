@@ -130,6 +130,88 @@ absl::Status SqliteStore::ReadCancellation(sqlite3* db, StoredReferral* out) {
   return absl::OkStatus();
 }
 
+namespace {
+
+// The answer a withdrawal of `id` was given before, if there was one (a withdrawal sent again).
+absl::StatusOr<std::optional<CancelOutcome>> EarlierCancellation(sqlite3* db, const std::string& id) {
+  Statement earlier(db, "SELECT response FROM cancellations WHERE referral_id = ?1");
+  if (!earlier.status().ok()) return earlier.status();
+  earlier.Bind(1, id);
+  const int rc = earlier.Step();
+  if (rc == SQLITE_DONE) return std::optional<CancelOutcome>();
+  if (rc != SQLITE_ROW) return SqliteError(db, rc, "read cancellation");
+  CancelOutcome out;
+  out.duplicate = true;
+  if (!out.response.ParseFromString(earlier.Blob(0))) return absl::InternalError("stored cancellation does not parse");
+  return std::optional<CancelOutcome>(std::move(out));
+}
+
+// The endpoint an accepted referral went (or goes) to; NOT_FOUND or FAILED_PRECONDITION otherwise.
+absl::StatusOr<std::string> WithdrawableEndpoint(sqlite3* db, const std::string& id) {
+  Statement referral(db, "SELECT disposition, endpoint_id FROM referrals WHERE referral_id = ?1");
+  if (!referral.status().ok()) return referral.status();
+  referral.Bind(1, id);
+  const int rc = referral.Step();
+  if (rc == SQLITE_DONE) return absl::NotFoundError("no referral with that id");
+  if (rc != SQLITE_ROW) return SqliteError(db, rc, "read referral");
+  if (referral.Int(0) != frontdoor::v1::ACCEPTED) {
+    return absl::FailedPreconditionError(
+        "that referral was not accepted, so nothing was or will be sent; there is nothing to withdraw");
+  }
+  return referral.Text(1);
+}
+
+// Stops the referral's delivery if it has not gone, a dead-lettered one too (otherwise the cease
+// would wait behind it, and an operator's replay would send a withdrawn referral); the response
+// says which.
+absl::Status StopPendingDelivery(sqlite3* db, const std::string& id, frontdoor::v1::CancelReferralResponse* response) {
+  Statement stop(db,
+                 "UPDATE outbox SET state = 'cancelled' WHERE referral_id = ?1 AND kind = 'deliver'"
+                 " AND state IN ('pending', 'dead')");
+  if (!stop.status().ok()) return stop.status();
+  stop.Bind(1, id);
+  if (int rc = stop.Step(); rc != SQLITE_DONE) return SqliteError(db, rc, "stop pending delivery");
+  response->set_delivery_state(sqlite3_changes(db) > 0 ? frontdoor::v1::DELIVERY_CANCELLED : frontdoor::v1::DELIVERED);
+  return absl::OkStatus();
+}
+
+// Queues the cease-processing message to the endpoint the referral went to.
+absl::Status QueueCease(sqlite3* db, const std::string& id, const std::string& endpoint_id,
+                        const frontdoor::v1::CeaseProcessingRequest& cease, absl::Time at,
+                        frontdoor::v1::CancelReferralResponse* response) {
+  Statement queue(db,
+                  "INSERT INTO outbox (referral_id, endpoint_id, kind, idempotency_key, payload, state,"
+                  " next_attempt_us, created_us) VALUES (?1, ?2, 'cease', ?3, ?4, 'pending', ?5, ?5)");
+  if (!queue.status().ok()) return queue.status();
+  queue.Bind(1, id);
+  queue.Bind(2, endpoint_id);
+  queue.Bind(3, cease.idempotency_key());
+  queue.BindBlob(4, cease.SerializeAsString());
+  queue.Bind(5, ToMicros(at));
+  if (int rc = queue.Step(); rc != SQLITE_DONE) return SqliteError(db, rc, "queue cease processing");
+  response->set_cease_processing_sent(true);
+  return absl::OkStatus();
+}
+
+// Records the withdrawal with the response it was given, the answer to a withdrawal sent again.
+absl::Status RecordCancellation(sqlite3* db, const std::string& id, frontdoor::v1::CancelReason reason,
+                                const AuditActor& by, absl::Time at,
+                                const frontdoor::v1::CancelReferralResponse& response) {
+  Statement record(db,
+                   "INSERT INTO cancellations (referral_id, reason, cancelled_us, actor, response)"
+                   " VALUES (?1, ?2, ?3, ?4, ?5)");
+  if (!record.status().ok()) return record.status();
+  record.Bind(1, id);
+  record.Bind(2, static_cast<int64_t>(reason));
+  record.Bind(3, ToMicros(at));
+  record.Bind(4, by.identity);
+  record.BindBlob(5, response.SerializeAsString());
+  if (int rc = record.Step(); rc != SQLITE_DONE) return SqliteError(db, rc, "record cancellation");
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::StatusOr<CancelOutcome> SqliteStore::CancelReferral(std::string_view referral_id,
                                                           const frontdoor::v1::CeaseProcessingRequest& cease,
                                                           const AuditActor& by, absl::Time at) {
@@ -141,77 +223,23 @@ absl::StatusOr<CancelOutcome> SqliteStore::CancelReferral(std::string_view refer
     return s;
   };
   const std::string id(referral_id);
-  {
-    Statement earlier(db, "SELECT response FROM cancellations WHERE referral_id = ?1");
-    if (!earlier.status().ok()) return fail(earlier.status());
-    earlier.Bind(1, id);
-    const int rc = earlier.Step();
-    if (rc == SQLITE_ROW) {
-      CancelOutcome out;
-      out.duplicate = true;
-      if (!out.response.ParseFromString(earlier.Blob(0)))
-        return fail(absl::InternalError("stored cancellation does not parse"));
-      Run(db, "ROLLBACK").IgnoreError();
-      return out;
-    }
-    if (rc != SQLITE_DONE) return fail(SqliteError(db, rc, "read cancellation"));
+  absl::StatusOr<std::optional<CancelOutcome>> earlier = EarlierCancellation(db, id);
+  if (!earlier.ok()) return fail(earlier.status());
+  if (earlier->has_value()) {
+    Run(db, "ROLLBACK").IgnoreError();
+    return **std::move(earlier);
   }
-  std::string endpoint_id;
-  {
-    Statement referral(db, "SELECT disposition, endpoint_id FROM referrals WHERE referral_id = ?1");
-    if (!referral.status().ok()) return fail(referral.status());
-    referral.Bind(1, id);
-    const int rc = referral.Step();
-    if (rc == SQLITE_DONE) return fail(absl::NotFoundError("no referral with that id"));
-    if (rc != SQLITE_ROW) return fail(SqliteError(db, rc, "read referral"));
-    if (referral.Int(0) != frontdoor::v1::ACCEPTED) {
-      return fail(absl::FailedPreconditionError(
-          "that referral was not accepted, so nothing was or will be sent; there is nothing to withdraw"));
-    }
-    endpoint_id = referral.Text(1);
-  }
+  absl::StatusOr<std::string> endpoint_id = WithdrawableEndpoint(db, id);
+  if (!endpoint_id.ok()) return fail(endpoint_id.status());
   frontdoor::v1::CancelReferralResponse response;
   response.set_referral_id(id);
-  {
-    // A dead-lettered delivery is stopped too: otherwise the cease would wait behind it, and an
-    // operator's replay would send a withdrawn referral.
-    Statement stop(db,
-                   "UPDATE outbox SET state = 'cancelled' WHERE referral_id = ?1 AND kind = 'deliver'"
-                   " AND state IN ('pending', 'dead')");
-    if (!stop.status().ok()) return fail(stop.status());
-    stop.Bind(1, id);
-    if (int rc = stop.Step(); rc != SQLITE_DONE) return fail(SqliteError(db, rc, "stop pending delivery"));
-    response.set_delivery_state(sqlite3_changes(db) > 0 ? frontdoor::v1::DELIVERY_CANCELLED : frontdoor::v1::DELIVERED);
-  }
-  {
-    Statement queue(db,
-                    "INSERT INTO outbox (referral_id, endpoint_id, kind, idempotency_key, payload, state,"
-                    " next_attempt_us, created_us) VALUES (?1, ?2, 'cease', ?3, ?4, 'pending', ?5, ?5)");
-    if (!queue.status().ok()) return fail(queue.status());
-    queue.Bind(1, id);
-    queue.Bind(2, endpoint_id);
-    queue.Bind(3, cease.idempotency_key());
-    queue.BindBlob(4, cease.SerializeAsString());
-    queue.Bind(5, ToMicros(at));
-    if (int rc = queue.Step(); rc != SQLITE_DONE) return fail(SqliteError(db, rc, "queue cease processing"));
-    response.set_cease_processing_sent(true);
-  }
-  {
-    Statement record(db,
-                     "INSERT INTO cancellations (referral_id, reason, cancelled_us, actor, response)"
-                     " VALUES (?1, ?2, ?3, ?4, ?5)");
-    if (!record.status().ok()) return fail(record.status());
-    record.Bind(1, id);
-    record.Bind(2, static_cast<int64_t>(cease.reason()));
-    record.Bind(3, ToMicros(at));
-    record.Bind(4, by.identity);
-    record.BindBlob(5, response.SerializeAsString());
-    if (int rc = record.Step(); rc != SQLITE_DONE) return fail(SqliteError(db, rc, "record cancellation"));
-  }
+  if (absl::Status s = StopPendingDelivery(db, id, &response); !s.ok()) return fail(s);
+  if (absl::Status s = QueueCease(db, id, *endpoint_id, cease, at, &response); !s.ok()) return fail(s);
+  if (absl::Status s = RecordCancellation(db, id, cease.reason(), by, at, response); !s.ok()) return fail(s);
   absl::StatusOr<std::optional<ReferralAuditContext>> context = ReadAuditContext(db, id);
   if (!context.ok()) return fail(context.status());
   frontdoor::v1::AuditRecord r =
-      WithdrawalRecord(by, id, endpoint_id, context->has_value() ? &**context : nullptr, cease.reason(),
+      WithdrawalRecord(by, id, *endpoint_id, context->has_value() ? &**context : nullptr, cease.reason(),
                        response.delivery_state() == frontdoor::v1::DELIVERY_CANCELLED, at);
   std::vector<frontdoor::v1::AuditRecord> records = {std::move(r)};
   if (absl::Status s = AppendAuditInTransaction(db, &records); !s.ok()) return fail(s);
