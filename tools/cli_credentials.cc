@@ -1,11 +1,14 @@
 #include "tools/cli_credentials.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "gateway/security/tls_config.h"
 
 namespace frontdoor::tools {
@@ -26,6 +29,18 @@ absl::StatusOr<std::string> Read(const std::string& path, const char* what) {
   std::stringstream s;
   s << in.rdbuf();
   return s.str();
+}
+
+// The identities with a certificate in `dir` (IDENTITY.crt, the CA's ca.crt aside), comma-separated.
+std::string IdentitiesIn(const std::string& dir) {
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    const std::filesystem::path& path = entry.path();
+    if (path.extension() == ".crt" && path.stem() != "ca") names.push_back(path.stem().string());
+  }
+  std::sort(names.begin(), names.end());
+  return names.empty() ? "none" : absl::StrJoin(names, ", ");
 }
 
 }  // namespace
@@ -56,17 +71,21 @@ absl::StatusOr<CliConnection> ResolveCliConnection(const CliTlsOptions& options)
     std::error_code ec;
     if (!std::filesystem::exists(cert, ec)) {
       return absl::NotFoundError(absl::StrCat("no certificate for '", options.identity, "' in ", options.cert_dir,
-                                              " (scripts/dev-certs makes one for every demo identity)"));
+                                              ": the identities with one there are ", IdentitiesIn(options.cert_dir)));
     }
   }
   if (ca.empty() && !options.cert_dir.empty()) ca = options.cert_dir + "/ca.crt";
   if (cert.empty() && key.empty()) {
-    conn.credentials = grpc::InsecureChannelCredentials();
-    conn.send_identity_metadata = true;
-    conn.description =
-        "plaintext: no client certificate (give --tls-cert/--tls-key, --cert-dir, or run scripts/dev-certs); only a "
-        "gateway run with --insecure-plaintext accepts this";
-    return conn;
+    if (options.identity.empty() && !options.cert_dir.empty()) {
+      return absl::NotFoundError(
+          absl::StrCat("say who you are: --as IDENTITY (or FRONTDOOR_CLIENT); the identities "
+                       "with a certificate in ",
+                       options.cert_dir, " are ", IdentitiesIn(options.cert_dir)));
+    }
+    return absl::NotFoundError(
+        "found no client certificate: give --cert-dir DIR (or FRONTDOOR_CERT_DIR; from the project folder "
+        "var/dev-certs is found by itself once scripts/dev-certs made it), or --tls-cert FILE --tls-key FILE --ca "
+        "FILE; for a gateway run with --insecure-plaintext, add --insecure-plaintext");
   }
   if (cert.empty() || key.empty()) return absl::InvalidArgumentError("--tls-cert and --tls-key go together");
   if (ca.empty()) {

@@ -8,18 +8,20 @@
 //   3. a certificate directory, --cert-dir DIR ($FRONTDOOR_CERT_DIR, default var/dev-certs when it
 //      exists, as scripts/dev-certs makes it): --as P85901 picks DIR/P85901.crt and DIR/P85901.key,
 //      and DIR/ca.crt.
-//   4. nothing of the above: plaintext with --as as metadata, and a warning (a gateway serving
-//      mutual TLS refuses such a connection).
+//   4. nothing of the above: an error saying no certificate was found and how to give one. Never
+//      plaintext unless asked for: a gateway serving mutual TLS would only close the connection.
 //
 //   CliTlsOptions options;  // filled from flags, then:
 //   ApplyEnvironment(&options);
 //   absl::StatusOr<CliConnection> conn = ResolveCliConnection(options);
-//   auto channel = grpc::CreateChannel(target, conn->credentials);
-//   if (conn->send_identity_metadata) ctx.AddMetadata(kClientMetadataKey, options.identity);
+//   GatewayCall call{grpc::CreateChannel(target, conn->credentials),
+//                    conn->send_identity_metadata ? options.identity : "", 30, target};
+//   stub->GetReferral(call.NewContext().get(), request, &response);
 //
-// Failures: NOT_FOUND for a certificate, key or CA that cannot be read (naming the path);
-// INVALID_ARGUMENT for a certificate without a CA, or --as naming someone other than the
-// certificate's CN.
+// Failures: NOT_FOUND for no certificate at all, for an identity with none in the directory (naming
+// the identities that have one), for no --as with a directory of several (naming them), and for a
+// certificate, key or CA that cannot be read (the path); INVALID_ARGUMENT for a certificate without
+// a CA, or --as naming someone other than the certificate's CN. Each message says what to give.
 #ifndef FRONTDOOR_TOOLS_CLI_CREDENTIALS_H_
 #define FRONTDOOR_TOOLS_CLI_CREDENTIALS_H_
 
@@ -27,7 +29,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "grpcpp/security/credentials.h"
+#include "grpcpp/grpcpp.h"
 
 namespace frontdoor::tools {
 
@@ -48,6 +50,17 @@ struct CliConnection {
 };
 
 absl::StatusOr<CliConnection> ResolveCliConnection(const CliTlsOptions& options);
+
+// What every call of one CLI run shares.
+struct GatewayCall {
+  std::shared_ptr<grpc::Channel> channel;
+  std::string identity_metadata;  // sent as x-frontdoor-client when not empty (plaintext mode only)
+  int timeout_seconds = 30;       // the deadline of each call; 0 for none (watch, unless --timeout)
+  std::string target;             // HOST:PORT, for what an error says to do
+
+  // A context for one call, with the deadline and the identity metadata. Not thread-safe to share.
+  std::unique_ptr<grpc::ClientContext> NewContext() const;
+};
 
 }  // namespace frontdoor::tools
 

@@ -6,8 +6,9 @@
 //   frontdoor --as frontdoor-operator admin dead-letters
 //   frontdoor --as frontdoor-operator admin replay --endpoint mind-oldham
 //
-// Answers are printed as JSON (proto3 JSON mapping). Exit status: 0 when the call succeeded (whatever
-// the disposition), 1 for a gRPC error (its code and message on stderr), 2 for a usage error.
+// Answers are printed as JSON (proto3 JSON mapping) on stdout; errors, by their gRPC status name and
+// with what to do, on stderr. Exit status: tools/cli_errors.h (0 ok or ACCEPTED, 6 REJECTED,
+// 7 REFUSED, 3 unreachable, 5 not allowed...), listed in --help.
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -23,6 +24,7 @@
 #include "google/protobuf/util/json_util.h"
 #include "grpcpp/grpcpp.h"
 #include "tools/cli_credentials.h"
+#include "tools/cli_errors.h"
 #include "tools/ig_commands.h"
 
 namespace {
@@ -104,19 +106,6 @@ bool BuildRequest(const std::string& text, v1::SubmitReferralRequest* request, s
   return false;
 }
 
-// A gRPC error, by its name, then its message.
-int Fail(const grpc::Status& status) {
-  static const char* const kNames[] = {
-      "OK",        "CANCELLED",      "UNKNOWN",           "INVALID_ARGUMENT",   "DEADLINE_EXCEEDED",
-      "NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION",
-      "ABORTED",   "OUT_OF_RANGE",   "UNIMPLEMENTED",     "INTERNAL",           "UNAVAILABLE",
-      "DATA_LOSS", "UNAUTHENTICATED"};
-  const int code = static_cast<int>(status.error_code());
-  std::fprintf(stderr, "frontdoor: %s: %s\n", code >= 0 && code <= 16 ? kNames[code] : "UNKNOWN",
-               status.error_message().c_str());
-  return 1;
-}
-
 // The command line, read.
 struct CliArgs {
   std::string target = Env("FRONTDOOR_TARGET", "127.0.0.1:50051");
@@ -148,6 +137,7 @@ std::optional<int> ParseArgs(int argc, char** argv, CliArgs* out) {
     if (a == "--help" || a == "-h") {
       std::fputs(kUsage, stdout);
       std::fputs(frontdoor::cli::kIgUsage, stdout);
+      std::fputs(frontdoor::tools::kExitCodesHelp, stdout);
       return 0;
     } else if (a == "--target") {
       out->target = next();
@@ -213,10 +203,11 @@ int Submit(const CliArgs& cli, v1::ReferralService::Stub& stub, grpc::ClientCont
   }
   v1::SubmitReferralResponse response;
   grpc::Status status = stub.SubmitReferral(&ctx, request, &response);
-  if (!status.ok()) return Fail(status);
+  if (!status.ok()) return frontdoor::tools::ReportGrpcError(status, cli.target);
+  const int exit_code = frontdoor::tools::ExitCodeOf(response.disposition());
   if (!cli.raw_reply) {
     std::cout << ToJson(response);
-    return 0;
+    return exit_code;
   }
   const std::string& reply = !response.fhir_json().empty() ? response.fhir_json() : response.hl7v2_ack();
   if (reply.empty()) {
@@ -225,7 +216,7 @@ int Submit(const CliArgs& cli, v1::ReferralService::Stub& stub, grpc::ClientCont
   } else {
     std::cout << reply << (reply.back() == '\n' ? "" : "\n");
   }
-  return 0;
+  return exit_code;
 }
 
 int Get(const CliArgs& cli, v1::ReferralService::Stub& stub, grpc::ClientContext& ctx) {
@@ -233,7 +224,7 @@ int Get(const CliArgs& cli, v1::ReferralService::Stub& stub, grpc::ClientContext
   request.set_referral_id(cli.command[1]);
   v1::GetReferralResponse response;
   grpc::Status status = stub.GetReferral(&ctx, request, &response);
-  if (!status.ok()) return Fail(status);
+  if (!status.ok()) return frontdoor::tools::ReportGrpcError(status, cli.target);
   std::cout << ToJson(response);
   return 0;
 }
@@ -264,7 +255,7 @@ int Watch(const CliArgs& cli, v1::ReferralService::Stub& stub, bool send_identit
     }
   }
   grpc::Status status = reader->Finish();
-  return status.ok() ? 0 : Fail(status);
+  return status.ok() ? 0 : frontdoor::tools::ReportGrpcError(status, cli.target);
 }
 
 // admin dead-letters | admin replay: the operators' commands.
@@ -288,7 +279,7 @@ int Admin(const CliArgs& cli, const std::shared_ptr<grpc::Channel>& channel, grp
     status = admin->ReplayDeadLetters(&ctx, request, &response);
     if (status.ok()) std::cout << ToJson(response);
   }
-  return status.ok() ? 0 : Fail(status);
+  return status.ok() ? 0 : frontdoor::tools::ReportGrpcError(status, cli.target);
 }
 
 }  // namespace
@@ -296,12 +287,16 @@ int Admin(const CliArgs& cli, const std::shared_ptr<grpc::Channel>& channel, grp
 int main(int argc, char** argv) {
   CliArgs cli;
   if (std::optional<int> done = ParseArgs(argc, argv, &cli); done.has_value()) return *done;
+  // Offline: a proof is checked with the public key alone, no gateway and no certificate.
+  if (cli.command.size() >= 2 && cli.command[0] == "audit" && cli.command[1] == "check-proof") {
+    return frontdoor::cli::RunIgCommand(cli.command, nullptr, cli.identity, cli.timeout_seconds, cli.target);
+  }
   cli.tls.identity = cli.identity;
   frontdoor::tools::ApplyEnvironment(&cli.tls);
   absl::StatusOr<frontdoor::tools::CliConnection> connection = frontdoor::tools::ResolveCliConnection(cli.tls);
   if (!connection.ok()) {
     std::fprintf(stderr, "frontdoor: %s\n", std::string(connection.status().message()).c_str());
-    return 2;
+    return frontdoor::tools::kExitUsage;
   }
   if (connection->send_identity_metadata && !cli.tls.insecure_plaintext) {
     std::fprintf(stderr, "frontdoor: warning: %s\n", connection->description.c_str());
@@ -319,7 +314,9 @@ int main(int argc, char** argv) {
   const std::string& command = args[0];
   if (command == "submit" && args.size() == 2) return Submit(cli, *stub, ctx);
   if (command == "get" && args.size() == 2) return Get(cli, *stub, ctx);
-  if (int rc = frontdoor::cli::RunIgCommand(args, channel, cli.identity, cli.timeout_seconds); rc >= 0) return rc;
+  if (int rc = frontdoor::cli::RunIgCommand(args, channel, cli.identity, cli.timeout_seconds, cli.target); rc >= 0) {
+    return rc;
+  }
   if (command == "watch" && args.size() == 1) return Watch(cli, *stub, connection->send_identity_metadata);
   if (command == "admin" && args.size() == 2 && (args[1] == "dead-letters" || args[1] == "replay")) {
     return Admin(cli, channel, ctx);

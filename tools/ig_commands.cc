@@ -14,6 +14,7 @@
 #include "frontdoor/v1/referral_service.grpc.pb.h"
 #include "gateway/security/caller_identity.h"
 #include "google/protobuf/util/json_util.h"
+#include "tools/cli_errors.h"
 
 namespace frontdoor::cli {
 namespace {
@@ -29,10 +30,13 @@ std::string Json(const google::protobuf::Message& m) {
   return out;
 }
 
-int Fail(const grpc::Status& status) {
-  std::fprintf(stderr, "frontdoor: %d %s\n", static_cast<int>(status.error_code()), status.error_message().c_str());
-  return 1;
+// The gateway the commands call, for what an error says to do.
+std::string& Target() {
+  static std::string target;
+  return target;
 }
+
+int Fail(const grpc::Status& status) { return frontdoor::tools::ReportGrpcError(status, Target()); }
 
 int Usage(const char* what) {
   std::fprintf(stderr, "frontdoor: %s\n%s", what, kIgUsage);
@@ -247,8 +251,9 @@ int Verify(const std::vector<std::string>& args, v1::AuditService::Stub& stub, c
 }  // namespace
 
 int RunIgCommand(const std::vector<std::string>& args, const std::shared_ptr<grpc::Channel>& channel,
-                 const std::string& identity, int timeout) {
+                 const std::string& identity, int timeout, const std::string& target) {
   if (args.empty()) return -1;
+  Target() = target;
   if (args[0] == "cancel") return Cancel(args, channel, identity, timeout);
   if (args[0] != "audit") return -1;
   if (args.size() < 2) return Usage("audit needs a subcommand");

@@ -1,7 +1,7 @@
 // The `frontdoor` CLI's withdrawal and IG-officer commands (cancel, audit ...), kept apart from the
 // referrer commands in frontdoor_cli.cc.
 //
-//   int rc = frontdoor::cli::RunIgCommand(args, channel, identity, timeout_seconds);
+//   int rc = frontdoor::cli::RunIgCommand(args, channel, identity, timeout_seconds, target);
 //   if (rc >= 0) return rc;   // handled
 #ifndef FRONTDOOR_TOOLS_IG_COMMANDS_H_
 #define FRONTDOOR_TOOLS_IG_COMMANDS_H_
@@ -39,7 +39,7 @@ IG officers (--as an identity listed in ig_officers):
 // exit status (0 ok, 1 gRPC error, 2 usage error, 4 verification failed), or -1 when `args` is
 // not one of them.
 int RunIgCommand(const std::vector<std::string>& args, const std::shared_ptr<grpc::Channel>& channel,
-                 const std::string& identity, int timeout_seconds);
+                 const std::string& identity, int timeout_seconds, const std::string& target);
 
 }  // namespace frontdoor::cli
 

@@ -111,12 +111,12 @@ TEST_F(MutualTlsProcessTest, ReferralTravelsPracticeToGatewayToConnectorOnMutual
   EXPECT_NE(ReadFileOrEmpty(Path("sim.log")).find("(mutual TLS)"), std::string::npos);
 
   EXPECT_EQ(Cli({"--as", "P85901", "get", resp.referral_id()}).exit_status, 0);
-  EXPECT_EQ(Cli({"--as", "P85902", "get", resp.referral_id()}).exit_status, 1);  // PERMISSION_DENIED
+  EXPECT_EQ(Cli({"--as", "P85902", "get", resp.referral_id()}).exit_status, 5);  // PERMISSION_DENIED
 }
 
 TEST_F(MutualTlsProcessTest, PlaintextCliIsRefusedByTheTlsGateway) {
   CommandResult r = Cli({"--insecure-plaintext", "--as", "P85901", "get", "anything"});
-  EXPECT_EQ(r.exit_status, 1);
+  EXPECT_EQ(r.exit_status, 3) << "the TLS gateway closes a plaintext connection: unreachable";
 }
 
 }  // namespace

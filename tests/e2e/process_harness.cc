@@ -89,13 +89,22 @@ CommandResult RunCommand(const std::vector<std::string>& argv) {
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_adddup2(&actions, fds[1], 1);
   posix_spawn_file_actions_addclose(&actions, fds[0]);
+  // stderr to a file of its own, read once the command has ended (a pipe could fill unread).
+  char err_path[] = "/tmp/frontdoor-stderr-XXXXXX";
+  const int err_fd = mkstemp(err_path);
+  if (err_fd >= 0) {
+    posix_spawn_file_actions_adddup2(&actions, err_fd, 2);
+    posix_spawn_file_actions_addclose(&actions, err_fd);
+  }
   std::vector<char*> args = Argv(argv);
   pid_t pid = -1;
   const int rc = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
   close(fds[1]);
+  if (err_fd >= 0) close(err_fd);
   if (rc != 0) {
     close(fds[0]);
+    if (err_fd >= 0) unlink(err_path);
     return result;
   }
   char buf[4096];
@@ -105,6 +114,10 @@ CommandResult RunCommand(const std::vector<std::string>& argv) {
   int status = 0;
   waitpid(pid, &status, 0);
   result.exit_status = DecodeStatus(status);
+  if (err_fd >= 0) {
+    result.err = ReadFileOrEmpty(err_path);
+    unlink(err_path);
+  }
   return result;
 }
 

@@ -43,7 +43,8 @@ std::optional<std::string> WaitForFile(const std::string& path, absl::Duration t
 // and stdout.
 struct CommandResult {
   int exit_status = -1;
-  std::string out;
+  std::string out;  // what it wrote on stdout
+  std::string err;  // and on stderr
 };
 CommandResult RunCommand(const std::vector<std::string>& argv);
 

@@ -133,7 +133,8 @@ class ReliabilityProcessTest : public ::testing::Test {
     }
   }
   CommandResult Cli(const std::string& as, std::vector<std::string> args) {
-    std::vector<std::string> argv = {BinaryPath("tools/frontdoor"), "--target", gateway_address_, "--as", as};
+    std::vector<std::string> argv = {
+        BinaryPath("tools/frontdoor"), "--insecure-plaintext", "--target", gateway_address_, "--as", as};
     argv.insert(argv.end(), args.begin(), args.end());
     return RunCommand(argv);
   }
@@ -447,7 +448,7 @@ TEST_F(ReliabilityProcessTest, AConnectorThatNeverReturnsEndsInDeadLettersThatRe
   ASSERT_EQ(listed.dead_letters_size(), 10) << ReadFileOrEmpty(Path("gateway.log")).substr(0, 3000);
   CommandResult got = Cli("P85901", {"get", listed.dead_letters(0).referral_id()});
   EXPECT_NE(got.out.find("DELIVERY_FAILED"), std::string::npos) << got.out;
-  EXPECT_EQ(Cli("P85901", {"admin", "dead-letters"}).exit_status, 1) << "only operators";
+  EXPECT_EQ(Cli("P85901", {"admin", "dead-letters"}).exit_status, 5) << "only operators";
 
   // The connector is finally there; the operator replays; each arrives once.
   StartSim(kTameside);

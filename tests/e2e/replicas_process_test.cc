@@ -267,8 +267,8 @@ TEST_F(ReplicasProcessTest, TwoReplicasOneKilledMidRunDeliverEveryAcknowledgedRe
   EXPECT_LE(sent_again, static_cast<int>(std::size(kEndpoints)) * kDefaultBatchSize);
 
   // The audit log written by both replicas verifies through the survivor.
-  CommandResult verify = RunCommand(
-      {BinaryPath("tools/frontdoor"), "--target", addresses_["b"], "--as", "ig-officer-oldham", "audit", "verify"});
+  CommandResult verify = RunCommand({BinaryPath("tools/frontdoor"), "--insecure-plaintext", "--target", addresses_["b"],
+                                     "--as", "ig-officer-oldham", "audit", "verify"});
   EXPECT_EQ(verify.exit_status, 0) << "audit verify: " << verify.out;
 }
 
