@@ -291,6 +291,15 @@ void GatewayMetrics::CountRouting(const std::string& team_id, const std::string&
   if (front_door) Labelled(front_door_, {{"borough", &bounded_borough}}).Increment();
 }
 
+void GatewayMetrics::DeclareRoutes(const std::vector<std::pair<std::string, std::string>>& team_boroughs) {
+  for (const auto& [team_id, borough] : team_boroughs) {
+    const std::string team = Bounded(team_id, "unknown");
+    const std::string bounded_borough = Bounded(borough, "unknown");
+    Labelled(routed_, {{"team", &team}, {"borough", &bounded_borough}});
+    Labelled(front_door_, {{"borough", &bounded_borough}});
+  }
+}
+
 void GatewayMetrics::CountDeliveryAttempt(const std::string& endpoint_id, const std::string& kind,
                                           const std::string& outcome, double commit_to_ack_seconds) {
   const std::string endpoint = Bounded(endpoint_id, "unknown");

@@ -68,6 +68,9 @@ class GatewayMetrics {
   void CountReferral(const ReferralLabels& labels, const std::vector<std::string>& all_rules);
   // An accepted referral's route.
   void CountRouting(const std::string& team_id, const std::string& borough, bool front_door);
+  // Every route the network has, at zero (routed per team and borough, front-door fallbacks per
+  // borough), so that dashboards and the alerts of docs/METRICS.md have data from the first scrape.
+  void DeclareRoutes(const std::vector<std::pair<std::string, std::string>>& team_boroughs);
   // One delivery attempt. outcome: delivered | failed | dead_letter. `commit_to_ack_seconds` is
   // observed for acknowledged deliveries when known (< 0: unknown).
   void CountDeliveryAttempt(const std::string& endpoint_id, const std::string& kind, const std::string& outcome,

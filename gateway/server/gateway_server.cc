@@ -234,6 +234,13 @@ absl::Status GatewayServer::Parts::StartWork(const GatewayOptions& options, cons
         for (auto& [id, sample] : by_endpoint) out.push_back(std::move(sample));
         return out;
       });
+  std::vector<std::pair<std::string, std::string>> routes;  // (team, borough) of every team
+  for (const network::ConnectorTeam& team : config->network.teams()) {
+    const network::Cluster* cluster = team.IsFrontDoor() ? nullptr : config->network.FindCluster(team.cluster_id);
+    routes.emplace_back(team.team_id,
+                        team.IsFrontDoor() ? team.FrontDoorBorough() : (cluster != nullptr ? cluster->borough : ""));
+  }
+  metrics->DeclareRoutes(routes);
   const IdentitySource source = identity_source;
   calls =
       std::make_unique<observability::CallObserver>(metrics.get(), [source](const grpc::ServerContextBase& context) {

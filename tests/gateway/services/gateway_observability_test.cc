@@ -163,6 +163,16 @@ TEST_F(GatewayObservabilityTest, AMetricsPortThatCannotBeHadRefusesToStart) {
   EXPECT_NE(std::string(second.status().message()).find("metrics"), std::string::npos) << second.status();
 }
 
+// From the first scrape, before any referral: every route of the network at zero, so that the
+// alerts of docs/METRICS.md have a series to judge (each connector's outbox is at zero already).
+TEST_F(GatewayObservabilityTest, EveryKnownRouteAndEndpointIsExportedAtZeroFromTheStart) {
+  EXPECT_EQ(ReadMetric(*registry_, "frontdoor_front_door_fallbacks_total", {{"borough", "oldham"}}), 0);
+  EXPECT_EQ(ReadMetric(*registry_, "frontdoor_front_door_fallbacks_total", {{"borough", "tameside"}}), 0);
+  EXPECT_EQ(ReadMetric(*registry_, "frontdoor_routed_total",
+                       {{"team", "oldham-north-royton-wellbeing"}, {"borough", "oldham"}}),
+            0);
+}
+
 // Every door a gateway listens on is its own: a second gateway asking for the first one's health
 // or metrics port refuses to start, saying which and why.
 TEST_F(GatewayObservabilityTest, AnotherGatewaysHealthOrMetricsPortRefusesToStartSayingItIsInUse) {
