@@ -52,6 +52,30 @@ render_and_check() {
   echo "gateway.textproto parses as frontdoor.v1.GatewayConfig"
 }
 
+# The MLLP door of rendering LABEL on PORT: a container port and a Service port named mllp on PORT, and a
+# NetworkPolicy rule of its own admitting PORT from networkPolicy.ingress.mllp (10.20.0.0/16) alone.
+mllp_exposed() {
+  local label="$1" port="$2"
+  "$python" - "$tmp/$label.json" "$port" <<'EOF' || fail "$label: the MLLP door is not exposed on $port as mllp.enabled promises"
+import json, sys
+docs = {d["kind"]: d for d in json.load(open(sys.argv[1]))}
+port = int(sys.argv[2])
+gateway = docs["Deployment"]["spec"]["template"]["spec"]["containers"][0]
+service = {p["name"]: p for p in docs["Service"]["spec"]["ports"]}
+rules = [r for r in docs["NetworkPolicy"]["spec"]["ingress"] if port in {p["port"] for p in r["ports"]}]
+problems = [why for ok, why in (
+    ({"name": "mllp", "containerPort": port, "protocol": "TCP"} in gateway["ports"], "no containerPort mllp"),
+    (service.get("mllp", {}).get("port") == port and service["mllp"]["targetPort"] == "mllp",
+     "no Service port mllp targeting mllp"),
+    (len(rules) == 1 and rules[0].get("from") == [{"ipBlock": {"cidr": "10.20.0.0/16"}}],
+     "the NetworkPolicy does not admit the MLLP port from networkPolicy.ingress.mllp alone"),
+) if not ok]
+for p in problems:
+    print(f"FAIL: {p}")
+sys.exit(1 if problems else 0)
+EOF
+}
+
 refuses() {
   local why="$1" expect="$2"
   shift 2
@@ -130,31 +154,14 @@ EOF
     render_and_check mllp --set mllp.enabled=true --set 'networkPolicy.ingress.mllp.cidrs={10.20.0.0/16}'
     grep -qx -- '            - --mllp-listen=0.0.0.0:2575' "$tmp/mllp.yaml" ||
       fail "mllp: mllp.enabled makes no --mllp-listen=0.0.0.0:2575 argument"
-    "$python" - "$tmp/mllp.json" 2575 <<'EOF' || fail "mllp: the MLLP door is not exposed as mllp.enabled promises"
-import json, sys
-docs = {d["kind"]: d for d in json.load(open(sys.argv[1]))}
-port = int(sys.argv[2])
-gateway = docs["Deployment"]["spec"]["template"]["spec"]["containers"][0]
-service = {p["name"]: p for p in docs["Service"]["spec"]["ports"]}
-rules = [r for r in docs["NetworkPolicy"]["spec"]["ingress"] if port in {p["port"] for p in r["ports"]}]
-problems = [why for ok, why in (
-    ({"name": "mllp", "containerPort": port, "protocol": "TCP"} in gateway["ports"], "no containerPort mllp"),
-    (service.get("mllp", {}).get("port") == port and service["mllp"]["targetPort"] == "mllp",
-     "no Service port mllp targeting mllp"),
-    (len(rules) == 1 and rules[0].get("from") == [{"ipBlock": {"cidr": "10.20.0.0/16"}}],
-     "the NetworkPolicy does not admit the MLLP port from networkPolicy.ingress.mllp alone"),
-) if not ok]
-for p in problems:
-    print(f"FAIL: {p}")
-sys.exit(1 if problems else 0)
-EOF
+    mllp_exposed mllp 2575
     echo "mllp.enabled serves --mllp-listen on a port named mllp, in the Service and the NetworkPolicy"
-    render_and_check mllp-moved --set mllp.enabled=true --set mllp.port=3575 --set fhir.enabled=true
+    render_and_check mllp-moved --set mllp.enabled=true --set mllp.port=3575 --set fhir.enabled=true \
+      --set 'networkPolicy.ingress.mllp.cidrs={10.20.0.0/16}'
     grep -qx -- '            - --mllp-listen=0.0.0.0:3575' "$tmp/mllp-moved.yaml" ||
       fail "mllp-moved: mllp.port 3575 is not --mllp-listen=0.0.0.0:3575"
-    ! "$helm" template frontdoor "$chart" --set mllp.enabled=true --set mllp.port=8081 >/dev/null 2>&1 ||
-      fail "mllp.port on the health port renders"
-    echo "mllp.port moves the MLLP door; one on another port of the pod is refused"
+    mllp_exposed mllp-moved 3575
+    echo "mllp.port moves the MLLP door: argument, container port, Service port and NetworkPolicy rule"
     render_and_check postgres-minimal "${postgres[@]}" --set replicaCount=2
     render_and_check test-cluster-secrets --set store.sqlite.persistence.enabled=false \
       --set-file tls.server.cert="$tmp/cert.pem" --set-file tls.server.key="$tmp/key.pem" \
@@ -198,6 +205,12 @@ EOF
       --set fhir.enabled=true --set fhir.port=50051
     refuses "the FHIR API on the metrics Service port" "the FHIR API needs a port of its own" \
       --set fhir.enabled=true --set fhir.port=9090
+    refuses "the MLLP door on the health port" "the MLLP listener needs a port of its own" \
+      --set mllp.enabled=true --set mllp.port=8081
+    refuses "the MLLP door on the gRPC Service port" "the MLLP listener needs a port of its own" \
+      --set mllp.enabled=true --set mllp.port=50051
+    refuses "the MLLP door on the FHIR port" "the MLLP listener needs a port of its own" \
+      --set mllp.enabled=true --set fhir.enabled=true --set mllp.port=8443
     refuses "fhir tuning beside a fhir_api block in extraConfig" "gateway.extraConfig has a fhir_api block" \
       --set fhir.enabled=true --set fhir.maxConnections=64 \
       --set 'gateway.extraConfig=fhir_api { feedback_endpoints { ods: "P85901" base_url: "https://gp.example/FHIR/R4" } }'
