@@ -1,6 +1,7 @@
 #include "tools/cli_credentials.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -9,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "gateway/security/caller_identity.h"
 #include "gateway/security/tls_config.h"
 
 namespace frontdoor::tools {
@@ -65,27 +67,36 @@ absl::StatusOr<CliConnection> ResolveCliConnection(const CliTlsOptions& options)
     return conn;
   }
   std::string cert = options.cert, key = options.key, ca = options.ca;
-  if (cert.empty() && key.empty() && !options.cert_dir.empty() && !options.identity.empty()) {
-    cert = options.cert_dir + "/" + options.identity + ".crt";
-    key = options.cert_dir + "/" + options.identity + ".key";
-    std::error_code ec;
-    if (!std::filesystem::exists(cert, ec)) {
-      return absl::NotFoundError(absl::StrCat("no certificate for '", options.identity, "' in ", options.cert_dir,
-                                              ": the identities with one there are ", IdentitiesIn(options.cert_dir)));
+  std::error_code ec;
+  if (cert.empty() && key.empty() && !options.cert_dir.empty()) {
+    if (!std::filesystem::is_directory(options.cert_dir, ec)) {
+      return absl::NotFoundError(absl::StrCat("the certificate directory ", options.cert_dir,
+                                              " (--cert-dir or FRONTDOOR_CERT_DIR) does not exist: scripts/dev-certs ",
+                                              options.cert_dir, " makes the demo's certificates there"));
     }
-  }
-  if (ca.empty() && !options.cert_dir.empty()) ca = options.cert_dir + "/ca.crt";
-  if (cert.empty() && key.empty()) {
-    if (options.identity.empty() && !options.cert_dir.empty()) {
+    if (options.identity.empty()) {
       return absl::NotFoundError(
           absl::StrCat("say who you are: --as IDENTITY (or FRONTDOOR_CLIENT); the identities "
                        "with a certificate in ",
                        options.cert_dir, " are ", IdentitiesIn(options.cert_dir)));
     }
+    cert = options.cert_dir + "/" + options.identity + ".crt";
+    key = options.cert_dir + "/" + options.identity + ".key";
+    if (!std::filesystem::exists(cert, ec)) {
+      return absl::NotFoundError(absl::StrCat("no certificate for '", options.identity, "' in ", options.cert_dir,
+                                              ": the identities with one there are ", IdentitiesIn(options.cert_dir),
+                                              " (--as one of them)"));
+    }
+  }
+  if (ca.empty() && !options.cert_dir.empty()) ca = options.cert_dir + "/ca.crt";
+  if (cert.empty() && key.empty()) {
     return absl::NotFoundError(
-        "found no client certificate: give --cert-dir DIR (or FRONTDOOR_CERT_DIR; from the project folder "
-        "var/dev-certs is found by itself once scripts/dev-certs made it), or --tls-cert FILE --tls-key FILE --ca "
-        "FILE; for a gateway run with --insecure-plaintext, add --insecure-plaintext");
+        "found no client certificate (no --tls-cert/--tls-key, no --cert-dir, and no var/dev-certs in this "
+        "folder). Give one:\n"
+        "  --cert-dir DIR (or FRONTDOOR_CERT_DIR): DIR/IDENTITY.crt and .key for --as IDENTITY, and DIR/ca.crt\n"
+        "  --tls-cert FILE --tls-key FILE --ca FILE (or FRONTDOOR_TLS_CERT, FRONTDOOR_TLS_KEY, FRONTDOOR_TLS_CA)\n"
+        "  or run from the project folder, once scripts/dev-certs has made var/dev-certs there\n"
+        "  --insecure-plaintext only for a gateway run with --insecure-plaintext (scripts/demo --insecure-plaintext)");
   }
   if (cert.empty() || key.empty()) return absl::InvalidArgumentError("--tls-cert and --tls-key go together");
   if (ca.empty()) {
@@ -108,6 +119,15 @@ absl::StatusOr<CliConnection> ResolveCliConnection(const CliTlsOptions& options)
   conn.credentials = grpc::SslCredentials(ssl);
   conn.description = absl::StrCat("mutual TLS as ", *cn, " (", cert, ")");
   return conn;
+}
+
+std::unique_ptr<grpc::ClientContext> GatewayCall::NewContext() const {
+  auto context = std::make_unique<grpc::ClientContext>();
+  if (timeout_seconds > 0) {
+    context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(timeout_seconds));
+  }
+  if (!identity_metadata.empty()) context->AddMetadata(gateway::kClientMetadataKey, identity_metadata);
+  return context;
 }
 
 }  // namespace frontdoor::tools

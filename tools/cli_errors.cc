@@ -20,17 +20,16 @@ std::string StatusName(grpc::StatusCode code) {
 }
 
 int ReportGrpcError(const grpc::Status& status, const std::string& target) {
-  std::fprintf(stderr, "frontdoor: %s: %s\n", StatusName(status.error_code()).c_str(),
-               status.error_message().c_str());
+  std::fprintf(stderr, "frontdoor: %s: %s\n", StatusName(status.error_code()).c_str(), status.error_message().c_str());
   switch (status.error_code()) {
     case grpc::StatusCode::UNAVAILABLE:
     case grpc::StatusCode::DEADLINE_EXCEEDED:
+      std::fprintf(stderr, "  is the gateway running? scripts/demo starts one on %s", kDefaultTarget);
+      if (target != kDefaultTarget) std::fprintf(stderr, "; this call went to %s", target.c_str());
       std::fprintf(stderr,
-                   "  is the gateway running? scripts/demo starts one on %s; this call went to %s "
-                   "(--target HOST:PORT or FRONTDOOR_TARGET for another)\n"
+                   " (--target HOST:PORT or FRONTDOOR_TARGET for another)\n"
                    "  if it runs there: both sides use TLS, or both --insecure-plaintext "
-                   "(scripts/demo --insecure-plaintext)\n",
-                   kDefaultTarget, target.c_str());
+                   "(scripts/demo --insecure-plaintext)\n");
       return kExitUnreachable;
     case grpc::StatusCode::UNAUTHENTICATED:
       std::fprintf(stderr,

@@ -30,7 +30,7 @@ enum ExitCode : int {
 };
 
 inline constexpr char kExitCodesHelp[] = R"(
-exit status (for scripts):
+exit status:
   0  done; submit: ACCEPTED
   1  the gateway answered another error (INVALID_ARGUMENT, NOT_FOUND, ...)
   2  usage: the command line is wrong, or no certificate or identity; nothing was sent

@@ -1,16 +1,22 @@
 // The `frontdoor` CLI's withdrawal and IG-officer commands (cancel, audit ...), kept apart from the
-// referrer commands in frontdoor_cli.cc.
+// referrer commands in frontdoor_cli.cc. A command is read and checked first, so a wrong command
+// line is told before any certificate is looked for or anything is sent; then it runs.
 //
-//   int rc = frontdoor::cli::RunIgCommand(args, channel, identity, timeout_seconds, target);
-//   if (rc >= 0) return rc;   // handled
+//   std::optional<absl::StatusOr<IgCommand>> command = ParseIgCommand(args);
+//   if (!command.has_value()) ...;                  // not one of these commands
+//   if (!command->ok()) ...;                        // usage error: (*command).status().message()
+//   int rc = RunIgCommand(**command, call);         // call: tools/cli_credentials.h
 #ifndef FRONTDOOR_TOOLS_IG_COMMANDS_H_
 #define FRONTDOOR_TOOLS_IG_COMMANDS_H_
 
-#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
-#include "grpcpp/grpcpp.h"
+#include "absl/status/statusor.h"
+#include "frontdoor/v1/audit_service.pb.h"
+#include "frontdoor/v1/referral_service.pb.h"
+#include "tools/cli_credentials.h"
 
 namespace frontdoor::cli {
 
@@ -20,9 +26,13 @@ withdrawal (the referring organisation):
 
 IG officers (--as an identity listed in ig_officers):
   audit query [--nhs-number N] [--recipient ENDPOINT] [--referrer ODS] [--rule IG-5]
-              [--outcome permit|refuse|withhold|deliver|withdraw|cease|query]
-              [--from RFC3339] [--to RFC3339] [--format csv|json]
-                              audit records, oldest first (the query itself is audited)
+              [--outcome permit|refuse|withhold|deliver|withdraw|cease|feedback|query
+                         |delivered|refused|pruned]
+              [--from TIME] [--to TIME] [--format csv|json]
+                              audit records, oldest first (the query itself is audited);
+                              --nhs-number is 10 digits with a valid check digit; TIME is RFC 3339
+                              (2025-06-10T09:00:00Z) or a day (2025-06-10, from its midnight UTC);
+                              records in [from, to)
   audit verify [--checkpoint FILE [--public-key PUB.pem]]
                               recompute the whole log against the signed checkpoints
                               (exit 0 verified, 4 not verified: the first bad record is named);
@@ -32,14 +42,36 @@ IG officers (--as an identity listed in ig_officers):
   audit prove INDEX           an inclusion proof of record INDEX (JSON; save it to a file)
   audit public-key            the checkpoint public key (PEM; save it to a file)
   audit check-proof PROOF.json --public-key PUB.pem
-                              check a proof offline, without the gateway (exit 0 valid, 4 not)
+                              check a proof offline, without the gateway or a certificate
+                              (exit 0 valid, 4 not)
 )";
 
-// Runs `args` (the command and its arguments) when it is one of the commands above: returns the
-// exit status (0 ok, 1 gRPC error, 2 usage error, 4 verification failed), or -1 when `args` is
-// not one of them.
-int RunIgCommand(const std::vector<std::string>& args, const std::shared_ptr<grpc::Channel>& channel,
-                 const std::string& identity, int timeout_seconds, const std::string& target);
+// A command of this file, read and checked: what it will send, before anything is sent.
+struct IgCommand {
+  enum class Kind { kCancel, kAuditQuery, kAuditVerify, kAuditProve, kAuditPublicKey, kAuditCheckProof };
+  Kind kind = Kind::kCancel;
+  frontdoor::v1::CancelReferralRequest cancel;
+  frontdoor::v1::QueryAuditRequest query;
+  bool csv = false;  // audit query --format csv
+  frontdoor::v1::VerifyAuditRequest verify;
+  frontdoor::v1::ProveInclusionRequest prove;
+  frontdoor::v1::AuditInclusionProof proof;  // audit check-proof
+  std::string public_key_pem;                // audit verify, check-proof: --public-key
+
+  // audit check-proof is checked offline; every other command calls the gateway.
+  bool NeedsGateway() const { return kind != Kind::kAuditCheckProof; }
+};
+
+// Reads `args` (the command and its arguments). Returns nullopt when they are not one of the
+// commands above; else the command, or INVALID_ARGUMENT saying in command-line terms what is wrong
+// (an unknown option or --outcome, a malformed --nhs-number or time, an unreadable file...).
+std::optional<absl::StatusOr<IgCommand>> ParseIgCommand(const std::vector<std::string>& args);
+
+// Runs a command ParseIgCommand gave: the answer on std::cout (nothing there when it fails), errors
+// by their gRPC status name and what to do on stderr. `call.channel` may be null for a command that
+// does not NeedsGateway(). Returns the exit status (tools/cli_errors.h: 0, 4 not verified, or the
+// error's).
+int RunIgCommand(const IgCommand& command, const frontdoor::tools::GatewayCall& call);
 
 }  // namespace frontdoor::cli
 

@@ -3,7 +3,6 @@
 #include <signal.h>
 #include <sqlite3.h>
 
-#include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
@@ -332,63 +331,6 @@ TEST_F(GatewayProcessTest, AKeptCheckpointIsProvedExtendedAndAGatewayOnACutLogDo
   const std::string log = ReadFileOrEmpty(Path("again.log"));
   EXPECT_NE(log.find("the audit log is not what this gateway signed"), std::string::npos) << log;
   EXPECT_NE(log.find("were removed"), std::string::npos) << log;
-}
-
-// The CLI as a newcomer and a script meet it: each answer's exit code, and errors that name the
-// gRPC status and say what to do, with nothing on stdout.
-TEST_F(GatewayProcessTest, TheCliSaysWhatWentWrongAndWhatToDoWithExitCodesAScriptCanTest) {
-  const auto connectors = StartSim();
-  const std::string target = StartGateway(connectors);
-  const std::string frontdoor = BinaryPath("tools/frontdoor");
-  const std::string samples = std::string(FRONTDOOR_SOURCE_DIR) + "/tests/data/samples/";
-  auto cli = [&](std::vector<std::string> args) {
-    std::vector<std::string> argv = {frontdoor, "--insecure-plaintext", "--target", target};
-    argv.insert(argv.end(), args.begin(), args.end());
-    return RunCommand(argv);
-  };
-  // The sender's answer decides the exit code: ACCEPTED 0, REJECTED 6, REFUSED 7.
-  EXPECT_EQ(cli({"--as", "P85901", "submit", samples + "01-fhir-oldham-wellbeing.json"}).exit_status, 0);
-  CommandResult rejected = cli({"--as", "R9T01", "submit", samples + "21-hl7-missing-pid.hl7"});
-  EXPECT_EQ(rejected.exit_status, 6) << rejected.out << rejected.err;
-  EXPECT_NE(rejected.out.find("REJECTED"), std::string::npos) << rejected.out;
-  CommandResult refused = cli({"--as", "R9O02", "submit", samples + "19-hl7-ig2-consent-refused.hl7"});
-  EXPECT_EQ(refused.exit_status, 7) << refused.out << refused.err;
-
-  // Not allowed: named, with what to do, and nothing on stdout.
-  CommandResult denied = cli({"--as", "P85901", "audit", "verify"});
-  EXPECT_EQ(denied.exit_status, 5);
-  EXPECT_NE(denied.err.find("PERMISSION_DENIED"), std::string::npos) << denied.err;
-  EXPECT_NE(denied.err.find("may not do that"), std::string::npos) << denied.err;
-  EXPECT_TRUE(denied.out.empty()) << denied.out;
-
-  // No gateway there: where to find one.
-  CommandResult unreachable = RunCommand({frontdoor, "--insecure-plaintext", "--target", "127.0.0.1:1", "--timeout",
-                                          "3", "--as", "P85901", "get", "anything"});
-  EXPECT_EQ(unreachable.exit_status, 3);
-  EXPECT_NE(unreachable.err.find("UNAVAILABLE"), std::string::npos) << unreachable.err;
-  EXPECT_NE(unreachable.err.find("is the gateway running"), std::string::npos) << unreachable.err;
-  EXPECT_TRUE(unreachable.out.empty()) << unreachable.out;
-
-  // No certificate anywhere (this test does not run in the project folder): no silent plaintext.
-  CommandResult no_certificate = RunCommand({frontdoor, "--target", target, "--as", "P85901", "get", "anything"});
-  EXPECT_EQ(no_certificate.exit_status, 2);
-  EXPECT_NE(no_certificate.err.find("found no client certificate"), std::string::npos) << no_certificate.err;
-  EXPECT_TRUE(no_certificate.out.empty()) << no_certificate.out;
-
-  // A certificate directory without the identity's certificate: which identities it has.
-  std::filesystem::create_directories(Path("certs"));
-  std::ofstream(Path("certs/ca.crt")) << "x";
-  std::ofstream(Path("certs/P85901.crt")) << "x";
-  CommandResult no_such =
-      RunCommand({frontdoor, "--target", target, "--cert-dir", Path("certs"), "--as", "P99999", "get", "anything"});
-  EXPECT_EQ(no_such.exit_status, 2);
-  EXPECT_NE(no_such.err.find("no certificate for 'P99999'"), std::string::npos) << no_such.err;
-  EXPECT_NE(no_such.err.find("P85901"), std::string::npos) << "the identities there: " << no_such.err;
-
-  // --help lists the exit codes.
-  CommandResult help = RunCommand({frontdoor, "--help"});
-  EXPECT_NE(help.out.find("exit status:"), std::string::npos) << help.out;
-  EXPECT_NE(help.out.find("6  submit: REJECTED"), std::string::npos) << help.out;
 }
 
 }  // namespace
