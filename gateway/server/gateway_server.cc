@@ -38,6 +38,7 @@
 #include "gateway/services/feedback_service.h"
 #include "gateway/services/feedback_stream.h"
 #include "gateway/services/referral_service.h"
+#include "gateway/services/reflection_v1.h"
 #include "gateway/store/store_work_queue.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
@@ -113,6 +114,7 @@ struct GatewayServer::Parts {
   std::unique_ptr<AuditServiceImpl> audit_service;
   std::unique_ptr<AdminServiceImpl> admin_service;
   std::unique_ptr<FeedbackServiceImpl> feedback_service;
+  std::unique_ptr<ReflectionV1Service> reflection_v1;  // beside gRPC's own v1alpha
   // Metrics, the call observer (ids, call logs), the health port, the /metrics endpoint.
   std::shared_ptr<prometheus::Registry> registry;
   std::unique_ptr<observability::GatewayMetrics> metrics;
@@ -409,6 +411,12 @@ absl::Status GatewayServer::Parts::Listen(const GatewayOptions& options) {
   builder.RegisterService(feedback_service.get());
   builder.RegisterService(audit_service.get());
   builder.RegisterService(admin_service.get());
+  // Server reflection v1, which current tools ask for first (Debian's gRPC serves v1alpha only).
+  reflection_v1 = std::make_unique<ReflectionV1Service>(std::vector<std::string>{
+      frontdoor::v1::ReferralService::service_full_name(), frontdoor::v1::FeedbackService::service_full_name(),
+      frontdoor::v1::AuditService::service_full_name(), frontdoor::v1::AdminService::service_full_name(),
+      "grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection", "grpc.reflection.v1alpha.ServerReflection"});
+  builder.RegisterService(reflection_v1.get());
   server = builder.BuildAndStart();
   if (server == nullptr || port == 0) return absl::UnavailableError(ListenFailure("the gRPC port", options.listen));
 
