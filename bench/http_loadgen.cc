@@ -42,6 +42,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "bench/latency.h"
 #include "boost/asio/dispatch.hpp"
 #include "boost/asio/executor_work_guard.hpp"
 #include "boost/asio/ip/tcp.hpp"
@@ -411,11 +412,7 @@ void Driver::Done(const std::shared_ptr<Connection>& connection) {
   connection->Send(next);
 }
 
-double Percentile(const std::vector<uint32_t>& sorted, double p) {
-  if (sorted.empty()) return 0;
-  const size_t i = std::min(sorted.size() - 1, static_cast<size_t>(p / 100.0 * static_cast<double>(sorted.size())));
-  return sorted[i] / 1000.0;
-}
+using frontdoor::bench::Percentile;
 
 bool ParseArgs(int argc, char** argv, Options* o) {
   for (int i = 1; i < argc; ++i) {

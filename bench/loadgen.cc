@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
+#include "bench/latency.h"
 #include "frontdoor/v1/referral_service.grpc.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "grpcpp/grpcpp.h"
@@ -206,11 +207,7 @@ class Driver {
   Stats stats_;
 };
 
-double Percentile(const std::vector<uint32_t>& sorted, double p) {
-  if (sorted.empty()) return 0;
-  const size_t i = std::min(sorted.size() - 1, static_cast<size_t>(p / 100.0 * static_cast<double>(sorted.size())));
-  return sorted[i] / 1000.0;
-}
+using frontdoor::bench::Percentile;
 
 bool ParseArgs(int argc, char** argv, Options* o) {
   for (int i = 1; i < argc; ++i) {
