@@ -124,6 +124,9 @@ void CheckCitations(const std::vector<StoredLeaf>& leaves, Findings& findings) {
   for (const StoredLeaf& leaf : leaves) {
     if (!leaf.record.has_value() || leaf.record->referral_id().empty()) continue;
     const v1::AuditRecord& r = *leaf.record;
+    // A read refused under IG-8 is written from the request and the referral's owner, not from the
+    // audit context: it names no person or consent, so there is nothing of them to hold it to.
+    if (r.action() == "read") continue;
     auto [it, first] = decisions.try_emplace(r.referral_id(), Citation{leaf.index, &r});
     if (first) {
       if (r.action() != "decide") decisions.erase(it);  // recorded before the audit log: nothing to hold it to

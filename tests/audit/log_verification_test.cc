@@ -45,6 +45,15 @@ class LogVerificationTest : public ::testing::Test {
     checkpoints_.push_back(*signer_->Sign(size, RootHash(hashes), "2025-06-10T10:00:00Z"));
   }
   v1::VerifyAuditResponse Verify() { return VerifyAuditLog(leaves_, checkpoints_, signer_->PublicKeyPem()); }
+  // Replaces record i as the gateway would have written it: hash and checkpoints made afresh.
+  void Write(uint64_t i, v1::AuditRecord r) {
+    r.set_index(i);
+    leaves_[i].leaf_hash_hex = ToHex(RecordLeafHash(r));
+    leaves_[i].record = std::move(r);
+    checkpoints_.clear();
+    Checkpoint(4);
+    Checkpoint(10);
+  }
 
   std::unique_ptr<CheckpointSigner> signer_;
   std::vector<StoredLeaf> leaves_;
@@ -72,6 +81,34 @@ TEST_F(LogVerificationTest, FieldChangedWithItsLeafHashIsCaughtByTheCheckpoint) 
   const v1::VerifyAuditResponse r = Verify();
   EXPECT_FALSE(r.verified());
   EXPECT_EQ(r.first_bad_index(), 4u) << "the first record only the size-10 checkpoint covers";
+}
+
+TEST_F(LogVerificationTest, ARefusedReadCitesNoPersonAndStillVerifies) {
+  // IG-8: another organisation's read of a referral is refused and recorded with the referral and
+  // its owner, never the person or the consent; a later delivery must still cite them as decided.
+  v1::AuditRecord decide = *leaves_[2].record;
+  decide.set_referral_id("01a2038d-33f2-76fe-9b0a-63f11e000001");
+  decide.set_referrer_ods("P85901");
+  decide.set_consent_reference("consent-0001");
+  Write(2, decide);
+  v1::AuditRecord read;
+  read.set_actor("P85902");
+  read.set_action("read");
+  read.set_outcome("refused");
+  read.add_rule_ids("IG-8");
+  read.set_referral_id(decide.referral_id());
+  read.set_referrer_ods("P85901");
+  Write(5, read);
+  v1::VerifyAuditResponse r = Verify();
+  EXPECT_TRUE(r.verified()) << r.message();
+
+  v1::AuditRecord deliver = decide;
+  deliver.set_action("deliver");
+  deliver.set_nhs_number("9434765919");
+  Write(7, deliver);
+  r = Verify();
+  EXPECT_FALSE(r.verified());
+  EXPECT_EQ(r.first_bad_index(), 7u) << r.message();
 }
 
 TEST_F(LogVerificationTest, PrunedRecordsVerifyThroughTheirKeptHash) {
