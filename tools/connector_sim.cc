@@ -12,16 +12,16 @@
 // progress to the gateway's FeedbackService as the endpoint that received it (over mutual TLS with
 // that endpoint's certificate from --report-cert-dir, else x-frontdoor-client in plaintext), one step every
 // --progress-interval-ms: received, contacted, first conversation held, connected (to named activities), closed with
-// SWEMWBS and ONS4 scores; about one referral in five is declined instead. Each report has an idempotency key and is
-// retried until answered.
+// SWEMWBS and ONS4 scores; about one person in five declines instead, always the same people (PersonDeclines), so a
+// walk-through tells the same story every run. Each report has an idempotency key and is retried until answered.
 #include <signal.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
-#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -112,9 +112,9 @@ class ProgressReporter {
     worker_.join();
   }
 
-  void Start(const std::string& endpoint_id, const std::string& referral_id) {
+  void Start(const std::string& endpoint_id, const std::string& referral_id, bool declines) {
     absl::MutexLock lock(&mu_);
-    queue_.insert({absl::Now() + interval_, Work{endpoint_id, referral_id, 0, 0}});
+    queue_.insert({absl::Now() + interval_, Work{endpoint_id, referral_id, declines, 0, 0}});
   }
   void Stop(const std::string& referral_id) {
     absl::MutexLock lock(&mu_);
@@ -125,13 +125,14 @@ class ProgressReporter {
   struct Work {
     std::string endpoint_id;
     std::string referral_id;
+    bool declines = false;
     int step = 0;
     int tries = 0;
   };
 
-  // The path a referral takes: most are connected and closed with scores; one in five declines.
-  static std::vector<v1::ProgressStatus> Path(const std::string& referral_id) {
-    if (std::hash<std::string>{}(referral_id) % 5 == 0) {
+  // The path a referral takes: most are connected and closed with scores; some people decline.
+  static std::vector<v1::ProgressStatus> Path(bool declines) {
+    if (declines) {
       return {v1::PROGRESS_RECEIVED, v1::PROGRESS_CONTACTED, v1::PROGRESS_DECLINED, v1::PROGRESS_CLOSED};
     }
     return {v1::PROGRESS_RECEIVED, v1::PROGRESS_CONTACTED, v1::PROGRESS_FIRST_CONVERSATION_HELD, v1::PROGRESS_CONNECTED,
@@ -189,7 +190,7 @@ class ProgressReporter {
         queue_.erase(queue_.begin());
         if (ceased_.count(w.referral_id) > 0) continue;
       }
-      const std::vector<v1::ProgressStatus> path = Path(w.referral_id);
+      const std::vector<v1::ProgressStatus> path = Path(w.declines);
       const v1::ProgressStatus status = path[w.step];
       grpc::ClientContext ctx;
       if (cert_dir_.empty()) ctx.AddMetadata("x-frontdoor-client", w.endpoint_id);
@@ -244,6 +245,22 @@ class ProgressReporter {
   std::thread worker_;
 };
 
+// Whether the person declines support: about one in five, chosen by who the referral is about, when and
+// from whom (FNV-1a, stable everywhere), never by its id, which is new on every run: the README's
+// walk-through (examples/typed-referral.json) is connected every time.
+bool PersonDeclines(const v1::ConnectorReferral& r) {
+  uint64_t h = 14695981039346656037ull;
+  auto mix = [&h](const std::string& text) {
+    for (unsigned char c : text) h = (h ^ c) * 1099511628211ull;
+    h = (h ^ 0xff) * 1099511628211ull;  // a separator: ("ab", "c") is not ("a", "bc")
+  };
+  mix(r.sender_ods());
+  mix(r.referral_date());
+  mix(r.name().family());
+  for (const std::string& given : r.name().given()) mix(given);
+  return h % 5 == 0;
+}
+
 class SimulatedConnector final : public v1::ConnectorService::CallbackService {
  public:
   SimulatedConnector(std::string endpoint_id, Ledger* ledger, ProgressReporter* reporter = nullptr)
@@ -259,7 +276,9 @@ class SimulatedConnector final : public v1::ConnectorService::CallbackService {
     const bool dup = ledger_->Record(endpoint_id_, "deliver", req->idempotency_key(), req->referral().referral_id(),
                                      req->referral().team_id(), !req->referral().nhs_number().empty());
     resp->set_duplicate(dup);
-    if (!dup && reporter_ != nullptr) reporter_->Start(endpoint_id_, req->referral().referral_id());
+    if (!dup && reporter_ != nullptr) {
+      reporter_->Start(endpoint_id_, req->referral().referral_id(), PersonDeclines(req->referral()));
+    }
     resp->set_connector_reference(absl::StrCat(endpoint_id_, ":", req->referral().referral_id()));
     reactor->Finish(grpc::Status::OK);
     return reactor;
