@@ -52,23 +52,26 @@ render_and_check() {
   echo "gateway.textproto parses as frontdoor.v1.GatewayConfig"
 }
 
-# The MLLP door of rendering LABEL on PORT: a container port and a Service port named mllp on PORT, and a
-# NetworkPolicy rule of its own admitting PORT from networkPolicy.ingress.mllp (10.20.0.0/16) alone.
-mllp_exposed() {
-  local label="$1" port="$2"
-  "$python" - "$tmp/$label.json" "$port" <<'EOF' || fail "$label: the MLLP door is not exposed on $port as mllp.enabled promises"
+# The door DOOR (mllp, console) of rendering LABEL on PORT: a container port and a Service port named DOOR
+# on PORT (appProtocol APP; none when APP is empty), and a NetworkPolicy rule of its own admitting PORT
+# alone from networkPolicy.ingress.DOOR, which the caller set to CIDR.
+door_exposed() {
+  local label="$1" door="$2" port="$3" cidr="$4" app="${5:-}"
+  "$python" - "$tmp/$label.json" "$door" "$port" "$cidr" "$app" <<'EOF' || fail "$label: the $door door is not exposed on $port as $door.enabled promises"
 import json, sys
 docs = {d["kind"]: d for d in json.load(open(sys.argv[1]))}
-port = int(sys.argv[2])
+door, port, cidr, app = sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5] or None
 gateway = docs["Deployment"]["spec"]["template"]["spec"]["containers"][0]
 service = {p["name"]: p for p in docs["Service"]["spec"]["ports"]}
 rules = [r for r in docs["NetworkPolicy"]["spec"]["ingress"] if port in {p["port"] for p in r["ports"]}]
 problems = [why for ok, why in (
-    ({"name": "mllp", "containerPort": port, "protocol": "TCP"} in gateway["ports"], "no containerPort mllp"),
-    (service.get("mllp", {}).get("port") == port and service["mllp"]["targetPort"] == "mllp",
-     "no Service port mllp targeting mllp"),
-    (len(rules) == 1 and rules[0].get("from") == [{"ipBlock": {"cidr": "10.20.0.0/16"}}],
-     "the NetworkPolicy does not admit the MLLP port from networkPolicy.ingress.mllp alone"),
+    ({"name": door, "containerPort": port, "protocol": "TCP"} in gateway["ports"], f"no containerPort {door}"),
+    (service.get(door, {}).get("port") == port and service[door]["targetPort"] == door,
+     f"no Service port {door} targeting {door}"),
+    (service.get(door, {}).get("appProtocol") == app, f"the Service port {door} is not appProtocol {app}"),
+    (len(rules) == 1 and rules[0].get("from") == [{"ipBlock": {"cidr": cidr}}]
+     and [p["port"] for p in rules[0]["ports"]] == [port],
+     f"the NetworkPolicy does not admit the {door} port alone from networkPolicy.ingress.{door}"),
 ) if not ok]
 for p in problems:
     print(f"FAIL: {p}")
@@ -154,14 +157,30 @@ EOF
     render_and_check mllp --set mllp.enabled=true --set 'networkPolicy.ingress.mllp.cidrs={10.20.0.0/16}'
     grep -qx -- '            - --mllp-listen=0.0.0.0:2575' "$tmp/mllp.yaml" ||
       fail "mllp: mllp.enabled makes no --mllp-listen=0.0.0.0:2575 argument"
-    mllp_exposed mllp 2575
+    door_exposed mllp mllp 2575 10.20.0.0/16
     echo "mllp.enabled serves --mllp-listen on a port named mllp, in the Service and the NetworkPolicy"
     render_and_check mllp-moved --set mllp.enabled=true --set mllp.port=3575 --set fhir.enabled=true \
       --set 'networkPolicy.ingress.mllp.cidrs={10.20.0.0/16}'
     grep -qx -- '            - --mllp-listen=0.0.0.0:3575' "$tmp/mllp-moved.yaml" ||
       fail "mllp-moved: mllp.port 3575 is not --mllp-listen=0.0.0.0:3575"
-    mllp_exposed mllp-moved 3575
+    door_exposed mllp-moved mllp 3575 10.20.0.0/16
     echo "mllp.port moves the MLLP door: argument, container port, Service port and NetworkPolicy rule"
+    ! grep -qE -- '--console-listen|name: console$' "$tmp/default.yaml" "$tmp/production.yaml" ||
+      fail "the web console renders with console.enabled false"
+    echo "the web console is off by default"
+    render_and_check console --set console.enabled=true --set 'networkPolicy.ingress.console.cidrs={10.30.0.0/16}'
+    grep -qx -- '            - --console-listen=0.0.0.0:8444' "$tmp/console.yaml" ||
+      fail "console: console.enabled makes no --console-listen=0.0.0.0:8444 argument"
+    door_exposed console console 8444 10.30.0.0/16 https
+    echo "console.enabled serves --console-listen on a port named console, in the Service and the NetworkPolicy"
+    render_and_check console-moved --set console.enabled=true --set console.port=9444 --set tls.enabled=false \
+      --set fhir.enabled=true --set mllp.enabled=true --set 'networkPolicy.ingress.mllp.cidrs={10.20.0.0/16}' \
+      --set 'networkPolicy.ingress.console.cidrs={10.30.0.0/16}'
+    grep -qx -- '            - --console-listen=0.0.0.0:9444' "$tmp/console-moved.yaml" ||
+      fail "console-moved: console.port 9444 is not --console-listen=0.0.0.0:9444"
+    door_exposed console-moved console 9444 10.30.0.0/16 http
+    door_exposed console-moved mllp 2575 10.20.0.0/16
+    echo "console.port moves the web console (http without TLS) beside the FHIR and MLLP doors"
     render_and_check postgres-minimal "${postgres[@]}" --set replicaCount=2
     render_and_check test-cluster-secrets --set store.sqlite.persistence.enabled=false \
       --set-file tls.server.cert="$tmp/cert.pem" --set-file tls.server.key="$tmp/key.pem" \
@@ -211,6 +230,16 @@ EOF
       --set mllp.enabled=true --set mllp.port=50051
     refuses "the MLLP door on the FHIR port" "the MLLP listener needs a port of its own" \
       --set mllp.enabled=true --set fhir.enabled=true --set mllp.port=8443
+    refuses "the web console on the health port" "console.port 8081 is also ports.health" \
+      --set console.enabled=true --set console.port=8081
+    refuses "the web console on the gRPC Service port" "console.port 50052 is also service.grpcPort" \
+      --set console.enabled=true --set service.grpcPort=50052 --set console.port=50052
+    refuses "the web console on the metrics Service port" "console.port 9091 is also service.metricsPort" \
+      --set console.enabled=true --set service.metricsPort=9091 --set console.port=9091
+    refuses "the web console on the FHIR port" "console.port 8443 is also fhir.port" \
+      --set console.enabled=true --set fhir.enabled=true --set console.port=8443
+    refuses "the web console on the MLLP port" "console.port 2575 is also mllp.port" \
+      --set console.enabled=true --set mllp.enabled=true --set console.port=2575
     refuses "fhir tuning beside a fhir_api block in extraConfig" "gateway.extraConfig has a fhir_api block" \
       --set fhir.enabled=true --set fhir.maxConnections=64 \
       --set 'gateway.extraConfig=fhir_api { feedback_endpoints { ods: "P85901" base_url: "https://gp.example/FHIR/R4" } }'

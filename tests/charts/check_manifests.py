@@ -107,6 +107,13 @@ def main():
         check(port_of(args["--mllp-listen"]) == ports.get("mllp"), "--mllp-listen is not the mllp container port")
     else:
         check("mllp" not in ports, "a mllp container port without --mllp-listen")
+    # The web console: with --console-listen, a container port named console on the same port; else none.
+    console = "--console-listen" in args
+    if console:
+        check(port_of(args["--console-listen"]) == ports.get("console"),
+              "--console-listen is not the console container port")
+    else:
+        check("console" not in ports, "a console container port without --console-listen")
     for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
         p = gateway.get(probe)
         if check(p is not None, f"gateway: no {probe}"):
@@ -193,6 +200,12 @@ def main():
                   f"Service {svc['metadata']['name']} has no port mllp targeting the mllp container port")
         else:
             check(not mllp_ports, f"Service {svc['metadata']['name']} has a mllp port without --mllp-listen")
+        console_ports = [p for p in svc["spec"]["ports"] if p["name"] == "console"]
+        if console:
+            check(len(console_ports) == 1 and console_ports[0]["targetPort"] == "console",
+                  f"Service {svc['metadata']['name']} has no port console targeting the console container port")
+        else:
+            check(not console_ports, f"Service {svc['metadata']['name']} has a console port without --console-listen")
 
     # HPA and PDB aim at these pods.
     for hpa in by_kind(docs, "HorizontalPodAutoscaler"):
@@ -218,6 +231,8 @@ def main():
                           "the NetworkPolicy does not admit the FHIR port from where it admits gRPC clients")
         if mllp:
             check(ports["mllp"] in ingress_ports, "the NetworkPolicy lets nothing reach the MLLP port")
+        if console:
+            check(ports["console"] in ingress_ports, "the NetworkPolicy lets nothing reach the console port")
         egress_ports = {p["port"] for rule in np["spec"].get("egress", []) for p in rule.get("ports", [])}
         check(53 in egress_ports, "the NetworkPolicy blocks DNS")
         if postgres:

@@ -217,6 +217,22 @@ so the gateway's default applies.
 {{- fail (printf "mllp.port %d is also %s: the MLLP listener needs a port of its own" (int $v.mllp.port) .) }}
 {{- end }}
 {{- end }}
+{{- if $v.console.enabled }}
+{{- $taken := dict (toString (int $v.ports.grpc)) "ports.grpc" (toString (int $v.ports.health)) "ports.health" (toString (int $v.service.grpcPort)) "service.grpcPort" }}
+{{- if $v.metrics.enabled }}
+{{- $_ := set $taken (toString (int $v.ports.metrics)) "ports.metrics" }}
+{{- $_ := set $taken (toString (int $v.service.metricsPort)) "service.metricsPort" }}
+{{- end }}
+{{- if $v.fhir.enabled }}
+{{- $_ := set $taken (toString (int $v.fhir.port)) "fhir.port" }}
+{{- end }}
+{{- if $v.mllp.enabled }}
+{{- $_ := set $taken (toString (int $v.mllp.port)) "mllp.port" }}
+{{- end }}
+{{- with get $taken (toString (int $v.console.port)) }}
+{{- fail (printf "console.port %d is also %s: the web console needs a port of its own" (int $v.console.port) .) }}
+{{- end }}
+{{- end }}
 {{- range $v.gateway.connectors }}
 {{- if or (not .endpointId) (not .address) }}
 {{- fail "gateway.connectors: every entry needs endpointId and address (HOST:PORT)" }}
