@@ -10,7 +10,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/types/span.h"
 #include "adapters/referral_validation.h"
+#include "audit/audit_csv.h"
+#include "audit/audit_vocabulary.h"
 #include "audit/log_verification.h"
 #include "common/calendar_date.h"
 #include "common/time_text.h"
@@ -25,11 +28,8 @@ namespace {
 namespace v1 = ::frontdoor::v1;
 using frontdoor::tools::GatewayCall;
 
-// The outcomes audit records carry: the README's (decisions, disclosures, withdrawals, feedback,
-// queries) and the three the gateway also writes (a feedback push delivered, a read refused, bodies
-// pruned under retention).
-constexpr const char* kOutcomes[] = {"permit",   "refuse", "withhold",  "deliver", "withdraw", "cease",
-                                     "feedback", "query",  "delivered", "refused", "pruned"};
+using audit::kAuditActions;
+using audit::kAuditOutcomes;
 
 std::string Json(const google::protobuf::Message& m) {
   google::protobuf::util::JsonPrintOptions options;
@@ -72,16 +72,6 @@ absl::Status Options(const std::vector<std::string>& args, size_t from, std::ini
   return absl::OkStatus();
 }
 
-std::string Csv(const std::string& field) {
-  if (field.find_first_of(",\"\n\r") == std::string::npos) return field;
-  std::string out = "\"";
-  for (char c : field) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
-}
-
 // --from / --to: an RFC 3339 time, or a day (YYYY-MM-DD, a real day) meaning its midnight UTC.
 // Returns the RFC 3339 text the gateway takes.
 absl::StatusOr<std::string> TimeFilter(const std::string& flag, const std::string& text) {
@@ -121,8 +111,9 @@ absl::StatusOr<IgCommand> ParseCancel(const std::vector<std::string>& args) {
 absl::StatusOr<IgCommand> ParseQuery(const std::vector<std::string>& args) {
   std::map<std::string, std::string> o;
   std::vector<std::string> positional;
-  absl::Status s = Options(args, 2, {"nhs-number", "recipient", "referrer", "rule", "outcome", "from", "to", "format"},
-                           &o, &positional);
+  absl::Status s =
+      Options(args, 2, {"nhs-number", "recipient", "referrer", "rule", "outcome", "action", "from", "to", "format"}, &o,
+              &positional);
   if (!s.ok()) return s;
   if (!positional.empty())
     return Usage(absl::StrCat("audit query takes only --name value filters, not ", positional[0]));
@@ -140,9 +131,11 @@ absl::StatusOr<IgCommand> ParseQuery(const std::vector<std::string>& args) {
     }
     command.query.set_nhs_number(nhs);
   }
-  if (o.count("outcome") &&
-      std::none_of(std::begin(kOutcomes), std::end(kOutcomes), [&](const char* k) { return o["outcome"] == k; })) {
-    return Usage(absl::StrCat("--outcome ", o["outcome"], ": not one of ", absl::StrJoin(kOutcomes, ", ")));
+  for (const auto& [flag, words] : {std::pair{"outcome", absl::MakeConstSpan(kAuditOutcomes)},
+                                    std::pair{"action", absl::MakeConstSpan(kAuditActions)}}) {
+    if (o.count(flag) && std::none_of(words.begin(), words.end(), [&](const char* k) { return o[flag] == k; })) {
+      return Usage(absl::StrCat("--", flag, " ", o[flag], ": not one of ", absl::StrJoin(words, ", ")));
+    }
   }
   for (const char* flag : {"from", "to"}) {
     if (!o.count(flag)) continue;
@@ -158,6 +151,7 @@ absl::StatusOr<IgCommand> ParseQuery(const std::vector<std::string>& args) {
   command.query.set_referrer_ods(o["referrer"]);
   command.query.set_rule_id(o["rule"]);
   command.query.set_outcome(o["outcome"]);
+  command.query.set_action(o["action"]);
   command.query.set_from_time(o["from"]);
   command.query.set_to_time(o["to"]);
   return command;
@@ -225,8 +219,7 @@ int Query(const IgCommand& command, const GatewayCall& call) {
     if (opened) return;
     opened = true;
     if (command.csv) {
-      std::cout << "index,time,actor,actor_organisation,nhs_number,referral_id,action,outcome,rule_ids,"
-                   "consent_reference,recipient_endpoint,referrer_ods,withheld_categories,lawful_basis,detail\n";
+      std::cout << audit::AuditCsvHeader();
     } else {
       std::cout << "[";
     }
@@ -236,23 +229,7 @@ int Query(const IgCommand& command, const GatewayCall& call) {
   while (reader->Read(&r)) {
     open();
     if (command.csv) {
-      std::vector<std::string> row = {std::to_string(r.index()),
-                                      r.time(),
-                                      r.actor(),
-                                      r.actor_organisation(),
-                                      r.nhs_number(),
-                                      r.referral_id(),
-                                      r.action(),
-                                      r.outcome(),
-                                      absl::StrJoin(r.rule_ids(), ";"),
-                                      r.consent_reference(),
-                                      r.recipient_endpoint(),
-                                      r.referrer_ods(),
-                                      absl::StrJoin(r.withheld_categories(), ";"),
-                                      r.lawful_basis(),
-                                      r.detail()};
-      for (std::string& f : row) f = Csv(f);
-      std::cout << absl::StrJoin(row, ",") << "\n";
+      std::cout << audit::AuditCsvRow(r);
     } else {
       std::cout << (first ? "\n" : ",\n") << Json(r);
       first = false;

@@ -28,6 +28,8 @@ IG officers (--as an identity listed in ig_officers):
   audit query [--nhs-number N] [--recipient ENDPOINT] [--referrer ODS] [--rule IG-5]
               [--outcome permit|refuse|withhold|deliver|withdraw|cease|feedback|query
                          |delivered|refused|pruned]
+              [--action decide|withhold|deliver|cease|withdraw|feedback|feedback-push
+                        |read|query|prune]
               [--from TIME] [--to TIME] [--format csv|json]
                               audit records, oldest first (the query itself is audited);
                               --nhs-number is 10 digits with a valid check digit; TIME is RFC 3339

@@ -27,6 +27,7 @@ v1::AuditRecord QueryAuditRecord(const v1::QueryAuditRequest& q, const Caller& c
   if (!q.referrer_ods().empty()) filters.push_back("referrer=" + q.referrer_ods());
   if (!q.rule_id().empty()) filters.push_back("rule=" + q.rule_id());
   if (!q.outcome().empty()) filters.push_back("outcome=" + q.outcome());
+  if (!q.action().empty()) filters.push_back("action=" + q.action());
   if (!q.from_time().empty()) filters.push_back("from=" + q.from_time());
   if (!q.to_time().empty()) filters.push_back("to=" + q.to_time());
   r.set_detail(filters.empty() ? "audit query without filters"

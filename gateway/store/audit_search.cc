@@ -25,6 +25,7 @@ bool AuditRecordMatches(const AuditQuery& q, const v1::AuditRecord& r) {
   if (!q.recipient_endpoint.empty() && r.recipient_endpoint() != q.recipient_endpoint) return false;
   if (!q.referrer_ods.empty() && r.referrer_ods() != q.referrer_ods) return false;
   if (!q.outcome.empty() && r.outcome() != q.outcome) return false;
+  if (!q.action.empty() && r.action() != q.action) return false;
   if (!q.rule_id.empty() && std::find(r.rule_ids().begin(), r.rule_ids().end(), q.rule_id) == r.rule_ids().end()) {
     return false;
   }

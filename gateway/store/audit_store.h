@@ -35,6 +35,7 @@ struct AuditQuery {
   std::string referrer_ods;
   std::string rule_id;
   std::string outcome;
+  std::string action;
   std::optional<absl::Time> from;
   std::optional<absl::Time> to;
 };
