@@ -15,7 +15,8 @@ RUN apt-get update \
       build-essential cmake ninja-build pkg-config \
       libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler \
       libabsl-dev libssl-dev libsqlite3-dev rapidjson-dev libsimdjson-dev \
-      libpq-dev prometheus-cpp-dev libjemalloc-dev \
+      libpq-dev prometheus-cpp-dev libjemalloc-dev libboost1.81-dev libboost-url1.81-dev \
+      libkainjow-mustache-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
@@ -29,7 +30,8 @@ ARG DEBIAN_FRONTEND=noninteractive
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       libgrpc++1.51 libgrpc29 libprotobuf32 libabsl20220623 libssl3 libsqlite3-0 libpq5 \
-      libprometheus-cpp-core1.0 libprometheus-cpp-pull1.0 libjemalloc2 libsimdjson14 ca-certificates \
+      libprometheus-cpp-core1.0 libprometheus-cpp-pull1.0 libjemalloc2 libsimdjson14 libboost-url1.81.0 \
+      ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 frontdoor \
  && useradd --system --uid 10001 --gid 10001 --home-dir /var/lib/frontdoor --no-create-home \
@@ -41,8 +43,9 @@ COPY --from=build /src/build/release/gateway/frontdoor-gateway \
 COPY config/demo /etc/frontdoor/demo
 USER 10001
 WORKDIR /var/lib/frontdoor
-# gRPC (mutual TLS), the plaintext health port (grpc.health.v1 for probes), Prometheus metrics.
-EXPOSE 50051 8081 9090
+# gRPC (mutual TLS), the plaintext health port (grpc.health.v1 for probes), Prometheus metrics;
+# the doors that are off unless asked for: BaRS (FHIR over HTTPS), MLLP, the web console.
+EXPOSE 50051 8081 9090 8443 2575 8444
 ENTRYPOINT ["/usr/local/bin/frontdoor-gateway"]
 # The gateway still needs TLS (--config with a tls block, or the --tls-* flags) or, for local
 # development only, --insecure-plaintext; the chart passes its own arguments.

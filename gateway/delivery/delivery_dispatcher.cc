@@ -258,7 +258,36 @@ std::vector<std::pair<const OutboxItem*, SendOutcome>> DeliveryDispatcher::SendA
     }
     sent.emplace_back(rows[i], std::move(outcome));
   }
+  if (!sent.empty()) Publish(endpoint, sent);
   return sent;
+}
+
+void DeliveryDispatcher::Publish(Endpoint& endpoint,
+                                 const std::vector<std::pair<const OutboxItem*, SendOutcome>>& sent) {
+  const absl::Time now = clock_->Now();
+  absl::MutexLock lock(&mu_);
+  EndpointActivity& a = endpoint.activity;
+  a.breaker = endpoint.breaker->state(now);
+  a.breaker_retry_at = endpoint.breaker->retry_at();
+  for (const auto& [row, outcome] : sent) {
+    if (outcome.delivered) {
+      a.last_success = now;
+    } else {
+      a.last_failure = now;
+      a.last_error = outcome.error;
+    }
+  }
+}
+
+std::vector<EndpointActivity> DeliveryDispatcher::Activity() const {
+  std::vector<EndpointActivity> out;
+  absl::MutexLock lock(&mu_);
+  for (const auto& endpoint : endpoints_) {
+    out.push_back(endpoint->activity);
+    out.back().endpoint_id = endpoint->endpoint_id;
+  }
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.endpoint_id < b.endpoint_id; });
+  return out;
 }
 
 absl::Status DeliveryDispatcher::RecordFailure(Endpoint& endpoint, const OutboxItem& row, const SendOutcome& outcome,

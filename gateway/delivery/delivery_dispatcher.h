@@ -71,6 +71,17 @@ struct DeliveryPolicy {
 // retries from many gateways do not arrive together. Pure.
 absl::Duration BackoffAfterFailures(uint32_t failures, const DeliveryPolicy& policy, double jitter);
 
+// What one endpoint's worker last saw, for operators (the console's deliveries page): since this
+// gateway started, so with several replicas each tells its own.
+struct EndpointActivity {
+  std::string endpoint_id;
+  CircuitBreaker::State breaker = CircuitBreaker::State::kClosed;
+  absl::Time breaker_retry_at = absl::InfinitePast();  // when an open breaker probes next
+  std::optional<absl::Time> last_success;
+  std::optional<absl::Time> last_failure;
+  std::string last_error;  // the transport's words for the last failure (never patient data)
+};
+
 class DeliveryDispatcher {
  public:
   // `store` and `clock` must outlive this object. `transports` maps endpoint_id to the way that
@@ -95,6 +106,9 @@ class DeliveryDispatcher {
   // Stops the workers; an attempt in flight ends within its deadline.
   void Shutdown();
 
+  // Every endpoint's activity, in endpoint_id order.
+  std::vector<EndpointActivity> Activity() const;
+
   // Rows delivered since Start (for logs and tests).
   int64_t delivered_count() const;
   // Rows dead-lettered since Start (for logs and tests).
@@ -112,6 +126,7 @@ class DeliveryDispatcher {
     // write): the mark is retried, never the call. Used by `worker` only.
     std::vector<OutboxItem> unmarked;
     uint32_t store_failures = 0;  // consecutive failed store writes; `worker` only
+    EndpointActivity activity;    // guarded by the dispatcher's mu_: written by `worker` after each send
   };
   // The store could not record what the worker learned: counts it (a log line for the first and
   // then at most one a minute, with how many), says the store is not writable, and returns how
@@ -121,6 +136,8 @@ class DeliveryDispatcher {
   void StoreWritable(Endpoint& endpoint);
   // The worker of one endpoint: the loop below, and its steps.
   void RunEndpoint(Endpoint* endpoint);
+  // Makes what the last sends taught visible to Activity.
+  void Publish(Endpoint& endpoint, const std::vector<std::pair<const OutboxItem*, SendOutcome>>& sent);
   // The breaker is open: rows that waited past the age limit become dead letters.
   void DeadLetterExpired(const Endpoint& endpoint, absl::Time now);
   // Sends what the breaker allows of `due`; returns the rows sent with their outcomes, in order.

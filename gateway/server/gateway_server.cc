@@ -15,7 +15,11 @@
 #include "frontdoor/v1/connector_service.grpc.pb.h"
 #include "frontdoor/v1/feedback_service.grpc.pb.h"
 #include "gateway/audit_log/audit_checkpointer.h"
+#include "gateway/audit_log/audit_reader.h"
 #include "gateway/bars/fhir_api.h"
+#include "gateway/console/console_pages.h"
+#include "gateway/console/web_console.h"
+#include "gateway/delivery/delivery_admin.h"
 #include "gateway/delivery/delivery_dispatcher.h"
 #include "gateway/intake/submission_committer.h"
 #include "gateway/intake/submission_intake.h"
@@ -88,6 +92,8 @@ struct GatewayServer::Parts {
   // The doors beyond gRPC, each on its own port when configured: the BaRS door (FHIR over HTTPS).
   absl::Status OpenDoors(const GatewayOptions& options, const Clock* clock);
   absl::Status OpenMllpDoor(const Clock* clock);
+  absl::Status OpenFhirDoor(const Clock* clock);
+  absl::Status OpenConsole(const Clock* clock);
   void Serve();
 
   // Held from start until the end of Shutdown; declared first so that it outlives the store.
@@ -110,6 +116,9 @@ struct GatewayServer::Parts {
   std::unique_ptr<SubmissionIntake> intake;
   std::unique_ptr<AuditCheckpointer> checkpointer;  // IG-9: signed checkpoints, retention
   std::unique_ptr<FeedbackStreamHub> feedback_hub;
+  // What IG officers and operators may do, whichever door (gRPC, the console) they use.
+  std::unique_ptr<AuditReader> audit_reader;
+  std::unique_ptr<DeliveryAdmin> delivery_admin;
   std::unique_ptr<ReferralServiceImpl> referral_service;
   std::unique_ptr<AuditServiceImpl> audit_service;
   std::unique_ptr<AdminServiceImpl> admin_service;
@@ -132,6 +141,9 @@ struct GatewayServer::Parts {
   std::string fhir_listen;
   std::unique_ptr<MllpServer> mllp_server;
   std::string mllp_listen;
+  std::unique_ptr<WebConsole> web_console;  // used by console_server only
+  std::unique_ptr<HttpServer> console_server;
+  std::string console_listen;
   // Declared last: destroyed first, so no scrape reads the store while it closes.
   std::unique_ptr<prometheus::Exposer> exposer;
   int metrics_port = 0;
@@ -356,18 +368,22 @@ void GatewayServer::Parts::BuildServices(const Clock* clock) {
   referral.calls = calls.get();
   referral_service = std::make_unique<ReferralServiceImpl>(std::move(referral));
 
-  audit_service = std::make_unique<AuditServiceImpl>(AuditServiceDeps{
-      authorizer.get(), store.get(), checkpointer.get(), clock, identity_source, admission.get(), work.get()});
+  audit_reader = std::make_unique<AuditReader>(
+      AuditReaderDeps{authorizer.get(), store.get(), checkpointer.get(), clock, work.get()});
+  audit_service = std::make_unique<AuditServiceImpl>(
+      AuditServiceDeps{authorizer.get(), audit_reader.get(), identity_source, admission.get(), work.get()});
 
-  AdminServiceDeps admin;
+  DeliveryAdminDeps admin;
   admin.authorizer = authorizer.get();
   admin.dead_letters = store.get();
+  admin.outbox = store.get();
+  admin.dispatcher = delivery;
   admin.work = work.get();
   admin.clock = clock;
-  admin.identity_source = identity_source;
-  admin.admission = admission.get();
   admin.on_replayed = [delivery] { delivery->Replayed(); };
-  admin_service = std::make_unique<AdminServiceImpl>(std::move(admin));
+  delivery_admin = std::make_unique<DeliveryAdmin>(std::move(admin));
+  admin_service = std::make_unique<AdminServiceImpl>(
+      AdminServiceDeps{authorizer.get(), delivery_admin.get(), identity_source, admission.get()});
 
   FeedbackServiceDeps feedback;
   feedback.authorizer = authorizer.get();
@@ -450,14 +466,19 @@ absl::Status GatewayServer::Parts::OpenDoors(const GatewayOptions& options, cons
   fhir_listen = options.fhir_listen.empty() ? fhir.listen() : options.fhir_listen;
   const frontdoor::v1::MllpConfig& mllp = config->config.mllp();
   mllp_listen = options.mllp_listen.empty() ? mllp.listen() : options.mllp_listen;
-  if (fhir_listen.empty() && mllp_listen.empty()) return absl::OkStatus();
+  const frontdoor::v1::ConsoleConfig& console = config->config.console();
+  console_listen = options.console_listen.empty() ? console.listen() : options.console_listen;
+  if (fhir_listen.empty() && mllp_listen.empty() && console_listen.empty()) return absl::OkStatus();
   io_loop = std::make_unique<IoLoop>(2);
   if (!mllp_listen.empty()) FRONTDOOR_RETURN_IF_ERROR(OpenMllpDoor(clock));
-  if (fhir_listen.empty()) {
-    io_loop->Start();
-    return absl::OkStatus();
-  }
+  if (!fhir_listen.empty()) FRONTDOOR_RETURN_IF_ERROR(OpenFhirDoor(clock));
+  if (!console_listen.empty()) FRONTDOOR_RETURN_IF_ERROR(OpenConsole(clock));
+  io_loop->Start();
+  return absl::OkStatus();
+}
 
+absl::Status GatewayServer::Parts::OpenFhirDoor(const Clock* clock) {
+  const frontdoor::v1::FhirApiConfig& fhir = config->config.fhir_api();
   FhirApiDeps deps;
   deps.intake = intake.get();
   deps.reads = ReferralReadDeps{store.get(), store.get(), authorizer.get(), store.get(), clock};
@@ -489,7 +510,43 @@ absl::Status GatewayServer::Parts::OpenDoors(const GatewayOptions& options, cons
         observed->ObserveHttpRequest("fhir", "refused", status, 0);
         return FhirApi::Refusal(status, why);
       }));
-  io_loop->Start();
+  return absl::OkStatus();
+}
+
+absl::Status GatewayServer::Parts::OpenConsole(const Clock* clock) {
+  FRONTDOOR_RETURN_IF_ERROR(CheckConsolePages());
+  WebConsoleDeps deps;
+  deps.reader = audit_reader.get();
+  deps.admin = delivery_admin.get();
+  deps.authorizer = authorizer.get();
+  deps.clock = clock;
+  deps.metrics = metrics.get();
+  deps.development = tls.insecure_plaintext;
+  if (deps.development) {
+    for (const std::string& identity : config->config.ig_officers())
+      deps.sign_in_people.emplace_back(identity, "IG officer");
+    for (const std::string& identity : config->config.operators())
+      deps.sign_in_people.emplace_back(identity, "operator");
+  }
+  web_console = std::make_unique<WebConsole>(std::move(deps));
+
+  HttpServerOptions http;
+  http.listen = console_listen;
+  http.name = "the web console";
+  if (!tls.insecure_plaintext) {
+    FRONTDOOR_ASSIGN_OR_RETURN(http.tls, ServerTlsContext(tls.inbound));
+  }
+  const frontdoor::v1::ConsoleConfig& console = config->config.console();
+  http.max_connections = console.max_connections() > 0 ? console.max_connections() : 64;
+  http.max_body_bytes = 64 * 1024;  // forms only
+  http.common_headers = WebConsole::SecurityHeaders(!tls.insecure_plaintext);
+  observability::GatewayMetrics* observed = metrics.get();
+  FRONTDOOR_ASSIGN_OR_RETURN(console_server, HttpServer::Start(io_loop->context(), http, web_console->Handler(),
+                                                               [observed](int status, const std::string& why) {
+                                                                 observed->ObserveHttpRequest("console", "refused",
+                                                                                              status, 0);
+                                                                 return WebConsole::Refusal(status, why);
+                                                               }));
   return absl::OkStatus();
 }
 
@@ -545,6 +602,9 @@ int GatewayServer::metrics_port() const { return parts_->metrics_port; }
 int GatewayServer::health_port() const { return parts_->health_port; }
 int GatewayServer::fhir_port() const { return parts_->fhir_server != nullptr ? parts_->fhir_server->port() : 0; }
 int GatewayServer::mllp_port() const { return parts_->mllp_server != nullptr ? parts_->mllp_server->port() : 0; }
+int GatewayServer::console_port() const {
+  return parts_->console_server != nullptr ? parts_->console_server->port() : 0;
+}
 
 namespace {
 // "HOST:PORT" with the port that was bound (the configured one may say 0).
@@ -561,6 +621,7 @@ std::string GatewayServer::metrics_address() const {
 std::string GatewayServer::health_address() const { return BoundAddress(parts_->health_listen, parts_->health_port); }
 std::string GatewayServer::fhir_address() const { return BoundAddress(parts_->fhir_listen, fhir_port()); }
 std::string GatewayServer::mllp_address() const { return BoundAddress(parts_->mllp_listen, mllp_port()); }
+std::string GatewayServer::console_address() const { return BoundAddress(parts_->console_listen, console_port()); }
 
 void GatewayServer::Shutdown() {
   {
@@ -581,6 +642,7 @@ void GatewayServer::Shutdown() {
   // commits below (their answers are dropped once the event loop stops).
   if (parts_->fhir_server != nullptr) parts_->fhir_server->Close();
   if (parts_->mllp_server != nullptr) parts_->mllp_server->Close();
+  if (parts_->console_server != nullptr) parts_->console_server->Close();
   parts_->server->Shutdown(std::chrono::system_clock::now() + parts_->shutdown_grace);
   parts_->committer->Shutdown();
   parts_->work->Shutdown();          // store work already posted runs first

@@ -51,6 +51,8 @@ struct GatewayOptions {
   std::string fhir_listen;
   // Overriding GatewayConfig.mllp.listen when set: HOST:PORT of the MLLP door (HL7 v2 over MLLP).
   std::string mllp_listen;
+  // Overriding GatewayConfig.console.listen when set: HOST:PORT of the web console.
+  std::string console_listen;
   // Where the metrics are kept (tests read it directly); null: a registry of the server's own.
   std::shared_ptr<prometheus::Registry> metrics_registry;
 };
@@ -67,13 +69,15 @@ class GatewayServer {
   // The bound ports of the metrics endpoint and the health port; 0 when not served.
   int metrics_port() const;
   int health_port() const;
-  int fhir_port() const;  // the BaRS door's; 0 when not served
-  int mllp_port() const;  // the MLLP door's; 0 when not served
+  int fhir_port() const;     // the BaRS door's; 0 when not served
+  int mllp_port() const;     // the MLLP door's; 0 when not served
+  int console_port() const;  // the web console's; 0 when not served
   // The same as HOST:PORT (the configured host, the bound port); "" when not served.
   std::string metrics_address() const;
   std::string health_address() const;
   std::string fhir_address() const;
   std::string mllp_address() const;
+  std::string console_address() const;
   // Graceful stop: both health endpoints say NOT_SERVING at once; the main port stops accepting
   // calls; calls in flight get observability.shutdown_grace_seconds (default 20) to finish and are
   // then cancelled; every queued commit completes (so every referral answered ACCEPTED is stored);

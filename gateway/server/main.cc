@@ -51,6 +51,9 @@ constexpr char kUsage[] = R"(usage: frontdoor-gateway [options]
   --mllp-listen HOST:PORT        serve HL7 v2 over MLLP (hospital interface engines) over TLS
                                  with client certificates (plain TCP with --insecure-plaintext,
                                  identity from MSH-4)
+  --console-listen HOST:PORT     serve the web console for IG officers and operators over HTTPS
+                                 (browser client certificates; plain HTTP with a development
+                                 sign-in page with --insecure-plaintext)
 
 Logs are JSON lines on stderr (observability.log_format "text" for a human-readable form).
 SIGTERM or SIGINT stop it gracefully within observability.shutdown_grace_seconds (default 20).
@@ -99,7 +102,8 @@ std::optional<int> ParseArgs(int argc, char** argv, frontdoor::gateway::GatewayO
                TakeValue(argc, argv, &i, "--metrics-listen", &options->metrics_listen) ||
                TakeValue(argc, argv, &i, "--health-listen", &options->health_listen) ||
                TakeValue(argc, argv, &i, "--fhir-listen", &options->fhir_listen) ||
-               TakeValue(argc, argv, &i, "--mllp-listen", &options->mllp_listen)) {
+               TakeValue(argc, argv, &i, "--mllp-listen", &options->mllp_listen) ||
+               TakeValue(argc, argv, &i, "--console-listen", &options->console_listen)) {
     } else if (TakeValue(argc, argv, &i, "--connector", &value)) {
       const size_t eq = value.find('=');
       if (eq == std::string::npos || eq == 0 || eq + 1 == value.size()) {
@@ -125,6 +129,7 @@ void AnnounceListening(const frontdoor::gateway::GatewayServer& server,
   if (!server.health_address().empty()) fields.emplace_back("health_address", server.health_address());
   if (!server.fhir_address().empty()) fields.emplace_back("fhir_address", server.fhir_address());
   if (!server.mllp_address().empty()) fields.emplace_back("mllp_address", server.mllp_address());
+  if (!server.console_address().empty()) fields.emplace_back("console_address", server.console_address());
   Log(LogLevel::kInfo, "listening", "frontdoor-gateway listening", fields);
   if (!ready_file.empty()) {
     const std::string tmp = ready_file + ".tmp";

@@ -8,7 +8,6 @@
 #include "common/time_text.h"
 #include "gateway/intake/payload_parsing.h"
 #include "gateway/services/grpc_status.h"
-#include "observability/structured_log.h"
 
 namespace frontdoor::gateway {
 
@@ -16,7 +15,6 @@ namespace v1 = ::frontdoor::v1;
 
 namespace {
 
-constexpr int kMaxListed = 1000;
 constexpr int kMaxReplayIds = 1000;
 
 bool IsShortId(const std::string& id) { return !id.empty() && id.size() <= 64; }
@@ -45,45 +43,39 @@ absl::StatusOr<DeadLetterFilter> ReplaySelection(const v1::ReplayDeadLettersRequ
 
 AdminServiceImpl::AdminServiceImpl(AdminServiceDeps deps) : deps_(std::move(deps)) {}
 
-absl::Status AdminServiceImpl::MayOperate(const grpc::CallbackServerContext& context) const {
-  absl::StatusOr<Caller> caller = IdentifyAndAdmit(context, deps_.identity_source, *deps_.authorizer, deps_.admission);
-  if (!caller.ok()) return caller.status();
-  return deps_.authorizer->MayOperate(*caller);
+absl::StatusOr<Caller> AdminServiceImpl::Identify(const grpc::CallbackServerContext& context) const {
+  return IdentifyAndAdmit(context, deps_.identity_source, *deps_.authorizer, deps_.admission);
 }
 
 grpc::ServerUnaryReactor* AdminServiceImpl::ListDeadLetters(grpc::CallbackServerContext* context,
                                                             const v1::ListDeadLettersRequest* request,
                                                             v1::ListDeadLettersResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  if (absl::Status allowed = MayOperate(*context); !allowed.ok()) {
-    reactor->Finish(ToGrpcStatus(allowed));
-    return reactor;
-  }
-  if (request->referral_id().size() > 64 || request->endpoint_id().size() > 64) {
-    reactor->Finish(ToGrpcStatus(absl::InvalidArgumentError("referral_id and endpoint_id are at most 64 characters")));
+  absl::StatusOr<Caller> caller = Identify(*context);
+  if (!caller.ok()) {
+    reactor->Finish(ToGrpcStatus(caller.status()));
     return reactor;
   }
   DeadLetterFilter filter;
   filter.referral_id = request->referral_id();
   filter.endpoint_id = request->endpoint_id();
-  const int limit = request->limit() == 0 ? kMaxListed : std::min<int>(request->limit(), kMaxListed);
-  deps_.work->Post([this, reactor, response, filter = std::move(filter), limit](absl::Status ready) {
-    if (!ready.ok()) return reactor->Finish(ToGrpcStatus(ready));
-    absl::StatusOr<std::vector<DeadLetterRow>> rows = deps_.dead_letters->ListDeadLetters(filter, limit);
-    if (!rows.ok()) return reactor->Finish(ToGrpcStatus(rows.status()));
-    for (const DeadLetterRow& row : *rows) {
-      v1::DeadLetter* out = response->add_dead_letters();
-      out->set_outbox_id(row.outbox_id);
-      out->set_kind(OutboxKindName(row.kind));
-      out->set_referral_id(row.referral_id);
-      out->set_endpoint_id(row.endpoint_id);
-      out->set_attempts(row.attempts);
-      out->set_last_error(row.last_error);
-      out->set_created_at(FormatRfc3339Utc(row.created_at, 0));
-      out->set_dead_lettered_at(FormatRfc3339Utc(row.dead_at, 0));
-    }
-    reactor->Finish(grpc::Status::OK);
-  });
+  deps_.admin->ListDeadLetters(*caller, std::move(filter),
+                               static_cast<int>(std::min<uint32_t>(request->limit(), kMaxDeadLettersListed)),
+                               [reactor, response](absl::StatusOr<std::vector<DeadLetterRow>> rows) {
+                                 if (!rows.ok()) return reactor->Finish(ToGrpcStatus(rows.status()));
+                                 for (const DeadLetterRow& row : *rows) {
+                                   v1::DeadLetter* out = response->add_dead_letters();
+                                   out->set_outbox_id(row.outbox_id);
+                                   out->set_kind(OutboxKindName(row.kind));
+                                   out->set_referral_id(row.referral_id);
+                                   out->set_endpoint_id(row.endpoint_id);
+                                   out->set_attempts(row.attempts);
+                                   out->set_last_error(row.last_error);
+                                   out->set_created_at(FormatRfc3339Utc(row.created_at, 0));
+                                   out->set_dead_lettered_at(FormatRfc3339Utc(row.dead_at, 0));
+                                 }
+                                 reactor->Finish(grpc::Status::OK);
+                               });
   return reactor;
 }
 
@@ -91,23 +83,16 @@ grpc::ServerUnaryReactor* AdminServiceImpl::ReplayDeadLetters(grpc::CallbackServ
                                                               const v1::ReplayDeadLettersRequest* request,
                                                               v1::ReplayDeadLettersResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  if (absl::Status allowed = MayOperate(*context); !allowed.ok()) {
-    reactor->Finish(ToGrpcStatus(allowed));
-    return reactor;
-  }
-  absl::StatusOr<DeadLetterFilter> filter = ReplaySelection(*request);
+  absl::StatusOr<Caller> caller = Identify(*context);
+  absl::Status allowed = caller.ok() ? deps_.admin->MayOperate(*caller) : caller.status();
+  absl::StatusOr<DeadLetterFilter> filter = allowed.ok() ? ReplaySelection(*request) : allowed;
   if (!filter.ok()) {
     reactor->Finish(ToGrpcStatus(filter.status()));
     return reactor;
   }
-  deps_.work->Post([this, reactor, response, filter = *std::move(filter)](absl::Status ready) {
-    if (!ready.ok()) return reactor->Finish(ToGrpcStatus(ready));
-    absl::StatusOr<int> replayed = deps_.dead_letters->ReplayDeadLetters(filter, deps_.clock->Now());
-    if (!replayed.ok()) return reactor->Finish(ToGrpcStatus(replayed.status()));
-    observability::Log(observability::LogLevel::kInfo, "admin_replay", "dead letters replayed", {{"rows", *replayed}});
-    if (*replayed > 0 && deps_.on_replayed) deps_.on_replayed();
-    response->set_replayed(static_cast<uint32_t>(*replayed));
-    reactor->Finish(grpc::Status::OK);
+  deps_.admin->Replay(*caller, *std::move(filter), request->all(), [reactor, response](absl::StatusOr<int> replayed) {
+    if (replayed.ok()) response->set_replayed(static_cast<uint32_t>(*replayed));
+    reactor->Finish(ToGrpcStatus(replayed.status()));
   });
   return reactor;
 }

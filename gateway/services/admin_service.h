@@ -1,37 +1,29 @@
 // AdminServiceImpl: frontdoor.v1.AdminService for operators (GatewayConfig.operators): list the
-// dead-lettered deliveries and replay them (see proto/frontdoor/v1/admin_service.proto).
-// Only callers the Authorizer knows as operators (MayOperate) get anything else than
-// PERMISSION_DENIED. Store work runs on a StoreWorkQueue, never on a reactor thread.
+// dead-lettered deliveries and replay them (see proto/frontdoor/v1/admin_service.proto). A thin
+// adapter over the DeliveryAdmin the web console shares: only operators get anything else than
+// PERMISSION_DENIED, and store work runs on the StoreWorkQueue, never on a reactor thread.
 //
-//   AdminServiceImpl admin({.authorizer = &authz, .dead_letters = store, .work = &queue, .clock = &clock,
-//                           .on_replayed = [&] { dispatcher.Replayed(); }});
+//   AdminServiceImpl admin({.authorizer = &authz, .admin = &delivery_admin});
 //   builder.RegisterService(&admin);
 //
 // Thread-safety: called concurrently by gRPC; holds only immutable state. Deps must outlive it.
 #ifndef FRONTDOOR_GATEWAY_SERVICES_ADMIN_SERVICE_H_
 #define FRONTDOOR_GATEWAY_SERVICES_ADMIN_SERVICE_H_
 
-#include <functional>
-
-#include "common/clock.h"
 #include "frontdoor/v1/admin_service.grpc.pb.h"
+#include "gateway/delivery/delivery_admin.h"
 #include "gateway/security/authorization.h"
 #include "gateway/security/caller_identity.h"
 #include "gateway/security/caller_limits.h"
 #include "gateway/store/dead_letters.h"
-#include "gateway/store/store_work_queue.h"
 
 namespace frontdoor::gateway {
 
 struct AdminServiceDeps {
   const Authorizer* authorizer = nullptr;
-  DeadLetters* dead_letters = nullptr;
-  StoreWorkQueue* work = nullptr;
-  const Clock* clock = nullptr;
+  const DeliveryAdmin* admin = nullptr;
   IdentitySource identity_source = IdentitySource::kTlsCertificate;
   const CallAdmission* admission = nullptr;  // per-identity limits (gateway/caller_limits.h); null: none
-  // Runs after a replay made rows pending again (the dispatcher's Replayed).
-  std::function<void()> on_replayed;
 };
 
 class AdminServiceImpl final : public frontdoor::v1::AdminService::CallbackService {
@@ -46,8 +38,8 @@ class AdminServiceImpl final : public frontdoor::v1::AdminService::CallbackServi
                                               frontdoor::v1::ReplayDeadLettersResponse* response) override;
 
  private:
-  // OK when the caller is an operator; UNAUTHENTICATED or PERMISSION_DENIED otherwise.
-  absl::Status MayOperate(const grpc::CallbackServerContext& context) const;
+  // The caller, identified and admitted; UNAUTHENTICATED or RESOURCE_EXHAUSTED otherwise.
+  absl::StatusOr<Caller> Identify(const grpc::CallbackServerContext& context) const;
 
   const AdminServiceDeps deps_;
 };

@@ -75,11 +75,12 @@ struct DeadLetterLimits {
   absl::Duration max_age = absl::ZeroDuration();
 };
 
-// How much is waiting at one endpoint (metrics).
+// How much is waiting at one endpoint (metrics, the operators' console page).
 struct OutboxDepth {
   std::string endpoint_id;
-  int64_t pending = 0;  // rows still to send (deliveries and ceases)
-  int64_t dead = 0;     // dead letters waiting for an operator
+  int64_t pending = 0;                       // rows still to send (deliveries and ceases)
+  int64_t dead = 0;                          // dead letters waiting for an operator
+  std::optional<absl::Time> oldest_pending;  // when the oldest pending row was queued
 };
 
 class DeliveryOutbox {

@@ -239,11 +239,15 @@ absl::StatusOr<std::vector<OutboxDepth>> PostgresStore::OutboxDepths() {
   FRONTDOOR_ASSIGN_OR_RETURN(Lease c, pool_->Acquire());
   FRONTDOOR_ASSIGN_OR_RETURN(Result r,
                              c->Exec("SELECT endpoint_id, COUNT(*) FILTER (WHERE state = 'pending'),"
-                                     " COUNT(*) FILTER (WHERE state = 'dead') FROM outbox"
+                                     " COUNT(*) FILTER (WHERE state = 'dead'),"
+                                     " MIN(created_us) FILTER (WHERE state = 'pending') FROM outbox"
                                      " WHERE state IN ('pending', 'dead') GROUP BY endpoint_id ORDER BY endpoint_id",
                                      Params(), "read outbox depth"));
   std::vector<OutboxDepth> out;
-  for (int i = 0; i < r.rows(); ++i) out.push_back(OutboxDepth{r.Text(i, 0), r.Int(i, 1), r.Int(i, 2)});
+  for (int i = 0; i < r.rows(); ++i) {
+    out.push_back(OutboxDepth{r.Text(i, 0), r.Int(i, 1), r.Int(i, 2)});
+    if (!r.IsNull(i, 3)) out.back().oldest_pending = FromMicros(r.Int(i, 3));
+  }
   return out;
 }
 

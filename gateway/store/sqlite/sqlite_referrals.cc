@@ -197,15 +197,16 @@ absl::StatusOr<std::vector<OutboxDepth>> SqliteStore::OutboxDepths() {
   // where `state IN (...)` would read the whole outbox.
   std::map<std::string, OutboxDepth> depths;
   for (const bool dead : {false, true}) {
-    Statement st(reader_,
-                 dead ? "SELECT endpoint_id, COUNT(*) FROM outbox WHERE state = 'dead' GROUP BY endpoint_id"
-                      : "SELECT endpoint_id, COUNT(*) FROM outbox WHERE state = 'pending' GROUP BY endpoint_id");
+    Statement st(reader_, dead ? "SELECT endpoint_id, COUNT(*) FROM outbox WHERE state = 'dead' GROUP BY endpoint_id"
+                               : "SELECT endpoint_id, COUNT(*), MIN(created_us) FROM outbox WHERE state = 'pending'"
+                                 " GROUP BY endpoint_id");
     FRONTDOOR_RETURN_IF_ERROR(st.status());
     int rc;
     while ((rc = st.Step()) == SQLITE_ROW) {
       OutboxDepth& depth = depths[st.Text(0)];
       depth.endpoint_id = st.Text(0);
       (dead ? depth.dead : depth.pending) = st.Int(1);
+      if (!dead) depth.oldest_pending = FromMicros(st.Int(2));
     }
     if (rc != SQLITE_DONE) return SqliteError(reader_, rc, "read outbox depth");
   }
