@@ -53,12 +53,20 @@ data Options(const std::vector<std::string>& values, const std::string& selected
   return list;
 }
 
+// "2026-12-05 19:17:14" from the record's RFC 3339 time: to the second, for a table.
+std::string ShortTime(const std::string& rfc3339) {
+  std::string t = rfc3339.substr(0, std::min<size_t>(rfc3339.size(), 19));
+  if (t.size() > 10 && t[10] == 'T') t[10] = ' ';
+  return t;
+}
+
 data RecordView(const v1::AuditRecord& r) {
   data row;
   row.set("index", std::to_string(r.index()));
-  row.set("time", r.time());
+  row.set("time", ShortTime(r.time()));
   row.set("actor", r.actor());
-  row.set("actor_organisation", r.actor_organisation());
+  // An organisation's identity is its organisation; a person's organisation is said beside it.
+  if (r.actor_organisation() != r.actor()) row.set("actor_organisation", r.actor_organisation());
   row.set("nhs_number", r.nhs_number());
   row.set("what", DescribeRecord(r));
   row.set("rule_ids", absl::StrJoin(r.rule_ids(), ", "));

@@ -58,7 +58,10 @@ std::vector<std::pair<std::string, std::string>> WebConsole::SecurityHeaders(boo
        "base-uri 'none'"},
       {"x-content-type-options", "nosniff"},
       {"x-frame-options", "DENY"},
-      {"referrer-policy", "no-referrer"},
+      // same-origin, not no-referrer: with no-referrer a browser sends `Origin: null` on the
+      // console's own form posts, which CheckForm must refuse. No URL of the console holds
+      // patient data, and nothing is sent to another origin.
+      {"referrer-policy", "same-origin"},
       {"cross-origin-opener-policy", "same-origin"},
       {"cache-control", "no-store"},
   };
@@ -157,10 +160,14 @@ std::optional<ConsoleVisit> WebConsole::Visit(const HttpExchange& request, const
 }
 
 bool WebConsole::CheckForm(const HttpExchange& request, ConsoleVisit& visit) const {
+  // A browser says where a form came from: Origin (absent only from old browsers and non-browser
+  // clients, which the CSRF token still holds to) and Sec-Fetch-Site.
   const std::string& origin = request.Header("origin");
   const std::string& host = request.Header("host");
-  const bool same_origin = origin.empty() || origin == absl::StrCat("https://", host) ||
-                           (deps_.development && origin == absl::StrCat("http://", host));
+  const std::string& fetch_site = request.Header("sec-fetch-site");
+  const bool same_origin = (origin.empty() || origin == absl::StrCat("https://", host) ||
+                            (deps_.development && origin == absl::StrCat("http://", host))) &&
+                           (fetch_site.empty() || fetch_site == "same-origin" || fetch_site == "none");
   absl::StatusOr<FormFields> form = absl::StartsWith(request.Header("content-type"), kFormType)
                                         ? ParseForm(request.body)
                                         : absl::InvalidArgumentError("not a form");

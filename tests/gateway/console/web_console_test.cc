@@ -134,6 +134,8 @@ void ExpectSecurityHeaders(const HttpReply& r, const std::string& what) {
   EXPECT_EQ(r.Header("x-content-type-options"), "nosniff");
   EXPECT_EQ(r.Header("cache-control"), "no-store");
   EXPECT_EQ(r.Header("x-frame-options"), "DENY");
+  // Not no-referrer: with it a browser sends `Origin: null` on the console's own forms.
+  EXPECT_EQ(r.Header("referrer-policy"), "same-origin");
 }
 
 TEST_F(WebConsoleTest, EveryAnswerCarriesTheSecurityHeaders) {
@@ -246,6 +248,16 @@ TEST_F(WebConsoleTest, AReplayNeedsTheOperatorsTokenFromThisSiteThenReachesTheCo
                 .status,
             403)
       << "a form posted from another site";
+  EXPECT_EQ(Send("POST", "/deliveries/replay", operator_cookie, "csrf=" + csrf + "&outbox_id=" + outbox_id,
+                 {{"origin", "null"}})
+                .status,
+            403)
+      << "a form from an opaque origin (a sandboxed frame, a data: page)";
+  EXPECT_EQ(Send("POST", "/deliveries/replay", operator_cookie, "csrf=" + csrf + "&outbox_id=" + outbox_id,
+                 {{"sec-fetch-site", "cross-site"}})
+                .status,
+            403)
+      << "the browser says the form came from another site";
   EXPECT_EQ(connector_.WaitForDistinct(1, absl::Milliseconds(500)), 0);
   EXPECT_EQ(DeadLetters(), 1) << "nothing was replayed";
 
@@ -253,7 +265,9 @@ TEST_F(WebConsoleTest, AReplayNeedsTheOperatorsTokenFromThisSiteThenReachesTheCo
   ASSERT_EQ(confirm.status, 200);
   EXPECT_NE(confirm.body.find("Replay now"), std::string::npos);
   EXPECT_EQ(DeadLetters(), 1) << "confirming is not replaying";
-  HttpReply replay = Send("POST", "/deliveries/replay", operator_cookie, "csrf=" + csrf + "&outbox_id=" + outbox_id);
+  const std::string host = "127.0.0.1:" + std::to_string(server_->console_port());
+  HttpReply replay = Send("POST", "/deliveries/replay", operator_cookie, "csrf=" + csrf + "&outbox_id=" + outbox_id,
+                          {{"origin", "http://" + host}, {"host", host}, {"sec-fetch-site", "same-origin"}});
   EXPECT_EQ(replay.status, 303);
   EXPECT_EQ(replay.Header("location"), "/deliveries?replayed=1");
   EXPECT_EQ(connector_.WaitForDistinct(1, absl::Seconds(20)), 1) << "the replayed delivery arrives";
