@@ -258,7 +258,6 @@ void AuditPages::Record(const ConsoleVisit& visit, const std::string& index_text
          std::vector<std::pair<const char*, std::string>>{{"time", r.time()},
                                                           {"actor", r.actor()},
                                                           {"actor_organisation", r.actor_organisation()},
-                                                          {"nhs_number", r.nhs_number()},
                                                           {"action", r.action()},
                                                           {"outcome", r.outcome()},
                                                           {"referral_id", r.referral_id()},
@@ -270,10 +269,12 @@ void AuditPages::Record(const ConsoleVisit& visit, const std::string& index_text
                                                           {"leaf_hash_hex", r.leaf_hash_hex()}}) {
       record.set(name, value);
     }
+    // Mustache takes an empty string as true: what may be empty is set only when it is not.
+    if (!r.nhs_number().empty()) record.set("nhs_number", r.nhs_number());
     view.set("record", record);
     view.set("what", DescribeRecord(r));
     view.set("rule_ids", absl::StrJoin(r.rule_ids(), ", "));
-    view.set("withheld", absl::StrJoin(r.withheld_categories(), ", "));
+    if (r.withheld_categories_size() > 0) view.set("withheld", absl::StrJoin(r.withheld_categories(), ", "));
     view.set("leaf_index", std::to_string(proof->leaf_index()));
     view.set("tree_size", std::to_string(proof->tree_size()));
     data path{data::type::list};

@@ -77,7 +77,7 @@ void DeliveryPages::List(const ConsoleVisit& visit) const {
             row.set("breaker", BreakerWords(e.activity, now));
             row.set("last_success", Ago(e.activity.last_success, now, "none since the gateway started"));
             row.set("last_failure", Ago(e.activity.last_failure, now, "none since the gateway started"));
-            row.set("last_error", e.activity.last_error);
+            if (!e.activity.last_error.empty()) row.set("last_error", e.activity.last_error);
             row.set("dead", std::to_string(e.dead));
             row.set("has_dead", e.dead > 0);
             row.set("csrf", visit.csrf);
