@@ -162,7 +162,12 @@ void DeliveryDispatcher::RunEndpoint(Endpoint* endpoint) {
       continue;
     }
     const absl::Time now = clock_->Now();
-    if (probe_now) breaker.EndPause(now);
+    if (probe_now) {
+      // An operator replayed: the endpoint is back, they say. The transport tries it now rather
+      // than at the end of its own reconnect backoff, or the replayed rows would fail at once.
+      breaker.EndPause(now);
+      endpoint->transport->ConnectNow(std::min(policy_.attempt_deadline, absl::Seconds(1)));
+    }
     if (breaker.state(now) == CircuitBreaker::State::kOpen) {
       DeadLetterExpired(*endpoint, now);
       // Only Shutdown ends this pause early: a Wake must not turn a dead endpoint into a busy loop.

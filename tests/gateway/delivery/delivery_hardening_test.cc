@@ -311,6 +311,36 @@ TEST_F(AdminServiceTest, AReplayOnceTheConnectorIsBackDeliversWithoutWaitingOutT
   EXPECT_EQ(back.received()[0].referral().referral_id(), id);
 }
 
+TEST_F(AdminServiceTest, AReplayRightAfterTheConnectorReturnsIsNotDeadLetteredByTheReconnectWait) {
+  // The breaker never opens here (a high threshold); the row dies by attempts. The gateway's channel
+  // to the connector is meanwhile waiting out its own reconnect backoff (seconds): a replay must
+  // make it try now, or the replayed row fails at once and is a dead letter again.
+  const std::string address = VacantAddress();
+  StartGateway(
+      "delivery { initial_backoff_ms: 20 max_backoff_ms: 100 breaker_failure_threshold: 1000"
+      " dead_letter_after_attempts: 2 }\n",
+      address);
+  const std::string id = SubmitOne();
+  v1::ListDeadLettersResponse listed;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        listed.Clear();
+        return List("frontdoor-operator", &listed).ok() && listed.dead_letters_size() == 1;
+      },
+      absl::Seconds(20), absl::Milliseconds(200)));
+  absl::SleepFor(absl::Seconds(1));  // into the channel's reconnect backoff
+  frontdoor::testing::RecordingConnector back(address);
+  v1::ReplayDeadLettersRequest req;
+  req.set_referral_id(id);
+  v1::ReplayDeadLettersResponse replayed;
+  ASSERT_TRUE(Replay("frontdoor-operator", req, &replayed).ok());
+  EXPECT_EQ(replayed.replayed(), 1u);
+  EXPECT_EQ(back.WaitForDistinct(1, absl::Seconds(10)), 1) << "delivered, not dead-lettered again";
+  listed.Clear();
+  ASSERT_TRUE(List("frontdoor-operator", &listed).ok());
+  EXPECT_EQ(listed.dead_letters_size(), 0);
+}
+
 TEST_F(AdminServiceTest, OnlyOperatorsMayListOrReplay) {
   v1::ListDeadLettersResponse listed;
   EXPECT_EQ(List("P85901", &listed).error_code(), grpc::StatusCode::PERMISSION_DENIED);
