@@ -149,6 +149,8 @@ export async function launchBrowser(opts = {}) {
       '--disable-component-update',
       '--disable-sync',
       '--metrics-recording-only',
+      // Containers often give /dev/shm 64 MB, where chromium's renderers crash; /tmp has room.
+      '--disable-dev-shm-usage',
       ...(ignoreCertificateErrors ? ['--ignore-certificate-errors'] : []),
       // chromium refuses to run as root with its sandbox.
       ...(process.getuid?.() === 0 ? ['--no-sandbox'] : []),
