@@ -6,9 +6,11 @@
 namespace frontdoor::audit {
 
 // What happened: a referral decided, a category withheld, a delivery or cease, a withdrawal,
-// feedback recorded or pushed to the referrer, a refused read, an audit query, bodies pruned.
-inline constexpr const char* kAuditActions[] = {"decide",   "withhold",      "deliver", "cease", "withdraw",
-                                                "feedback", "feedback-push", "read",    "query", "prune"};
+// feedback recorded or pushed to the referrer, a refused read, an audit query, an outcome report
+// asked for, bodies pruned.
+inline constexpr const char* kAuditActions[] = {"decide",   "withhold", "deliver",       "cease",
+                                                "withdraw", "feedback", "feedback-push", "read",
+                                                "query",    "report",   "prune"};
 
 // How it ended: decisions (permit, refuse), disclosures, withdrawals, feedback and queries, and the
 // three the gateway also writes (a feedback push delivered, a read refused, bodies pruned).

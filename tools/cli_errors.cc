@@ -39,7 +39,7 @@ int ReportGrpcError(const grpc::Status& status, const std::string& target) {
     case grpc::StatusCode::PERMISSION_DENIED:
       std::fprintf(stderr,
                    "  this identity may not do that: the gateway's configuration says who may (referrers, "
-                   "connectors, ig_officers, operators); --as another identity if you hold one\n");
+                   "connectors, ig_officers, commissioners, operators); --as another identity if you hold one\n");
       return kExitNotAllowed;
     default:
       return kExitGrpcError;

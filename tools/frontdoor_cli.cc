@@ -1,10 +1,11 @@
-// frontdoor: the command-line client for referrers, connectors and IG officers.
+// frontdoor: the command-line client for referrers, connectors, IG officers and commissioners.
 //
 //   frontdoor --as P85901 submit referral.json      # typed JSON, FHIR Bundle JSON or HL7 v2 ER7
 //   frontdoor --as P85901 get 0b7c...               # a referral's state
 //   frontdoor --as P85901 watch --from CURSOR       # feedback on P85901's referrals as it arrives
 //   frontdoor --as frontdoor-operator admin dead-letters
 //   frontdoor --as frontdoor-operator admin replay --endpoint mind-oldham
+//   frontdoor --as commissioner-oldham-tameside report --from 2025-04-01 --to 2025-06-30 --by team
 //
 // A run has three steps, each ending it on a failure before the next: the command line is read and
 // checked (files read, filters validated), the certificate and identity are found
@@ -31,6 +32,7 @@
 #include "tools/cli_credentials.h"
 #include "tools/cli_errors.h"
 #include "tools/ig_commands.h"
+#include "tools/report_command.h"
 
 namespace {
 
@@ -157,7 +159,8 @@ std::optional<int> ParseArgs(int argc, char** argv, CliArgs* out) {
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     std::vector<std::string>& args = out->command;
-    const bool ig_command = !args.empty() && (args[0] == "cancel" || args[0] == "audit");
+    // Commands that read their own options (tools/ig_commands.cc, tools/report_command.cc).
+    const bool ig_command = !args.empty() && (args[0] == "cancel" || args[0] == "audit" || args[0] == "report");
     static const char* const kGlobalValued[] = {"--target",   "--as",      "--timeout", "--cert-dir",
                                                 "--tls-cert", "--tls-key", "--ca",      "--output"};
     static const char* const kOwnValued[] = {"--from", "--count", "--endpoint", "--referral", "--outbox-id"};
@@ -171,6 +174,7 @@ std::optional<int> ParseArgs(int argc, char** argv, CliArgs* out) {
     if (a == "--help" || a == "-h") {
       std::fputs(kUsage, stdout);
       std::fputs(frontdoor::cli::kIgUsage, stdout);
+      std::fputs(frontdoor::cli::kReportUsage, stdout);
       std::fputs(frontdoor::tools::kExitCodesHelp, stdout);
       return 0;
     } else if (a == "--target") {
@@ -196,7 +200,7 @@ std::optional<int> ParseArgs(int argc, char** argv, CliArgs* out) {
     } else if (a == "--exact-bytes") {
       out->exact_bytes = true;
     } else if (a.rfind("--", 0) == 0 && ig_command) {
-      args.push_back(a);  // the command's own options (tools/ig_commands.cc)
+      args.push_back(a);  // the command's own options
     } else if (a == "--from") {
       out->from_cursor = next();
     } else if (a == "--count") {
@@ -472,10 +476,13 @@ int main(int argc, char** argv) {
 
   // 1. The command line, checked: nothing is looked for or sent yet.
   std::optional<absl::StatusOr<frontdoor::cli::IgCommand>> ig = frontdoor::cli::ParseIgCommand(cli.command);
+  std::optional<absl::StatusOr<frontdoor::cli::ReportCommand>> report = frontdoor::cli::ParseReportCommand(cli.command);
   std::optional<ReferrerCommand> referrer;
   if (absl::Status fit = CheckOptionsFit(cli); !fit.ok()) return UsageError(std::string(fit.message()));
   if (ig.has_value()) {
     if (!ig->ok()) return UsageError(std::string(ig->status().message()));
+  } else if (report.has_value()) {
+    if (!report->ok()) return UsageError(std::string(report->status().message()));
   } else {
     absl::StatusOr<ReferrerCommand> parsed = ParseReferrerCommand(cli);
     if (!parsed.ok()) return UsageError(std::string(parsed.status().message()));
@@ -517,7 +524,14 @@ int main(int argc, char** argv) {
   // 3. The call.
   AnswerFile answer_file;
   if (!cli.output.empty() && !answer_file.Open(cli.output)) return kExitUsage;
-  const int exit_code =
-      ig.has_value() ? frontdoor::cli::RunIgCommand(**ig, call) : RunReferrerCommand(*referrer, cli, call);
+  int exit_code;
+  if (ig.has_value()) {
+    exit_code = frontdoor::cli::RunIgCommand(**ig, call);
+  } else if (report.has_value()) {
+    const bool terminal = cli.output.empty() && isatty(STDOUT_FILENO) == 1;
+    exit_code = frontdoor::cli::RunReportCommand(**report, call, terminal);
+  } else {
+    exit_code = RunReferrerCommand(*referrer, cli, call);
+  }
   return cli.output.empty() ? exit_code : answer_file.Close(exit_code);
 }

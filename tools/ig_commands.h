@@ -29,7 +29,7 @@ IG officers (--as an identity listed in ig_officers):
               [--outcome permit|refuse|withhold|deliver|withdraw|cease|feedback|query
                          |delivered|refused|pruned]
               [--action decide|withhold|deliver|cease|withdraw|feedback|feedback-push
-                        |read|query|prune]
+                        |read|query|report|prune]
               [--from TIME] [--to TIME] [--format csv|json]
                               audit records, oldest first (the query itself is audited);
                               --nhs-number is 10 digits with a valid check digit; TIME is RFC 3339

@@ -68,6 +68,7 @@ std::string DescribeRecord(const frontdoor::v1::AuditRecord& r) {
     return absl::StrCat("read of another organisation's referral refused", Rules(r));
   }
   if (action == "query") return absl::StrCat("audit log read: ", r.detail());
+  if (action == "report") return r.detail();
   if (action == "prune") return absl::StrCat("records pruned under the retention policy", Rules(r));
   return absl::StrCat(action, ", ", outcome, Rules(r));
 }

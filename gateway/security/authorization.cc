@@ -14,15 +14,18 @@ const char* CallerKindName(CallerKind kind) {
       return "IG officer";
     case CallerKind::kOperator:
       return "operator";
+    case CallerKind::kCommissioner:
+      return "commissioner";
   }
   return "unknown";
 }
 
 Authorizer::Authorizer(const network::NetworkDirectory* network, std::vector<std::string> ig_officers,
-                       std::vector<std::string> operators)
+                       std::vector<std::string> operators, std::vector<std::string> commissioners)
     : network_(network),
       ig_officers_(ig_officers.begin(), ig_officers.end()),
-      operators_(operators.begin(), operators.end()) {}
+      operators_(operators.begin(), operators.end()),
+      commissioners_(commissioners.begin(), commissioners.end()) {}
 
 absl::StatusOr<Caller> Authorizer::Identify(std::string_view identity) const {
   Caller caller;
@@ -35,11 +38,13 @@ absl::StatusOr<Caller> Authorizer::Identify(std::string_view identity) const {
     caller.kind = CallerKind::kIgOfficer;
   } else if (operators_.count(identity) > 0) {
     caller.kind = CallerKind::kOperator;
+  } else if (commissioners_.count(identity) > 0) {
+    caller.kind = CallerKind::kCommissioner;
   } else {
     return absl::PermissionDeniedError(
         absl::StrCat("'", std::string(identity),
-                     "' is not a referring organisation, connector organisation, IG officer or "
-                     "operator of this network"));
+                     "' is not a referring organisation, connector organisation, IG officer, "
+                     "operator or commissioner of this network"));
   }
   return caller;
 }
@@ -88,6 +93,11 @@ absl::Status Authorizer::MayOperate(const Caller& caller) const {
   return Require(caller, CallerKind::kOperator, "operate deliveries");
 }
 
+absl::Status Authorizer::MayReadReports(const Caller& caller) const {
+  if (caller.kind == CallerKind::kIgOfficer) return absl::OkStatus();
+  return Require(caller, CallerKind::kCommissioner, "read outcome reports");
+}
+
 std::string ActorOrganisation(const Caller& caller) {
   switch (caller.kind) {
     case CallerKind::kReferrer:
@@ -97,6 +107,8 @@ std::string ActorOrganisation(const Caller& caller) {
       return "ig-officer";
     case CallerKind::kOperator:
       return "operator";
+    case CallerKind::kCommissioner:
+      return "commissioner";
   }
   return "";
 }

@@ -27,7 +27,7 @@
 
 namespace frontdoor::gateway {
 
-enum class CallerKind { kReferrer, kConnector, kIgOfficer, kOperator };
+enum class CallerKind { kReferrer, kConnector, kIgOfficer, kOperator, kCommissioner };
 
 struct Caller {
   std::string identity;  // the certificate CN (or x-frontdoor-client in plaintext mode)
@@ -43,7 +43,7 @@ std::string ActorOrganisation(const Caller& caller);
 class Authorizer {
  public:
   Authorizer(const network::NetworkDirectory* network, std::vector<std::string> ig_officers,
-             std::vector<std::string> operators);
+             std::vector<std::string> operators, std::vector<std::string> commissioners = {});
 
   // The caller an identity is, or PERMISSION_DENIED when the network and configuration do not know it.
   absl::StatusOr<Caller> Identify(std::string_view identity) const;
@@ -56,11 +56,14 @@ class Authorizer {
   absl::Status MayReportOn(const Caller& caller, std::string_view routed_endpoint_id) const;
   absl::Status MayReadAudit(const Caller& caller) const;
   absl::Status MayOperate(const Caller& caller) const;
+  // Outcome reports (aggregates only): commissioners, and IG officers who answer for them.
+  absl::Status MayReadReports(const Caller& caller) const;
 
  private:
   const network::NetworkDirectory* const network_;
   const std::set<std::string, std::less<>> ig_officers_;
   const std::set<std::string, std::less<>> operators_;
+  const std::set<std::string, std::less<>> commissioners_;
 };
 
 }  // namespace frontdoor::gateway

@@ -29,6 +29,7 @@
 #include "gateway/net/io_loop.h"
 #include "gateway/net/listen_address.h"
 #include "gateway/net/tls_contexts.h"
+#include "gateway/reports/outcome_reporter.h"
 #include "gateway/security/authorization.h"
 #include "gateway/security/caller_identity.h"
 #include "gateway/security/caller_limits.h"
@@ -43,6 +44,7 @@
 #include "gateway/services/feedback_stream.h"
 #include "gateway/services/referral_service.h"
 #include "gateway/services/reflection_v1.h"
+#include "gateway/services/reporting_service.h"
 #include "gateway/store/store_work_queue.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
@@ -119,9 +121,11 @@ struct GatewayServer::Parts {
   // What IG officers and operators may do, whichever door (gRPC, the console) they use.
   std::unique_ptr<AuditReader> audit_reader;
   std::unique_ptr<DeliveryAdmin> delivery_admin;
+  std::unique_ptr<OutcomeReporter> outcome_reporter;
   std::unique_ptr<ReferralServiceImpl> referral_service;
   std::unique_ptr<AuditServiceImpl> audit_service;
   std::unique_ptr<AdminServiceImpl> admin_service;
+  std::unique_ptr<ReportingServiceImpl> reporting_service;
   std::unique_ptr<FeedbackServiceImpl> feedback_service;
   std::unique_ptr<ReflectionV1Service> reflection_v1;  // beside gRPC's own v1alpha
   // Metrics, the call observer (ids, call logs), the health port, the /metrics endpoint.
@@ -201,7 +205,8 @@ absl::Status GatewayServer::Parts::Configure(const GatewayOptions& options, cons
   }
   authorizer = std::make_unique<Authorizer>(
       &config->network, std::vector<std::string>(cfg.ig_officers().begin(), cfg.ig_officers().end()),
-      std::vector<std::string>(cfg.operators().begin(), cfg.operators().end()));
+      std::vector<std::string>(cfg.operators().begin(), cfg.operators().end()),
+      std::vector<std::string>(cfg.commissioners().begin(), cfg.commissioners().end()));
   limiter = std::make_unique<CallerLimiter>(CallerLimitsFrom(cfg), clock);
   const Authorizer* known = authorizer.get();
   admission = std::make_unique<CallAdmission>(
@@ -385,6 +390,11 @@ void GatewayServer::Parts::BuildServices(const Clock* clock) {
   admin_service = std::make_unique<AdminServiceImpl>(
       AdminServiceDeps{authorizer.get(), delivery_admin.get(), identity_source, admission.get()});
 
+  outcome_reporter = std::make_unique<OutcomeReporter>(OutcomeReporterDeps{
+      authorizer.get(), store.get(), store.get(), checkpointer.get(), &config->network, clock, work.get()});
+  reporting_service = std::make_unique<ReportingServiceImpl>(
+      ReportingServiceDeps{authorizer.get(), outcome_reporter.get(), identity_source, admission.get()});
+
   FeedbackServiceDeps feedback;
   feedback.authorizer = authorizer.get();
   feedback.referrals = store.get();
@@ -427,6 +437,7 @@ absl::Status GatewayServer::Parts::Listen(const GatewayOptions& options) {
   builder.RegisterService(feedback_service.get());
   builder.RegisterService(audit_service.get());
   builder.RegisterService(admin_service.get());
+  builder.RegisterService(reporting_service.get());
   // Server reflection v1, which current tools ask for first (Debian's gRPC serves v1alpha only).
   reflection_v1 = std::make_unique<ReflectionV1Service>(std::vector<std::string>{
       frontdoor::v1::ReferralService::service_full_name(), frontdoor::v1::FeedbackService::service_full_name(),

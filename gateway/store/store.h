@@ -19,6 +19,7 @@
 #include "gateway/store/delivery_outbox.h"
 #include "gateway/store/feedback_log.h"
 #include "gateway/store/referral_records.h"
+#include "gateway/store/report_reads.h"
 #include "gateway/store/withdrawals.h"
 
 namespace frontdoor::gateway {
@@ -28,7 +29,8 @@ class Store : public ReferralRecords,
               public DeadLetters,
               public Withdrawals,
               public FeedbackLog,
-              public AuditStore {
+              public AuditStore,
+              public ReportReads {
  public:
   ~Store() override = default;
 };

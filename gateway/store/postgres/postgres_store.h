@@ -100,6 +100,7 @@ class PostgresStore final : public Store {
   absl::StatusOr<std::vector<DeadLetterRow>> ListDeadLetters(const DeadLetterFilter& filter, int limit) override;
   absl::StatusOr<int> ReplayDeadLetters(const DeadLetterFilter& filter, absl::Time now) override;
   absl::StatusOr<std::vector<OutboxDepth>> OutboxDepths() override;
+  absl::StatusOr<std::vector<ReportRow>> ReferralsReceived(absl::Time from, absl::Time to) override;
   absl::StatusOr<FeedbackRecordOutcome> RecordFeedback(const NewFeedback& feedback, const StoredReferral& referral,
                                                        const FeedbackCheck& check) override;
   absl::StatusOr<std::optional<StoredFeedback>> FeedbackBySeq(int64_t seq) override;

@@ -9,7 +9,7 @@ class AuthorizerTest : public ::testing::Test {
  protected:
   AuthorizerTest()
       : network_(*network::NetworkDirectory::LoadDemo()),
-        authz_(&network_, {"ig-officer-oldham"}, {"frontdoor-operator"}) {}
+        authz_(&network_, {"ig-officer-oldham"}, {"frontdoor-operator"}, {"commissioner-oldham"}) {}
   Caller Who(const std::string& identity) { return *authz_.Identify(identity); }
 
   network::NetworkDirectory network_;
@@ -22,6 +22,21 @@ TEST_F(AuthorizerTest, KnowsEachKindOfCaller) {
   EXPECT_EQ(Who("ageuk-oldham").kind, CallerKind::kConnector);
   EXPECT_EQ(Who("ig-officer-oldham").kind, CallerKind::kIgOfficer);
   EXPECT_EQ(Who("frontdoor-operator").kind, CallerKind::kOperator);
+  EXPECT_EQ(Who("commissioner-oldham").kind, CallerKind::kCommissioner);
+}
+
+TEST_F(AuthorizerTest, CommissionersAndIgOfficersReadReportsAndCommissionersNothingElse) {
+  EXPECT_TRUE(authz_.MayReadReports(Who("commissioner-oldham")).ok());
+  EXPECT_TRUE(authz_.MayReadReports(Who("ig-officer-oldham")).ok());
+  for (const char* other : {"P85901", "ageuk-oldham", "frontdoor-operator"}) {
+    EXPECT_EQ(authz_.MayReadReports(Who(other)).code(), absl::StatusCode::kPermissionDenied) << other;
+  }
+  const Caller commissioner = Who("commissioner-oldham");
+  EXPECT_EQ(authz_.MayReadAudit(commissioner).code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(authz_.MayOperate(commissioner).code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(authz_.MaySubmit(commissioner).code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(authz_.MayActOnReferral(commissioner, "P85901").code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(ActorOrganisation(commissioner), "commissioner");
 }
 
 TEST_F(AuthorizerTest, UnknownIdentityIsPermissionDenied) {

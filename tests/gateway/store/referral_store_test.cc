@@ -353,5 +353,46 @@ TEST_P(ReferralStoreTest, FreeTextWithANulByteIsStoredRatherThanFailingTheCommit
   EXPECT_EQ(**store->NextDeliveryDue("action-together-oldham"), kT0);  // r2's row is still due now
 }
 
+// Outcome reports read a range of referrals with their feedback (gateway/store/report_reads.h).
+TEST_P(ReferralStoreTest, ReferralsReceivedAreTheRangeOldestFirstWithTheirFeedback) {
+  auto store = OpenStore();
+  NewReferral early = Accepted("r-early", "P85901", "m-early");
+  early.received_at = kT0 - absl::Hours(1);
+  NewReferral in_range = Accepted("r-in", "P85901", "m-in");
+  NewReferral refused = Refused("r-refused", "m-refused");
+  refused.received_at = kT0 + absl::Minutes(1);
+  NewReferral late = Accepted("r-late", "P85901", "m-late");
+  late.received_at = kT0 + absl::Hours(1);
+  std::vector<NewReferral> batch;
+  for (NewReferral* r : {&early, &in_range, &refused, &late}) batch.push_back(*r);
+  ASSERT_TRUE(store->RecordReferrals(std::move(batch)).ok());
+  const StoredReferral referral = **store->GetReferral("r-in");
+  for (const auto& [key, status] : {std::pair{"k1", v1::PROGRESS_CONTACTED}, std::pair{"k2", v1::PROGRESS_CLOSED}}) {
+    NewFeedback feedback;
+    feedback.endpoint_id = "action-together-oldham";
+    feedback.report.set_referral_id("r-in");
+    feedback.report.set_idempotency_key(key);
+    feedback.report.set_status(status);
+    feedback.recorded_at = kT0;
+    ASSERT_TRUE(store
+                    ->RecordFeedback(
+                        feedback, referral,
+                        [](const FeedbackContext&) { return absl::StatusOr<std::optional<int64_t>>(std::nullopt); })
+                    .ok());
+  }
+
+  absl::StatusOr<std::vector<ReportRow>> rows = store->ReferralsReceived(kT0, kT0 + absl::Hours(1));
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  ASSERT_EQ(rows->size(), 2u) << "[from, to): the early and the late one are outside";
+  EXPECT_EQ((*rows)[0].decision.referral_id(), "r-in");
+  EXPECT_EQ((*rows)[0].sender_ods, "P85901");
+  EXPECT_EQ((*rows)[0].received_at, kT0);
+  ASSERT_EQ((*rows)[0].feedback.size(), 2u);
+  EXPECT_EQ((*rows)[0].feedback[0].status(), v1::PROGRESS_CONTACTED);
+  EXPECT_EQ((*rows)[0].feedback[1].status(), v1::PROGRESS_CLOSED);
+  EXPECT_EQ((*rows)[1].decision.disposition(), v1::REFUSED);
+  EXPECT_TRUE((*rows)[1].feedback.empty());
+}
+
 }  // namespace
 }  // namespace frontdoor::gateway
