@@ -8,8 +8,7 @@
 //   if (!command->ok()) ...;                   // usage error: (*command).status().message()
 //   int rc = RunReportCommand(**command, call, /*terminal=*/isatty(1));
 //
-// The renderers are pure and thread-safe: they print what the Report holds and nothing else. A
-// suppressed cell prints as `*`, a statistic over no one as `-` (empty in CSV).
+// The answer is printed by reporting/report_text.h (shared with the web console's CSV download).
 #ifndef FRONTDOOR_TOOLS_REPORT_COMMAND_H_
 #define FRONTDOOR_TOOLS_REPORT_COMMAND_H_
 
@@ -57,20 +56,6 @@ struct ReportCommand {
 // day that is not a real YYYY-MM-DD, --from after --to, a range over 3660 days, a word not in its
 // list, an id that is not a lower-case id, an unknown option, a flag given twice).
 std::optional<absl::StatusOr<ReportCommand>> ParseReportCommand(const std::vector<std::string>& args);
-
-// The report as aligned text for a person: what was asked, then referrals, refusals by rule, the
-// funnel, the days to each event and outcome change per period and group (then the whole range),
-// what people were connected to, and footnotes on `*` and the thresholds the Report used. A
-// breakdown too fine to show anything is said in words.
-std::string ReportTable(const frontdoor::v1::Report& report);
-
-// The report as CSV (RFC 4180): a header, then one row per period and group (each period's total
-// as group "total", then the whole range with span "whole-range"). Columns are fixed, plus four
-// per outcome instrument of the Report (swemwbs_people, ...). Suppressed cells are `*`.
-std::string ReportCsv(const frontdoor::v1::Report& report);
-
-// The Report in proto3 JSON, proto field names kept.
-std::string ReportJson(const frontdoor::v1::Report& report);
 
 // Calls ReportingService.GetReport and prints the answer on std::cout in the command's format
 // (`terminal`: stdout is a terminal); nothing there when it fails, and the error on stderr by its

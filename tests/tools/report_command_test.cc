@@ -10,11 +10,15 @@
 #include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "reporting/report_text.h"
 
 namespace frontdoor::cli {
 namespace {
 
 namespace v1 = ::frontdoor::v1;
+using reporting::ReportCsv;
+using reporting::ReportJson;
+using reporting::ReportTable;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Not;
