@@ -21,9 +21,9 @@
 namespace frontdoor::gateway {
 
 // The names of every page template (without ".mustache").
-inline constexpr const char* kConsolePages[] = {"home",         "refused",      "problem",
-                                                "sign_in",      "audit_search", "audit_record",
-                                                "audit_verify", "deliveries",   "replay_confirm"};
+inline constexpr const char* kConsolePages[] = {"home",           "refused",      "problem",      "sign_in",
+                                                "audit_search",   "audit_record", "audit_verify", "deliveries",
+                                                "replay_confirm", "reports"};
 
 // The page `name` with `view` (header and footer partials added); INTERNAL when the template is
 // missing or does not parse.

@@ -21,6 +21,7 @@ kainjow::mustache::data ConsoleVisit::View(const std::string& title) const {
                    : may_audit              ? "IG officer"
                    : may_operate            ? "operator"
                                             : CallerKindName(caller.kind));
+  view.set("may_report", may_report);
   view.set("may_audit", may_audit);
   view.set("may_operate", may_operate);
   view.set("csrf", csrf);

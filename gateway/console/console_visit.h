@@ -23,6 +23,7 @@ struct ConsoleVisit {
   Caller caller;
   bool may_audit = false;
   bool may_operate = false;
+  bool may_report = false;   // outcome figures (commissioners, IG officers)
   bool development = false;  // --insecure-plaintext: the sign-in page, and a banner on every page
   std::string csrf;          // this person's token, for every form
   FormFields form;           // a POST's fields

@@ -49,7 +49,10 @@ std::string CookieValue(const std::string& header, absl::string_view name) {
 }  // namespace
 
 WebConsole::WebConsole(WebConsoleDeps deps)
-    : deps_(std::move(deps)), audit_pages_(deps_.reader), delivery_pages_(deps_.admin, deps_.clock) {}
+    : deps_(std::move(deps)),
+      audit_pages_(deps_.reader),
+      delivery_pages_(deps_.admin, deps_.clock),
+      report_pages_(deps_.reporter, deps_.clock) {}
 
 std::vector<std::pair<std::string, std::string>> WebConsole::SecurityHeaders(bool tls) {
   std::vector<std::pair<std::string, std::string>> headers = {
@@ -143,15 +146,16 @@ std::optional<ConsoleVisit> WebConsole::Visit(const HttpExchange& request, const
     visit.caller = *caller;
     visit.may_audit = deps_.authorizer->MayReadAudit(*caller).ok();
     visit.may_operate = deps_.admin->MayOperate(*caller).ok();
+    visit.may_report = deps_.reporter != nullptr && deps_.authorizer->MayReadReports(*caller).ok();
   }
-  if (!visit.may_audit && !visit.may_operate) {
+  if (!visit.may_audit && !visit.may_operate && !visit.may_report) {
     Standalone(respond, deps_.development, 403, "Not for this certificate",
                caller.ok() ? absl::StrCat("Your certificate names ", identity, ", a ", CallerKindName(caller->kind),
-                                          ". The console is for IG officers and operators only.")
+                                          ". The console is for IG officers, operators and commissioners only.")
                            : absl::StrCat("Your certificate names ", identity,
                                           ", whom this network's configuration does not list."),
-               "If you should have access, ask the gateway's administrator to add your identity to ig_officers "
-               "or operators in its configuration.");
+               "If you should have access, ask the gateway's administrator to add your identity to ig_officers, "
+               "operators or commissioners in its configuration.");
     return std::nullopt;
   }
   visit.csrf = csrf_.TokenFor(visit.caller.identity);
@@ -204,6 +208,8 @@ void WebConsole::Handle(HttpExchange request, HttpResponder respond) const {
                       : path == "/deliveries"                     ? "deliveries"
                       : path == "/deliveries/confirm"             ? "deliveries/confirm"
                       : path == "/deliveries/replay"              ? "deliveries/replay"
+                      : path == "/reports"                        ? "reports"
+                      : path == "/reports.csv"                    ? "reports.csv"
                       : path == "/sign-out" && deps_.development  ? "sign-out"
                                                                   : "unknown";
   HttpResponder answer = Observed(request, route, std::move(respond), identity);
@@ -212,7 +218,8 @@ void WebConsole::Handle(HttpExchange request, HttpResponder respond) const {
                       "Start again from the console's first page, /.");
   }
   const bool wants_post = std::string(route) != "home" && std::string(route) != "audit" &&
-                          std::string(route) != "deliveries" && std::string(route) != "audit/records/{index}";
+                          std::string(route) != "deliveries" && std::string(route) != "audit/records/{index}" &&
+                          std::string(route) != "reports" && std::string(route) != "reports.csv";
   if ((wants_post && !post) || (!wants_post && !get)) {
     return answer(HttpAnswer{405,
                              {{"allow", wants_post ? "POST" : "GET"}, {"content-type", "text/plain"}},
@@ -232,6 +239,13 @@ void WebConsole::Handle(HttpExchange request, HttpResponder respond) const {
   if (r == "home") {
     data view = visit->View("frontdoor console");
     return visit->Page(200, "home", std::move(view));
+  }
+  if (absl::StartsWith(r, "reports")) {
+    if (!visit->may_report) {
+      return visit->Problem(403, "Not allowed", "Only commissioners and IG officers read outcome figures.", "/",
+                            "Back to the start");
+    }
+    return r == "reports" ? report_pages_.Page(*visit) : report_pages_.Csv(*visit);
   }
   const bool audit = absl::StartsWith(r, "audit");
   if ((audit && !visit->may_audit) || (!audit && !visit->may_operate)) {

@@ -1,7 +1,8 @@
 // WebConsole: the console's HTTP handler, served by an HttpServer (gateway/net/http_server.h) on
 // --console-listen. It decides who is asking and whether they may, then hands the request to the
-// audit pages (IG officers) or the delivery pages (operators); everything those do goes through
-// the AuditReader and DeliveryAdmin the gRPC services use, so the console adds no query or rule.
+// audit pages (IG officers), the delivery pages (operators) or the report page (commissioners);
+// everything those do goes through the AuditReader, DeliveryAdmin and OutcomeReporter the gRPC
+// services use, so the console adds no query or rule.
 //
 // Who: over TLS, the browser's client certificate CN (from the same client CA as gRPC: an NHS
 // smartcard is one), so there is no password and no session to steal. With --insecure-plaintext
@@ -32,6 +33,7 @@
 #include "gateway/console/audit_pages.h"
 #include "gateway/console/console_forms.h"
 #include "gateway/console/delivery_pages.h"
+#include "gateway/console/report_pages.h"
 #include "gateway/delivery/delivery_admin.h"
 #include "gateway/net/http_exchange.h"
 #include "gateway/security/authorization.h"
@@ -42,6 +44,7 @@ namespace frontdoor::gateway {
 struct WebConsoleDeps {
   const AuditReader* reader = nullptr;
   const DeliveryAdmin* admin = nullptr;
+  const OutcomeReporter* reporter = nullptr;
   const Authorizer* authorizer = nullptr;
   const Clock* clock = nullptr;
   observability::GatewayMetrics* metrics = nullptr;  // null: not counted
@@ -80,6 +83,7 @@ class WebConsole {
   const CsrfTokens csrf_;
   const AuditPages audit_pages_;
   const DeliveryPages delivery_pages_;
+  const ReportPages report_pages_;
 };
 
 }  // namespace frontdoor::gateway

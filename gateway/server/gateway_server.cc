@@ -529,6 +529,7 @@ absl::Status GatewayServer::Parts::OpenConsole(const Clock* clock) {
   WebConsoleDeps deps;
   deps.reader = audit_reader.get();
   deps.admin = delivery_admin.get();
+  deps.reporter = outcome_reporter.get();
   deps.authorizer = authorizer.get();
   deps.clock = clock;
   deps.metrics = metrics.get();
@@ -538,6 +539,8 @@ absl::Status GatewayServer::Parts::OpenConsole(const Clock* clock) {
       deps.sign_in_people.emplace_back(identity, "IG officer");
     for (const std::string& identity : config->config.operators())
       deps.sign_in_people.emplace_back(identity, "operator");
+    for (const std::string& identity : config->config.commissioners())
+      deps.sign_in_people.emplace_back(identity, "commissioner");
   }
   web_console = std::make_unique<WebConsole>(std::move(deps));
 

@@ -10,10 +10,12 @@
 #include "frontdoor/v1/admin_service.grpc.pb.h"
 #include "frontdoor/v1/audit_service.grpc.pb.h"
 #include "frontdoor/v1/referral_service.grpc.pb.h"
+#include "frontdoor/v1/reporting_service.grpc.pb.h"
 #include "gateway/server/gateway_server.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "observability/structured_log.h"
+#include "reporting/report_text.h"
 #include "tests/support/http_test_client.h"
 #include "tests/support/test_certificates.h"
 #include "tests/support/test_support.h"
@@ -205,7 +207,7 @@ TEST_F(WebConsoleTest, WhoMayOpenWhatFollowsTheirRole) {
   HttpReply practice = Send("GET", "/audit", "frontdoor_console_identity=P85901");
   EXPECT_EQ(practice.status, 403);
   EXPECT_NE(practice.body.find("a referring organisation"), std::string::npos) << practice.body;
-  EXPECT_NE(practice.body.find("IG officers and operators only"), std::string::npos);
+  EXPECT_NE(practice.body.find("IG officers, operators and commissioners only"), std::string::npos);
   HttpReply stranger = Send("GET", "/", "frontdoor_console_identity=nobody-we-know");
   EXPECT_EQ(stranger.status, 403);
   EXPECT_NE(stranger.body.find("does not list"), std::string::npos) << stranger.body;
@@ -274,6 +276,43 @@ TEST_F(WebConsoleTest, AReplayNeedsTheOperatorsTokenFromThisSiteThenReachesTheCo
   EXPECT_EQ(DeadLetters(), 0);
   EXPECT_NE(Send("GET", "/deliveries?replayed=1", operator_cookie).body.find("1 delivery is pending again"),
             std::string::npos);
+}
+
+TEST_F(WebConsoleTest, CommissionersSeeOutcomeFiguresAndItsCsvIsTheServicesReport) {
+  StartGateway();
+  for (int i = 0; i < 9; ++i) SubmitRoyton("console-report-" + std::to_string(i));
+  const std::string commissioner = SignIn("commissioner-oldham-tameside");
+  EXPECT_EQ(Send("GET", "/audit", commissioner).status, 403) << "figures, not the audit log";
+  EXPECT_EQ(Send("GET", "/deliveries", commissioner).status, 403);
+  EXPECT_EQ(Send("GET", "/reports", SignIn("frontdoor-operator")).status, 403);
+  EXPECT_EQ(Send("GET", "/reports", SignIn("ig-officer-oldham")).status, 200) << "IG officers answer for them too";
+
+  const std::string today = absl::FormatTime("%Y-%m-%d", absl::Now(), absl::UTCTimeZone());
+  const std::string query = "from=2026-01-01&to=" + today + "&period=month&by=team";
+  HttpReply page = Send("GET", "/reports?" + query, commissioner);
+  ASSERT_EQ(page.status, 200) << page.body;
+  EXPECT_NE(page.body.find("Outcome figures"), std::string::npos);
+  EXPECT_NE(page.body.find("oldham-north-royton-wellbeing"), std::string::npos);
+  EXPECT_NE(page.body.find("<svg class=\"chart\""), std::string::npos) << "a chart drawn by the gateway";
+  EXPECT_NE(page.body.find("<caption>Referrals received each month</caption>"), std::string::npos)
+      << "and a table alongside it for a screen reader";
+  EXPECT_EQ(page.body.find(kNhsNumber), std::string::npos);
+  EXPECT_EQ(Send("GET", "/reports?period=fortnight", commissioner).status, 400);
+
+  HttpReply csv = Send("GET", "/reports.csv?" + query, commissioner);
+  ASSERT_EQ(csv.status, 200);
+  EXPECT_EQ(csv.Header("content-type"), "text/csv; charset=utf-8");
+  v1::ReportRequest request;
+  request.set_from_date("2026-01-01");
+  request.set_to_date(today);
+  request.set_period(v1::ReportRequest::MONTH);
+  request.set_breakdown(v1::ReportRequest::TEAM);
+  grpc::ClientContext ctx;
+  ctx.AddMetadata("x-frontdoor-client", "commissioner-oldham-tameside");
+  v1::Report report;
+  ASSERT_TRUE(v1::ReportingService::NewStub(channel_)->GetReport(&ctx, request, &report).ok());
+  EXPECT_EQ(csv.body, reporting::ReportCsv(report)) << "the console's CSV is the service's report";
+  EXPECT_NE(csv.body.find(",oldham-north-royton-wellbeing,false,9,9,0,"), std::string::npos) << csv.body;
 }
 
 TEST(WebConsoleTlsTest, OverHttpsTheClientCertificateIsTheIdentity) {

@@ -489,21 +489,21 @@ test("a certificate without a console role (a GP practice's) is refused with a p
     assert.equal(response.status(), 403, route);
     const body = await text(page);
     assert.match(await page.title(), /Not for this certificate/);
-    assert.match(body, /Your certificate names P85901, a .*The console is for IG officers and operators only\./s);
-    assert.match(body, /ask the gateway's administrator to add your identity to ig_officers or operators/);
+    assert.match(body, /Your certificate names P85901, a .*The console is for IG officers, operators and commissioners only\./s);
+    assert.match(body, /ask the gateway's administrator to add your identity to ig_officers, operators or commissioners/);
     assert.doesNotMatch(body, /Audit log|Deliveries|Signed in as/);
   }
   await screenshot(page, 'refused-practice-certificate');
 });
 
-test('an IG officer signs in with a client certificate and is offered the audit log only', async () => {
+test('an IG officer signs in with a client certificate and is offered the audit log and outcome figures, not deliveries', async () => {
   world.igBrowser = await browserFor(IG_OFFICER, world.consoleA);
   const page = (world.igPage = await newPage(world.igBrowser));
   const response = await page.goto(`${world.consoleA}/`);
   assert.equal(response.status(), 200);
   assert.match(await text(page, 'header'), /Signed in as ig-officer-oldham \(IG officer\)/);
   const nav = await page.$$eval('nav a', (as) => as.map((a) => a.textContent));
-  assert.deepEqual(nav, ['Audit log']);
+  assert.deepEqual(nav, ['Audit log', 'Outcome figures']);  // IG officers answer for the figures too
   assert.equal(await page.$('form[action="/sign-out"]'), null, 'a sign-out button over TLS');
   await screenshot(page, 'home-ig-officer');
   // Operators' pages are not for an IG officer.
