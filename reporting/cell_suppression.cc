@@ -180,6 +180,28 @@ bool CellSuppression::BreakBridges(int d1, int d2, std::vector<Sum>* work) {
   return changed;
 }
 
+bool CellSuppression::BreakPinnedSums(std::vector<Sum>* work) {
+  bool changed = false;
+  for (Sum sum = 0; sum < static_cast<Sum>(sum_dimension_.size()); ++sum) {
+    absl::Span<const Cell> cells = CellsOf(sum);
+    if (suppressed_[cells.back()]) continue;  // the total is hidden: this sum pins nothing
+    int64_t hidden = 0;
+    int parts = 0;
+    for (Cell cell : cells.subspan(0, cells.size() - 1)) {
+      if (!suppressed_[cell]) continue;
+      hidden += counts_[cell];
+      ++parts;
+    }
+    // Zeros are shown, so each hidden part is at least 1: k parts hiding k in all are all 1.
+    if (parts < 2 || hidden != parts) continue;
+    if (const Cell other = SmallestShownIn(sum); other != -1) {
+      Suppress(other, work);
+      changed = true;
+    }
+  }
+  return changed;
+}
+
 void CellSuppression::Apply() {
   std::vector<Sum> work;
   for (Cell cell = 0; cell < CellCount(); ++cell) suppressed_[cell] = IsSmallCount(counts_[cell]) ? 1 : 0;
@@ -194,6 +216,10 @@ void CellSuppression::Apply() {
           ResolveLoneCells(&work);
         }
       }
+    }
+    if (BreakPinnedSums(&work)) {
+      changed = true;
+      ResolveLoneCells(&work);
     }
     if (!changed) return;
   }

@@ -34,6 +34,9 @@
 //        cells, whose value is then the difference of the sums on one side (two blocks of four
 //        suppressed cells joined through one more). A bridge gets a cell that joins its two sides
 //        suppressed too: the smallest non-zero one.
+//     c. Zero is shown, so a suppressed count is known to be at least 1: a sum whose shown total
+//        leaves k suppressed parts adding up to exactly k (13 shown, 11 shown, two '*': both are 1)
+//        gets its smallest other non-zero cell suppressed too.
 //     Ties go to the cell added first.
 //
 // What this guarantees: in every two-dimensional table, no suppressed cell can be worked out
@@ -44,7 +47,7 @@
 // check this by linear algebra on random tables.) A
 // suppressed cell in three linked dimensions at once (the dispositions of a group in a period) is
 // protected in each of its two-dimensional tables. Not covered: narrowing a suppressed cell to a
-// range (a suppressed count is known to be at least 0), and figures from different reports
+// range otherwise than by rule 2c (a suppressed count is known to be at least 1), and figures from different reports
 // compared with each other (each report request is audited, IG-9).
 //
 // Thread-compatible: one instance per report; no I/O.
@@ -103,6 +106,9 @@ class CellSuppression {
   // Rule 2b for one pair of dimensions: suppresses one cell for at most one bridge in each group
   // of linked suppressed cells. Returns whether it suppressed anything.
   bool BreakBridges(int d1, int d2, std::vector<Sum>* work);
+  // Rule 2c: suppresses one more cell of each sum whose hidden parts its shown total pins to 1 each.
+  // Returns whether it suppressed anything.
+  bool BreakPinnedSums(std::vector<Sum>* work);
 
   absl::Span<const Cell> CellsOf(Sum sum) const {
     return absl::MakeConstSpan(sum_cells_).subspan(sum_offsets_[sum], sum_offsets_[sum + 1] - sum_offsets_[sum]);

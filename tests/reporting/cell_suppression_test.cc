@@ -184,6 +184,29 @@ TEST(CellSuppressionTest, ALoneSmallCellTakesTheNextSmallestCellOfItsSumWithIt) 
   EXPECT_FALSE(s.IsSuppressed(total));
 }
 
+TEST(CellSuppressionTest, SuppressedCellsATotalPinsToOneEachTakeAnotherCellWithThem) {
+  // 13 received: 11 by one team, 1 and 1 by two others. Zeros are shown, so each '*' is at least
+  // 1, and two of them making 13 - 11 = 2 would both be 1: the 11 must go too.
+  CellSuppression cells;
+  const CellSuppression::Cell big = cells.AddCell(11), a = cells.AddCell(1), b = cells.AddCell(1),
+                              zero = cells.AddCell(0), total = cells.AddCell(13);
+  ASSERT_TRUE(cells.AddSum(0, {big, a, b, zero}, total).ok());
+  cells.Apply();
+  EXPECT_TRUE(cells.IsSuppressed(a));
+  EXPECT_TRUE(cells.IsSuppressed(b));
+  EXPECT_TRUE(cells.IsSuppressed(big));
+  EXPECT_FALSE(cells.IsSuppressed(zero));
+  EXPECT_FALSE(cells.IsSuppressed(total));
+
+  // 1 and 2 hidden under a shown total: (1, 2) or (2, 1), not pinned; nothing more is hidden.
+  CellSuppression other;
+  const CellSuppression::Cell c = other.AddCell(20), d = other.AddCell(1), e = other.AddCell(2), t = other.AddCell(23);
+  ASSERT_TRUE(other.AddSum(0, {c, d, e}, t).ok());
+  other.Apply();
+  EXPECT_TRUE(other.IsSuppressed(d) && other.IsSuppressed(e));
+  EXPECT_FALSE(other.IsSuppressed(c));
+}
+
 TEST(CellSuppressionTest, ATotalThatWouldGiveTheSmallCellBackCostsTheOtherCell) {
   // Two groups: tameside 5, oldham 30, total 35 (35 - 30 = 5).
   CellSuppression s;

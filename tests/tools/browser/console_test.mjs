@@ -5,7 +5,8 @@
 //   Gateway A, mutual TLS everywhere: the browser presents a client certificate (CN = who), the
 //   CLI submits referrals and queries the audit log, a connector simulator takes deliveries; one
 //   connector endpoint has nowhere to go until a second simulator starts, so its delivery is
-//   dead-lettered (a short dead-letter limit) and replayed from the console.
+//   dead-lettered (a short dead-letter limit) and replayed from the console. A commissioner reads
+//   the outcome figures (/reports) of enough referrals to one team for them not to be suppressed.
 //   Gateway B, --insecure-plaintext: the development sign-in page.
 //
 // Every page the tests open is saved as a screenshot in OUTPUT_DIR; the processes' logs go to
@@ -56,6 +57,24 @@ const UP_ENDPOINTS = ['action-together-oldham', 'ageuk-oldham', 'action-together
 const IG_OFFICER = 'ig-officer-oldham';
 const OPERATOR = 'frontdoor-operator';
 const PRACTICE = 'P85901'; // a GP practice: known to the network, no console role
+const COMMISSIONER = 'commissioner-oldham-tameside'; // gateway A's commissioners (outcome figures)
+// Referrals enough for the figures to show (counts 1 to 7 are suppressed): variants of
+// examples/typed-referral.json (Royton, wellbeing: team oldham-north-royton-wellbeing, as WELLBEING's).
+const FIGURES_TEAM = 'oldham-north-royton-wellbeing';
+const FIGURES_REFERRALS = 10;
+
+// NHS numbers 999 3000 00n with a valid check digit (modulus 11), `count` of them.
+function nhsNumbers(count) {
+  const numbers = [];
+  for (let n = 0; numbers.length < count; n++) {
+    const nine = `999300${String(n).padStart(3, '0')}`;
+    const sum = [...nine].reduce((s, d, i) => s + Number(d) * (10 - i), 0);
+    const check = (11 - (sum % 11)) % 11;
+    if (check !== 10) numbers.push(`${nine}${check}`);
+  }
+  return numbers;
+}
+const FIGURES_NHS = nhsNumbers(FIGURES_REFERRALS);
 
 fs.rmSync(OUT, { recursive: true, force: true });
 fs.mkdirSync(path.join(OUT, 'logs'), { recursive: true });
@@ -167,7 +186,8 @@ function run(bin, argv, { allow = [0] } = {}) {
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));
     child.on('error', reject);
-    child.on('exit', (code) => {
+    // 'close', not 'exit': the process may exit before its stdout is read to the end.
+    child.on('close', (code) => {
       if (allow.includes(code)) resolve({ code, stdout, stderr });
       else reject(new Error(`${path.basename(bin)} ${argv.join(' ')}: exit ${code}\n${stderr}`));
     });
@@ -238,6 +258,7 @@ async function startGatewayA() {
   dead_letter_after_attempts: 0 dead_letter_after_ms: 8000 breaker_failure_threshold: 5 breaker_open_ms: 200
 }
 audit { checkpoint_every_records: 8 checkpoint_every_seconds: 1 }
+commissioners: "${COMMISSIONER}"
 `);
   world.dataA = path.join(work, 'data-a');
   const gateway = start('gateway-a', GATEWAY, [
@@ -277,6 +298,21 @@ async function decisionIndex(sample) {
   const { rows } = parseCsv(stdout);
   assert.equal(rows.length, 1, `decisions about ${NHS[sample]}`);
   return Number(rows[0].index);
+}
+
+// The FIGURES_REFERRALS typed referrals, one per NHS number, accepted (P85901 to action-together-oldham).
+async function submitFiguresReferrals() {
+  const example = JSON.parse(fs.readFileSync(path.join(SOURCE, 'examples/typed-referral.json'), 'utf8'));
+  await Promise.all(FIGURES_NHS.map(async (nhs, i) => {
+    const file = path.join(work, `figures-${i}.json`);
+    const referral = structuredClone(example);
+    referral.message_id = `console-test-figures-${i}`;
+    referral.person.nhs_number = nhs;
+    fs.writeFileSync(file, JSON.stringify(referral));
+    const reply = JSON.parse((await cliA(example.sender_ods, ['submit', file])).stdout);
+    assert.equal(reply.disposition, 'ACCEPTED', file);
+    assert.equal(reply.connector_id, FIGURES_TEAM, file);
+  }));
 }
 
 async function submit(cli, sample) {
@@ -461,11 +497,12 @@ async function download(browser, page, handle) {
 
 before(async () => {
   const senders = [WELLBEING, MENTAL_HEALTH, NO_CONSENT].map((s) => EXPECTED[s].sender);
-  makeCertificates([...new Set([IG_OFFICER, OPERATOR, PRACTICE, ...senders])]);
+  makeCertificates([...new Set([IG_OFFICER, OPERATOR, PRACTICE, COMMISSIONER, ...senders])]);
   await Promise.all([startGatewayA(), startGatewayB()]);
   world.referrals = {};
   for (const sample of [WELLBEING, MENTAL_HEALTH, NO_CONSENT]) world.referrals[sample] = await submit(cliA, sample);
   await submit(cliB, WELLBEING);
+  await submitFiguresReferrals();
 });
 
 after(async () => {
@@ -484,7 +521,7 @@ test('a browser without a client certificate cannot connect', async () => {
 test("a certificate without a console role (a GP practice's) is refused with a page that says why", async () => {
   const browser = await browserFor(PRACTICE, world.consoleA);
   const page = await newPage(browser);
-  for (const route of ['/', '/audit', '/deliveries']) {
+  for (const route of ['/', '/audit', '/deliveries', '/reports', '/reports.csv']) {
     const response = await page.goto(`${world.consoleA}${route}`);
     assert.equal(response.status(), 403, route);
     const body = await text(page);
@@ -642,6 +679,114 @@ test('"Export as CSV" gives what `frontdoor audit query --format csv` gives for 
   assert.ok(all.rows.some((r) => r.action === 'deliver'), 'the delivery is not in the log');
 });
 
+// The page's `dl.headline` figures: {label: value}.
+const headline = (page) =>
+  page.$$eval('dl.headline > div', (ds) => Object.fromEntries(ds.map((d) => [d.querySelector('dt').innerText.trim(), d.querySelector('dd').innerText.trim()])));
+
+// What the browser was given, as HTML and as the text shown, without any of the seeded NHS numbers.
+async function assertNoNhsNumber(page, what) {
+  const shown = [await page.content(), await text(page)].join('\n').replace(/\s/g, '');
+  for (const nhs of [...SEARCHED, ...FIGURES_NHS]) assert.ok(!shown.includes(nhs), `${nhs} in ${what}`);
+}
+
+test('a commissioner sees the outcome figures, breaks them down by team and month, and downloads the CLI’s CSV', async () => {
+  const browser = await browserFor(COMMISSIONER, world.consoleA);
+  const page = await newPage(browser);
+  const home = await page.goto(`${world.consoleA}/`);
+  assert.equal(home.status(), 200);
+  assert.match(await text(page, 'header'), /Signed in as commissioner-oldham-tameside \(commissioner\)/);
+  assert.deepEqual(await page.$$eval('nav a', (as) => as.map((a) => a.textContent)), ['Outcome figures']);
+  await navigate(page, async () => (await page.$('nav a[href="/reports"]')).click());
+  assert.equal(new URL(page.url()).pathname, '/reports');
+  assert.equal(await page.title(), 'Outcome figures – frontdoor console');
+
+  // The default: twelve weeks to today, totals. Every referral of this run was received today.
+  const received = 3 + FIGURES_REFERRALS; // WELLBEING, MENTAL_HEALTH, NO_CONSENT and the typed ones
+  const figures = await headline(page);
+  assert.equal(figures['Referrals received'], String(received), JSON.stringify(figures));
+  assert.equal(await page.$eval('#by', (e) => e.value), 'none');
+  assert.equal(await page.$eval('#period', (e) => e.value), 'week');
+  assert.equal(await text(page, '#chart-heading'), 'Referrals received each week');
+  assert.match(await text(page, 'main table caption'), /^Referrals received each week$/);
+  const weeks = await tableRows(page, 'section[aria-labelledby=chart-heading]');
+  assert.equal(weeks.length, 12, JSON.stringify(weeks));
+  assert.deepEqual(weeks.at(-1).slice(1, 3), [await page.$eval('#to', (e) => e.value), String(received)]);
+  assert.ok(weeks.slice(0, -1).every((w) => w[2] === '0'), JSON.stringify(weeks));
+  assert.equal(await page.$$eval('svg.chart rect', (rs) => rs.filter((r) => Number(r.getAttribute('height')) > 0).length), 1,
+    'one bar: this week');
+  const totalsOnly = await tableRows(page, 'section[aria-labelledby=funnel-heading]');
+  assert.deepEqual(totalsOnly.map((r) => r[0]), ['total']);
+  assert.equal(totalsOnly[0][1], String(received));
+  await assertNoNhsNumber(page, 'the report page');
+  await screenshot(page, 'reports-commissioner');
+
+  // Broken down by connector team (a select and a click), then each month (the keyboard alone).
+  await page.select('#by', 'team');
+  const [show] = await page.$$('xpath/.//form[@action="/reports"]//button[normalize-space()="Show"]');
+  assert.ok(show, 'no "Show" button');
+  const byTeam = await navigate(page, () => show.click());
+  assert.equal(byTeam.status(), 200);
+  assert.equal(new URL(page.url()).searchParams.get('by'), 'team');
+  assert.match(await text(page, 'section[aria-labelledby=funnel-heading] caption'), /^The casework funnel by connector team, whole range/);
+  const teams = await tableRows(page, 'section[aria-labelledby=funnel-heading]');
+  const team = teams.find((r) => r[0] === FIGURES_TEAM);
+  assert.ok(team, `no row for ${FIGURES_TEAM}: ${JSON.stringify(teams)}`);
+  // What the page shows must not pin what it hides: zeros are shown, so each '*' is at least 1,
+  // and hidden cells adding up to exactly their number would all be 1 (here the other two teams'
+  // referrals, 1 each, under a shown total: the team's own count is hidden with them).
+  const total = teams.find((r) => r[0] === 'total');
+  for (const column of [1, 2]) {
+    const cells = teams.filter((r) => r[0] !== 'total').map((r) => r[column]);
+    const hidden = cells.filter((c) => c === '*').length;
+    const shown = cells.filter((c) => c !== '*').reduce((sum, c) => sum + Number(c), 0);
+    if (total[column] !== '*' && hidden > 0) {
+      assert.notEqual(Number(total[column]) - shown, hidden, `column ${column} pins its hidden cells: ${JSON.stringify(teams)}`);
+    }
+  }
+  assert.ok(/^(\*|\d+)$/.test(team[1]), `received: ${team[1]}`);
+  assert.equal(teams.at(-1)[0], 'total');
+
+  await page.focus('#period');
+  await page.keyboard.press('ArrowDown');
+  assert.equal(await page.$eval('#period', (e) => e.value), 'month');
+  await tabTo(page, 'Show', `document.activeElement?.textContent === 'Show'`);
+  await navigate(page, () => page.keyboard.press('Enter'));
+  const query = new URL(page.url()).searchParams;
+  assert.deepEqual([query.get('period'), query.get('by')], ['month', 'team']);
+  assert.equal(await text(page, '#chart-heading'), 'Referrals received each month');
+  assert.equal(await text(page, 'section[aria-labelledby=chart-heading] caption'), 'Referrals received each month');
+  const months = await tableRows(page, 'section[aria-labelledby=chart-heading]');
+  assert.ok(months.length >= 3 && months.length <= 4, JSON.stringify(months)); // twelve weeks
+  assert.equal(months.at(-1)[2], String(received));
+  assert.ok((await tableRows(page, 'section[aria-labelledby=funnel-heading]')).some((r) => r[0] === FIGURES_TEAM));
+  await assertNoNhsNumber(page, 'the report page by team and month');
+  await screenshot(page, 'reports-by-team-each-month');
+
+  // "Download as CSV": the same choices, byte for byte what `frontdoor report --format csv` gives.
+  const link = await page.$('a[download]');
+  assert.ok(link, 'no "Download as CSV" link');
+  assert.equal(await page.evaluate((a) => a.textContent, link), 'Download as CSV');
+  const href = new URL(await page.evaluate((a) => a.href, link));
+  assert.equal(href.pathname, '/reports.csv');
+  const chosen = Object.fromEntries(href.searchParams);
+  assert.deepEqual(chosen, { from: await page.$eval('#from', (e) => e.value), to: await page.$eval('#to', (e) => e.value), period: 'month', by: 'team' });
+  const csv = await download(browser, page, link);
+  assert.equal(csv.name, 'frontdoor-outcomes.csv');
+  const cli = await cliA(COMMISSIONER, ['report', '--from', chosen.from, '--to', chosen.to, '--period', 'month', '--by', 'team', '--format', 'csv']);
+  assert.equal(csv.text, cli.stdout);
+  const rows = parseCsv(csv.text).rows;
+  const teamRow = rows.find((r) => r.span === 'whole-range' && r.group === FIGURES_TEAM);
+  assert.ok(teamRow, csv.text);
+  assert.equal(teamRow.accepted, team[2], 'the CSV says what the page says');
+  for (const nhs of [...SEARCHED, ...FIGURES_NHS]) assert.ok(!csv.text.includes(nhs), `${nhs} in the CSV`);
+
+  // Nor are the audit log and the deliveries a commissioner's; an IG officer may read the figures.
+  for (const route of ['/audit', '/deliveries']) assert.equal((await page.goto(`${world.consoleA}${route}`)).status(), 403, route);
+  assert.equal((await world.igPage.goto(`${world.consoleA}/reports?by=category`)).status(), 200);
+  assert.ok((await tableRows(world.igPage, 'section[aria-labelledby=funnel-heading]')).some((r) => r[0] === 'wellbeing'));
+  await browser.close();
+});
+
 test('an operator sees the dead letter, replays it with the keyboard alone, and the connector receives it', async () => {
   const browser = await browserFor(OPERATOR, world.consoleA);
   const page = await newPage(browser);
@@ -702,6 +847,14 @@ test('an operator sees the dead letter, replays it with the keyboard alone, and 
   assert.equal(refused.status(), 403);
   assert.match(await text(page), /Only IG officers read the audit log \(IG-8\)\./);
   await screenshot(page, 'operator-refused-audit');
+  // Nor are the outcome figures, as a page or as CSV.
+  for (const route of ['/reports', '/reports.csv?by=team']) {
+    const response = await page.goto(`${world.consoleA}${route}`);
+    assert.equal(response.status(), 403, route);
+    assert.match(await text(page), /Only commissioners and IG officers read outcome figures\./, route);
+    assert.equal(await page.$('dl.headline'), null, route);
+  }
+  await screenshot(page, 'operator-refused-reports');
 });
 
 test('a record changed in the store makes "Verify the log" fail, naming it', async () => {
