@@ -1,11 +1,13 @@
 // SqliteStore's reads for outcome reports (gateway/store/report_reads.h).
 #include <sqlite3.h>
 
+#include <functional>
 #include <map>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/synchronization/mutex.h"
 #include "common/status_macros.h"
 #include "frontdoor/v1/referral.pb.h"
@@ -20,12 +22,27 @@ using sqlite::Statement;
 using store_rows::FromMicros;
 using store_rows::ToMicros;
 
+void SqliteStore::SetDuringReportHookForTest(std::function<void()> hook) {
+  absl::MutexLock lock(&report_mu_);
+  during_report_hook_ = std::move(hook);
+}
+
 absl::StatusOr<std::vector<ReportRow>> SqliteStore::ReferralsReceived(absl::Time from, absl::Time to) {
-  absl::MutexLock lock(&read_mu_);
+  // Its own connection (WAL: it reads a snapshot beside the writer and the shared reader), closed
+  // when the report is read: a year of a large store takes seconds, and nothing else waits for it.
+  absl::StatusOr<sqlite3*> opened = sqlite::OpenConnection(path_, SQLITE_OPEN_READONLY);
+  if (!opened.ok()) return opened.status();
+  sqlite3* const db = *opened;
+  absl::Cleanup close = [db] { sqlite::CloseConnection(db); };
+  std::function<void()> hook;
+  {
+    absl::MutexLock lock(&report_mu_);
+    hook = during_report_hook_;
+  }
   std::vector<ReportRow> rows;
   std::map<std::string, size_t> index;  // referral_id -> rows
   {
-    Statement st(reader_,
+    Statement st(db,
                  "SELECT referral_id, received_us, sender_ods, decision, referral FROM referrals"
                  " WHERE received_us >= ?1 AND received_us < ?2 ORDER BY received_us, referral_id");
     FRONTDOOR_RETURN_IF_ERROR(st.status());
@@ -42,10 +59,11 @@ absl::StatusOr<std::vector<ReportRow>> SqliteStore::ReferralsReceived(absl::Time
       row.self_referral = referral.self_referral();
       index.emplace(st.Text(0), rows.size());
       rows.push_back(std::move(row));
+      if (rows.size() == 1 && hook) hook();
     }
-    if (rc != SQLITE_DONE) return SqliteError(reader_, rc, "read referrals for a report");
+    if (rc != SQLITE_DONE) return SqliteError(db, rc, "read referrals for a report");
   }
-  Statement st(reader_,
+  Statement st(db,
                "SELECT f.referral_id, f.report FROM feedback_events f JOIN referrals r ON r.referral_id = f.referral_id"
                " WHERE r.received_us >= ?1 AND r.received_us < ?2 ORDER BY f.seq");
   FRONTDOOR_RETURN_IF_ERROR(st.status());
@@ -59,7 +77,7 @@ absl::StatusOr<std::vector<ReportRow>> SqliteStore::ReferralsReceived(absl::Time
     if (!report.ParseFromString(st.Blob(1))) return absl::InternalError("a stored progress report does not parse");
     rows[it->second].feedback.push_back(std::move(report));
   }
-  if (rc != SQLITE_DONE) return SqliteError(reader_, rc, "read feedback for a report");
+  if (rc != SQLITE_DONE) return SqliteError(db, rc, "read feedback for a report");
   return rows;
 }
 

@@ -95,11 +95,15 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string
     CloseConnection(writer);
     return checkpointer.status();
   }
-  return std::unique_ptr<SqliteStore>(new SqliteStore(writer, *reader, *checkpointer, version));
+  return std::unique_ptr<SqliteStore>(new SqliteStore(path, writer, *reader, *checkpointer, version));
 }
 
-SqliteStore::SqliteStore(sqlite3* writer, sqlite3* reader, sqlite3* checkpointer, int schema_version)
-    : writer_(writer), reader_(reader), checkpointer_(checkpointer), schema_version_(schema_version) {
+SqliteStore::SqliteStore(std::string path, sqlite3* writer, sqlite3* reader, sqlite3* checkpointer, int schema_version)
+    : writer_(writer),
+      reader_(reader),
+      checkpointer_(checkpointer),
+      path_(std::move(path)),
+      schema_version_(schema_version) {
   wal_thread_ = std::thread([this] { RunWalCheckpoints(); });
 }
 

@@ -91,9 +91,12 @@ class SqliteStore final : public Store {
   // (right after its BEGIN).
   void SetBeforeSharedWritesHookForTest(std::function<void()> hook) ABSL_LOCKS_EXCLUDED(write_mu_);
   size_t SharedWritesQueuedForTest() ABSL_LOCKS_EXCLUDED(shared_mu_);
+  // For tests that need the store used while a report reads: `hook` runs on the reporting thread
+  // after its first row is read, with the report's connection open.
+  void SetDuringReportHookForTest(std::function<void()> hook) ABSL_LOCKS_EXCLUDED(report_mu_);
 
  private:
-  SqliteStore(sqlite3* writer, sqlite3* reader, sqlite3* checkpointer, int schema_version);
+  SqliteStore(std::string path, sqlite3* writer, sqlite3* reader, sqlite3* checkpointer, int schema_version);
   // Runs CheckpointWal every 100 ms on `checkpointer_` until the store closes.
   void RunWalCheckpoints();
   // Copies the WAL into the database file without blocking the writer, except for a final short
@@ -155,6 +158,11 @@ class SqliteStore final : public Store {
   absl::Mutex read_mu_;
   sqlite3* reader_ ABSL_GUARDED_BY(read_mu_);
   sqlite3* const checkpointer_;  // used by wal_thread_ only
+  // A report reads for seconds on a large store: on a connection of its own, opened for it, so
+  // that deliveries, reads and audit queries keep the shared reader (reader_) meanwhile.
+  const std::string path_;
+  absl::Mutex report_mu_;
+  std::function<void()> during_report_hook_ ABSL_GUARDED_BY(report_mu_);
   absl::Mutex wal_mu_;
   bool stopping_ ABSL_GUARDED_BY(wal_mu_) = false;
   std::thread wal_thread_;

@@ -416,5 +416,26 @@ TEST_F(SqliteStoreTest, ADamagedPageReadWhileRunningIsDataLoss) {
   EXPECT_EQ(sqlite::SqliteError(nullptr, SQLITE_BUSY, "write").code(), absl::StatusCode::kUnavailable);
 }
 
+// A report reads for seconds on a large store; meanwhile deliveries, reads and audit queries use
+// the store's shared reader. The report has a connection of its own: here the store is read, and
+// written, from inside a report's read (a report holding the shared reader would deadlock).
+TEST_F(SqliteStoreTest, AReportReadsOnAConnectionOfItsOwnSoTheStoreStaysReadable) {
+  auto store = OpenStore();
+  ASSERT_TRUE(store->RecordReferrals(AcceptedBatch(1, 3)).ok());
+  bool read_during_report = false;
+  store->SetDuringReportHookForTest([&] {
+    absl::StatusOr<std::optional<StoredReferral>> got = store->GetReferral("r2");
+    read_during_report = got.ok() && got->has_value();
+    EXPECT_TRUE(store->DueDeliveries("action-together-oldham", kT0, 10).ok());
+    EXPECT_TRUE(store->RecordReferrals(One(Accepted("r-during", "P85901", "m-during"))).ok());
+  });
+  absl::StatusOr<std::vector<ReportRow>> rows = store->ReferralsReceived(kT0 - absl::Hours(1), kT0 + absl::Hours(1));
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  EXPECT_TRUE(read_during_report);
+  EXPECT_EQ(rows->size(), 3u) << "the report reads the snapshot it began with";
+  store->SetDuringReportHookForTest(nullptr);
+  EXPECT_EQ(store->ReferralsReceived(kT0 - absl::Hours(1), kT0 + absl::Hours(1))->size(), 4u);
+}
+
 }  // namespace
 }  // namespace frontdoor::gateway
