@@ -23,11 +23,6 @@ namespace v1 = ::frontdoor::v1;
 constexpr char kStar[] = "*";
 constexpr char kOverNoOne[] = "-";
 
-std::string CountText(const v1::Count& c) {
-  if (c.cell_case() == v1::Count::kSuppressed) return kStar;
-  return absl::StrCat(c.value());  // a count never set is 0
-}
-
 std::string Fixed(double value, int decimals) {
   char text[64];
   std::snprintf(text, sizeof text, "%.*f", decimals, value);
@@ -176,6 +171,11 @@ std::string TooFineNote(const Row& row, const v1::Report& report) {
 }
 
 }  // namespace
+
+std::string CountText(const v1::Count& c) {
+  if (c.cell_case() == v1::Count::kSuppressed) return kStar;
+  return absl::StrCat(c.value());  // a count never set is 0
+}
 
 std::string ReportTable(const v1::Report& report) {
   const std::vector<Row> rows = Rows(report);

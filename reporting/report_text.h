@@ -15,6 +15,9 @@
 
 namespace frontdoor::reporting {
 
+// One count as every rendering shows it: its number, or `*` when suppressed.
+std::string CountText(const frontdoor::v1::Count& count);
+
 // The report as aligned text for a person: what was asked, then referrals, refusals by rule, the
 // funnel, the days to each event and outcome change per period and group (then the whole range),
 // what people were connected to, and footnotes on `*` and the thresholds the Report used. A

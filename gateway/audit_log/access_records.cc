@@ -1,6 +1,7 @@
 #include "gateway/audit_log/access_records.h"
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -33,6 +34,36 @@ v1::AuditRecord QueryAuditRecord(const v1::QueryAuditRequest& q, const Caller& c
   r.set_detail(filters.empty() ? "audit query without filters"
                                : absl::StrCat("audit query: ", absl::StrJoin(filters, "; ")));
   return r;
+}
+
+v1::AuditRecord ReportAccessRecord(const v1::ReportRequest& r, const Caller& caller, absl::Time at) {
+  v1::AuditRecord record;
+  record.set_time(AuditTimeText(at));
+  record.set_actor(caller.identity);
+  record.set_actor_organisation(ActorOrganisation(caller));
+  record.set_action("report");
+  record.set_outcome("query");
+  record.add_rule_ids("IG-9");
+  std::vector<std::string> filters;
+  for (const auto& [name, values] :
+       {std::pair{"boroughs", &r.boroughs()}, std::pair{"clusters", &r.clusters()},
+        std::pair{"categories", &r.categories()}, std::pair{"teams", &r.teams()}, std::pair{"sources", &r.sources()}}) {
+    if (!values->empty()) filters.push_back(absl::StrCat(name, "=", absl::StrJoin(*values, ",")));
+  }
+  record.set_detail(absl::StrCat("outcome report ", r.from_date(), "..", r.to_date(), " by ",
+                                 v1::ReportRequest::Period_Name(r.period()), " and ",
+                                 v1::ReportRequest::Breakdown_Name(r.breakdown()),
+                                 filters.empty() ? "" : absl::StrCat("; ", absl::StrJoin(filters, "; "))));
+  return record;
+}
+
+absl::Status AppendAccessRecord(AuditStore* store, AuditCheckpointer* checkpointer, v1::AuditRecord record) {
+  std::vector<v1::AuditRecord> records;
+  records.push_back(std::move(record));
+  absl::StatusOr<std::vector<v1::AuditRecord>> appended = store->AppendAudit(std::move(records));
+  if (!appended.ok()) return appended.status();
+  if (checkpointer != nullptr) checkpointer->Wake();
+  return absl::OkStatus();
 }
 
 v1::AuditRecord RefusedReadRecord(const Caller& caller, const std::string& referral_id, const std::string& owner_ods,

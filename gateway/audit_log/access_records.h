@@ -12,7 +12,10 @@
 
 #include "absl/time/time.h"
 #include "frontdoor/v1/audit_service.pb.h"
+#include "frontdoor/v1/reporting_service.pb.h"
+#include "gateway/audit_log/audit_checkpointer.h"
 #include "gateway/security/authorization.h"
+#include "gateway/store/audit_store.h"
 
 namespace frontdoor::gateway {
 
@@ -21,6 +24,15 @@ namespace frontdoor::gateway {
 // other filters in `detail`.
 frontdoor::v1::AuditRecord QueryAuditRecord(const frontdoor::v1::QueryAuditRequest& query, const Caller& caller,
                                             absl::Time at);
+
+// The record of an outcome report request: who asked for which figures (range, period, breakdown,
+// filters). About no one.
+frontdoor::v1::AuditRecord ReportAccessRecord(const frontdoor::v1::ReportRequest& request, const Caller& caller,
+                                              absl::Time at);
+
+// Appends one access record and wakes the checkpointer (it signs what accumulates); on a store
+// work thread. The store's error when it cannot be written: no record, no answer.
+absl::Status AppendAccessRecord(AuditStore* store, AuditCheckpointer* checkpointer, frontdoor::v1::AuditRecord record);
 
 // The record of a refused read of a referral by someone who may not read it (IG-8): who tried,
 // which referral, whose it is. Nothing about the person is in it.

@@ -55,12 +55,7 @@ absl::StatusOr<AuditQuery> AuditReader::Admit(const Caller& caller, const v1::Qu
 }
 
 absl::Status AuditReader::RecordAccess(v1::AuditRecord record) const {
-  std::vector<v1::AuditRecord> records;
-  records.push_back(std::move(record));
-  absl::StatusOr<std::vector<v1::AuditRecord>> appended = deps_.store->AppendAudit(std::move(records));
-  if (!appended.ok()) return appended.status();
-  deps_.checkpointer->Wake();
-  return absl::OkStatus();
+  return AppendAccessRecord(deps_.store, deps_.checkpointer, std::move(record));
 }
 
 v1::AuditRecord AuditReader::SearchRecord(const Caller& caller, const v1::QueryAuditRequest& request,

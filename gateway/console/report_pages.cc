@@ -16,6 +16,7 @@ namespace frontdoor::gateway {
 
 namespace v1 = ::frontdoor::v1;
 using kainjow::mustache::data;
+using reporting::CountText;
 
 namespace {
 
@@ -62,8 +63,6 @@ data Options(const Choice (&choices)[N], const std::string& selected) {
   }
   return list;
 }
-
-std::string CountText(const v1::Count& c) { return c.has_suppressed() ? "*" : std::to_string(c.value()); }
 
 std::string StatisticText(const v1::Statistic& s, const char* format) {
   if (s.has_suppressed()) return "*";

@@ -3,10 +3,8 @@
 #include <utility>
 #include <vector>
 
-#include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
+#include "gateway/audit_log/access_records.h"
 #include "gateway/reports/report_facts.h"
-#include "gateway/store/audit_records.h"
 #include "observability/structured_log.h"
 #include "reporting/report_builder.h"
 #include "reporting/report_calendar.h"
@@ -26,28 +24,6 @@ absl::TimeZone ReportingZone() {
   return absl::UTCTimeZone();
 }
 
-// The access record of a report request (IG-9): who asked for which figures. No person.
-v1::AuditRecord ReportAccessRecord(const Caller& caller, const v1::ReportRequest& r, absl::Time at) {
-  v1::AuditRecord record;
-  record.set_time(AuditTimeText(at));
-  record.set_actor(caller.identity);
-  record.set_actor_organisation(ActorOrganisation(caller));
-  record.set_action("report");
-  record.set_outcome("query");
-  record.add_rule_ids("IG-9");
-  std::vector<std::string> filters;
-  for (const auto& [name, values] :
-       {std::pair{"boroughs", &r.boroughs()}, std::pair{"clusters", &r.clusters()},
-        std::pair{"categories", &r.categories()}, std::pair{"teams", &r.teams()}, std::pair{"sources", &r.sources()}}) {
-    if (!values->empty()) filters.push_back(absl::StrCat(name, "=", absl::StrJoin(*values, ",")));
-  }
-  record.set_detail(absl::StrCat("outcome report ", r.from_date(), "..", r.to_date(), " by ",
-                                 v1::ReportRequest::Period_Name(r.period()), " and ",
-                                 v1::ReportRequest::Breakdown_Name(r.breakdown()),
-                                 filters.empty() ? "" : absl::StrCat("; ", absl::StrJoin(filters, "; "))));
-  return record;
-}
-
 }  // namespace
 
 OutcomeReporter::OutcomeReporter(OutcomeReporterDeps deps) : deps_(std::move(deps)), zone_(ReportingZone()) {}
@@ -59,17 +35,13 @@ void OutcomeReporter::Report(const Caller& caller, const v1::ReportRequest& requ
   absl::StatusOr<reporting::ReportCalendar> calendar =
       reporting::ReportCalendar::Create(request.from_date(), request.to_date(), request.period(), zone_);
   if (!calendar.ok()) return done(calendar.status());
-  v1::AuditRecord access = ReportAccessRecord(caller, request, deps_.clock->Now());
+  v1::AuditRecord access = ReportAccessRecord(request, caller, deps_.clock->Now());
   deps_.work->Post([this, request, from = calendar->start(), to = calendar->end(), access = std::move(access),
                     done = std::move(done)](absl::Status ready) mutable {
     if (!ready.ok()) return done(ready);
-    std::vector<v1::AuditRecord> records;
-    records.push_back(std::move(access));
-    if (absl::StatusOr<std::vector<v1::AuditRecord>> appended = deps_.audit->AppendAudit(std::move(records));
-        !appended.ok()) {
-      return done(appended.status());  // no record, no answer
+    if (absl::Status s = AppendAccessRecord(deps_.audit, deps_.checkpointer, std::move(access)); !s.ok()) {
+      return done(s);  // no record, no answer
     }
-    if (deps_.checkpointer != nullptr) deps_.checkpointer->Wake();
     absl::StatusOr<std::vector<ReportRow>> rows = deps_.reads->ReferralsReceived(from, to);
     if (!rows.ok()) return done(rows.status());
     std::vector<reporting::ReferralFacts> facts;
