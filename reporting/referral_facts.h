@@ -1,6 +1,7 @@
-// ReferralFacts: what a report knows about one referral. The stores (SQLite, PostgreSQL) read one
-// row per referral from the referral, its decision and its feedback events; BuildReport
-// (reporting/report_builder.h) turns rows into a Report.
+// ReferralFacts: what a report knows about one referral. The stores (SQLite, PostgreSQL) keep one
+// row of report facts per referral, folded from its decision and its feedback events as they are
+// recorded (gateway/store/report_fact_rows.h); ReportBuilder (reporting/report_builder.h) counts
+// rows into a Report.
 //
 // There is deliberately no NHS number, name, date of birth, address, referral id or free text
 // (reasons, what matters, decline reasons) here: what is not read cannot leak into a report.
@@ -20,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "frontdoor/v1/referral_service.pb.h"
 
@@ -50,13 +52,15 @@ struct ReferralFacts {
   frontdoor::v1::Disposition disposition = frontdoor::v1::DISPOSITION_UNSPECIFIED;
   std::vector<std::string> refusal_rule_ids;  // REFUSED: IG-1, IG-2, IG-3, OUT_OF_AREA, ...
 
-  // Empty when not known (the report shows kUnknownGroup).
-  std::string borough;
-  std::string cluster_id;
-  std::string category;  // wellbeing | older-people | mental-health | all
-  std::string team_id;
-  std::string source_kind;  // kSourceGpPractice, kSourceSelfReferral or a referrers.csv kind
-  bool front_door = false;  // ACCEPTED by the borough's front-door team (fallback).
+  // Empty when not known (the report shows kUnknownGroup). Views: the strings must live as long
+  // as the facts are used (ReportBuilder::Add copies what it keeps; BuildReport's rows until it
+  // returns), so that a million rows with a few hundred distinct values are not a million copies.
+  absl::string_view borough;
+  absl::string_view cluster_id;
+  absl::string_view category;  // wellbeing | older-people | mental-health | all
+  absl::string_view team_id;
+  absl::string_view source_kind;  // kSourceGpPractice, kSourceSelfReferral or a referrers.csv kind
+  bool front_door = false;        // ACCEPTED by the borough's front-door team (fallback).
 
   // The casework (feedback events), for ACCEPTED referrals; ignored otherwise. Each time is the
   // first event of that status; none is before received_at.

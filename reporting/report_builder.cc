@@ -294,14 +294,29 @@ absl::Status CheckReportRequest(const ReportRequest& request) {
 
 absl::StatusOr<v1::Report> BuildReport(const ReportRequest& request, absl::Span<const ReferralFacts> facts,
                                        absl::TimeZone zone) {
+  FRONTDOOR_ASSIGN_OR_RETURN(std::unique_ptr<ReportBuilder> builder, ReportBuilder::Create(request, zone));
+  for (const ReferralFacts& f : facts) FRONTDOOR_RETURN_IF_ERROR(builder->Add(f));
+  return std::move(*builder).Finish();
+}
+
+absl::StatusOr<std::unique_ptr<ReportBuilder>> ReportBuilder::Create(const ReportRequest& request,
+                                                                     absl::TimeZone zone) {
   // 1. The request, and the periods it asks for.
   FRONTDOOR_RETURN_IF_ERROR(CheckReportRequest(request));
   FRONTDOOR_ASSIGN_OR_RETURN(ReportCalendar calendar,
                              ReportCalendar::Create(request.from_date(), request.to_date(), request.period(), zone));
+  return std::unique_ptr<ReportBuilder>(new ReportBuilder(request, std::move(calendar), zone));
+}
 
-  // 2. Every row of the range that passes the filters, counted.
-  ReportFigures figures;
-  FRONTDOOR_RETURN_IF_ERROR(CountReportFigures(request, facts, calendar, &figures));
+ReportBuilder::ReportBuilder(const ReportRequest& request, ReportCalendar calendar, absl::TimeZone zone)
+    : request_(request), calendar_(std::move(calendar)), zone_(zone), counter_(request_, calendar_) {}
+
+absl::StatusOr<v1::Report> ReportBuilder::Finish() && {
+  const ReportRequest& request = request_;
+  const ReportCalendar& calendar = calendar_;
+  const absl::TimeZone zone = zone_;
+  // 2. Every row of the range that passes the filters, counted (Add).
+  const ReportFigures figures = std::move(counter_).Finish();
 
   // 3. Disclosure control, before anything is written.
   Published published(figures);

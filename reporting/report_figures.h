@@ -13,6 +13,7 @@
 #define FRONTDOOR_REPORTING_REPORT_FIGURES_H_
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -90,9 +91,39 @@ struct ReportFigures {
   int64_t count(int measure, int cell) const { return counts[measure][cell]; }
 };
 
-// Counts every row received in the calendar's range that passes the request's filters. The
-// request must have passed CheckReportRequest. INTERNAL when a row it counts breaks what the
-// stores guarantee (BuildReport).
+// Counts the rows one at a time, as a store reads them (a year of a large network is a million
+// rows, none of which need be kept): Add every row, then Finish. Each row received in the
+// calendar's range that passes the request's filters counts.
+//
+//   ReportCounter counter(request, calendar);
+//   for (const ReferralFacts& f : rows) FRONTDOOR_RETURN_IF_ERROR(counter.Add(f));
+//   ReportFigures figures = std::move(counter).Finish();
+class ReportCounter {
+ public:
+  // The request must have passed CheckReportRequest; both must outlive the counter.
+  ReportCounter(const frontdoor::v1::ReportRequest& request, const ReportCalendar& calendar);
+  ReportCounter(const ReportCounter&) = delete;
+  ReportCounter& operator=(const ReportCounter&) = delete;
+  ~ReportCounter();
+
+  // INTERNAL when a row it counts breaks what the stores guarantee (BuildReport), naming the row
+  // by its index (the number of rows added before it). The row is not kept.
+  absl::Status Add(const ReferralFacts& f);
+
+  // The tables, groups sorted by key (kUnknownGroup last), margins added.
+  ReportFigures Finish() &&;
+
+ private:
+  struct Counting;
+  int Slot(int group, int period) const;
+  int GroupOf(const ReferralFacts& f);
+
+  const frontdoor::v1::ReportRequest& request_;
+  const ReportCalendar& calendar_;
+  std::unique_ptr<Counting> counting_;
+};
+
+// The same over rows already read.
 absl::Status CountReportFigures(const frontdoor::v1::ReportRequest& request, absl::Span<const ReferralFacts> facts,
                                 const ReportCalendar& calendar, ReportFigures* figures);
 

@@ -1,10 +1,12 @@
 #include "gateway/reports/outcome_reporter.h"
 
+#include <memory>
 #include <utility>
 #include <vector>
 
 #include "gateway/audit_log/access_records.h"
 #include "gateway/reports/report_facts.h"
+#include "gateway/reports/report_row_pipeline.h"
 #include "observability/structured_log.h"
 #include "reporting/report_builder.h"
 #include "reporting/report_calendar.h"
@@ -42,13 +44,23 @@ void OutcomeReporter::Report(const Caller& caller, const v1::ReportRequest& requ
     if (absl::Status s = AppendAccessRecord(deps_.audit, deps_.checkpointer, std::move(access)); !s.ok()) {
       return done(s);  // no record, no answer
     }
-    absl::StatusOr<std::vector<ReportRow>> rows = deps_.reads->ReferralsReceived(from, to);
-    if (!rows.ok()) return done(rows.status());
-    std::vector<reporting::ReferralFacts> facts;
-    facts.reserve(rows->size());
-    for (const ReportRow& row : *rows) facts.push_back(ReportFactsOf(row, *deps_.network));
-    rows->clear();  // the rows hold more than the facts; keep them no longer than needed
-    done(reporting::BuildReport(request, facts, zone_));
+    absl::StatusOr<std::unique_ptr<reporting::ReportBuilder>> builder =
+        reporting::ReportBuilder::Create(request, zone_);
+    if (!builder.ok()) return done(builder.status());
+    // Each row is counted as it is read, on a thread of its own while the next ones are read: a
+    // year of a large network is a million of them.
+    ReportFactsReader reader(*deps_.network, request);
+    ReportRowPipeline pipeline([&](const ReportRow& row) -> absl::Status {
+      absl::StatusOr<const reporting::ReferralFacts*> facts = reader.FactsOf(row);
+      if (!facts.ok()) return facts.status();
+      return (*builder)->Add(**facts);
+    });
+    absl::Status read =
+        deps_.reads->ForEachReferralReceived(from, to, [&pipeline](const ReportRow& row) { pipeline.Add(row); });
+    absl::Status counted = pipeline.Finish();
+    if (!read.ok()) return done(read);
+    if (!counted.ok()) return done(counted);
+    done(std::move(**builder).Finish());
   });
 }
 

@@ -1,91 +1,82 @@
 #include "gateway/reports/report_facts.h"
 
-#include <algorithm>
+#include <optional>
 #include <string>
-
-#include "common/time_text.h"
+#include <utility>
 
 namespace frontdoor::gateway {
 
-namespace v1 = ::frontdoor::v1;
+ReportFactsReader::ReportFactsReader(const network::NetworkDirectory& network,
+                                     const frontdoor::v1::ReportRequest& request)
+    : network_(network),
+      needs_borough_(request.breakdown() == frontdoor::v1::ReportRequest::BOROUGH || !request.boroughs().empty()),
+      needs_source_(request.breakdown() == frontdoor::v1::ReportRequest::SOURCE || !request.sources().empty()) {}
+
+const std::string& ReportFactsReader::SourceOf(const frontdoor::internal::ReportFacts& f) {
+  if (f.self_referral()) return self_referral_;
+  auto it = source_.find(f.sender_ods());
+  if (it != source_.end()) return it->second;
+  std::string source;
+  if (network_.FindPractice(f.sender_ods()) != nullptr) {
+    source = reporting::kSourceGpPractice;
+  } else if (const network::Referrer* r = network_.FindReferrer(f.sender_ods()); r != nullptr) {
+    source = r->kind;
+  }
+  return source_.emplace(f.sender_ods(), std::move(source)).first->second;
+}
+
+const std::string& ReportFactsReader::BoroughOf(const frontdoor::internal::ReportFacts& f) {
+  key_.assign(f.cluster_id()).append("\n").append(f.team_id());
+  auto it = borough_.find(key_);
+  if (it != borough_.end()) return it->second;
+  std::string borough;
+  if (const network::Cluster* c = network_.FindCluster(f.cluster_id()); c != nullptr) {
+    borough = c->borough;
+  } else if (const network::ConnectorTeam* t = network_.FindTeamById(f.team_id()); t != nullptr && t->IsFrontDoor()) {
+    borough = t->FrontDoorBorough();
+  }
+  return borough_.emplace(key_, std::move(borough)).first->second;
+}
 
 namespace {
 
-// The earlier of `t` and the event's time (the first event of a status counts).
-void First(std::optional<absl::Time>& t, absl::Time at) {
-  if (!t.has_value() || at < *t) t = at;
-}
-
-std::string SourceOf(const ReportRow& row, const network::NetworkDirectory& network) {
-  if (row.self_referral) return reporting::kSourceSelfReferral;
-  if (network.FindPractice(row.sender_ods) != nullptr) return reporting::kSourceGpPractice;
-  if (const network::Referrer* r = network.FindReferrer(row.sender_ods); r != nullptr) return r->kind;
-  return "";
-}
-
-std::string BoroughOf(const ReportRow& row, const network::NetworkDirectory& network) {
-  if (const network::Cluster* c = network.FindCluster(row.decision.cluster_id()); c != nullptr) return c->borough;
-  if (const network::ConnectorTeam* t = network.FindTeamById(row.decision.connector_id());
-      t != nullptr && t->IsFrontDoor()) {
-    return t->FrontDoorBorough();
-  }
-  return "";
+std::optional<absl::Time> TimeOf(bool has, int64_t us) {
+  if (!has) return std::nullopt;
+  return absl::FromUnixMicros(us);
 }
 
 }  // namespace
 
-reporting::ReferralFacts ReportFactsOf(const ReportRow& row, const network::NetworkDirectory& network) {
-  reporting::ReferralFacts f;
-  f.received_at = row.received_at;
-  f.disposition = row.decision.disposition();
-  if (f.disposition == v1::REFUSED) {
-    for (const v1::Issue& issue : row.decision.issues()) {
-      if (issue.severity() != v1::Issue::ERROR) continue;  // a warning decided nothing
-      if (std::find(f.refusal_rule_ids.begin(), f.refusal_rule_ids.end(), issue.code()) == f.refusal_rule_ids.end()) {
-        f.refusal_rule_ids.push_back(issue.code());
-      }
-    }
-  }
-  f.borough = BoroughOf(row, network);
-  f.cluster_id = row.decision.cluster_id();
-  f.category = row.decision.category();
-  f.team_id = row.decision.connector_id();
-  f.source_kind = SourceOf(row, network);
-  f.front_door = row.decision.front_door();
-  for (const v1::ReportProgressRequest& event : row.feedback) {
-    absl::Time at;
-    // A connector's time before the referral was received is its clock's error, not casework.
-    if (!ParseRfc3339(event.occurred_at(), &at) || at < row.received_at) at = row.received_at;
-    switch (event.status()) {
-      case v1::PROGRESS_CONTACTED:
-        First(f.contacted_at, at);
-        break;
-      case v1::PROGRESS_FIRST_CONVERSATION_HELD:
-        First(f.first_conversation_at, at);
-        break;
-      case v1::PROGRESS_CONNECTED:
-        First(f.connected_at, at);
-        for (const std::string& name : event.connected_to()) {
-          if (std::find(f.connected_to.begin(), f.connected_to.end(), name) == f.connected_to.end()) {
-            f.connected_to.push_back(name);
-          }
-        }
-        break;
-      case v1::PROGRESS_DECLINED:
-        f.declined = true;
-        break;
-      case v1::PROGRESS_UNABLE_TO_CONTACT:
-        f.unable_to_contact = true;
-        break;
-      case v1::PROGRESS_CLOSED:
-        First(f.closed_at, at);
-        for (const v1::OutcomeMeasure& m : event.outcome_measures()) {
-          f.outcomes.push_back({m.instrument(), m.start_score(), m.end_score()});
-        }
-        break;
-      default:
-        break;
-    }
+absl::StatusOr<const reporting::ReferralFacts*> ReportFactsReader::FactsOf(const ReportRow& row) {
+  if (!row.ParseFacts(&stored_)) return absl::InternalError("stored report facts do not parse");
+  return &FactsOf(row.received_at, stored_);
+}
+
+const reporting::ReferralFacts& ReportFactsReader::FactsOf(absl::Time received_at,
+                                                           const frontdoor::internal::ReportFacts& stored) {
+  reporting::ReferralFacts& f = facts_;
+  f.received_at = received_at;
+  f.disposition = stored.disposition();
+  f.refusal_rule_ids.assign(stored.refusal_rule_ids().begin(), stored.refusal_rule_ids().end());
+  f.borough = needs_borough_ ? absl::string_view(BoroughOf(stored)) : absl::string_view();
+  f.cluster_id = stored.cluster_id();
+  f.category = stored.category();
+  f.team_id = stored.team_id();
+  f.source_kind = needs_source_ ? absl::string_view(SourceOf(stored)) : absl::string_view();
+  f.front_door = stored.front_door();
+  f.contacted_at = TimeOf(stored.has_contacted_us(), stored.contacted_us());
+  f.first_conversation_at = TimeOf(stored.has_first_conversation_us(), stored.first_conversation_us());
+  f.connected_at = TimeOf(stored.has_connected_us(), stored.connected_us());
+  f.closed_at = TimeOf(stored.has_closed_us(), stored.closed_us());
+  f.declined = stored.declined();
+  f.unable_to_contact = stored.unable_to_contact();
+  f.connected_to.assign(stored.connected_to().begin(), stored.connected_to().end());
+  f.outcomes.resize(stored.outcomes_size());
+  for (int i = 0; i < stored.outcomes_size(); ++i) {
+    const frontdoor::v1::OutcomeMeasure& m = stored.outcomes(i);
+    f.outcomes[i].instrument = m.instrument();
+    f.outcomes[i].start_score = m.start_score();
+    f.outcomes[i].end_score = m.end_score();
   }
   return f;
 }

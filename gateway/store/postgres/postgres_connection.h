@@ -103,7 +103,8 @@ class Params {
   std::vector<bool> nulls_;
 };
 
-// A result in text format.
+// A result: in text format (Text, Int, Bytes), or in binary format from ExecBinary (BinaryInt,
+// BinaryBytes: bytea arrives as its bytes, not hex, for large reads).
 class Result {
  public:
   explicit Result(PGresult* res) : res_(res, &PQclear) {}
@@ -120,6 +121,16 @@ class Result {
     std::string out(reinterpret_cast<const char*>(raw), n);
     PQfreemem(raw);
     return out;
+  }
+  int64_t BinaryInt(int row, int col) const {  // int8, network byte order
+    const auto* p = reinterpret_cast<const unsigned char*>(PQgetvalue(res_.get(), row, col));
+    uint64_t v = 0;
+    for (int i = 0; i < 8; ++i) v = (v << 8) | p[i];
+    return static_cast<int64_t>(v);
+  }
+  // Valid while the Result lives.
+  std::string_view BinaryBytes(int row, int col) const {
+    return std::string_view(PQgetvalue(res_.get(), row, col), PQgetlength(res_.get(), row, col));
   }
   int64_t Affected() const {
     const char* n = PQcmdTuples(res_.get());
@@ -141,16 +152,28 @@ class Connection {
   // is reset and a read or BEGIN sent again once; anything else fails UNAVAILABLE and the pool
   // resets the connection before its next use.
   absl::StatusOr<Result> Exec(const char* sql, const Params& params, std::string_view what) {
-    const bool outside_transaction = PQtransactionStatus(conn_) == PQTRANS_IDLE;
-    absl::StatusOr<Result> r = ExecOnce(sql, params, what);
-    if (!r.ok() && outside_transaction && PQstatus(conn_) != CONNECTION_OK && SafeToRepeat(sql)) {
-      PQreset(conn_);
-      if (PQstatus(conn_) == CONNECTION_OK && PrepareSession(conn_)) r = ExecOnce(sql, params, what);
-    }
-    return r;
+    return ExecIn(/*result_format=*/0, sql, params, what);
+  }
+  // The same, with the result in binary format.
+  absl::StatusOr<Result> ExecBinary(const char* sql, const Params& params, std::string_view what) {
+    return ExecIn(/*result_format=*/1, sql, params, what);
   }
   absl::StatusOr<Result> Exec(const std::string& sql, const Params& params, std::string_view what) {
     return Exec(sql.c_str(), params, what);
+  }
+  // Sends a statement without parameters and does not wait: its result, in binary format, is
+  // Receive's. One at a time; the server works on it meanwhile (a cursor's next rows while the
+  // caller uses the last ones).
+  absl::Status SendBinary(const char* sql, std::string_view what) {
+    if (PQsendQueryParams(conn_, sql, 0, nullptr, nullptr, nullptr, nullptr, /*resultFormat=*/1) == 1) {
+      return absl::OkStatus();
+    }
+    return StatusFor(conn_, nullptr, what, &last_sqlstate_);
+  }
+  absl::StatusOr<Result> Receive(std::string_view what) {
+    PGresult* res = PQgetResult(conn_);
+    while (PGresult* more = PQgetResult(conn_)) PQclear(more);  // until the statement is done
+    return Check(res, what);
   }
   // Statements without parameters (may be several; used for schema and transaction control).
   absl::Status Run(const char* sql, std::string_view what) {
@@ -159,10 +182,19 @@ class Connection {
   }
 
  private:
-  absl::StatusOr<Result> ExecOnce(const char* sql, const Params& params, std::string_view what) {
+  absl::StatusOr<Result> ExecIn(int result_format, const char* sql, const Params& params, std::string_view what) {
+    const bool outside_transaction = PQtransactionStatus(conn_) == PQTRANS_IDLE;
+    absl::StatusOr<Result> r = ExecOnce(result_format, sql, params, what);
+    if (!r.ok() && outside_transaction && PQstatus(conn_) != CONNECTION_OK && SafeToRepeat(sql)) {
+      PQreset(conn_);
+      if (PQstatus(conn_) == CONNECTION_OK && PrepareSession(conn_)) r = ExecOnce(result_format, sql, params, what);
+    }
+    return r;
+  }
+  absl::StatusOr<Result> ExecOnce(int result_format, const char* sql, const Params& params, std::string_view what) {
     const Params::View v = params.Pointers();
     PGresult* res = PQexecParams(conn_, sql, params.size(), params.types(), v.values.data(), v.lengths.data(),
-                                 params.formats(), /*resultFormat=*/0);
+                                 params.formats(), result_format);
     return Check(res, what);
   }
   absl::StatusOr<Result> Check(PGresult* res, std::string_view what) {

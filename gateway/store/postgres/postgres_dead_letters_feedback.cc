@@ -209,6 +209,7 @@ absl::StatusOr<FeedbackRecordOutcome> PostgresStore::RecordFeedback(const NewFee
                                      p, "insert feedback event")
                                   .status());
     FRONTDOOR_RETURN_IF_ERROR(QueueFeedbackPush(c, referral.referral_id, feedback, seq));
+    FRONTDOOR_RETURN_IF_ERROR(pg::AddToReportFacts(c, referral, feedback.report));
     // IG-9: one audit record in the same transaction, naming the status only.
     FRONTDOOR_ASSIGN_OR_RETURN(std::optional<ReferralAuditContext> context, ReadAuditContext(c, referral.referral_id));
     frontdoor::v1::AuditRecord r =

@@ -17,6 +17,7 @@
 #include "gateway/store/postgres/postgres_connection.h"
 #include "gateway/store/postgres/postgres_rows.h"
 #include "gateway/store/postgres/postgres_store.h"
+#include "gateway/store/report_fact_rows.h"
 #include "gateway/store/store_rows.h"
 
 namespace frontdoor::gateway {
@@ -131,6 +132,14 @@ absl::StatusOr<std::vector<RecordOutcome>> PostgresStore::RecordReferrals(std::v
         outcomes.push_back(std::move(out));
         continue;
       }
+      FRONTDOOR_RETURN_IF_ERROR(
+          c.Exec("INSERT INTO report_facts (received_us, referral_id, facts) VALUES ($1, $2, $3)",
+                 Params()
+                     .Int(ToMicros(r.received_at))
+                     .Text(r.referral_id)
+                     .Bytes(FactsOfReferral(r.sender_ods, r.referral.self_referral(), r.decision).SerializeAsString()),
+                 "insert report facts")
+              .status());
       if (r.delivery.has_value()) {
         Params o;
         o.Text(r.referral_id)

@@ -1,13 +1,16 @@
 // PostgresStore's reads for outcome reports (gateway/store/report_reads.h).
-#include <map>
+#include <functional>
 #include <string>
-#include <utility>
+#include <string_view>
 #include <vector>
 
+#include "absl/cleanup/cleanup.h"
+#include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
-#include "frontdoor/v1/referral.pb.h"
 #include "gateway/store/postgres/postgres_connection.h"
+#include "gateway/store/postgres/postgres_rows.h"
 #include "gateway/store/postgres/postgres_store.h"
+#include "gateway/store/report_fact_rows.h"
 #include "gateway/store/store_rows.h"
 
 namespace frontdoor::gateway {
@@ -18,45 +21,61 @@ using pg::Result;
 using store_rows::FromMicros;
 using store_rows::ToMicros;
 
-absl::StatusOr<std::vector<ReportRow>> PostgresStore::ReferralsReceived(absl::Time from, absl::Time to) {
-  FRONTDOOR_ASSIGN_OR_RETURN(Lease c, pool_->Acquire());
-  const Params range = Params().Int(ToMicros(from)).Int(ToMicros(to));
-  FRONTDOOR_ASSIGN_OR_RETURN(Result referrals,
-                             c->Exec("SELECT referral_id, received_us, sender_ods, decision, referral FROM referrals"
-                                     " WHERE received_us >= $1 AND received_us < $2 ORDER BY received_us, referral_id",
-                                     range, "read referrals for a report"));
-  std::vector<ReportRow> rows;
-  rows.reserve(referrals.rows());
-  std::map<std::string, size_t> index;  // referral_id -> rows
-  for (int i = 0; i < referrals.rows(); ++i) {
-    ReportRow row;
-    row.received_at = FromMicros(referrals.Int(i, 1));
-    row.sender_ods = referrals.Text(i, 2);
-    if (!row.decision.ParseFromString(referrals.Bytes(i, 3))) {
-      return absl::InternalError("a stored decision does not parse");
-    }
-    frontdoor::v1::Referral referral;
-    if (!referral.ParseFromString(referrals.Bytes(i, 4)))
-      return absl::InternalError("a stored referral does not parse");
-    row.self_referral = referral.self_referral();
-    index.emplace(referrals.Text(i, 0), rows.size());
-    rows.push_back(std::move(row));
-  }
+namespace pg {
+
+absl::Status AddToReportFacts(Connection& c, const StoredReferral& referral,
+                              const frontdoor::v1::ReportProgressRequest& event) {
+  const Params key = Params().Int(ToMicros(referral.received_at)).Text(referral.referral_id);
   FRONTDOOR_ASSIGN_OR_RETURN(
-      Result feedback,
-      c->Exec("SELECT f.referral_id, f.report FROM feedback_events f JOIN referrals r ON r.referral_id = f.referral_id"
-              " WHERE r.received_us >= $1 AND r.received_us < $2 ORDER BY f.seq",
-              range, "read feedback for a report"));
-  for (int i = 0; i < feedback.rows(); ++i) {
-    auto it = index.find(feedback.Text(i, 0));
-    if (it == index.end()) continue;
-    frontdoor::v1::ReportProgressRequest report;
-    if (!report.ParseFromString(feedback.Bytes(i, 1))) {
-      return absl::InternalError("a stored progress report does not parse");
+      Result read,
+      c.Exec("SELECT facts FROM report_facts WHERE received_us = $1 AND referral_id = $2", key, "read report facts"));
+  if (read.rows() != 1) return absl::InternalError("the referral has no report facts");
+  frontdoor::internal::ReportFacts facts;
+  if (!facts.ParseFromString(read.Bytes(0, 0))) return absl::InternalError("stored report facts do not parse");
+  AddFeedbackToFacts(event, referral.received_at, &facts);
+  return c
+      .Exec("UPDATE report_facts SET facts = $3 WHERE received_us = $1 AND referral_id = $2",
+            Params().Int(ToMicros(referral.received_at)).Text(referral.referral_id).Bytes(facts.SerializeAsString()),
+            "update report facts")
+      .status();
+}
+
+}  // namespace pg
+
+absl::Status PostgresStore::ForEachReferralReceived(absl::Time from, absl::Time to,
+                                                    const std::function<void(const ReportRow&)>& each) {
+  FRONTDOOR_ASSIGN_OR_RETURN(Lease c, pool_->Acquire());
+  // A cursor in a read-only transaction (one snapshot), read a batch at a time in binary (the
+  // facts arrive as their bytes, not as hex): memory stays bounded, and the server reads the next
+  // batch while this thread hands the last one on. The bounds are integers of ours, not input.
+  FRONTDOOR_RETURN_IF_ERROR(c->Run("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", "begin report read"));
+  // A scan in key order has nothing for the JIT compiler to speed up, only its compiling to wait for.
+  FRONTDOOR_RETURN_IF_ERROR(c->Run("SET LOCAL jit = off", "begin report read"));
+  bool sent = false;
+  absl::Cleanup end = [&c, &sent] {
+    if (sent) (void)c->Receive("finish report read");
+    (void)c->Run("ROLLBACK", "end report read");
+  };
+  const std::string declare = absl::StrCat(
+      "DECLARE report_rows NO SCROLL CURSOR FOR SELECT received_us, facts FROM report_facts WHERE received_us >= ",
+      ToMicros(from), " AND received_us < ", ToMicros(to), " ORDER BY received_us, referral_id");
+  FRONTDOOR_RETURN_IF_ERROR(c->Exec(declare, Params(), "declare report read").status());
+  constexpr char kFetch[] = "FETCH 20000 FROM report_rows";
+  FRONTDOOR_RETURN_IF_ERROR(c->SendBinary(kFetch, "read report facts"));
+  sent = true;
+  ReportRow row;  // filled again and again: its string keeps its memory
+  for (;;) {
+    sent = false;
+    FRONTDOOR_ASSIGN_OR_RETURN(Result batch, c->Receive("read report facts"));
+    if (batch.rows() == 0) return absl::OkStatus();
+    FRONTDOOR_RETURN_IF_ERROR(c->SendBinary(kFetch, "read report facts"));
+    sent = true;
+    for (int i = 0; i < batch.rows(); ++i) {
+      row.received_at = FromMicros(batch.BinaryInt(i, 0));
+      row.facts.assign(batch.BinaryBytes(i, 1));
+      each(row);
     }
-    rows[it->second].feedback.push_back(std::move(report));
   }
-  return rows;
 }
 
 }  // namespace frontdoor::gateway

@@ -16,8 +16,10 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "frontdoor/v1/audit_service.pb.h"
+#include "frontdoor/v1/feedback_service.pb.h"
 #include "gateway/store/delivery_outbox.h"
 #include "gateway/store/postgres/postgres_connection.h"
+#include "gateway/store/referral_records.h"
 
 namespace frontdoor::gateway::pg {
 
@@ -32,6 +34,11 @@ absl::Status AppendAuditLocked(Connection& c, std::vector<frontdoor::v1::AuditRe
 // The referral's audit context (who it is about, consent, referrer, rules); nullopt when it was
 // recorded before the audit log existed.
 absl::StatusOr<std::optional<ReferralAuditContext>> ReadAuditContext(Connection& c, const std::string& referral_id);
+
+// Inside the transaction recording `event` (which holds the audit head lock, so no other feedback
+// of the referral is folded at the same time): folds it into the referral's report facts.
+absl::Status AddToReportFacts(Connection& c, const StoredReferral& referral,
+                              const frontdoor::v1::ReportProgressRequest& event);
 
 }  // namespace frontdoor::gateway::pg
 

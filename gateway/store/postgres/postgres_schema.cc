@@ -1,21 +1,80 @@
 #include "gateway/store/postgres/postgres_schema.h"
 
 #include <iterator>
+#include <map>
+#include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
+#include "frontdoor/v1/feedback_service.pb.h"
+#include "frontdoor/v1/referral.pb.h"
+#include "frontdoor/v1/referral_service.pb.h"
+#include "gateway/store/report_fact_rows.h"
+#include "gateway/store/store_rows.h"
 
 namespace frontdoor::gateway::pg {
 
 namespace {
 
-// Forward migrations; entry i takes the schema from version i to i + 1. Never edit a released
-// entry: add a new one. Times are microseconds since the Unix epoch (as in the SQLite store), so
-// both stores compare the times the gateway passes in, never the database server's clock.
-constexpr const char* kMigrations[] = {
+// The report facts of every referral recorded before report_facts existed (schema 3), from its
+// decision, its referral and its feedback events in the order they were recorded; a thousand
+// referrals at a time, so that a large database is never read into memory whole.
+absl::Status FillReportFacts(Connection& c) {
+  std::string after;
+  for (;;) {
+    FRONTDOOR_ASSIGN_OR_RETURN(Result referrals,
+                               c.Exec("SELECT referral_id, received_us, sender_ods, decision, referral FROM referrals"
+                                      " WHERE referral_id > $1 ORDER BY referral_id LIMIT 1000",
+                                      Params().Text(after), "read referrals for report facts"));
+    if (referrals.rows() == 0) return absl::OkStatus();
+    after = referrals.Text(referrals.rows() - 1, 0);
+    FRONTDOOR_ASSIGN_OR_RETURN(
+        Result feedback, c.Exec("SELECT referral_id, report FROM feedback_events"
+                                " WHERE referral_id >= $1 AND referral_id <= $2 ORDER BY seq",
+                                Params().Text(referrals.Text(0, 0)).Text(after), "read feedback for report facts"));
+    std::map<std::string, std::vector<frontdoor::v1::ReportProgressRequest>> events;
+    for (int i = 0; i < feedback.rows(); ++i) {
+      frontdoor::v1::ReportProgressRequest event;
+      if (!event.ParseFromString(feedback.Bytes(i, 1))) {
+        return absl::DataLossError(
+            absl::StrCat("a feedback event of referral ", feedback.Text(i, 0), " does not parse"));
+      }
+      events[feedback.Text(i, 0)].push_back(std::move(event));
+    }
+    for (int i = 0; i < referrals.rows(); ++i) {
+      const std::string id = referrals.Text(i, 0);
+      frontdoor::v1::SubmitReferralResponse decision;
+      frontdoor::v1::Referral referral;
+      if (!decision.ParseFromString(referrals.Bytes(i, 3)) || !referral.ParseFromString(referrals.Bytes(i, 4))) {
+        return absl::DataLossError(absl::StrCat("referral ", id, " does not parse"));
+      }
+      const absl::Time received_at = store_rows::FromMicros(referrals.Int(i, 1));
+      frontdoor::internal::ReportFacts facts =
+          gateway::FactsOfReferral(referrals.Text(i, 2), referral.self_referral(), decision);
+      for (const frontdoor::v1::ReportProgressRequest& event : events[id]) {
+        gateway::AddFeedbackToFacts(event, received_at, &facts);
+      }
+      FRONTDOOR_RETURN_IF_ERROR(c.Exec("INSERT INTO report_facts (received_us, referral_id, facts) VALUES ($1, $2, $3)",
+                                       Params().Int(referrals.Int(i, 1)).Text(id).Bytes(facts.SerializeAsString()),
+                                       "insert report facts")
+                                    .status());
+    }
+  }
+}
+
+// Forward migrations; entry i takes the schema from version i to i + 1: its SQL, then its fill
+// (rows computed in C++ from what is recorded), if any. Never edit a released entry: add a new
+// one. Times are microseconds since the Unix epoch (as in the SQLite store), so both stores compare
+// the times the gateway passes in, never the database server's clock.
+struct Migration {
+  const char* sql;
+  absl::Status (*fill)(Connection& c) = nullptr;
+};
+const Migration kMigrations[] = {
     // 0 -> 1: everything of SQLite schema 3, plus outbox leases and the two counters that
     // serialise audit appends and feedback sequence numbers across replicas.
-    R"sql(
+    {R"sql(
 CREATE TABLE referrals (
   referral_id   TEXT PRIMARY KEY,
   sender_ods    TEXT NOT NULL,
@@ -109,11 +168,25 @@ CREATE TABLE feedback_events (
 );
 CREATE INDEX feedback_by_sender ON feedback_events (sender_ods, seq);
 CREATE INDEX feedback_by_referral ON feedback_events (referral_id, seq);
-)sql",
+)sql"},
     // 1 -> 2: what makes a resend a resend (SQLite schema 6): the message's content fingerprint.
-    R"sql(
+    {R"sql(
 ALTER TABLE referrals ADD COLUMN content_fingerprint TEXT;
+)sql"},
+    // 2 -> 3: what outcome reports read (SQLite schema 7): one narrow row per referral, written
+    // with it and updated with each feedback event in their transactions, keyed by time. Rows
+    // arrive in time order, so a report's index scan reads the table in its physical order; the
+    // free quarter of each page lets a feedback update stay on its row's page (a HOT update: the
+    // key does not change), keeping that order and the index untouched.
+    {R"sql(
+CREATE TABLE report_facts (
+  received_us  BIGINT NOT NULL,
+  referral_id  TEXT NOT NULL REFERENCES referrals(referral_id),
+  facts        BYTEA NOT NULL,              -- frontdoor.internal.ReportFacts
+  PRIMARY KEY (received_us, referral_id)
+) WITH (fillfactor = 75);
 )sql",
+     FillReportFacts},
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);
 
@@ -143,7 +216,8 @@ absl::Status Migrate(Connection& c, int* version_out) {
     }
     for (int next = current; next < kLatest; ++next) {
       FRONTDOOR_RETURN_IF_ERROR(c.Run("BEGIN", "begin migration"));
-      absl::Status s = c.Run(kMigrations[next], absl::StrCat("migrate schema to version ", next + 1));
+      absl::Status s = c.Run(kMigrations[next].sql, absl::StrCat("migrate schema to version ", next + 1));
+      if (s.ok() && kMigrations[next].fill != nullptr) s = kMigrations[next].fill(c);
       if (s.ok()) {
         s = c.Exec("INSERT INTO schema_migrations (version) VALUES ($1)", Params().Int(next + 1), "record migration")
                 .status();

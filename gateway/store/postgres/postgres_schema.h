@@ -15,7 +15,7 @@
 namespace frontdoor::gateway::pg {
 
 // The schema version this build writes.
-inline constexpr int kSchemaVersion = 2;
+inline constexpr int kSchemaVersion = 3;
 
 // Brings the database to kSchemaVersion and sets `*version_out`. FAILED_PRECONDITION for a
 // database from a newer gateway; the migration's error otherwise, with nothing of it applied.

@@ -29,6 +29,7 @@
 #ifndef FRONTDOOR_GATEWAY_STORE_POSTGRES_POSTGRES_STORE_H_
 #define FRONTDOOR_GATEWAY_STORE_POSTGRES_POSTGRES_STORE_H_
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -60,7 +61,7 @@ class PostgresConnectionPool;
 class PostgresStore final : public Store {
  public:
   // The schema version this build writes.
-  static constexpr int kSchemaVersion = 2;  // pg::kSchemaVersion (gateway/store/postgres/postgres_schema.h)
+  static constexpr int kSchemaVersion = 3;  // pg::kSchemaVersion (gateway/store/postgres/postgres_schema.h)
 
   // Connects (pool_size connections) and migrates the schema. UNAVAILABLE when the server cannot be
   // reached, FAILED_PRECONDITION for a schema newer than kSchemaVersion, INVALID_ARGUMENT for a
@@ -100,7 +101,8 @@ class PostgresStore final : public Store {
   absl::StatusOr<std::vector<DeadLetterRow>> ListDeadLetters(const DeadLetterFilter& filter, int limit) override;
   absl::StatusOr<int> ReplayDeadLetters(const DeadLetterFilter& filter, absl::Time now) override;
   absl::StatusOr<std::vector<OutboxDepth>> OutboxDepths() override;
-  absl::StatusOr<std::vector<ReportRow>> ReferralsReceived(absl::Time from, absl::Time to) override;
+  absl::Status ForEachReferralReceived(absl::Time from, absl::Time to,
+                                       const std::function<void(const ReportRow&)>& each) override;
   absl::StatusOr<FeedbackRecordOutcome> RecordFeedback(const NewFeedback& feedback, const StoredReferral& referral,
                                                        const FeedbackCheck& check) override;
   absl::StatusOr<std::optional<StoredFeedback>> FeedbackBySeq(int64_t seq) override;

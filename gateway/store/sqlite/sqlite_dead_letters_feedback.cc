@@ -221,6 +221,7 @@ absl::StatusOr<FeedbackRecordOutcome> SqliteStore::RecordFeedback(const NewFeedb
   if (absl::Status queued = QueueFeedbackPush(db, referral.referral_id, feedback, seq); !queued.ok()) {
     return fail(queued);
   }
+  if (absl::Status s = AddToReportFacts(db, referral, feedback.report); !s.ok()) return fail(s);
   {
     // IG-9: feedback is accountable too, one audit record in the same transaction.
     absl::StatusOr<std::optional<ReferralAuditContext>> context = ReadAuditContext(db, referral.referral_id);

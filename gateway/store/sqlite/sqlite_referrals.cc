@@ -15,6 +15,7 @@
 #include "common/status_macros.h"
 #include "gateway/store/audit_records.h"
 #include "gateway/store/audit_search.h"
+#include "gateway/store/report_fact_rows.h"
 #include "gateway/store/sqlite/sqlite_statements.h"
 #include "gateway/store/sqlite/sqlite_store.h"
 #include "gateway/store/store_rows.h"
@@ -38,11 +39,13 @@ absl::StatusOr<std::vector<RecordOutcome>> SqliteStore::RecordReferrals(std::vec
                    "INSERT INTO referrals (referral_id, sender_ods, message_id, format, received_us, disposition,"
                    " connector_id, endpoint_id, decision, referral, content_fingerprint)"
                    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
+  Statement facts(db, "INSERT INTO report_facts (received_us, referral_id, facts) VALUES (?1, ?2, ?3)");
   Statement outbox(db,
                    "INSERT INTO outbox (referral_id, endpoint_id, kind, idempotency_key, payload, state,"
                    " next_attempt_us, created_us) VALUES (?1, ?2, 'deliver', ?3, ?4, 'pending', ?5, ?5)");
   FRONTDOOR_RETURN_IF_ERROR(find.status());
   FRONTDOOR_RETURN_IF_ERROR(insert.status());
+  FRONTDOOR_RETURN_IF_ERROR(facts.status());
   FRONTDOOR_RETURN_IF_ERROR(outbox.status());
 
   FRONTDOOR_RETURN_IF_ERROR(Run(db, "BEGIN IMMEDIATE"));
@@ -87,6 +90,11 @@ absl::StatusOr<std::vector<RecordOutcome>> SqliteStore::RecordReferrals(std::vec
     insert.BindBlob(10, r.referral.SerializeAsString());
     insert.Bind(11, r.content_fingerprint);
     if (int rc = insert.Step(); rc != SQLITE_DONE) return fail(SqliteError(db, rc, "insert referral"));
+    facts.Reset();
+    facts.Bind(1, ToMicros(r.received_at));
+    facts.Bind(2, r.referral_id);
+    facts.BindBlob(3, FactsOfReferral(r.sender_ods, r.referral.self_referral(), r.decision).SerializeAsString());
+    if (int rc = facts.Step(); rc != SQLITE_DONE) return fail(SqliteError(db, rc, "insert report facts"));
 
     if (r.delivery.has_value()) {
       outbox.Reset();

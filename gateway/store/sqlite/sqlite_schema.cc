@@ -4,7 +4,12 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
+#include "frontdoor/v1/feedback_service.pb.h"
+#include "frontdoor/v1/referral.pb.h"
+#include "frontdoor/v1/referral_service.pb.h"
+#include "gateway/store/report_fact_rows.h"
 #include "gateway/store/sqlite/sqlite_statements.h"
+#include "gateway/store/store_rows.h"
 
 namespace frontdoor::gateway::sqlite {
 
@@ -140,11 +145,69 @@ constexpr char kContentFingerprintSql[] = R"sql(
 ALTER TABLE referrals ADD COLUMN content_fingerprint TEXT;
 )sql";
 
-// Forward migrations; entry i takes the schema from version i to i + 1. Never edit a released
-// entry: add a new one.
-constexpr const char* kMigrations[] = {
+// 6 -> 7: what outcome reports read, one narrow row per referral (frontdoor.internal.ReportFacts:
+// no identifier, no free text), written with the referral and updated with each feedback event in
+// their transactions. Keyed by time, so a report reads its range in order with no sort and no
+// join, and never touches the referrals' blobs. Filled from the referrals and feedback recorded
+// before (FillReportFacts).
+constexpr char kReportFactsSql[] = R"sql(
+CREATE TABLE report_facts (
+  received_us  INTEGER NOT NULL,
+  referral_id  TEXT NOT NULL REFERENCES referrals(referral_id),
+  facts        BLOB NOT NULL,               -- frontdoor.internal.ReportFacts
+  PRIMARY KEY (received_us, referral_id)
+) WITHOUT ROWID;
+)sql";
+
+// The report facts of every referral recorded before report_facts existed, from its decision, its
+// referral and its feedback events in the order they were recorded.
+absl::Status FillReportFacts(sqlite3* db) {
+  Statement referrals(db, "SELECT referral_id, received_us, sender_ods, decision, referral FROM referrals");
+  Statement feedback(db, "SELECT report FROM feedback_events WHERE referral_id = ?1 ORDER BY seq");
+  Statement insert(db, "INSERT INTO report_facts (received_us, referral_id, facts) VALUES (?1, ?2, ?3)");
+  FRONTDOOR_RETURN_IF_ERROR(referrals.status());
+  FRONTDOOR_RETURN_IF_ERROR(feedback.status());
+  FRONTDOOR_RETURN_IF_ERROR(insert.status());
+  int rc;
+  while ((rc = referrals.Step()) == SQLITE_ROW) {
+    frontdoor::v1::SubmitReferralResponse decision;
+    frontdoor::v1::Referral referral;
+    if (!decision.ParseFromString(referrals.Blob(3)) || !referral.ParseFromString(referrals.Blob(4))) {
+      return absl::DataLossError(absl::StrCat("referral ", referrals.Text(0), " does not parse"));
+    }
+    const absl::Time received_at = store_rows::FromMicros(referrals.Int(1));
+    frontdoor::internal::ReportFacts facts =
+        gateway::FactsOfReferral(referrals.Text(2), referral.self_referral(), decision);
+    feedback.Reset();
+    feedback.Bind(1, referrals.Text(0));
+    int frc;
+    while ((frc = feedback.Step()) == SQLITE_ROW) {
+      frontdoor::v1::ReportProgressRequest event;
+      if (!event.ParseFromString(feedback.Blob(0))) {
+        return absl::DataLossError(absl::StrCat("a feedback event of referral ", referrals.Text(0), " does not parse"));
+      }
+      gateway::AddFeedbackToFacts(event, received_at, &facts);
+    }
+    if (frc != SQLITE_DONE) return SqliteError(db, frc, "read feedback for report facts");
+    insert.Reset();
+    insert.Bind(1, referrals.Int(1));
+    insert.Bind(2, referrals.Text(0));
+    insert.BindBlob(3, facts.SerializeAsString());
+    if (int irc = insert.Step(); irc != SQLITE_DONE) return SqliteError(db, irc, "insert report facts");
+  }
+  if (rc != SQLITE_DONE) return SqliteError(db, rc, "read referrals for report facts");
+  return absl::OkStatus();
+}
+
+// Forward migrations; entry i takes the schema from version i to i + 1: its SQL, then its fill
+// (rows computed in C++ from what is recorded), if any. Never edit a released entry: add a new one.
+struct Migration {
+  const char* sql;
+  absl::Status (*fill)(sqlite3* db) = nullptr;
+};
+constexpr Migration kMigrations[] = {
     // 0 -> 1: referrals and the delivery outbox.
-    R"sql(
+    {R"sql(
 CREATE TABLE referrals (
   referral_id   TEXT PRIMARY KEY,
   sender_ods    TEXT NOT NULL,
@@ -174,17 +237,19 @@ CREATE TABLE outbox (
 );
 CREATE INDEX outbox_due ON outbox (endpoint_id, state, next_attempt_us, outbox_id);
 CREATE INDEX outbox_by_referral ON outbox (referral_id);
-)sql",
+)sql"},
     // 1 -> 2
-    kAuditAndWithdrawalSchema,
+    {kAuditAndWithdrawalSchema},
     // 2 -> 3
-    kDeadLettersAndFeedbackSql,
+    {kDeadLettersAndFeedbackSql},
     // 3 -> 4
-    kPartialOutboxIndexesSql,
+    {kPartialOutboxIndexesSql},
     // 4 -> 5
-    kFewerPagesPerCommitSql,
+    {kFewerPagesPerCommitSql},
     // 5 -> 6
-    kContentFingerprintSql,
+    {kContentFingerprintSql},
+    // 6 -> 7
+    {kReportFactsSql, FillReportFacts},
 };
 
 absl::StatusOr<int> UserVersion(sqlite3* db) {
@@ -213,7 +278,8 @@ absl::Status Migrate(sqlite3* db, int* version_out) {
                                                       "); run a newer frontdoor-gateway"));
   }
   for (int v = *version; v < kLatest; ++v) {
-    absl::Status s = Exec(db, kMigrations[v]);
+    absl::Status s = Exec(db, kMigrations[v].sql);
+    if (s.ok() && kMigrations[v].fill != nullptr) s = kMigrations[v].fill(db);
     if (s.ok()) s = Exec(db, absl::StrCat("PRAGMA user_version = ", v + 1).c_str());
     if (!s.ok()) {
       Run(db, "ROLLBACK").IgnoreError();

@@ -16,7 +16,7 @@
 namespace frontdoor::gateway::sqlite {
 
 // The schema version this build writes.
-inline constexpr int kSchemaVersion = 6;
+inline constexpr int kSchemaVersion = 7;
 
 // Brings the database on `db` to kSchemaVersion and sets `*version_out`. FAILED_PRECONDITION for a
 // file from a newer gateway (refused rather than guessed at); the migration's error otherwise, with

@@ -68,7 +68,8 @@ class SqliteStore final : public Store {
   absl::StatusOr<std::vector<DeadLetterRow>> ListDeadLetters(const DeadLetterFilter& filter, int limit) override;
   absl::StatusOr<int> ReplayDeadLetters(const DeadLetterFilter& filter, absl::Time now) override;
   absl::StatusOr<std::vector<OutboxDepth>> OutboxDepths() override;
-  absl::StatusOr<std::vector<ReportRow>> ReferralsReceived(absl::Time from, absl::Time to) override;
+  absl::Status ForEachReferralReceived(absl::Time from, absl::Time to,
+                                       const std::function<void(const ReportRow&)>& each) override;
   absl::StatusOr<FeedbackRecordOutcome> RecordFeedback(const NewFeedback& feedback, const StoredReferral& referral,
                                                        const FeedbackCheck& check) override;
   absl::StatusOr<std::optional<StoredFeedback>> FeedbackBySeq(int64_t seq) override;
@@ -106,6 +107,9 @@ class SqliteStore final : public Store {
   static absl::Status AppendAuditInTransaction(sqlite3* db, std::vector<frontdoor::v1::AuditRecord>* records);
   // Inside an open write transaction: the audit records of NewReferral batch entries, and their
   // per-referral context (who it is about, the consent relied on) for later records.
+  // Folds a feedback event into its referral's report facts, in the caller's transaction.
+  static absl::Status AddToReportFacts(sqlite3* db, const StoredReferral& referral,
+                                       const frontdoor::v1::ReportProgressRequest& event);
   static absl::Status RecordDecisionAudit(sqlite3* db, const std::string& referral_id, const std::string& sender_ods,
                                           std::vector<frontdoor::v1::AuditRecord> records);
   // Inside an open write transaction: an acknowledged outbox row's referral, endpoint, kind and

@@ -6,7 +6,9 @@
 #include <filesystem>
 #include <thread>
 
+#include "common/time_text.h"
 #include "gateway/store/message_fingerprint.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/gateway/store/outbox_test_steps.h"
 #include "tests/gateway/store/store_test_rows.h"
@@ -353,26 +355,61 @@ TEST_P(ReferralStoreTest, FreeTextWithANulByteIsStoredRatherThanFailingTheCommit
   EXPECT_EQ(**store->NextDeliveryDue("action-together-oldham"), kT0);  // r2's row is still due now
 }
 
-// Outcome reports read a range of referrals with their feedback (gateway/store/report_reads.h).
-TEST_P(ReferralStoreTest, ReferralsReceivedAreTheRangeOldestFirstWithTheirFeedback) {
+// Outcome reports read one narrow row of facts per referral (gateway/store/report_reads.h), written
+// with the referral and updated with each feedback event in their transactions.
+TEST_P(ReferralStoreTest, ReferralsReceivedAreTheRangeOldestFirstWithTheirFeedbackFolded) {
   auto store = OpenStore();
   NewReferral early = Accepted("r-early", "P85901", "m-early");
   early.received_at = kT0 - absl::Hours(1);
   NewReferral in_range = Accepted("r-in", "P85901", "m-in");
+  in_range.decision.set_cluster_id("oldham-north-royton");
+  in_range.decision.set_category("wellbeing");
+  in_range.referral.set_self_referral(true);
   NewReferral refused = Refused("r-refused", "m-refused");
   refused.received_at = kT0 + absl::Minutes(1);
+  for (const char* rule : {"IG-2", "IG-2", "IG-3"}) {
+    v1::Issue* issue = refused.decision.add_issues();
+    issue->set_code(rule);
+    issue->set_severity(v1::Issue::ERROR);
+  }
+  v1::Issue* warning = refused.decision.add_issues();
+  warning->set_code("WEAK_CONSENT");
+  warning->set_severity(v1::Issue::WARNING);
   NewReferral late = Accepted("r-late", "P85901", "m-late");
   late.received_at = kT0 + absl::Hours(1);
   std::vector<NewReferral> batch;
   for (NewReferral* r : {&early, &in_range, &refused, &late}) batch.push_back(*r);
   ASSERT_TRUE(store->RecordReferrals(std::move(batch)).ok());
   const StoredReferral referral = **store->GetReferral("r-in");
-  for (const auto& [key, status] : {std::pair{"k1", v1::PROGRESS_CONTACTED}, std::pair{"k2", v1::PROGRESS_CLOSED}}) {
+  struct Event {
+    const char* key;
+    v1::ProgressStatus status;
+    const char* occurred_at;
+  };
+  // kT0 is 2025-02-03T10:15:00Z. The second contact is reported later but happened first; the
+  // connected event's clock is before the referral was received.
+  const Event events[] = {
+      {"k1", v1::PROGRESS_CONTACTED, "2025-02-04T09:00:00Z"}, {"k2", v1::PROGRESS_CONTACTED, "2025-02-03T12:00:00Z"},
+      {"k3", v1::PROGRESS_CONNECTED, "2025-02-01T08:00:00Z"}, {"k4", v1::PROGRESS_CONNECTED, "2025-02-10T08:00:00Z"},
+      {"k5", v1::PROGRESS_CLOSED, "2025-03-01T16:30:00Z"},
+  };
+  for (const Event& e : events) {
     NewFeedback feedback;
     feedback.endpoint_id = "action-together-oldham";
     feedback.report.set_referral_id("r-in");
-    feedback.report.set_idempotency_key(key);
-    feedback.report.set_status(status);
+    feedback.report.set_idempotency_key(e.key);
+    feedback.report.set_status(e.status);
+    feedback.report.set_occurred_at(e.occurred_at);
+    if (e.status == v1::PROGRESS_CONNECTED) {
+      feedback.report.add_connected_to("Royton walking group");
+      feedback.report.add_connected_to(std::string("Men's shed ") + e.key);
+    }
+    if (e.status == v1::PROGRESS_CLOSED) {
+      v1::OutcomeMeasure* m = feedback.report.add_outcome_measures();
+      m->set_instrument("SWEMWBS");
+      m->set_start_score(19.25);
+      m->set_end_score(24.11);
+    }
     feedback.recorded_at = kT0;
     ASSERT_TRUE(store
                     ->RecordFeedback(
@@ -384,14 +421,35 @@ TEST_P(ReferralStoreTest, ReferralsReceivedAreTheRangeOldestFirstWithTheirFeedba
   absl::StatusOr<std::vector<ReportRow>> rows = store->ReferralsReceived(kT0, kT0 + absl::Hours(1));
   ASSERT_TRUE(rows.ok()) << rows.status();
   ASSERT_EQ(rows->size(), 2u) << "[from, to): the early and the late one are outside";
-  EXPECT_EQ((*rows)[0].decision.referral_id(), "r-in");
-  EXPECT_EQ((*rows)[0].sender_ods, "P85901");
+  frontdoor::internal::ReportFacts in, out;
+  ASSERT_TRUE((*rows)[0].ParseFacts(&in));
+  ASSERT_TRUE((*rows)[1].ParseFacts(&out));
   EXPECT_EQ((*rows)[0].received_at, kT0);
-  ASSERT_EQ((*rows)[0].feedback.size(), 2u);
-  EXPECT_EQ((*rows)[0].feedback[0].status(), v1::PROGRESS_CONTACTED);
-  EXPECT_EQ((*rows)[0].feedback[1].status(), v1::PROGRESS_CLOSED);
-  EXPECT_EQ((*rows)[1].decision.disposition(), v1::REFUSED);
-  EXPECT_TRUE((*rows)[1].feedback.empty());
+  EXPECT_EQ(in.disposition(), v1::ACCEPTED);
+  EXPECT_EQ(in.sender_ods(), "P85901");
+  EXPECT_TRUE(in.self_referral());
+  EXPECT_EQ(in.cluster_id(), "oldham-north-royton");
+  EXPECT_EQ(in.category(), "wellbeing");
+  EXPECT_EQ(in.team_id(), "oldham-north-royton-wellbeing");
+  auto at = [](const char* text) {
+    absl::Time t;
+    EXPECT_TRUE(ParseRfc3339(text, &t)) << text;
+    return absl::ToUnixMicros(t);
+  };
+  ASSERT_TRUE(in.has_contacted_us());
+  EXPECT_EQ(in.contacted_us(), at("2025-02-03T12:00:00Z")) << "the first contact, not the first reported";
+  ASSERT_TRUE(in.has_connected_us());
+  EXPECT_EQ(in.connected_us(), absl::ToUnixMicros(kT0)) << "a time before the referral counts as its receipt";
+  EXPECT_FALSE(in.has_first_conversation_us());
+  EXPECT_EQ(in.closed_us(), at("2025-03-01T16:30:00Z"));
+  EXPECT_THAT(in.connected_to(), ::testing::ElementsAre("Royton walking group", "Men's shed k3", "Men's shed k4"));
+  ASSERT_EQ(in.outcomes_size(), 1);
+  EXPECT_EQ(in.outcomes(0).instrument(), "SWEMWBS");
+  EXPECT_DOUBLE_EQ(in.outcomes(0).end_score(), 24.11);
+  EXPECT_EQ(out.disposition(), v1::REFUSED);
+  EXPECT_THAT(out.refusal_rule_ids(), ::testing::ElementsAre("IG-2", "IG-3")) << "errors, each once; not warnings";
+  EXPECT_FALSE(out.has_contacted_us());
+  EXPECT_TRUE(out.connected_to().empty());
 }
 
 }  // namespace

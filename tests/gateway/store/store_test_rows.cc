@@ -1,6 +1,11 @@
 #include "tests/gateway/store/store_test_rows.h"
 
+#include <optional>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
 #include "gateway/store/message_fingerprint.h"
+#include "gtest/gtest.h"
 #include "tests/support/test_support.h"
 
 namespace frontdoor::gateway::testing {
@@ -73,6 +78,59 @@ NewReferral AcceptedWithAudit(const std::string& id, const std::string& message_
   decide.set_outcome("permit");
   r.audit.push_back(decide);
   return r;
+}
+
+void RecordReferralsWithCasework(Store* store) {
+  std::vector<NewReferral> batch;
+  batch.push_back(Accepted("r-cw1", "P85901", "m-cw1"));
+  NewReferral refused = Refused("r-cw2", "m-cw2");
+  refused.received_at = kT0 + absl::Minutes(5);
+  v1::Issue* rule = refused.decision.add_issues();
+  rule->set_code("IG-2");
+  rule->set_severity(v1::Issue::ERROR);
+  batch.push_back(std::move(refused));
+  NewReferral later = Accepted("r-cw3", "P85901", "m-cw3");
+  later.received_at = kT0 + absl::Minutes(10);
+  batch.push_back(std::move(later));
+  ASSERT_TRUE(store->RecordReferrals(std::move(batch)).ok());
+  const StoredReferral referral = **store->GetReferral("r-cw1");
+  const std::pair<v1::ProgressStatus, const char*> events[] = {{v1::PROGRESS_CONTACTED, "2025-02-04T09:00:00Z"},
+                                                               {v1::PROGRESS_CONNECTED, "2025-02-11T09:00:00Z"},
+                                                               {v1::PROGRESS_CLOSED, "2025-03-04T09:00:00Z"}};
+  for (const auto& [status, at] : events) {
+    NewFeedback feedback;
+    feedback.endpoint_id = "action-together-oldham";
+    feedback.report.set_referral_id("r-cw1");
+    feedback.report.set_idempotency_key(at);
+    feedback.report.set_status(status);
+    feedback.report.set_occurred_at(at);
+    if (status == v1::PROGRESS_CONNECTED) feedback.report.add_connected_to("Royton walking group");
+    if (status == v1::PROGRESS_CLOSED) {
+      v1::OutcomeMeasure* m = feedback.report.add_outcome_measures();
+      m->set_instrument("SWEMWBS");
+      m->set_start_score(19.25);
+      m->set_end_score(24.11);
+    }
+    feedback.recorded_at = kT0;
+    ASSERT_TRUE(store
+                    ->RecordFeedback(
+                        feedback, referral,
+                        [](const FeedbackContext&) { return absl::StatusOr<std::optional<int64_t>>(std::nullopt); })
+                    .ok());
+  }
+}
+
+std::vector<std::string> ReportRowTexts(Store* store) {
+  absl::StatusOr<std::vector<ReportRow>> rows = store->ReferralsReceived(kT0, kT0 + absl::Hours(1));
+  EXPECT_TRUE(rows.ok()) << rows.status();
+  std::vector<std::string> texts;
+  if (!rows.ok()) return texts;
+  for (const ReportRow& row : *rows) {
+    frontdoor::internal::ReportFacts facts;
+    EXPECT_TRUE(row.ParseFacts(&facts));
+    texts.push_back(absl::StrCat(absl::FormatTime(row.received_at), " ", facts.ShortDebugString()));
+  }
+  return texts;
 }
 
 v1::AuditRecord LastAuditRecord(AuditStore* audit) {

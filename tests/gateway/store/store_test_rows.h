@@ -31,6 +31,12 @@ std::vector<const OutboxItem*> Rows(const std::vector<OutboxItem>& items);
 // An accepted referral with its decision's audit record, whose context (who, consent, referrer,
 // rules) later records of the referral cite.
 NewReferral AcceptedWithAudit(const std::string& id, const std::string& message_id);
+// Records three referrals received from kT0 on (r-cw1 accepted with a contact, a connection to an
+// activity and a closure with a SWEMWBS score; r-cw2 refused under IG-2; r-cw3 accepted, no
+// feedback yet), for the tests of what a report reads, and a migration's fill of it.
+void RecordReferralsWithCasework(Store* store);
+// A report's rows, one text per row, comparable with EXPECT_EQ.
+std::vector<std::string> ReportRowTexts(Store* store);
 // The newest record of the audit log.
 frontdoor::v1::AuditRecord LastAuditRecord(AuditStore* audit);
 

@@ -18,6 +18,7 @@
 #include "gateway/server/store_selection.h"
 #include "gtest/gtest.h"
 #include "tests/gateway/store/outbox_test_steps.h"
+#include "tests/gateway/store/store_test_rows.h"
 #include "tests/support/postgres_server.h"
 #include "tests/support/store_backends.h"
 #include "tests/support/test_support.h"
@@ -291,6 +292,23 @@ TEST_F(PostgresStoreTest, ReplicasStartingTogetherMigrateOnce) {
             std::to_string(PostgresStore::kSchemaVersion));
   EXPECT_EQ(Sql(db_->postgres_conninfo(), "SELECT MAX(version) FROM schema_migrations"),
             std::to_string(PostgresStore::kSchemaVersion));
+}
+
+// A version 2 database has no report facts: the migration computes them from the referrals and
+// their feedback already recorded, the same as recording them today would have.
+TEST_F(PostgresStoreTest, AVersion2DatabaseGainsTheReportFactsOfWhatItHolds) {
+  std::vector<std::string> recorded;
+  {
+    OpenedStore store = db_->Open();
+    gateway::testing::RecordReferralsWithCasework(store.get());
+    recorded = gateway::testing::ReportRowTexts(store.get());
+  }
+  ASSERT_EQ(recorded.size(), 3u);
+  Sql(db_->postgres_conninfo(), "DROP TABLE report_facts; DELETE FROM schema_migrations WHERE version = 3");
+  OpenedStore store = db_->Open();
+  EXPECT_EQ(Sql(db_->postgres_conninfo(), "SELECT MAX(version) FROM schema_migrations"),
+            std::to_string(PostgresStore::kSchemaVersion));
+  EXPECT_EQ(gateway::testing::ReportRowTexts(store.get()), recorded);
 }
 
 TEST_F(PostgresStoreTest, RefusesADatabaseFromANewerGateway) {

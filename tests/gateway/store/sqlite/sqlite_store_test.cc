@@ -221,7 +221,7 @@ TEST_F(SqliteStoreTest, AVersion3FileMigratesToPartialOutboxIndexesWithNothingLo
       "DROP INDEX outbox_pending; DROP INDEX outbox_pending_due; DROP INDEX outbox_dead_letters;"
       " CREATE INDEX outbox_due ON outbox (endpoint_id, state, next_attempt_us, outbox_id);"
       " CREATE INDEX outbox_dead ON outbox (state, endpoint_id, outbox_id);"
-      " ALTER TABLE referrals DROP COLUMN content_fingerprint;"
+      " ALTER TABLE referrals DROP COLUMN content_fingerprint; DROP TABLE report_facts;"
       " PRAGMA user_version = 3;");
   auto store = OpenStore();
   ASSERT_NE(store, nullptr);
@@ -271,6 +271,7 @@ INSERT INTO audit_context_v4 SELECT * FROM audit_context;
 DROP TABLE audit_context;
 ALTER TABLE audit_context_v4 RENAME TO audit_context;
 ALTER TABLE referrals DROP COLUMN content_fingerprint;
+DROP TABLE report_facts;
 PRAGMA user_version = 4;
 COMMIT;
 )sql");
@@ -321,6 +322,23 @@ COMMIT;
   const auto next = store->DueDeliveries("action-together-oldham", kT0 + absl::Hours(2), 10);
   ASSERT_EQ(next->size(), 1u);
   EXPECT_GT(next->at(0).outbox_id, std::max({delivered_id, dead_id, pending_id}));
+}
+
+// A version 6 file has no report facts: the migration computes them from the referrals and
+// their feedback already recorded, the same as recording them today would have.
+TEST_F(SqliteStoreTest, AVersion6FileGainsTheReportFactsOfWhatItHolds) {
+  std::vector<std::string> recorded;
+  {
+    auto store = OpenStore();
+    testing::RecordReferralsWithCasework(store.get());
+    recorded = testing::ReportRowTexts(store.get());
+  }
+  ASSERT_EQ(recorded.size(), 3u);
+  ExecOnFile("DROP TABLE report_facts; PRAGMA user_version = 6;");
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(store->schema_version(), SqliteStore::kSchemaVersion);
+  EXPECT_EQ(testing::ReportRowTexts(store.get()), recorded);
 }
 
 TEST_F(SqliteStoreTest, SchemaIsVersioned) {
