@@ -13,6 +13,7 @@
 #include "gateway/intake/sender_reply.h"
 #include "gateway/intake/submission_counts.h"
 #include "gateway/store/message_fingerprint.h"
+#include "gateway/store/report_fact_rows.h"
 #include "observability/structured_log.h"
 
 namespace frontdoor::gateway {
@@ -128,14 +129,33 @@ void SubmissionIntake::Submit(Submission submission, Render render, Done done) c
   Decided decided = Decide(submission, *std::move(parsed));
   v1::SubmitReferralResponse& response = decided.result.response;
   if (response.disposition() == v1::REJECTED) {
-    // Not a readable referral: nothing is recorded, and a corrected message needs a new id anyway.
+    // Not a readable referral: no referral is recorded (a corrected message needs a new id anyway),
+    // only its count for outcome reports.
     CountSubmission(deps_.metrics, *deps_.network, response, /*duplicate=*/false, decided.caller.identity,
                     decided.format);
+    CountRejection(decided);
     AttachSenderReply(decided.parsed, decided.now, &response);
     done(Answered(render(response), response, /*duplicate=*/false));
     return;
   }
   Commit(std::move(decided), std::move(render), std::move(done));
+}
+
+// Outcome reports count rejected messages too ("where do unusable referrals come from"): their
+// facts (who sent it, when; no content) are written on the work queue, after the answer, and a
+// count that cannot be written is logged, never the sender's problem.
+void SubmissionIntake::CountRejection(const Decided& decided) const {
+  if (deps_.reports == nullptr || deps_.work == nullptr) return;
+  deps_.work->Post([reports = deps_.reports, at = decided.now,
+                    facts = FactsOfReferral(decided.caller.identity, decided.parsed.referral.self_referral(),
+                                            decided.result.response)](absl::Status ready) {
+    absl::Status s =
+        ready.ok() ? reports->RecordRejection(at, absl::StrCat("rejected:", NewReferralId()), facts) : ready;
+    if (!s.ok()) {
+      Log(LogLevel::kWarning, "intake", "a rejected message could not be counted for reports",
+          {{"error", std::string(s.message())}});
+    }
+  });
 }
 
 void SubmissionIntake::Withdraw(Submission submission, adapters::ParsedReferral parsed, Render render,

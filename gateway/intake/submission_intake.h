@@ -38,6 +38,7 @@
 #include "gateway/intake/referral_withdrawal.h"
 #include "gateway/intake/submission_committer.h"
 #include "gateway/security/authorization.h"
+#include "gateway/store/report_reads.h"
 #include "gateway/store/store_work_queue.h"
 #include "network/network_directory.h"
 #include "observability/gateway_metrics.h"
@@ -57,6 +58,9 @@ struct SubmissionIntakeDeps {
   StoreWorkQueue* work = nullptr;
   WithdrawalDeps withdrawal;
   observability::GatewayMetrics* metrics = nullptr;  // referral counters; null: not counted
+  // A rejected message is counted for outcome reports (ReportReads::RecordRejection), on the work
+  // queue after it is answered. Null: not counted.
+  ReportReads* reports = nullptr;
 };
 
 // One message submitted through a door.
@@ -104,6 +108,7 @@ class SubmissionIntake {
   void Withdraw(Submission submission, adapters::ParsedReferral parsed, Render render, Done done) const;
   // Hands an ACCEPTED or REFUSED message to the group commit; `done` runs from its completion.
   void Commit(Decided decided, Render render, Done done) const;
+  void CountRejection(const Decided& decided) const;
   // The answer once the commit ended: `fresh` (rendered before the commit) for a new referral,
   // the first answer for a resend, MESSAGE_ID_REUSED for another message under a used id.
   IntakeAnswer Recorded(const Decided& decided, const std::string& message_id, const Render& render,

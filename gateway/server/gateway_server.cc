@@ -345,6 +345,7 @@ absl::Status GatewayServer::Parts::BuildIntake(const Clock* clock) {
   deps.clock = clock;
   deps.metrics = metrics.get();
   deps.work = work.get();
+  deps.reports = store.get();
   deps.withdrawal = WithdrawalDeps{store.get(), store.get(), authorizer.get(), clock, [delivery] { delivery->Wake(); }};
   intake = std::make_unique<SubmissionIntake>(std::move(deps));
   return absl::OkStatus();

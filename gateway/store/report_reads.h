@@ -1,6 +1,7 @@
 // ReportReads: what outcome reports read from the store: the report facts of every recorded
-// referral received in a range (one narrow row each, kept at commit time: report_fact_rows.h), for
-// reporting/ to count (gateway/reports/). The facts keep no identifier.
+// referral received in a range (one narrow row each, kept at commit time: report_fact_rows.h), and
+// of every rejected message, for reporting/ to count (gateway/reports/). The facts keep no
+// identifier.
 //
 //   FRONTDOOR_RETURN_IF_ERROR(store->ForEachReferralReceived(from, to, [&](const ReportRow& row) { ... }));
 #ifndef FRONTDOOR_GATEWAY_STORE_REPORT_READS_H_
@@ -36,6 +37,12 @@ class ReportReads {
   // only during the call. (A REJECTED message is not recorded: it has no referral.)
   virtual absl::Status ForEachReferralReceived(absl::Time from, absl::Time to,
                                                const std::function<void(const ReportRow&)>& each) = 0;
+
+  // What reports count of a rejected message (it has no referral, and nothing else of it is
+  // recorded): `facts` (FactsOfReferral of its REJECTED answer) under `key`, "rejected:" and a
+  // fresh id. Ordinary durability; nobody waits for it.
+  virtual absl::Status RecordRejection(absl::Time received_at, const std::string& key,
+                                       const frontdoor::internal::ReportFacts& facts) = 0;
 
   // The same rows, collected.
   absl::StatusOr<std::vector<ReportRow>> ReferralsReceived(absl::Time from, absl::Time to) {

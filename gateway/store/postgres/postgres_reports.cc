@@ -42,6 +42,15 @@ absl::Status AddToReportFacts(Connection& c, const StoredReferral& referral,
 
 }  // namespace pg
 
+absl::Status PostgresStore::RecordRejection(absl::Time received_at, const std::string& key,
+                                            const frontdoor::internal::ReportFacts& facts) {
+  FRONTDOOR_ASSIGN_OR_RETURN(Lease c, pool_->Acquire());
+  return c
+      ->Exec("INSERT INTO report_facts (received_us, referral_id, facts) VALUES ($1, $2, $3)",
+             Params().Int(ToMicros(received_at)).Text(key).Bytes(facts.SerializeAsString()), "record a rejection")
+      .status();
+}
+
 absl::Status PostgresStore::ForEachReferralReceived(absl::Time from, absl::Time to,
                                                     const std::function<void(const ReportRow&)>& each) {
   FRONTDOOR_ASSIGN_OR_RETURN(Lease c, pool_->Acquire());

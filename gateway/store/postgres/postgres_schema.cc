@@ -174,14 +174,15 @@ CREATE INDEX feedback_by_referral ON feedback_events (referral_id, seq);
 ALTER TABLE referrals ADD COLUMN content_fingerprint TEXT;
 )sql"},
     // 2 -> 3: what outcome reports read (SQLite schema 7): one narrow row per referral, written
-    // with it and updated with each feedback event in their transactions, keyed by time. Rows
+    // with it and updated with each feedback event in their transactions, and one per rejected
+    // message (key "rejected:" and a fresh id), keyed by time. Rows
     // arrive in time order, so a report's index scan reads the table in its physical order; the
     // free quarter of each page lets a feedback update stay on its row's page (a HOT update: the
     // key does not change), keeping that order and the index untouched.
     {R"sql(
 CREATE TABLE report_facts (
   received_us  BIGINT NOT NULL,
-  referral_id  TEXT NOT NULL REFERENCES referrals(referral_id),
+  referral_id  TEXT NOT NULL,               -- the referral's id, or rejected:<uuid>
   facts        BYTEA NOT NULL,              -- frontdoor.internal.ReportFacts
   PRIMARY KEY (received_us, referral_id)
 ) WITH (fillfactor = 75);

@@ -48,6 +48,23 @@ absl::Status SqliteStore::AddToReportFacts(sqlite3* db, const StoredReferral& re
   return absl::OkStatus();
 }
 
+absl::Status SqliteStore::RecordRejection(absl::Time received_at, const std::string& key,
+                                          const frontdoor::internal::ReportFacts& facts) {
+  // Rides on the next commit of referrals, as acknowledgements do: no fsync of its own under load.
+  SharedWrite write;
+  const std::string bytes = facts.SerializeAsString();
+  write.apply = [&](sqlite3* db) -> absl::Status {
+    Statement insert(db, "INSERT INTO report_facts (received_us, referral_id, facts) VALUES (?1, ?2, ?3)");
+    FRONTDOOR_RETURN_IF_ERROR(insert.status());
+    insert.Bind(1, ToMicros(received_at));
+    insert.Bind(2, key);
+    insert.BindBlob(3, bytes);
+    if (int rc = insert.Step(); rc != SQLITE_DONE) return SqliteError(db, rc, "record a rejection");
+    return absl::OkStatus();
+  };
+  return WriteShared(&write);
+}
+
 absl::Status SqliteStore::ForEachReferralReceived(absl::Time from, absl::Time to,
                                                   const std::function<void(const ReportRow&)>& each) {
   // Its own connection (WAL: it reads a snapshot beside the writer and the shared reader), closed

@@ -147,13 +147,14 @@ ALTER TABLE referrals ADD COLUMN content_fingerprint TEXT;
 
 // 6 -> 7: what outcome reports read, one narrow row per referral (frontdoor.internal.ReportFacts:
 // no identifier, no free text), written with the referral and updated with each feedback event in
-// their transactions. Keyed by time, so a report reads its range in order with no sort and no
-// join, and never touches the referrals' blobs. Filled from the referrals and feedback recorded
-// before (FillReportFacts).
+// their transactions; and one per rejected message, which has no referral ("rejected:" and a
+// fresh id as its key, and nothing else of it is recorded). Keyed by time, so a report reads its
+// range in order with no sort and no join, and never touches the referrals' blobs. Filled from
+// the referrals and feedback recorded before (FillReportFacts).
 constexpr char kReportFactsSql[] = R"sql(
 CREATE TABLE report_facts (
   received_us  INTEGER NOT NULL,
-  referral_id  TEXT NOT NULL REFERENCES referrals(referral_id),
+  referral_id  TEXT NOT NULL,               -- the referral's id, or rejected:<uuid>
   facts        BLOB NOT NULL,               -- frontdoor.internal.ReportFacts
   PRIMARY KEY (received_us, referral_id)
 ) WITHOUT ROWID;

@@ -70,6 +70,8 @@ class SqliteStore final : public Store {
   absl::StatusOr<std::vector<OutboxDepth>> OutboxDepths() override;
   absl::Status ForEachReferralReceived(absl::Time from, absl::Time to,
                                        const std::function<void(const ReportRow&)>& each) override;
+  absl::Status RecordRejection(absl::Time received_at, const std::string& key,
+                               const frontdoor::internal::ReportFacts& facts) override;
   absl::StatusOr<FeedbackRecordOutcome> RecordFeedback(const NewFeedback& feedback, const StoredReferral& referral,
                                                        const FeedbackCheck& check) override;
   absl::StatusOr<std::optional<StoredFeedback>> FeedbackBySeq(int64_t seq) override;

@@ -164,6 +164,42 @@ TEST_F(ReportingServiceTest, ACommissionerGetsTheFiguresWithSmallNumbersSuppress
   for (const char* name : {"Pickup", "Olivia", "OL2 6LB", "OL2"}) EXPECT_EQ(json.find(name), std::string::npos) << name;
 }
 
+// A rejected message has no referral, but a report counts it, by who sent it: nothing else of it
+// is kept (its counting is written after the answer, so the report is asked until it shows).
+TEST_F(ReportingServiceTest, RejectedMessagesAreCountedBySourceWithNothingOfThemKept) {
+  std::ifstream in(std::string(FRONTDOOR_SOURCE_DIR) + "/tests/data/samples/13-fhir-invalid-nhs-number.json");
+  std::stringstream bundle;
+  bundle << in.rdbuf();
+  auto referrals = v1::ReferralService::NewStub(channel_);
+  constexpr int kRejected = 9;
+  for (int i = 0; i < kRejected; ++i) {
+    v1::SubmitReferralRequest req;
+    req.set_fhir_json(bundle.str());
+    v1::SubmitReferralResponse resp;
+    ASSERT_TRUE(referrals->SubmitReferral(As("P85903").get(), req, &resp).ok());
+    ASSERT_EQ(resp.disposition(), v1::REJECTED);
+  }
+  v1::Report report;
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  for (;;) {
+    const grpc::Status s = Report("commissioner-oldham-tameside", Today(v1::ReportRequest::SOURCE), &report);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    if (report.whole_range().total().referrals().rejected().value() == kRejected || absl::Now() > deadline) break;
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  const v1::ReportGroup& total = report.whole_range().total();
+  EXPECT_EQ(total.referrals().received().value(), kRejected);
+  EXPECT_EQ(total.referrals().rejected().value(), kRejected);
+  EXPECT_EQ(total.referrals().accepted().value(), 0);
+  ASSERT_EQ(report.whole_range().groups_size(), 1) << report.whole_range().DebugString();
+  EXPECT_EQ(report.whole_range().groups(0).key(), "gp-practice") << "P85903 is a practice";
+  EXPECT_EQ(report.whole_range().groups(0).referrals().rejected().value(), kRejected);
+  // Nothing of the messages: not the (invalid) NHS number nor the person's name.
+  std::string json;
+  ASSERT_TRUE(google::protobuf::util::MessageToJsonString(report, &json).ok());
+  EXPECT_EQ(json.find("P85903"), std::string::npos);
+}
+
 TEST_F(ReportingServiceTest, OnlyCommissionersAndIgOfficersMayAskAndEachRequestIsAudited) {
   v1::Report report;
   EXPECT_EQ(Report("P85901", Today(), &report).error_code(), grpc::StatusCode::PERMISSION_DENIED);

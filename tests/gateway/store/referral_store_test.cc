@@ -8,6 +8,7 @@
 
 #include "common/time_text.h"
 #include "gateway/store/message_fingerprint.h"
+#include "gateway/store/report_fact_rows.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/gateway/store/outbox_test_steps.h"
@@ -450,6 +451,31 @@ TEST_P(ReferralStoreTest, ReferralsReceivedAreTheRangeOldestFirstWithTheirFeedba
   EXPECT_THAT(out.refusal_rule_ids(), ::testing::ElementsAre("IG-2", "IG-3")) << "errors, each once; not warnings";
   EXPECT_FALSE(out.has_contacted_us());
   EXPECT_TRUE(out.connected_to().empty());
+}
+
+// A rejected message has no referral: its facts are a row of their own, read with the referrals'.
+TEST_P(ReferralStoreTest, ARejectionIsReadInTimeOrderWithTheReferrals) {
+  auto store = OpenStore();
+  NewReferral before = Accepted("r-before", "P85901", "m-before");
+  before.received_at = kT0 - absl::Minutes(1);
+  NewReferral after = Accepted("r-after", "P85901", "m-after");
+  after.received_at = kT0 + absl::Minutes(1);
+  std::vector<NewReferral> batch;
+  batch.push_back(std::move(before));
+  batch.push_back(std::move(after));
+  ASSERT_TRUE(store->RecordReferrals(std::move(batch)).ok());
+  v1::SubmitReferralResponse rejected;
+  rejected.set_disposition(v1::REJECTED);
+  ASSERT_TRUE(store->RecordRejection(kT0, "rejected:1", FactsOfReferral("P85903", false, rejected)).ok());
+
+  absl::StatusOr<std::vector<ReportRow>> rows = store->ReferralsReceived(kT0 - absl::Hours(1), kT0 + absl::Hours(1));
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  ASSERT_EQ(rows->size(), 3u);
+  frontdoor::internal::ReportFacts middle;
+  ASSERT_TRUE((*rows)[1].ParseFacts(&middle));
+  EXPECT_EQ((*rows)[1].received_at, kT0);
+  EXPECT_EQ(middle.disposition(), v1::REJECTED);
+  EXPECT_EQ(middle.sender_ods(), "P85903");
 }
 
 }  // namespace
