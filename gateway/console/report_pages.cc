@@ -231,10 +231,13 @@ absl::StatusOr<v1::ReportRequest> ReportRequestFromForm(const FormFields& form, 
 }
 
 void ReportPages::Page(const ConsoleVisit& visit) const {
+  // An address whose query cannot be read is said to be so (400), with the form at its defaults:
+  // never a report of the defaults as if they had been asked for.
   absl::StatusOr<FormFields> form = ParseForm(visit.query);
-  if (!form.ok()) form = FormFields{};
   const std::string today = absl::FormatTime("%Y-%m-%d", clock_->Now(), absl::UTCTimeZone());
-  absl::StatusOr<v1::ReportRequest> request = ReportRequestFromForm(*form, today);
+  absl::StatusOr<v1::ReportRequest> request =
+      form.ok() ? ReportRequestFromForm(*form, today) : absl::StatusOr<v1::ReportRequest>(form.status());
+  if (!form.ok()) form = FormFields{};
   data view = visit.View("Outcome figures");
   view.set("on_reports", true);
   data fields;

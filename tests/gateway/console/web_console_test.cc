@@ -298,6 +298,12 @@ TEST_F(WebConsoleTest, CommissionersSeeOutcomeFiguresAndItsCsvIsTheServicesRepor
       << "and a table alongside it for a screen reader";
   EXPECT_EQ(page.body.find(kNhsNumber), std::string::npos);
   EXPECT_EQ(Send("GET", "/reports?period=fortnight", commissioner).status, 400);
+  // An address that cannot be read is said to be so, never answered with the default report.
+  HttpReply broken = Send("GET", "/reports?from=%zz", commissioner);
+  EXPECT_EQ(broken.status, 400);
+  EXPECT_NE(broken.body.find("x-www-form-urlencoded"), std::string::npos) << broken.body;
+  EXPECT_EQ(broken.body.find("<svg class=\"chart\""), std::string::npos) << "no report of the defaults";
+  EXPECT_EQ(Send("GET", "/reports.csv?from=%zz", commissioner).status, 400);
 
   HttpReply csv = Send("GET", "/reports.csv?" + query, commissioner);
   ASSERT_EQ(csv.status, 200);
