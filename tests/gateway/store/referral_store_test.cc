@@ -395,28 +395,10 @@ TEST_P(ReferralStoreTest, ReferralsReceivedAreTheRangeOldestFirstWithTheirFeedba
       {"k5", v1::PROGRESS_CLOSED, "2025-03-01T16:30:00Z"},
   };
   for (const Event& e : events) {
-    NewFeedback feedback;
-    feedback.endpoint_id = "action-together-oldham";
-    feedback.report.set_referral_id("r-in");
-    feedback.report.set_idempotency_key(e.key);
-    feedback.report.set_status(e.status);
-    feedback.report.set_occurred_at(e.occurred_at);
-    if (e.status == v1::PROGRESS_CONNECTED) {
-      feedback.report.add_connected_to("Royton walking group");
-      feedback.report.add_connected_to(std::string("Men's shed ") + e.key);
-    }
-    if (e.status == v1::PROGRESS_CLOSED) {
-      v1::OutcomeMeasure* m = feedback.report.add_outcome_measures();
-      m->set_instrument("SWEMWBS");
-      m->set_start_score(19.25);
-      m->set_end_score(24.11);
-    }
-    feedback.recorded_at = kT0;
-    ASSERT_TRUE(store
-                    ->RecordFeedback(
-                        feedback, referral,
-                        [](const FeedbackContext&) { return absl::StatusOr<std::optional<int64_t>>(std::nullopt); })
-                    .ok());
+    testing::RecordProgress(store.get(),
+                            testing::Progress("r-in", e.key, e.status, e.occurred_at,
+                                              {"Royton walking group", std::string("Men's shed ") + e.key}),
+                            referral);
   }
 
   absl::StatusOr<std::vector<ReportRow>> rows = store->ReferralsReceived(kT0, kT0 + absl::Hours(1));

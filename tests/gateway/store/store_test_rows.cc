@@ -98,26 +98,37 @@ void RecordReferralsWithCasework(Store* store) {
                                                                {v1::PROGRESS_CONNECTED, "2025-02-11T09:00:00Z"},
                                                                {v1::PROGRESS_CLOSED, "2025-03-04T09:00:00Z"}};
   for (const auto& [status, at] : events) {
-    NewFeedback feedback;
-    feedback.endpoint_id = "action-together-oldham";
-    feedback.report.set_referral_id("r-cw1");
-    feedback.report.set_idempotency_key(at);
-    feedback.report.set_status(status);
-    feedback.report.set_occurred_at(at);
-    if (status == v1::PROGRESS_CONNECTED) feedback.report.add_connected_to("Royton walking group");
-    if (status == v1::PROGRESS_CLOSED) {
-      v1::OutcomeMeasure* m = feedback.report.add_outcome_measures();
-      m->set_instrument("SWEMWBS");
-      m->set_start_score(19.25);
-      m->set_end_score(24.11);
-    }
-    feedback.recorded_at = kT0;
-    ASSERT_TRUE(store
-                    ->RecordFeedback(
-                        feedback, referral,
-                        [](const FeedbackContext&) { return absl::StatusOr<std::optional<int64_t>>(std::nullopt); })
-                    .ok());
+    RecordProgress(store, Progress("r-cw1", at, status, at, {"Royton walking group"}), referral);
   }
+}
+
+NewFeedback Progress(const std::string& referral_id, const std::string& key, v1::ProgressStatus status,
+                     const std::string& occurred_at, const std::vector<std::string>& connected_to) {
+  NewFeedback feedback;
+  feedback.endpoint_id = "action-together-oldham";
+  feedback.report.set_referral_id(referral_id);
+  feedback.report.set_idempotency_key(key);
+  feedback.report.set_status(status);
+  feedback.report.set_occurred_at(occurred_at);
+  if (status == v1::PROGRESS_CONNECTED) {
+    for (const std::string& name : connected_to) feedback.report.add_connected_to(name);
+  }
+  if (status == v1::PROGRESS_CLOSED) {
+    v1::OutcomeMeasure* m = feedback.report.add_outcome_measures();
+    m->set_instrument("SWEMWBS");
+    m->set_start_score(19.25);
+    m->set_end_score(24.11);
+  }
+  feedback.recorded_at = kT0;
+  return feedback;
+}
+
+void RecordProgress(Store* store, const NewFeedback& feedback, const StoredReferral& referral) {
+  ASSERT_TRUE(
+      store
+          ->RecordFeedback(feedback, referral,
+                           [](const FeedbackContext&) { return absl::StatusOr<std::optional<int64_t>>(std::nullopt); })
+          .ok());
 }
 
 std::vector<std::string> ReportRowTexts(Store* store) {

@@ -31,6 +31,12 @@ std::vector<const OutboxItem*> Rows(const std::vector<OutboxItem>& items);
 // An accepted referral with its decision's audit record, whose context (who, consent, referrer,
 // rules) later records of the referral cite.
 NewReferral AcceptedWithAudit(const std::string& id, const std::string& message_id);
+// A progress report on `referral_id` from action-together-oldham, under `key`, recorded at kT0:
+// `status` at `occurred_at`; CONNECTED to `connected_to`; CLOSED with SWEMWBS 19.25 -> 24.11.
+NewFeedback Progress(const std::string& referral_id, const std::string& key, frontdoor::v1::ProgressStatus status,
+                     const std::string& occurred_at, const std::vector<std::string>& connected_to = {});
+// Records `feedback` on `referral` as a new event (asserting it is recorded).
+void RecordProgress(Store* store, const NewFeedback& feedback, const StoredReferral& referral);
 // Records three referrals received from kT0 on (r-cw1 accepted with a contact, a connection to an
 // activity and a closure with a SWEMWBS score; r-cw2 refused under IG-2; r-cw3 accepted, no
 // feedback yet), for the tests of what a report reads, and a migration's fill of it.
