@@ -12,13 +12,23 @@ namespace frontdoor::gateway {
 
 namespace v1 = ::frontdoor::v1;
 
-v1::AuditRecord QueryAuditRecord(const v1::QueryAuditRequest& q, const Caller& caller, absl::Time at) {
+namespace {
+
+// What every access record says first: when, who (and for whom), what they did, and how it ended.
+v1::AuditRecord AccessRecord(const Caller& caller, absl::Time at, const char* action, const char* outcome) {
   v1::AuditRecord r;
   r.set_time(AuditTimeText(at));
   r.set_actor(caller.identity);
   r.set_actor_organisation(ActorOrganisation(caller));
-  r.set_action("query");
-  r.set_outcome("query");
+  r.set_action(action);
+  r.set_outcome(outcome);
+  return r;
+}
+
+}  // namespace
+
+v1::AuditRecord QueryAuditRecord(const v1::QueryAuditRequest& q, const Caller& caller, absl::Time at) {
+  v1::AuditRecord r = AccessRecord(caller, at, "query", "query");
   r.add_rule_ids("IG-8");
   r.add_rule_ids("IG-9");
   r.set_nhs_number(q.nhs_number());
@@ -37,12 +47,7 @@ v1::AuditRecord QueryAuditRecord(const v1::QueryAuditRequest& q, const Caller& c
 }
 
 v1::AuditRecord ReportAccessRecord(const v1::ReportRequest& r, const Caller& caller, absl::Time at) {
-  v1::AuditRecord record;
-  record.set_time(AuditTimeText(at));
-  record.set_actor(caller.identity);
-  record.set_actor_organisation(ActorOrganisation(caller));
-  record.set_action("report");
-  record.set_outcome("query");
+  v1::AuditRecord record = AccessRecord(caller, at, "report", "query");
   record.add_rule_ids("IG-9");
   std::vector<std::string> filters;
   for (const auto& [name, values] :
@@ -68,12 +73,7 @@ absl::Status AppendAccessRecord(AuditStore* store, AuditCheckpointer* checkpoint
 
 v1::AuditRecord RefusedReadRecord(const Caller& caller, const std::string& referral_id, const std::string& owner_ods,
                                   absl::Time at) {
-  v1::AuditRecord r;
-  r.set_time(AuditTimeText(at));
-  r.set_actor(caller.identity);
-  r.set_actor_organisation(ActorOrganisation(caller));
-  r.set_action("read");
-  r.set_outcome("refused");
+  v1::AuditRecord r = AccessRecord(caller, at, "read", "refused");
   r.add_rule_ids("IG-8");
   r.set_referral_id(referral_id);
   r.set_referrer_ods(owner_ods);
