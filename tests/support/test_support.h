@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "frontdoor/v1/connector_service.grpc.pb.h"
 #include "frontdoor/v1/referral.pb.h"
@@ -20,6 +21,17 @@
 struct sqlite3;
 
 namespace frontdoor::testing {
+
+// Asks `done` every `every` until it says yes or `timeout` has passed; its last answer.
+template <typename Predicate>
+bool WaitFor(Predicate done, absl::Duration timeout, absl::Duration every = absl::Milliseconds(10)) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (absl::Now() < deadline) {
+    if (done()) return true;
+    absl::SleepFor(every);
+  }
+  return done();
+}
 
 // A fresh directory under the test's temporary directory, removed by the destructor.
 class TempDir {

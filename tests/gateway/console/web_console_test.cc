@@ -26,18 +26,9 @@ namespace {
 namespace v1 = ::frontdoor::v1;
 using frontdoor::testing::HttpReply;
 using frontdoor::testing::HttpTestClient;
+using frontdoor::testing::WaitFor;
 
 constexpr char kNhsNumber[] = "9991951024";  // RoytonReferral's
-
-template <typename Predicate>
-bool WaitFor(Predicate done, absl::Duration timeout) {
-  const absl::Time deadline = absl::Now() + timeout;
-  while (!done()) {
-    if (absl::Now() > deadline) return false;
-    absl::SleepFor(absl::Milliseconds(20));
-  }
-  return true;
-}
 
 // The hidden CSRF field of a page.
 std::string CsrfOf(const std::string& html) {

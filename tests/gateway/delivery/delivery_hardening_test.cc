@@ -16,15 +16,7 @@ namespace {
 
 namespace v1 = ::frontdoor::v1;
 
-template <typename Predicate>
-bool WaitFor(Predicate done, absl::Duration timeout, absl::Duration every = absl::Milliseconds(10)) {
-  const absl::Time deadline = absl::Now() + timeout;
-  while (absl::Now() < deadline) {
-    if (done()) return true;
-    absl::SleepFor(every);
-  }
-  return done();
-}
+using frontdoor::testing::WaitFor;
 
 class DispatcherHardeningTest : public ::testing::Test {
  protected:
@@ -246,6 +238,16 @@ class AdminServiceTest : public ::testing::Test {
     ctx.AddMetadata("x-frontdoor-client", as);
     return admin_->ListDeadLetters(&ctx, v1::ListDeadLettersRequest(), resp);
   }
+  // Lists the dead letters as an operator until there is exactly one (20 s at most), polling
+  // within the operator's rate limit.
+  bool WaitForOneDeadLetter(v1::ListDeadLettersResponse* listed) {
+    return WaitFor(
+        [&] {
+          listed->Clear();
+          return List("frontdoor-operator", listed).ok() && listed->dead_letters_size() == 1;
+        },
+        absl::Seconds(20), absl::Milliseconds(200));
+  }
   grpc::Status Replay(const std::string& as, const v1::ReplayDeadLettersRequest& req,
                       v1::ReplayDeadLettersResponse* resp) {
     grpc::ClientContext ctx;
@@ -265,12 +267,7 @@ class AdminServiceTest : public ::testing::Test {
 TEST_F(AdminServiceTest, AnOperatorListsADeadLetterAndReplayDeliversIt) {
   const std::string id = SubmitOne();
   v1::ListDeadLettersResponse listed;
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        listed.Clear();
-        return List("frontdoor-operator", &listed).ok() && listed.dead_letters_size() == 1;
-      },
-      absl::Seconds(20)));
+  ASSERT_TRUE(WaitForOneDeadLetter(&listed));
   EXPECT_EQ(listed.dead_letters(0).referral_id(), id);
   EXPECT_EQ(listed.dead_letters(0).endpoint_id(), "action-together-oldham");
   EXPECT_EQ(listed.dead_letters(0).kind(), "deliver");
@@ -294,12 +291,7 @@ TEST_F(AdminServiceTest, AReplayOnceTheConnectorIsBackDeliversWithoutWaitingOutT
       address);
   const std::string id = SubmitOne();
   v1::ListDeadLettersResponse listed;
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        listed.Clear();
-        return List("frontdoor-operator", &listed).ok() && listed.dead_letters_size() == 1;
-      },
-      absl::Seconds(20), absl::Milliseconds(200)));  // within the operator's rate limit
+  ASSERT_TRUE(WaitForOneDeadLetter(&listed));
   frontdoor::testing::RecordingConnector back(address);
   v1::ReplayDeadLettersRequest req;
   req.set_endpoint_id("action-together-oldham");
@@ -322,12 +314,7 @@ TEST_F(AdminServiceTest, AReplayRightAfterTheConnectorReturnsIsNotDeadLetteredBy
       address);
   const std::string id = SubmitOne();
   v1::ListDeadLettersResponse listed;
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        listed.Clear();
-        return List("frontdoor-operator", &listed).ok() && listed.dead_letters_size() == 1;
-      },
-      absl::Seconds(20), absl::Milliseconds(200)));
+  ASSERT_TRUE(WaitForOneDeadLetter(&listed));
   absl::SleepFor(absl::Seconds(1));  // into the channel's reconnect backoff
   frontdoor::testing::RecordingConnector back(address);
   v1::ReplayDeadLettersRequest req;

@@ -180,13 +180,13 @@ TEST_F(ReportingServiceTest, RejectedMessagesAreCountedBySourceWithNothingOfThem
     ASSERT_EQ(resp.disposition(), v1::REJECTED);
   }
   v1::Report report;
-  const absl::Time deadline = absl::Now() + absl::Seconds(10);
-  for (;;) {
-    const grpc::Status s = Report("commissioner-oldham-tameside", Today(v1::ReportRequest::SOURCE), &report);
-    ASSERT_TRUE(s.ok()) << s.error_message();
-    if (report.whole_range().total().referrals().rejected().value() == kRejected || absl::Now() > deadline) break;
-    absl::SleepFor(absl::Milliseconds(50));
-  }
+  frontdoor::testing::WaitFor(
+      [&] {
+        report.Clear();
+        return Report("commissioner-oldham-tameside", Today(v1::ReportRequest::SOURCE), &report).ok() &&
+               report.whole_range().total().referrals().rejected().value() == kRejected;
+      },
+      absl::Seconds(10), absl::Milliseconds(50));
   const v1::ReportGroup& total = report.whole_range().total();
   EXPECT_EQ(total.referrals().received().value(), kRejected);
   EXPECT_EQ(total.referrals().rejected().value(), kRejected);
