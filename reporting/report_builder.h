@@ -82,6 +82,10 @@ class ReportBuilder {
   ReportBuilder(const ReportBuilder&) = delete;
   ReportBuilder& operator=(const ReportBuilder&) = delete;
 
+  // The periods asked for: a store need read only the rows received from calendar().start() to
+  // calendar().end().
+  const ReportCalendar& calendar() const { return calendar_; }
+  const frontdoor::v1::ReportRequest& request() const { return request_; }
   // INTERNAL as BuildReport.
   absl::Status Add(const ReferralFacts& f) { return counter_.Add(f); }
   absl::StatusOr<frontdoor::v1::Report> Finish() &&;

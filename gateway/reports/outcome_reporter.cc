@@ -2,7 +2,6 @@
 
 #include <memory>
 #include <utility>
-#include <vector>
 
 #include "gateway/audit_log/access_records.h"
 #include "gateway/reports/report_facts.h"
@@ -33,34 +32,31 @@ OutcomeReporter::OutcomeReporter(OutcomeReporterDeps deps) : deps_(std::move(dep
 void OutcomeReporter::Report(const Caller& caller, const v1::ReportRequest& request,
                              std::function<void(absl::StatusOr<v1::Report>)> done) const {
   if (absl::Status s = deps_.authorizer->MayReadReports(caller); !s.ok()) return done(s);
-  if (absl::Status s = reporting::CheckReportRequest(request); !s.ok()) return done(s);
-  absl::StatusOr<reporting::ReportCalendar> calendar =
-      reporting::ReportCalendar::Create(request.from_date(), request.to_date(), request.period(), zone_);
-  if (!calendar.ok()) return done(calendar.status());
+  // The request checked, its periods worked out (INVALID_ARGUMENT before anything is recorded).
+  absl::StatusOr<std::unique_ptr<reporting::ReportBuilder>> created = reporting::ReportBuilder::Create(request, zone_);
+  if (!created.ok()) return done(created.status());
+  std::shared_ptr<reporting::ReportBuilder> builder = *std::move(created);
   v1::AuditRecord access = ReportAccessRecord(request, caller, deps_.clock->Now());
-  deps_.work->Post([this, request, from = calendar->start(), to = calendar->end(), access = std::move(access),
-                    done = std::move(done)](absl::Status ready) mutable {
+  deps_.work->Post([this, builder, access = std::move(access), done = std::move(done)](absl::Status ready) mutable {
     if (!ready.ok()) return done(ready);
     if (absl::Status s = AppendAccessRecord(deps_.audit, deps_.checkpointer, std::move(access)); !s.ok()) {
       return done(s);  // no record, no answer
     }
-    absl::StatusOr<std::unique_ptr<reporting::ReportBuilder>> builder =
-        reporting::ReportBuilder::Create(request, zone_);
-    if (!builder.ok()) return done(builder.status());
     // Each row is counted as it is read, on a thread of its own while the next ones are read: a
     // year of a large network is a million of them.
-    ReportFactsReader reader(*deps_.network, request);
+    ReportFactsReader reader(*deps_.network, builder->request());
     ReportRowPipeline pipeline([&](const ReportRow& row) -> absl::Status {
       absl::StatusOr<const reporting::ReferralFacts*> facts = reader.FactsOf(row);
       if (!facts.ok()) return facts.status();
-      return (*builder)->Add(**facts);
+      return builder->Add(**facts);
     });
-    absl::Status read =
-        deps_.reads->ForEachReferralReceived(from, to, [&pipeline](const ReportRow& row) { pipeline.Add(row); });
+    const reporting::ReportCalendar& calendar = builder->calendar();
+    absl::Status read = deps_.reads->ForEachReferralReceived(calendar.start(), calendar.end(),
+                                                             [&pipeline](const ReportRow& row) { pipeline.Add(row); });
     absl::Status counted = pipeline.Finish();
     if (!read.ok()) return done(read);
     if (!counted.ok()) return done(counted);
-    done(std::move(**builder).Finish());
+    done(std::move(*builder).Finish());
   });
 }
 
