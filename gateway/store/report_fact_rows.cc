@@ -4,7 +4,9 @@
 #include <cstdint>
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "common/time_text.h"
+#include "frontdoor/v1/referral.pb.h"
 
 namespace frontdoor::gateway {
 
@@ -69,6 +71,37 @@ void AddFeedbackToFacts(const v1::ReportProgressRequest& event, absl::Time recei
     default:
       break;
   }
+}
+
+absl::StatusOr<std::string> FactsWithFeedback(std::string_view stored, const v1::ReportProgressRequest& event,
+                                              absl::Time received_at) {
+  ReportFacts facts;
+  if (!facts.ParseFromArray(stored.data(), static_cast<int>(stored.size()))) {
+    return absl::InternalError("stored report facts do not parse");
+  }
+  AddFeedbackToFacts(event, received_at, &facts);
+  return facts.SerializeAsString();
+}
+
+absl::StatusOr<ReportFacts> FactsOfRecordedReferral(const std::string& referral_id, std::string_view sender_ods,
+                                                    absl::Time received_at, std::string_view decision,
+                                                    std::string_view referral,
+                                                    const std::vector<std::string>& feedback_events) {
+  v1::SubmitReferralResponse parsed_decision;
+  v1::Referral parsed_referral;
+  if (!parsed_decision.ParseFromArray(decision.data(), static_cast<int>(decision.size())) ||
+      !parsed_referral.ParseFromArray(referral.data(), static_cast<int>(referral.size()))) {
+    return absl::DataLossError(absl::StrCat("referral ", referral_id, " does not parse"));
+  }
+  ReportFacts facts = FactsOfReferral(sender_ods, parsed_referral.self_referral(), parsed_decision);
+  for (const std::string& bytes : feedback_events) {
+    v1::ReportProgressRequest event;
+    if (!event.ParseFromString(bytes)) {
+      return absl::DataLossError(absl::StrCat("a feedback event of referral ", referral_id, " does not parse"));
+    }
+    AddFeedbackToFacts(event, received_at, &facts);
+  }
+  return facts;
 }
 
 }  // namespace frontdoor::gateway

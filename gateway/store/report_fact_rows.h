@@ -4,11 +4,15 @@
 //
 //   frontdoor::internal::ReportFacts facts = FactsOfReferral(r.sender_ods, r.referral.self_referral(), r.decision);
 //   AddFeedbackToFacts(event, received_at, &facts);   // in the transaction recording the event
+//   absl::StatusOr<std::string> stored_again = FactsWithFeedback(stored, event, received_at);
 #ifndef FRONTDOOR_GATEWAY_STORE_REPORT_FACT_ROWS_H_
 #define FRONTDOOR_GATEWAY_STORE_REPORT_FACT_ROWS_H_
 
+#include <string>
 #include <string_view>
+#include <vector>
 
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "frontdoor/internal/report_facts.pb.h"
 #include "frontdoor/v1/feedback_service.pb.h"
@@ -26,6 +30,19 @@ frontdoor::internal::ReportFacts FactsOfReferral(std::string_view sender_ods, bo
 // the activity names connected to, each once, and the outcome measures reported at closure.
 void AddFeedbackToFacts(const frontdoor::v1::ReportProgressRequest& event, absl::Time received_at,
                         frontdoor::internal::ReportFacts* facts);
+
+// Stored facts (their bytes) with one more feedback event folded in, as bytes to store again.
+// INTERNAL when the stored bytes are not ReportFacts.
+absl::StatusOr<std::string> FactsWithFeedback(std::string_view stored,
+                                              const frontdoor::v1::ReportProgressRequest& event,
+                                              absl::Time received_at);
+
+// The facts of a referral recorded before the stores kept them (the migration that adds them),
+// from the bytes the store holds: its decision, its referral and its feedback events in the order
+// they were recorded. DATA_LOSS naming the referral when any of them does not parse.
+absl::StatusOr<frontdoor::internal::ReportFacts> FactsOfRecordedReferral(
+    const std::string& referral_id, std::string_view sender_ods, absl::Time received_at, std::string_view decision,
+    std::string_view referral, const std::vector<std::string>& feedback_events);
 
 }  // namespace frontdoor::gateway
 

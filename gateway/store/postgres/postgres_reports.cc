@@ -25,17 +25,15 @@ namespace pg {
 
 absl::Status AddToReportFacts(Connection& c, const StoredReferral& referral,
                               const frontdoor::v1::ReportProgressRequest& event) {
-  const Params key = Params().Int(ToMicros(referral.received_at)).Text(referral.referral_id);
   FRONTDOOR_ASSIGN_OR_RETURN(
       Result read,
-      c.Exec("SELECT facts FROM report_facts WHERE received_us = $1 AND referral_id = $2", key, "read report facts"));
+      c.Exec("SELECT facts FROM report_facts WHERE received_us = $1 AND referral_id = $2",
+             Params().Int(ToMicros(referral.received_at)).Text(referral.referral_id), "read report facts"));
   if (read.rows() != 1) return absl::InternalError("the referral has no report facts");
-  frontdoor::internal::ReportFacts facts;
-  if (!facts.ParseFromString(read.Bytes(0, 0))) return absl::InternalError("stored report facts do not parse");
-  AddFeedbackToFacts(event, referral.received_at, &facts);
+  FRONTDOOR_ASSIGN_OR_RETURN(std::string facts, FactsWithFeedback(read.Bytes(0, 0), event, referral.received_at));
   return c
       .Exec("UPDATE report_facts SET facts = $3 WHERE received_us = $1 AND referral_id = $2",
-            Params().Int(ToMicros(referral.received_at)).Text(referral.referral_id).Bytes(facts.SerializeAsString()),
+            Params().Int(ToMicros(referral.received_at)).Text(referral.referral_id).Bytes(std::move(facts)),
             "update report facts")
       .status();
 }

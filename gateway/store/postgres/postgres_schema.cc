@@ -7,9 +7,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
-#include "frontdoor/v1/feedback_service.pb.h"
-#include "frontdoor/v1/referral.pb.h"
-#include "frontdoor/v1/referral_service.pb.h"
 #include "gateway/store/report_fact_rows.h"
 #include "gateway/store/store_rows.h"
 
@@ -33,28 +30,14 @@ absl::Status FillReportFacts(Connection& c) {
         Result feedback, c.Exec("SELECT referral_id, report FROM feedback_events"
                                 " WHERE referral_id >= $1 AND referral_id <= $2 ORDER BY seq",
                                 Params().Text(referrals.Text(0, 0)).Text(after), "read feedback for report facts"));
-    std::map<std::string, std::vector<frontdoor::v1::ReportProgressRequest>> events;
-    for (int i = 0; i < feedback.rows(); ++i) {
-      frontdoor::v1::ReportProgressRequest event;
-      if (!event.ParseFromString(feedback.Bytes(i, 1))) {
-        return absl::DataLossError(
-            absl::StrCat("a feedback event of referral ", feedback.Text(i, 0), " does not parse"));
-      }
-      events[feedback.Text(i, 0)].push_back(std::move(event));
-    }
+    std::map<std::string, std::vector<std::string>> events;  // referral_id -> its events, in order
+    for (int i = 0; i < feedback.rows(); ++i) events[feedback.Text(i, 0)].push_back(feedback.Bytes(i, 1));
     for (int i = 0; i < referrals.rows(); ++i) {
       const std::string id = referrals.Text(i, 0);
-      frontdoor::v1::SubmitReferralResponse decision;
-      frontdoor::v1::Referral referral;
-      if (!decision.ParseFromString(referrals.Bytes(i, 3)) || !referral.ParseFromString(referrals.Bytes(i, 4))) {
-        return absl::DataLossError(absl::StrCat("referral ", id, " does not parse"));
-      }
-      const absl::Time received_at = store_rows::FromMicros(referrals.Int(i, 1));
-      frontdoor::internal::ReportFacts facts =
-          gateway::FactsOfReferral(referrals.Text(i, 2), referral.self_referral(), decision);
-      for (const frontdoor::v1::ReportProgressRequest& event : events[id]) {
-        gateway::AddFeedbackToFacts(event, received_at, &facts);
-      }
+      FRONTDOOR_ASSIGN_OR_RETURN(
+          frontdoor::internal::ReportFacts facts,
+          gateway::FactsOfRecordedReferral(id, referrals.Text(i, 2), store_rows::FromMicros(referrals.Int(i, 1)),
+                                           referrals.Bytes(i, 3), referrals.Bytes(i, 4), events[id]));
       FRONTDOOR_RETURN_IF_ERROR(c.Exec("INSERT INTO report_facts (received_us, referral_id, facts) VALUES ($1, $2, $3)",
                                        Params().Int(referrals.Int(i, 1)).Text(id).Bytes(facts.SerializeAsString()),
                                        "insert report facts")

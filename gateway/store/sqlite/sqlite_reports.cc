@@ -36,14 +36,12 @@ absl::Status SqliteStore::AddToReportFacts(sqlite3* db, const StoredReferral& re
   const int rc = read.Step();
   if (rc == SQLITE_DONE) return absl::InternalError("the referral has no report facts");
   if (rc != SQLITE_ROW) return SqliteError(db, rc, "read report facts");
-  frontdoor::internal::ReportFacts facts;
-  if (!facts.ParseFromString(read.Blob(0))) return absl::InternalError("stored report facts do not parse");
-  AddFeedbackToFacts(event, referral.received_at, &facts);
+  FRONTDOOR_ASSIGN_OR_RETURN(const std::string facts, FactsWithFeedback(read.BlobView(0), event, referral.received_at));
   Statement write(db, "UPDATE report_facts SET facts = ?3 WHERE received_us = ?1 AND referral_id = ?2");
   FRONTDOOR_RETURN_IF_ERROR(write.status());
   write.Bind(1, ToMicros(referral.received_at));
   write.Bind(2, referral.referral_id);
-  write.BindBlob(3, facts.SerializeAsString());
+  write.BindBlob(3, facts);
   if (int w = write.Step(); w != SQLITE_DONE) return SqliteError(db, w, "update report facts");
   return absl::OkStatus();
 }

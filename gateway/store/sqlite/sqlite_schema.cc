@@ -1,12 +1,11 @@
 #include "gateway/store/sqlite/sqlite_schema.h"
 
 #include <iterator>
+#include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
-#include "frontdoor/v1/feedback_service.pb.h"
-#include "frontdoor/v1/referral.pb.h"
-#include "frontdoor/v1/referral_service.pb.h"
 #include "gateway/store/report_fact_rows.h"
 #include "gateway/store/sqlite/sqlite_statements.h"
 #include "gateway/store/store_rows.h"
@@ -170,29 +169,22 @@ absl::Status FillReportFacts(sqlite3* db) {
   FRONTDOOR_RETURN_IF_ERROR(feedback.status());
   FRONTDOOR_RETURN_IF_ERROR(insert.status());
   int rc;
+  std::vector<std::string> events;
   while ((rc = referrals.Step()) == SQLITE_ROW) {
-    frontdoor::v1::SubmitReferralResponse decision;
-    frontdoor::v1::Referral referral;
-    if (!decision.ParseFromString(referrals.Blob(3)) || !referral.ParseFromString(referrals.Blob(4))) {
-      return absl::DataLossError(absl::StrCat("referral ", referrals.Text(0), " does not parse"));
-    }
-    const absl::Time received_at = store_rows::FromMicros(referrals.Int(1));
-    frontdoor::internal::ReportFacts facts =
-        gateway::FactsOfReferral(referrals.Text(2), referral.self_referral(), decision);
+    const std::string id = referrals.Text(0);
+    events.clear();
     feedback.Reset();
-    feedback.Bind(1, referrals.Text(0));
+    feedback.Bind(1, id);
     int frc;
-    while ((frc = feedback.Step()) == SQLITE_ROW) {
-      frontdoor::v1::ReportProgressRequest event;
-      if (!event.ParseFromString(feedback.Blob(0))) {
-        return absl::DataLossError(absl::StrCat("a feedback event of referral ", referrals.Text(0), " does not parse"));
-      }
-      gateway::AddFeedbackToFacts(event, received_at, &facts);
-    }
+    while ((frc = feedback.Step()) == SQLITE_ROW) events.push_back(feedback.Blob(0));
     if (frc != SQLITE_DONE) return SqliteError(db, frc, "read feedback for report facts");
+    FRONTDOOR_ASSIGN_OR_RETURN(
+        frontdoor::internal::ReportFacts facts,
+        gateway::FactsOfRecordedReferral(id, referrals.Text(2), store_rows::FromMicros(referrals.Int(1)),
+                                         referrals.BlobView(3), referrals.BlobView(4), events));
     insert.Reset();
     insert.Bind(1, referrals.Int(1));
-    insert.Bind(2, referrals.Text(0));
+    insert.Bind(2, id);
     insert.BindBlob(3, facts.SerializeAsString());
     if (int irc = insert.Step(); irc != SQLITE_DONE) return SqliteError(db, irc, "insert report facts");
   }
