@@ -124,6 +124,7 @@ void ReportView(const v1::Report& report, data& view) {
        std::vector<std::pair<const char*, const v1::Count*>>{{"Referrals received", &total.referrals().received()},
                                                              {"Accepted", &total.referrals().accepted()},
                                                              {"Refused", &total.referrals().refused()},
+                                                             {"Rejected", &total.referrals().rejected()},
                                                              {"Contacted", &total.funnel().contacted()},
                                                              {"Connected", &total.funnel().connected()},
                                                              {"Closed", &total.funnel().closed()}}) {
@@ -142,6 +143,7 @@ void ReportView(const v1::Report& report, data& view) {
     row.set("received", CountText(p.total().referrals().received()));
     row.set("accepted", CountText(p.total().referrals().accepted()));
     row.set("refused", CountText(p.total().referrals().refused()));
+    row.set("rejected", CountText(p.total().referrals().rejected()));
     periods.push_back(row);
   }
   view.set("periods_rows", periods);
@@ -163,6 +165,7 @@ void ReportView(const v1::Report& report, data& view) {
     row.set("received", CountText(g->referrals().received()));
     row.set("accepted", CountText(g->referrals().accepted()));
     row.set("refused", CountText(g->referrals().refused()));
+    row.set("rejected", CountText(g->referrals().rejected()));
     row.set("contacted", CountText(g->funnel().contacted()));
     row.set("conversation", CountText(g->funnel().first_conversation_held()));
     row.set("connected", CountText(g->funnel().connected()));

@@ -312,6 +312,34 @@ TEST_F(WebConsoleTest, CommissionersSeeOutcomeFiguresAndItsCsvIsTheServicesRepor
   EXPECT_NE(csv.body.find(",oldham-north-royton-wellbeing,false,9,9,0,"), std::string::npos) << csv.body;
 }
 
+// Rejected messages are counted (by who sent them), so the figures page shows them beside the
+// refused: received is accepted + refused + rejected on the page too.
+TEST_F(WebConsoleTest, TheFiguresPageShowsRejectedMessages) {
+  StartGateway();
+  for (int i = 0; i < 8; ++i) {
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("x-frontdoor-client", "P85901");
+    v1::SubmitReferralRequest req;
+    *req.mutable_referral() = frontdoor::testing::RoytonReferral("console-rejected-" + std::to_string(i));
+    req.mutable_referral()->mutable_person()->set_nhs_number("9991951025");  // wrong check digit
+    v1::SubmitReferralResponse resp;
+    ASSERT_TRUE(v1::ReferralService::NewStub(channel_)->SubmitReferral(&ctx, req, &resp).ok());
+    ASSERT_EQ(resp.disposition(), v1::REJECTED);
+  }
+  const std::string commissioner = SignIn("commissioner-oldham-tameside");
+  HttpReply page;
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        page = Send("GET", "/reports", commissioner);
+        return page.body.find("<dt>Rejected</dt><dd>8</dd>") != std::string::npos;
+      },
+      absl::Seconds(10)))
+      << page.body;
+  EXPECT_EQ(page.status, 200);
+  EXPECT_NE(page.body.find("<dt>Referrals received</dt><dd>8</dd>"), std::string::npos);
+  EXPECT_NE(page.body.find("<th scope=\"col\">Rejected</th>"), std::string::npos) << "a column in the tables too";
+}
+
 TEST(WebConsoleTlsTest, OverHttpsTheClientCertificateIsTheIdentity) {
   frontdoor::testing::TempDir dir;
   frontdoor::testing::TestCertificates pki(dir.path());
