@@ -124,8 +124,11 @@ class FhirApi::Exchange {
       answer.headers.emplace_back("x-request-id", ids.request_id);
       answer.headers.emplace_back("x-correlation-id", ids.correlation_id);
     }
-    Record(status);
+    // The answer is handed to its connection before the log line is written: after a commit, the
+    // writer thread answers its batch one by one, and each line's write(2) would hold up the next.
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - began_).count();
     respond_(std::move(answer));
+    Record(status, seconds);
   }
 
   void Fail(const BarsError& error, std::vector<std::pair<std::string, std::string>> headers = {}) {
@@ -146,8 +149,7 @@ class FhirApi::Exchange {
   std::vector<LogField> header_fields;
 
  private:
-  void Record(int status) {
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - began_).count();
+  void Record(int status, double seconds) {
     if (deps_.metrics != nullptr) deps_.metrics->ObserveHttpRequest(kDoor, route.name, status, seconds);
     std::vector<LogField> fields = {{"door", kDoor},
                                     {"method", request.method},
