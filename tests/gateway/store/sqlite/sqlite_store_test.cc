@@ -87,7 +87,8 @@ TEST_F(SqliteStoreTest, CommittedPagesReachTheDatabaseFileWithoutAnotherCommit) 
 TEST_F(SqliteStoreTest, TheWalStaysBoundedUnderSteadyCommits) {
   // One referral per commit without a pause, as at steady load: the background checkpoint must let
   // the WAL start again from its beginning, or it grows for as long as the load lasts (each of
-  // these commits appends about ten pages; 3,000 of them are over 100 MiB).
+  // these commits appends about ten pages; 3,000 of them are over 100 MiB). It starts again once
+  // past 16 MiB, and these commits can add several MiB in each 100 ms between checkpoints.
   auto store = OpenStore();
   ASSERT_NE(store, nullptr);
   const std::string wal = DbPath() + "-wal";
@@ -96,7 +97,7 @@ TEST_F(SqliteStoreTest, TheWalStaysBoundedUnderSteadyCommits) {
     ASSERT_TRUE(store->RecordReferrals(One(Accepted("r" + std::to_string(i), "P85901", "m" + std::to_string(i)))).ok());
     if (i % 100 == 99) largest = std::max(largest, std::filesystem::file_size(wal));
   }
-  EXPECT_LT(largest, uintmax_t{32} << 20) << "the WAL kept growing: it never started again";
+  EXPECT_LT(largest, uintmax_t{64} << 20) << "the WAL kept growing: it never started again (" << largest << " bytes)";
   EXPECT_EQ(store->GetReferral("r2999")->value().referral_id, "r2999");
 }
 
