@@ -48,6 +48,10 @@ absl::StatusOr<std::vector<RecordOutcome>> SqliteStore::RecordReferrals(std::vec
   FRONTDOOR_RETURN_IF_ERROR(facts.status());
   FRONTDOOR_RETURN_IF_ERROR(outbox.status());
 
+  {
+    absl::MutexLock queue(&shared_mu_);
+    last_group_commit_ = absl::Now();  // submissions are coming: see WriteShared
+  }
   FRONTDOOR_RETURN_IF_ERROR(Run(db, "BEGIN IMMEDIATE"));
   // Acknowledgements and checkpoints that queued for the write lock during the last commit share
   // this one's fsync. First, while no page is dirty yet (see TakeSharedWritesInto).

@@ -20,6 +20,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "gateway/store/sqlite/sqlite_schema.h"
 #include "gateway/store/store.h"
 
@@ -94,6 +95,10 @@ class SqliteStore final : public Store {
   // (right after its BEGIN).
   void SetBeforeSharedWritesHookForTest(std::function<void()> hook) ABSL_LOCKS_EXCLUDED(write_mu_);
   size_t SharedWritesQueuedForTest() ABSL_LOCKS_EXCLUDED(shared_mu_);
+  // For tests that need a shared write to wait for a group commit longer, or to count a group
+  // commit as recent for longer.
+  void SetSharedWriteWaitForTest(absl::Duration wait, absl::Duration after_group_commit_within)
+      ABSL_LOCKS_EXCLUDED(shared_mu_);
   // For tests that need the store used while a report reads: `hook` runs on the reporting thread
   // after its first row is read, with the report's connection open.
   void SetDuringReportHookForTest(std::function<void()> hook) ABSL_LOCKS_EXCLUDED(report_mu_);
@@ -125,9 +130,10 @@ class SqliteStore final : public Store {
   static absl::Status ReadCancellation(sqlite3* db, StoredReferral* out);
 
   // Writes that may ride in another's transaction: delivery marks and audit checkpoints. A caller
-  // queues one, then takes write_mu_; if the transaction that held it meanwhile took the write in
-  // and committed it, the caller is done without a transaction (and fsync) of its own. Otherwise it
-  // commits whatever is queued itself. The group commit of submissions takes them in too, so at
+  // queues one, waits a moment for a group commit to take it in while submissions come (below), then takes
+  // write_mu_; if the transaction that held it meanwhile took the write in and committed it, the
+  // caller is done without a transaction (and fsync) of its own. Otherwise it commits whatever is
+  // queued itself. The group commit of submissions takes them in too, so at
   // steady load acknowledgements share the submissions' fsync instead of queueing for the write
   // lock between them (docs/PERFORMANCE.md).
   struct SharedWrite {
@@ -159,6 +165,15 @@ class SqliteStore final : public Store {
   sqlite3* writer_ ABSL_GUARDED_BY(write_mu_);
   absl::Mutex shared_mu_ ABSL_ACQUIRED_AFTER(write_mu_);  // only the queue: never held across SQL
   std::vector<SharedWrite*> shared_queue_ ABSL_GUARDED_BY(shared_mu_);
+  // While submissions come (a group commit began within kSteadyLoadWindow), a shared write waits
+  // up to kSharedWriteWait for one to carry it: a few group commits' time at 1,000 referrals/s,
+  // so marks almost always ride in one. Otherwise (deliveries catching up after a connector's
+  // outage, a replay) no commit is coming, and it commits at once.
+  static constexpr absl::Duration kSharedWriteWait = absl::Milliseconds(3);
+  static constexpr absl::Duration kSteadyLoadWindow = absl::Milliseconds(50);
+  absl::Duration shared_write_wait_ ABSL_GUARDED_BY(shared_mu_) = kSharedWriteWait;
+  absl::Duration steady_load_window_ ABSL_GUARDED_BY(shared_mu_) = kSteadyLoadWindow;
+  absl::Time last_group_commit_ ABSL_GUARDED_BY(shared_mu_) = absl::InfinitePast();
   SharedWriteCounts shared_counts_ ABSL_GUARDED_BY(shared_mu_);
   std::function<void()> before_shared_writes_hook_ ABSL_GUARDED_BY(write_mu_);
   absl::Mutex read_mu_;

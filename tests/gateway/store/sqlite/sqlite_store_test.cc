@@ -5,6 +5,7 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -149,6 +150,41 @@ TEST_F(SqliteStoreTest, AnAcknowledgementQueuedDuringAGroupCommitSharesItsTransa
   EXPECT_EQ(*store->AuditTreeSize(), after);
 }
 
+TEST_F(SqliteStoreTest, AnAcknowledgementWaitsForTheNextGroupCommitToCarryIt) {
+  // A mark made while no commit runs waits for the next group commit instead of taking the write
+  // lock for an fsync of its own that the next submissions would wait behind. (The wait is made
+  // long here so that the test does not depend on how fast this machine starts a thread.)
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  store->SetSharedWriteWaitForTest(absl::Seconds(30), absl::Hours(1));
+  ASSERT_TRUE(store->RecordReferrals(One(Accepted("r1", "P85901", "m1"))).ok());
+  const auto due = store->DueDeliveries("action-together-oldham", kT0, 10);
+  const OutboxItem* row = &due->at(0);
+  const SqliteStore::SharedWriteCounts before = store->shared_write_counts();
+
+  std::atomic<bool> returned = false;
+  absl::Status marked = absl::UnknownError("not run");
+  std::thread marker([&] {
+    marked = store->MarkDeliveredMany({row}, kT0 + absl::Seconds(2));
+    returned = true;
+  });
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (store->SharedWritesQueuedForTest() == 0 && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(1));
+  absl::SleepFor(absl::Milliseconds(50));
+  EXPECT_FALSE(returned) << "the mark did not wait for a group commit";
+  EXPECT_EQ((*store->GetReferral("r1"))->delivery_state, v1::DELIVERY_PENDING);
+
+  ASSERT_TRUE(store->RecordReferrals(One(Accepted("r2", "P85901", "m2"))).ok());
+  marker.join();
+  ASSERT_TRUE(marked.ok()) << marked;
+  const SqliteStore::SharedWriteCounts after = store->shared_write_counts();
+  EXPECT_EQ(after.carried - before.carried, 1) << "the mark did not ride in the group commit";
+  EXPECT_EQ(after.own_transactions, before.own_transactions) << "the mark made a transaction of its own";
+  store.reset();
+  store = OpenStore();
+  EXPECT_EQ((*store->GetReferral("r1"))->delivery_state, v1::DELIVERED);
+}
+
 TEST_F(SqliteStoreTest, AFailingAcknowledgementFailsNeitherTheGroupCommitNorTheOthersItRidesWith) {
   auto store = OpenStore();
   ASSERT_NE(store, nullptr);
@@ -198,7 +234,23 @@ TEST_F(SqliteStoreTest, AFailingAcknowledgementFailsNeitherTheGroupCommitNorTheO
   EXPECT_TRUE(store->AuditLeafHashes(0, after).ok());
 }
 
-TEST_F(SqliteStoreTest, AnAcknowledgementWithNoCommitRunningCommitsOnItsOwn) {
+TEST_F(SqliteStoreTest, AnAcknowledgementWithNoSubmissionsComingDoesNotWaitForThem) {
+  // Deliveries catching up after an outage, with no submissions meanwhile: each mark commits at
+  // once (waiting for a group commit that does not come would slow the catching up).
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->RecordReferrals(One(Accepted("r1", "P85901", "m1"))).ok());
+  store->SetSharedWriteWaitForTest(absl::Seconds(30), absl::Milliseconds(20));
+  absl::SleepFor(absl::Milliseconds(40));
+  const auto due = store->DueDeliveries("action-together-oldham", kT0, 10);
+  const SqliteStore::SharedWriteCounts before = store->shared_write_counts();
+  const absl::Time began = absl::Now();
+  ASSERT_TRUE(store->MarkDeliveredMany({&due->at(0)}, kT0 + absl::Seconds(1)).ok());
+  EXPECT_LT(absl::Now() - began, absl::Seconds(10)) << "the mark waited for a group commit";
+  EXPECT_EQ(store->shared_write_counts().own_transactions - before.own_transactions, 1);
+}
+
+TEST_F(SqliteStoreTest, AnAcknowledgementWithNoCommitComingCommitsOnItsOwnSoonAfter) {
   auto store = OpenStore();
   ASSERT_NE(store, nullptr);
   ASSERT_TRUE(store->RecordReferrals(One(Accepted("r1", "P85901", "m1"))).ok());
