@@ -130,12 +130,12 @@ class SqliteStore final : public Store {
   static absl::Status ReadCancellation(sqlite3* db, StoredReferral* out);
 
   // Writes that may ride in another's transaction: delivery marks and audit checkpoints. A caller
-  // queues one, waits a moment for a group commit to take it in while submissions come (below), then takes
-  // write_mu_; if the transaction that held it meanwhile took the write in and committed it, the
-  // caller is done without a transaction (and fsync) of its own. Otherwise it commits whatever is
-  // queued itself. The group commit of submissions takes them in too, so at
-  // steady load acknowledgements share the submissions' fsync instead of queueing for the write
-  // lock between them (docs/PERFORMANCE.md).
+  // queues one and, while submissions come, waits a moment for a group commit to take it in
+  // (shared_write_wait_, below); then it takes write_mu_. If the transaction that held it
+  // meanwhile took the write in and committed it, the caller is done without a transaction (and
+  // fsync) of its own. Otherwise it commits whatever is queued itself. So at steady load
+  // acknowledgements share the submissions' fsync instead of queueing for the write lock between
+  // them (docs/PERFORMANCE.md).
   struct SharedWrite {
     std::function<absl::Status(sqlite3*)> apply;  // inside an open write transaction
     absl::Status result;
